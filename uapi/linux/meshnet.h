@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * Copyright (C) 2026 The aligned-meshnet authors.
+ *
+ * Documentation
+ * =============
+ *
+ * The "meshnet" generic netlink family enforces mesh membership verdicts on
+ * WireGuard devices. State is per network namespace: a verdict table of peers
+ * (keyed by WireGuard public key), the current epoch, a policy and the set of
+ * WireGuard devices the table is enforced on. Every command needs
+ * CAP_NET_ADMIN in the network namespace's user namespace (GENL_ADMIN_PERM).
+ * Rejected requests carry an extended-ack message naming the problem.
+ *
+ * MESHNET_CMD_GET_STATE
+ * ---------------------
+ *
+ * No attributes. Replies with:
+ *
+ *    MESHNET_A_EPOCH_ID: NLA_U64, 0 before the first epoch
+ *    MESHNET_A_EPOCH_EXPIRY: NLA_U64, unix seconds (CLOCK_REALTIME)
+ *    MESHNET_A_EXPIRED: NLA_U8, 1 when the dead man's switch has tripped
+ *    MESHNET_A_SELF_VERDICT: NLA_U8, enum meshnet_verdict
+ *    MESHNET_A_SELF_REASON: NLA_NUL_STRING (optional)
+ *    MESHNET_A_POLICY_UNKNOWN: NLA_U8, enum meshnet_unknown_policy
+ *    MESHNET_A_POLICY_FAIL_CLOSED: NLA_U8, 0 or 1
+ *    MESHNET_A_POLICY_GRACE: NLA_U32, seconds past expiry before failing closed
+ *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, 0 or 1
+ *    MESHNET_A_PEER_COUNT: NLA_U32
+ *    MESHNET_A_TXN_EPOCH_ID: NLA_U64, only while a transaction is open
+ *    MESHNET_A_TXN_PEER_COUNT: NLA_U32, only while a transaction is open
+ *    MESHNET_A_DEVICES: NLA_NESTED
+ *        0: NLA_NESTED
+ *            MESHNET_DEVICE_A_IFINDEX: NLA_U32
+ *            MESHNET_DEVICE_A_IFNAME: NLA_NUL_STRING
+ *        1: NLA_NESTED
+ *            ...
+ *    MESHNET_A_COUNTERS: NLA_NESTED, totals over all peers plus unknown
+ *                        and self-denied traffic (MESHNET_COUNTER_A_*)
+ *
+ * MESHNET_CMD_ATTACH / MESHNET_CMD_DETACH
+ * ---------------------------------------
+ *
+ * Start or stop enforcing on a WireGuard device of this namespace. Several
+ * devices may be attached. Exactly one of:
+ *
+ *    MESHNET_A_IFINDEX: NLA_U32
+ *    MESHNET_A_IFNAME: NLA_NUL_STRING, maximum len of IFNAMSIZ - 1
+ *
+ * Attaching a non-WireGuard device fails with -EOPNOTSUPP, attaching twice
+ * with -EEXIST, detaching a device not attached with -ENOENT. A device that
+ * is unregistered is detached automatically.
+ *
+ * MESHNET_CMD_SET_POLICY
+ * ----------------------
+ *
+ * Any subset of:
+ *
+ *    MESHNET_A_POLICY_UNKNOWN: NLA_U8, enum meshnet_unknown_policy
+ *    MESHNET_A_POLICY_FAIL_CLOSED: NLA_U8, 0 or 1
+ *    MESHNET_A_POLICY_GRACE: NLA_U32, 0..MESHNET_GRACE_MAX seconds
+ *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, 0 or 1
+ *
+ * MESHNET_CMD_SET_SELF
+ * --------------------
+ *
+ *    MESHNET_A_SELF_VERDICT: NLA_U8, enum meshnet_verdict (required)
+ *    MESHNET_A_SELF_REASON: NLA_NUL_STRING, max MESHNET_REASON_LEN - 1
+ *
+ * A DENIED local node drops all traffic on its attached devices.
+ *
+ * MESHNET_CMD_EPOCH_BEGIN
+ * -----------------------
+ *
+ *    MESHNET_A_EPOCH_ID: NLA_U64, required, non-zero, greater than the
+ *                        current epoch unless MESHNET_A_EPOCH_FORCE is given
+ *    MESHNET_A_EPOCH_EXPIRY: NLA_U64, required, unix seconds
+ *    MESHNET_A_EPOCH_FORCE: NLA_FLAG, allow an epoch id not newer than the
+ *                           current one (controller state was reset)
+ *
+ * Opens the namespace's epoch transaction, owned by the sending socket.
+ * Fails with -EBUSY if another socket owns an open transaction; a
+ * transaction is aborted when its owner socket is closed. Beginning again
+ * from the owning socket discards what was staged.
+ *
+ * MESHNET_CMD_EPOCH_SET_PEERS
+ * ---------------------------
+ *
+ * Stages peers into the open transaction (may be sent many times; a peer
+ * key staged twice is -EEXIST):
+ *
+ *    MESHNET_A_PEERS: NLA_NESTED
+ *        0: NLA_NESTED, a peer (see below)
+ *        1: NLA_NESTED
+ *            ...
+ *
+ * MESHNET_CMD_EPOCH_COMMIT
+ * ------------------------
+ *
+ *    MESHNET_A_EPOCH_ID: NLA_U64, required, must match the open transaction
+ *    MESHNET_A_SELF_VERDICT: NLA_U8 (optional)
+ *    MESHNET_A_SELF_REASON: NLA_NUL_STRING (optional)
+ *
+ * Atomically replaces the whole peer table, the epoch and (if given) the
+ * local verdict: packet-path readers see the old table or the new one, never
+ * a mix. Counters of peers present in both tables carry over. Clears the
+ * expired state. Multicasts MESHNET_CMD_EPOCH_NOTIFY and one
+ * MESHNET_CMD_VERDICT_NOTIFY per peer whose verdict changed.
+ *
+ * MESHNET_CMD_EPOCH_ABORT
+ * -----------------------
+ *
+ *    MESHNET_A_EPOCH_ID: NLA_U64, optional, must match if given
+ *
+ * MESHNET_CMD_SET_PEER
+ * --------------------
+ *
+ *    MESHNET_A_PEER: NLA_NESTED, a peer (see below)
+ *
+ * Adds or replaces one peer in the current table between epochs (also an
+ * atomic swap). Its epoch is the current one.
+ *
+ * MESHNET_CMD_DEL_PEER
+ * --------------------
+ *
+ *    MESHNET_A_PEER: NLA_NESTED
+ *        MESHNET_PEER_A_PUBLIC_KEY: NLA_EXACT_LEN, 32 bytes (required)
+ *
+ * MESHNET_CMD_GET_PEERS (dump)
+ * ----------------------------
+ *
+ *    MESHNET_A_SHOW_PSK: NLA_FLAG, include MESHNET_PEER_A_PRESHARED_KEY
+ *
+ * Each message carries MESHNET_A_EPOCH_ID and MESHNET_A_PEERS with one or
+ * more peers:
+ *
+ *    MESHNET_A_PEERS: NLA_NESTED
+ *        0: NLA_NESTED
+ *            MESHNET_PEER_A_PUBLIC_KEY: NLA_EXACT_LEN, 32 bytes
+ *            MESHNET_PEER_A_NAME: NLA_NUL_STRING (if set)
+ *            MESHNET_PEER_A_VERDICT: NLA_U8
+ *            MESHNET_PEER_A_REASON: NLA_NUL_STRING (if set)
+ *            MESHNET_PEER_A_EPOCH: NLA_U64
+ *            MESHNET_PEER_A_ENDPOINT: struct sockaddr_in or sockaddr_in6 (if set)
+ *            MESHNET_PEER_A_HAS_PSK: NLA_FLAG (if a PSK is set)
+ *            MESHNET_PEER_A_PRESHARED_KEY: 32 bytes (only with SHOW_PSK)
+ *            MESHNET_PEER_A_ALLOWEDIPS: NLA_NESTED
+ *                0: NLA_NESTED
+ *                    MESHNET_ALLOWEDIP_A_FAMILY: NLA_U16, AF_INET or AF_INET6
+ *                    MESHNET_ALLOWEDIP_A_IPADDR: struct in_addr or in6_addr
+ *                    MESHNET_ALLOWEDIP_A_CIDR_MASK: NLA_U8
+ *                1: NLA_NESTED
+ *                    ...
+ *            MESHNET_PEER_A_COUNTERS: NLA_NESTED
+ *                MESHNET_COUNTER_A_RX_PACKETS ... MESHNET_COUNTER_A_TX_DROP_BYTES: NLA_U64
+ *        1: NLA_NESTED
+ *            ...
+ *
+ * A peer given to EPOCH_SET_PEERS and SET_PEER has the same layout:
+ * PUBLIC_KEY and VERDICT are required; NAME, REASON, ENDPOINT,
+ * PRESHARED_KEY and ALLOWEDIPS are optional; EPOCH, HAS_PSK and COUNTERS are
+ * ignored on input. At most MESHNET_MAX_ALLOWEDIPS prefixes per peer; host
+ * bits beyond the mask are rejected. PSKs are wiped when replaced or freed.
+ *
+ * MESHNET_CMD_RESET_COUNTERS
+ * --------------------------
+ *
+ *    MESHNET_A_PEER: NLA_NESTED (optional)
+ *        MESHNET_PEER_A_PUBLIC_KEY: only this peer's counters
+ *
+ * Without a peer, resets every peer's counters and the totals.
+ *
+ * Multicast group MESHNET_MCGRP_NAME
+ * ----------------------------------
+ *
+ *    MESHNET_CMD_VERDICT_NOTIFY: MESHNET_A_EPOCH_ID and MESHNET_A_PEER
+ *        (PUBLIC_KEY, NAME, VERDICT, REASON) for a peer whose verdict
+ *        changed, or MESHNET_A_SELF_VERDICT / MESHNET_A_SELF_REASON when the
+ *        local verdict changed.
+ *    MESHNET_CMD_EPOCH_NOTIFY: MESHNET_A_EPOCH_ID, MESHNET_A_EPOCH_EXPIRY,
+ *        MESHNET_A_PEER_COUNT after a commit.
+ *    MESHNET_CMD_EXPIRED_NOTIFY: MESHNET_A_EPOCH_ID, MESHNET_A_EPOCH_EXPIRY,
+ *        MESHNET_A_EXPIRED when the dead man's switch trips (and fails
+ *        closed if MESHNET_A_POLICY_FAIL_CLOSED is set).
+ */
+
+#ifndef _UAPI_LINUX_MESHNET_H
+#define _UAPI_LINUX_MESHNET_H
+
+#define MESHNET_GENL_NAME "meshnet"
+#define MESHNET_GENL_VERSION 1
+#define MESHNET_MCGRP_NAME "meshnet"
+
+#define MESHNET_KEY_LEN 32
+#define MESHNET_REASON_LEN 128
+#define MESHNET_NAME_LEN 64
+#define MESHNET_MAX_ALLOWEDIPS 64
+#define MESHNET_GRACE_MAX 86400
+
+/**
+ * enum meshnet_verdict - membership verdict of a peer or of the local node
+ * @MESHNET_VERDICT_UNSPEC: invalid on input
+ * @MESHNET_VERDICT_ALLOWED: traffic passes
+ * @MESHNET_VERDICT_DENIED: traffic is dropped in both directions
+ */
+enum meshnet_verdict {
+	MESHNET_VERDICT_UNSPEC,
+	MESHNET_VERDICT_ALLOWED,
+	MESHNET_VERDICT_DENIED,
+	__MESHNET_VERDICT_MAX
+};
+#define MESHNET_VERDICT_MAX (__MESHNET_VERDICT_MAX - 1)
+
+/**
+ * enum meshnet_unknown_policy - fate of traffic from or to an address that
+ *	belongs to no peer of the table
+ * @MESHNET_UNKNOWN_DROP: drop it (default)
+ * @MESHNET_UNKNOWN_ALLOW: let it pass
+ */
+enum meshnet_unknown_policy {
+	MESHNET_UNKNOWN_DROP,
+	MESHNET_UNKNOWN_ALLOW,
+	__MESHNET_UNKNOWN_MAX
+};
+#define MESHNET_UNKNOWN_MAX (__MESHNET_UNKNOWN_MAX - 1)
+
+enum meshnet_cmd {
+	MESHNET_CMD_UNSPEC,
+	MESHNET_CMD_GET_STATE,
+	MESHNET_CMD_ATTACH,
+	MESHNET_CMD_DETACH,
+	MESHNET_CMD_SET_POLICY,
+	MESHNET_CMD_SET_SELF,
+	MESHNET_CMD_EPOCH_BEGIN,
+	MESHNET_CMD_EPOCH_SET_PEERS,
+	MESHNET_CMD_EPOCH_COMMIT,
+	MESHNET_CMD_EPOCH_ABORT,
+	MESHNET_CMD_SET_PEER,
+	MESHNET_CMD_DEL_PEER,
+	MESHNET_CMD_GET_PEERS,
+	MESHNET_CMD_RESET_COUNTERS,
+	MESHNET_CMD_VERDICT_NOTIFY,
+	MESHNET_CMD_EPOCH_NOTIFY,
+	MESHNET_CMD_EXPIRED_NOTIFY,
+	__MESHNET_CMD_MAX
+};
+#define MESHNET_CMD_MAX (__MESHNET_CMD_MAX - 1)
+
+/**
+ * enum meshnet_attr - top-level attributes
+ * @MESHNET_A_UNSPEC: unused
+ * @MESHNET_A_IFINDEX: u32, device to attach or detach
+ * @MESHNET_A_IFNAME: string, device to attach or detach
+ * @MESHNET_A_EPOCH_ID: u64, epoch identifier
+ * @MESHNET_A_EPOCH_EXPIRY: u64, epoch expiry in unix seconds
+ * @MESHNET_A_EPOCH_FORCE: flag, accept an epoch id that is not newer
+ * @MESHNET_A_EXPIRED: u8, the dead man's switch has tripped
+ * @MESHNET_A_SELF_VERDICT: u8, enum meshnet_verdict of the local node
+ * @MESHNET_A_SELF_REASON: string, why the local node has its verdict
+ * @MESHNET_A_POLICY_UNKNOWN: u8, enum meshnet_unknown_policy
+ * @MESHNET_A_POLICY_FAIL_CLOSED: u8, drop all traffic once the epoch expired
+ * @MESHNET_A_POLICY_GRACE: u32, seconds after expiry before failing closed
+ * @MESHNET_A_POLICY_ENDPOINT_DROP: u8, drop outer UDP from denied endpoints
+ * @MESHNET_A_PEER: nested, one peer (enum meshnet_peer_attr)
+ * @MESHNET_A_PEERS: nested array of peers
+ * @MESHNET_A_PEER_COUNT: u32, peers in the table
+ * @MESHNET_A_SHOW_PSK: flag, dump preshared keys
+ * @MESHNET_A_DEVICES: nested array of attached devices
+ * @MESHNET_A_COUNTERS: nested, enum meshnet_counter_attr
+ * @MESHNET_A_TXN_EPOCH_ID: u64, epoch of the open transaction
+ * @MESHNET_A_TXN_PEER_COUNT: u32, peers staged in the open transaction
+ * @MESHNET_A_PAD: padding for 64-bit attributes
+ * @__MESHNET_A_LAST: internal
+ */
+enum meshnet_attr {
+	MESHNET_A_UNSPEC,
+	MESHNET_A_IFINDEX,
+	MESHNET_A_IFNAME,
+	MESHNET_A_EPOCH_ID,
+	MESHNET_A_EPOCH_EXPIRY,
+	MESHNET_A_EPOCH_FORCE,
+	MESHNET_A_EXPIRED,
+	MESHNET_A_SELF_VERDICT,
+	MESHNET_A_SELF_REASON,
+	MESHNET_A_POLICY_UNKNOWN,
+	MESHNET_A_POLICY_FAIL_CLOSED,
+	MESHNET_A_POLICY_GRACE,
+	MESHNET_A_POLICY_ENDPOINT_DROP,
+	MESHNET_A_PEER,
+	MESHNET_A_PEERS,
+	MESHNET_A_PEER_COUNT,
+	MESHNET_A_SHOW_PSK,
+	MESHNET_A_DEVICES,
+	MESHNET_A_COUNTERS,
+	MESHNET_A_TXN_EPOCH_ID,
+	MESHNET_A_TXN_PEER_COUNT,
+	MESHNET_A_PAD,
+	__MESHNET_A_LAST
+};
+#define MESHNET_A_MAX (__MESHNET_A_LAST - 1)
+
+/**
+ * enum meshnet_peer_attr - attributes of one peer
+ * @MESHNET_PEER_A_UNSPEC: unused
+ * @MESHNET_PEER_A_PUBLIC_KEY: 32 bytes, WireGuard public key
+ * @MESHNET_PEER_A_NAME: string, node id (e.g. "node-b")
+ * @MESHNET_PEER_A_VERDICT: u8, enum meshnet_verdict
+ * @MESHNET_PEER_A_REASON: string, why the peer has its verdict
+ * @MESHNET_PEER_A_EPOCH: u64, epoch the entry was set in (output only)
+ * @MESHNET_PEER_A_ENDPOINT: struct sockaddr_in or struct sockaddr_in6
+ * @MESHNET_PEER_A_PRESHARED_KEY: 32 bytes (input; output only on request)
+ * @MESHNET_PEER_A_HAS_PSK: flag, a PSK is set (output only)
+ * @MESHNET_PEER_A_ALLOWEDIPS: nested array of enum meshnet_allowedip_attr
+ * @MESHNET_PEER_A_COUNTERS: nested, enum meshnet_counter_attr (output only)
+ * @MESHNET_PEER_A_PAD: padding for 64-bit attributes
+ * @__MESHNET_PEER_A_LAST: internal
+ */
+enum meshnet_peer_attr {
+	MESHNET_PEER_A_UNSPEC,
+	MESHNET_PEER_A_PUBLIC_KEY,
+	MESHNET_PEER_A_NAME,
+	MESHNET_PEER_A_VERDICT,
+	MESHNET_PEER_A_REASON,
+	MESHNET_PEER_A_EPOCH,
+	MESHNET_PEER_A_ENDPOINT,
+	MESHNET_PEER_A_PRESHARED_KEY,
+	MESHNET_PEER_A_HAS_PSK,
+	MESHNET_PEER_A_ALLOWEDIPS,
+	MESHNET_PEER_A_COUNTERS,
+	MESHNET_PEER_A_PAD,
+	__MESHNET_PEER_A_LAST
+};
+#define MESHNET_PEER_A_MAX (__MESHNET_PEER_A_LAST - 1)
+
+/**
+ * enum meshnet_allowedip_attr - one overlay prefix of a peer
+ * @MESHNET_ALLOWEDIP_A_UNSPEC: unused
+ * @MESHNET_ALLOWEDIP_A_FAMILY: u16, AF_INET or AF_INET6
+ * @MESHNET_ALLOWEDIP_A_IPADDR: struct in_addr or struct in6_addr
+ * @MESHNET_ALLOWEDIP_A_CIDR_MASK: u8, prefix length
+ * @__MESHNET_ALLOWEDIP_A_LAST: internal
+ */
+enum meshnet_allowedip_attr {
+	MESHNET_ALLOWEDIP_A_UNSPEC,
+	MESHNET_ALLOWEDIP_A_FAMILY,
+	MESHNET_ALLOWEDIP_A_IPADDR,
+	MESHNET_ALLOWEDIP_A_CIDR_MASK,
+	__MESHNET_ALLOWEDIP_A_LAST
+};
+#define MESHNET_ALLOWEDIP_A_MAX (__MESHNET_ALLOWEDIP_A_LAST - 1)
+
+/**
+ * enum meshnet_device_attr - one attached device
+ * @MESHNET_DEVICE_A_UNSPEC: unused
+ * @MESHNET_DEVICE_A_IFINDEX: u32
+ * @MESHNET_DEVICE_A_IFNAME: string
+ * @__MESHNET_DEVICE_A_LAST: internal
+ */
+enum meshnet_device_attr {
+	MESHNET_DEVICE_A_UNSPEC,
+	MESHNET_DEVICE_A_IFINDEX,
+	MESHNET_DEVICE_A_IFNAME,
+	__MESHNET_DEVICE_A_LAST
+};
+#define MESHNET_DEVICE_A_MAX (__MESHNET_DEVICE_A_LAST - 1)
+
+/**
+ * enum meshnet_counter_attr - packet counters, all u64
+ * @MESHNET_COUNTER_A_UNSPEC: unused
+ * @MESHNET_COUNTER_A_RX_PACKETS: inbound packets passed
+ * @MESHNET_COUNTER_A_RX_BYTES: inbound bytes passed
+ * @MESHNET_COUNTER_A_TX_PACKETS: outbound packets passed
+ * @MESHNET_COUNTER_A_TX_BYTES: outbound bytes passed
+ * @MESHNET_COUNTER_A_RX_DROP_PACKETS: inbound packets dropped
+ * @MESHNET_COUNTER_A_RX_DROP_BYTES: inbound bytes dropped
+ * @MESHNET_COUNTER_A_TX_DROP_PACKETS: outbound packets dropped
+ * @MESHNET_COUNTER_A_TX_DROP_BYTES: outbound bytes dropped
+ * @MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS: outer UDP packets dropped
+ * @MESHNET_COUNTER_A_PAD: padding for 64-bit attributes
+ * @__MESHNET_COUNTER_A_LAST: internal
+ */
+enum meshnet_counter_attr {
+	MESHNET_COUNTER_A_UNSPEC,
+	MESHNET_COUNTER_A_RX_PACKETS,
+	MESHNET_COUNTER_A_RX_BYTES,
+	MESHNET_COUNTER_A_TX_PACKETS,
+	MESHNET_COUNTER_A_TX_BYTES,
+	MESHNET_COUNTER_A_RX_DROP_PACKETS,
+	MESHNET_COUNTER_A_RX_DROP_BYTES,
+	MESHNET_COUNTER_A_TX_DROP_PACKETS,
+	MESHNET_COUNTER_A_TX_DROP_BYTES,
+	MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS,
+	MESHNET_COUNTER_A_PAD,
+	__MESHNET_COUNTER_A_LAST
+};
+#define MESHNET_COUNTER_A_MAX (__MESHNET_COUNTER_A_LAST - 1)
+
+#endif /* _UAPI_LINUX_MESHNET_H */
