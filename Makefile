@@ -74,6 +74,8 @@ $(BUILD)/san/obj/%.o: %.c | harness
 -include userspace/agent/agent.mk
 -include selftests/selftests.mk
 -include vm-test/vm-test.mk
+-include vm-test/debug-kernel/debug.mk
+-include lint.mk
 -include deploy.mk
 
 userspace: $(addprefix $(BUILD)/,$(BINS))

@@ -1,0 +1,2 @@
+# Each test directory brings its own fragment: selftests/<dir>/<dir>.mk
+-include $(wildcard selftests/*/*.mk)
