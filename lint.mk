@@ -1,0 +1,37 @@
+# make lint: sparse (C=2) and checkpatch --strict on the module and uapi,
+# cppcheck and the clang static analyzer on userspace. Zero findings or fail.
+CHECKPATCH_DIR := $(CACHE)/checkpatch
+KMOD_SRCS = $(wildcard kmod/*.c kmod/*.h) uapi/linux/meshnet.h
+USER_SRCS = $(shell find userspace -name '*.c')
+
+.PHONY: lint-sparse lint-checkpatch lint-cppcheck lint-scan-build
+LINT_TARGETS += lint-sparse lint-checkpatch lint-cppcheck lint-scan-build
+
+lint-sparse:
+	@mkdir -p $(BUILD)/lint
+	@$(MAKE) -s -C $(KDIR) M=$(TOP) W=1 C=2 modules >$(BUILD)/lint/sparse.log 2>&1 || \
+		{ cat $(BUILD)/lint/sparse.log; exit 1; }
+	@if grep -E '(warning|error):' $(BUILD)/lint/sparse.log; then \
+		echo "lint-sparse: findings above"; exit 1; fi
+	@echo "lint-sparse: clean"
+
+lint-checkpatch:
+	@bash $(TOP)/scripts/get-checkpatch.sh $(CHECKPATCH_DIR) >/dev/null
+	@$(CHECKPATCH_DIR)/checkpatch.pl --strict --no-tree --terse --show-types \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES \
+		--spelling --codespellfile=/dev/null -f $(KMOD_SRCS) >$(BUILD)/lint-checkpatch.log 2>&1; \
+	if grep -E '(ERROR|WARNING|CHECK):' $(BUILD)/lint-checkpatch.log; then \
+		echo "lint-checkpatch: findings above"; exit 1; fi
+	@echo "lint-checkpatch: clean"
+
+lint-cppcheck:
+	@cppcheck -q --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --std=c11 -D__GNUC__ -D_GNU_SOURCE -Iuapi -Iuserspace/lib \
+		--suppress=missingIncludeSystem $(USER_SRCS)
+	@echo "lint-cppcheck: clean"
+
+lint-scan-build: harness
+	@rm -rf $(BUILD)/scan
+	@scan-build --status-bugs -o $(BUILD)/scan-report --use-cc=clang \
+		$(MAKE) -s BUILD=$(BUILD)/scan CC=clang userspace
+	@echo "lint-scan-build: clean"
