@@ -1,0 +1,136 @@
+# Inputs of the deployment. Defaults are the three-node demo of the seed:
+# node-a and node-b score well, node-c scores below the threshold.
+
+variable "nodes" {
+  description = "Mesh nodes: id, overlay host prefixes, outer endpoint (host:port), demo score mean, key generation (bump to rotate that node's keys)."
+  type = list(object({
+    name           = string
+    overlay        = list(string)
+    endpoint       = string
+    score          = optional(number, 0.9)
+    key_generation = optional(number, 0)
+  }))
+  default = [
+    { name = "node-a", overlay = ["10.10.0.2/32", "fd10::2/128"], endpoint = "192.168.77.11:51820", score = 0.91 },
+    { name = "node-b", overlay = ["10.10.0.3/32", "fd10::3/128"], endpoint = "192.168.77.12:51820", score = 0.86 },
+    { name = "node-c", overlay = ["10.10.0.4/32", "fd10::4/128"], endpoint = "192.168.77.13:51820", score = 0.38 },
+  ]
+
+  validation {
+    condition     = length(var.nodes) > 0 && length(distinct([for n in var.nodes : n.name])) == length(var.nodes)
+    error_message = "nodes: at least one node, and node names must be unique."
+  }
+  validation {
+    condition     = alltrue([for n in var.nodes : can(regex("^[a-z0-9][a-z0-9._-]{0,62}$", n.name)) && !strcontains(n.name, "..")])
+    error_message = "nodes: a name must match ^[a-z0-9][a-z0-9._-]{0,62}$ without \"..\" (docs/PROTOCOL.md)."
+  }
+  validation {
+    condition = alltrue(flatten([for n in var.nodes : [
+      for p in n.overlay : can(cidrhost(p, 0)) && (
+        strcontains(p, ":") ? split("/", p)[1] == "128" : split("/", p)[1] == "32"
+      )
+    ]]))
+    error_message = "nodes: every overlay entry must be a host prefix (a.b.c.d/32 or an IPv6 address/128)."
+  }
+  validation {
+    condition     = alltrue([for n in var.nodes : length(n.overlay) > 0])
+    error_message = "nodes: every node needs at least one overlay address."
+  }
+  validation {
+    condition     = length(distinct(flatten([for n in var.nodes : n.overlay]))) == length(flatten([for n in var.nodes : n.overlay]))
+    error_message = "nodes: an overlay address is used by two nodes."
+  }
+  validation {
+    condition = alltrue([for n in var.nodes : can(regex("^([0-9.]+|\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):([0-9]{1,5})$", n.endpoint)) &&
+    try(tonumber(regex(":([0-9]{1,5})$", n.endpoint)[0]) <= 65535 && tonumber(regex(":([0-9]{1,5})$", n.endpoint)[0]) > 0, false)])
+    error_message = "nodes: endpoint must be host:port or [ipv6]:port with a port in 1..65535."
+  }
+  validation {
+    condition     = alltrue([for n in var.nodes : n.score >= 0 && n.score <= 1])
+    error_message = "nodes: score must be within 0..1."
+  }
+  validation {
+    condition     = alltrue([for n in var.nodes : n.key_generation >= 0 && floor(n.key_generation) == n.key_generation])
+    error_message = "nodes: key_generation must be a whole number >= 0."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Where everything is rendered (default: artifacts/ at the top of the repository)."
+  type        = string
+  default     = null
+}
+
+variable "overlay_prefix_length" {
+  description = "Prefix length of the overlay network, used for each node's wg0 Address."
+  type        = object({ ipv4 = number, ipv6 = number })
+  default     = { ipv4 = 24, ipv6 = 64 }
+  validation {
+    condition     = var.overlay_prefix_length.ipv4 >= 8 && var.overlay_prefix_length.ipv4 <= 32 && var.overlay_prefix_length.ipv6 >= 16 && var.overlay_prefix_length.ipv6 <= 128
+    error_message = "overlay_prefix_length: ipv4 in 8..32, ipv6 in 16..128."
+  }
+}
+
+variable "controller_url" {
+  description = "URL the nodes use to reach meshnetd."
+  type        = string
+  default     = "https://controller:8443"
+  validation {
+    condition     = can(regex("^https?://[A-Za-z0-9.:\\[\\]-]+(:[0-9]{1,5})?$", var.controller_url))
+    error_message = "controller_url: want https://host:port (no path)."
+  }
+}
+
+variable "controller_listen" {
+  description = "Address and port meshnetd listens on inside its host or container."
+  type        = string
+  default     = "0.0.0.0:8443"
+}
+
+variable "controller_san" {
+  description = "subjectAltNames of the controller's TLS certificate (DNS:name or IP:address)."
+  type        = list(string)
+  default     = ["DNS:controller", "DNS:localhost", "IP:127.0.0.1", "IP:::1", "IP:192.168.77.10"]
+  validation {
+    condition     = length(var.controller_san) > 0 && alltrue([for s in var.controller_san : can(regex("^(DNS:[A-Za-z0-9.-]+|IP:[0-9A-Fa-f.:]+)$", s))])
+    error_message = "controller_san: each entry is DNS:name or IP:address."
+  }
+}
+
+variable "tls_days" {
+  description = "Validity of the CA and the server certificate, in days."
+  type        = number
+  default     = 825
+}
+
+variable "pki_generation" {
+  description = "Bump to replace the CA and the server certificate."
+  type        = number
+  default     = 0
+}
+
+variable "admin_token_generation" {
+  description = "Bump to replace the admin token (see docs/operations.md)."
+  type        = number
+  default     = 0
+}
+
+variable "threshold" {
+  description = "Membership threshold written into the controller's config."
+  type        = number
+  default     = 0.7
+  validation {
+    condition     = var.threshold >= 0 && var.threshold <= 1
+    error_message = "threshold must be within 0..1."
+  }
+}
+
+variable "epoch_seconds" {
+  description = "Epoch length written into the controller's config."
+  type        = number
+  default     = 60
+  validation {
+    condition     = var.epoch_seconds >= 5 && var.epoch_seconds <= 86400
+    error_message = "epoch_seconds must be within 5..86400."
+  }
+}
