@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reads an epoch: the config reply JSON of docs/PROTOCOL.md
+ * ("GET /v1/config/{node_id}"), as used by `meshnetctl epoch apply` and by
+ * meshnet-agent. Every error names the field: "peers[2].public_key: ...".
+ */
+#ifndef MESHNET_EPOCH_H
+#define MESHNET_EPOCH_H
+
+#include <json-c/json.h>
+
+#include "nl/meshnet_types.h"
+
+/* Largest epoch file meshnet_epoch_parse_file() reads. */
+#define MESHNET_EPOCH_FILE_MAX (16U << 20)
+
+int meshnet_epoch_from_json(struct json_object *root, struct meshnet_epoch *epoch, char *err,
+			    size_t errlen);
+int meshnet_epoch_parse(const char *text, size_t len, struct meshnet_epoch *epoch, char *err,
+			size_t errlen);
+/* "-" reads standard input. */
+int meshnet_epoch_parse_file(const char *path, struct meshnet_epoch *epoch, char *err,
+			     size_t errlen);
+/* Wipes the PSKs and frees the peers. */
+void meshnet_epoch_free(struct meshnet_epoch *epoch);
+
+#endif /* MESHNET_EPOCH_H */
