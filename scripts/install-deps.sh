@@ -7,7 +7,7 @@ PKGS=(
 	# toolchain and build
 	build-essential pkg-config bc flex bison libelf-dev ccache cpio xz-utils kmod
 	# kernel for the QEMU guest and its headers
-	linux-image-amd64 linux-headers-amd64
+	linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	# VM and networking inside it
 	qemu-system-x86 busybox-static wireguard-tools iproute2 nftables
 	# userspace libraries

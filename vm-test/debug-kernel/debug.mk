@@ -1,0 +1,50 @@
+# Debug guest kernel (issue 7): every kernel suite also runs under a kernel
+# with KASAN, KFENCE, lockdep, DEBUG_ATOMIC_SLEEP, UBSAN and kmemleak.
+#
+#   make debug-kernel     build it (tree + ccache in $(CACHE)/debug-kernel)
+#   make kmod-debug       meshnet.ko against it, in build/kmod-debug/
+#   make vm-test-debug    all guest suites + kmemleak on it, and the harness
+#                         self-test (selftests/detector/: planted bugs)
+#   make debug-shell      boot the debug guest with a shell on the console
+# See vm-test/debug-kernel/README.md.
+DEBUG_KERNEL_SH := $(TOP)/vm-test/debug-kernel/build.sh
+DEBUG_KDIR = $(shell CACHE=$(CACHE) bash $(DEBUG_KERNEL_SH) --print-kdir 2>/dev/null)
+DEBUG_BZIMAGE = $(DEBUG_KDIR)/arch/x86/boot/bzImage
+DEBUG_KMOD := $(BUILD)/kmod-debug
+DEBUG_MESHNET_KO := $(DEBUG_KMOD)/kmod/meshnet.ko
+# Same compiler as the tree (build.sh), so external modules hit its ccache.
+DEBUG_KMAKE = CCACHE_DIR=$(CACHE)/debug-kernel/ccache \
+	$(MAKE) -C $(DEBUG_KDIR) CC="ccache gcc" HOSTCC="ccache gcc" W=1
+# panic_on_warn: the first WARN (and KASAN/KFENCE/UBSAN report) stops the
+# run, and the runner counts the suites it cut short as failed.
+DEBUG_APPEND := panic_on_warn=1
+
+VM_DEPS += vm-test-debug
+.PHONY: debug-kernel kmod-debug vm-test-debug vm-test-debug-suites debug-shell
+
+debug-kernel:
+	@CACHE=$(CACHE) bash $(DEBUG_KERNEL_SH)
+
+# A copy of the module sources (no stock objects) built against the tree:
+# a module built for Debian's kernel does not load into this one.
+kmod-debug: debug-kernel
+	@rm -rf $(DEBUG_KMOD) && mkdir -p $(DEBUG_KMOD)/kmod $(DEBUG_KMOD)/uapi
+	@cp $(TOP)/Kbuild $(DEBUG_KMOD)/
+	@cp -R $(TOP)/uapi/. $(DEBUG_KMOD)/uapi/
+	@cd $(TOP)/kmod && find . -type f \( -name '*.[ch]' -o -name Kbuild -o -name Makefile \) \
+		! -name '*.mod.c' -print0 | cpio -0 -pdm --quiet $(DEBUG_KMOD)/kmod
+	$(DEBUG_KMAKE) M=$(DEBUG_KMOD) modules
+	@test -f $(DEBUG_MESHNET_KO)
+
+vm-test-debug: vm-test-debug-suites vm-test-debug-detectors
+
+vm-test-debug-suites: kmod-debug userspace
+	@mkdir -p $(RESULTS)
+	RESULTS=$(RESULTS) $(TOP)/vm-test/run-vm.sh --kernel $(DEBUG_BZIMAGE) \
+		--modules-dir none --meshnet-ko $(DEBUG_MESHNET_KO) --name debug \
+		--append "$(DEBUG_APPEND)" $(DEBUG_RUN_ARGS)
+
+debug-shell: kmod-debug
+	$(TOP)/vm-test/run-vm.sh --kernel $(DEBUG_BZIMAGE) --modules-dir none \
+		--meshnet-ko $(DEBUG_MESHNET_KO) --name debug-shell \
+		--append "$(DEBUG_APPEND)" --shell
