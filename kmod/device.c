@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The aligned-meshnet authors.
+ *
+ * The WireGuard devices a namespace enforces its table on: an RCU array of
+ * ifindexes, replaced (never modified) by attach and detach. Lock order:
+ * RTNL, then mn_net::lock.
+ */
+
+#include <linux/netdevice.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/rtnetlink.h>
+
+#include "meshnet.h"
+
+static struct mn_devices *mn_devices_current(struct mn_net *mn)
+{
+	return rcu_dereference_protected(mn->devices,
+					 lockdep_is_held(&mn->lock));
+}
+
+/* Packet path (under RCU) or writer (under mn_net::lock). */
+bool mn_device_attached(const struct mn_net *mn, int ifindex)
+{
+	const struct mn_devices *devs;
+	u32 i;
+
+	devs = rcu_dereference_check(mn->devices, lockdep_is_held(&mn->lock));
+	if (!devs)
+		return false;
+	for (i = 0; i < devs->count; i++)
+		if (devs->ifindex[i] == ifindex)
+			return true;
+	return false;
+}
+
+static int mn_devices_replace(struct mn_net *mn, int add, int remove)
+{
+	struct mn_devices *old = mn_devices_current(mn), *devs;
+	u32 i, n = old ? old->count : 0;
+
+	/* Removing must not fail: the ifindex could be reused. */
+	devs = kzalloc(struct_size(devs, ifindex, n + 1),
+		       add ? GFP_KERNEL : GFP_KERNEL | __GFP_NOFAIL);
+	if (!devs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (old->ifindex[i] != remove)
+			devs->ifindex[devs->count++] = old->ifindex[i];
+	if (add)
+		devs->ifindex[devs->count++] = add;
+	rcu_assign_pointer(mn->devices, devs);
+	if (old)
+		kfree_rcu(old, rcu);
+	return 0;
+}
+
+static struct net_device *mn_device_find(struct mn_net *mn, int ifindex,
+					 const char *ifname,
+					 struct netlink_ext_ack *extack)
+{
+	struct net_device *dev;
+
+	ASSERT_RTNL();
+	if (ifname)
+		dev = __dev_get_by_name(mn->net, ifname);
+	else
+		dev = __dev_get_by_index(mn->net, ifindex);
+	if (!dev || dev->reg_state != NETREG_REGISTERED) {
+		NL_SET_ERR_MSG_MOD(extack, "No such device in this namespace");
+		return NULL;
+	}
+	return dev;
+}
+
+int mn_device_attach(struct mn_net *mn, int ifindex, const char *ifname,
+		     struct netlink_ext_ack *extack)
+{
+	struct mn_devices *devs;
+	struct net_device *dev;
+	int ret;
+
+	rtnl_lock();
+	mutex_lock(&mn->lock);
+	dev = mn_device_find(mn, ifindex, ifname, extack);
+	if (!dev) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (!dev->rtnl_link_ops ||
+	    strcmp(dev->rtnl_link_ops->kind, "wireguard")) {
+		NL_SET_ERR_MSG_MOD(extack, "Device is not a WireGuard device");
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	devs = mn_devices_current(mn);
+	if (devs && devs->count >= MN_MAX_DEVICES) {
+		NL_SET_ERR_MSG_MOD(extack, "Too many attached devices");
+		ret = -ENOSPC;
+		goto out;
+	}
+	if (mn_device_attached(mn, dev->ifindex)) {
+		NL_SET_ERR_MSG_MOD(extack, "Device is already attached");
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = mn_devices_replace(mn, dev->ifindex, 0);
+out:
+	mutex_unlock(&mn->lock);
+	rtnl_unlock();
+	return ret;
+}
+
+int mn_device_detach(struct mn_net *mn, int ifindex, const char *ifname,
+		     struct netlink_ext_ack *extack)
+{
+	struct net_device *dev;
+	int ret;
+
+	rtnl_lock();
+	mutex_lock(&mn->lock);
+	if (ifname) {
+		dev = mn_device_find(mn, 0, ifname, extack);
+		if (!dev) {
+			ret = -ENODEV;
+			goto out;
+		}
+		ifindex = dev->ifindex;
+	}
+	if (!mn_device_attached(mn, ifindex)) {
+		NL_SET_ERR_MSG_MOD(extack, "Device is not attached");
+		ret = -ENOENT;
+		goto out;
+	}
+	ret = mn_devices_replace(mn, 0, ifindex);
+out:
+	mutex_unlock(&mn->lock);
+	rtnl_unlock();
+	return ret;
+}
+
+static int mn_device_event(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct mn_net *mn;
+
+	if (event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	mn = mn_net(dev_net(dev));
+	mutex_lock(&mn->lock);
+	if (mn_device_attached(mn, dev->ifindex))
+		mn_devices_replace(mn, 0, dev->ifindex);
+	mutex_unlock(&mn->lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block mn_device_nb = {
+	.notifier_call = mn_device_event,
+};
+
+int mn_device_notifier_register(void)
+{
+	return register_netdevice_notifier(&mn_device_nb);
+}
+
+void mn_device_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&mn_device_nb);
+}
