@@ -18,7 +18,6 @@
 
 int meshnet_parse_key(const char *b64, uint8_t key[MESHNET_KEY_LEN], char *err, size_t errlen);
 void meshnet_format_key(const uint8_t key[MESHNET_KEY_LEN], char out[MESHNET_KEY_B64_LEN]);
-int meshnet_read_key_file(const char *path, uint8_t key[MESHNET_KEY_LEN], char *err, size_t errlen);
 
 int meshnet_parse_allowedip(const char *text, struct meshnet_allowedip *out, char *err,
 			    size_t errlen);

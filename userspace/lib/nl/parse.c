@@ -7,13 +7,11 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -55,29 +53,6 @@ int meshnet_parse_key(const char *b64, uint8_t key[MESHNET_KEY_LEN], char *err, 
 void meshnet_format_key(const uint8_t key[MESHNET_KEY_LEN], char out[MESHNET_KEY_B64_LEN])
 {
 	meshnet_b64_encode(out, key, MESHNET_KEY_LEN);
-}
-
-int meshnet_read_key_file(const char *path, uint8_t key[MESHNET_KEY_LEN], char *err, size_t errlen)
-{
-	char buf[128], why[160];
-	ssize_t n;
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	ret = meshnet_parse_key(buf, key, why, sizeof(why));
-	OPENSSL_cleanse(buf, sizeof(buf));
-	if (ret)
-		return fail(err, errlen, "%s: %s", path, why);
-	return 0;
 }
 
 /* Strict decimal: digits only, no sign or spaces, value <= max. */
