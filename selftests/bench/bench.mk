@@ -1,0 +1,15 @@
+# make bench-kmod: meshnet.ko against an nftables set and no filter, in the
+# QEMU guest on the stock kernel (selftests/bench/kmod_bench.sh). Results:
+# build/bench/kmod.txt. Not part of make check.
+$(eval $(call program,meshnet-udpflood,selftests/bench/udpflood.c,))
+VM_BINS += meshnet-udpflood
+BENCH_TARGETS += bench-kmod
+
+.PHONY: bench-kmod
+bench-kmod: all vm-bins
+	@mkdir -p $(BUILD)/bench
+	VM_BINS="$(VM_BINS)" KVER="$(KVER)" CACHE="$(CACHE)" bash $(TOP)/vm-test/run-vm.sh \
+		--name bench --timeout 1500 --run "bash /opt/meshnet/selftests/bench/kmod_bench.sh" \
+		| tee $(BUILD)/bench/kmod.log
+	@grep -E '^(bench|ratio|goal|#)' $(BUILD)/bench/kmod.log > $(BUILD)/bench/kmod.txt
+	@echo "bench-kmod: figures in $(BUILD)/bench/kmod.txt"; cat $(BUILD)/bench/kmod.txt
