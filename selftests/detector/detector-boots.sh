@@ -68,7 +68,7 @@ for bug in $bugs; do
 	i=$((i + 1))
 	console=$logdir/$bug.console
 	start=$(date +%s)
-	"$TOP/vm-test/run-vm.sh" --kernel "$kernel" --modules-dir none \
+	VM_BINS=${VM_BINS-} "$TOP/vm-test/run-vm.sh" --kernel "$kernel" --modules-dir none \
 		--meshnet-ko /nonexistent/meshnet.ko --name "detector-$bug" \
 		--append "kasan_multi_shot" --console-log "$console" --timeout 300 \
 		--run "sh /opt/meshnet/selftests/detector/plant.sh $bug" >"$logdir/$bug.run" 2>&1

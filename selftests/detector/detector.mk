@@ -16,7 +16,7 @@ detector-debug: debug-kernel
 	@cp $(DETECTOR_BUILD)/meshnet_detector.ko $(DETECTOR_KO)
 
 vm-test-debug-detectors: detector-debug
-	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) vm-debug-detectors \
+	@CACHE="$(CACHE)" sh $(TOP)/scripts/run-suite.sh $(RESULTS) vm-debug-detectors \
 		bash $(TOP)/selftests/detector/detector-boots.sh --kernel $(DEBUG_BZIMAGE)
 
 # sparse (C=2, W=1) against Debian's headers and checkpatch --strict.
