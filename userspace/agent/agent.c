@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * meshnet-agent: one process per node with three parts: the benchmark
+ * emitter, the config agent (main thread) and the network probe.
+ * Subcommands in wireguard-tools style, each a *_main(argc, argv).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+#include "agent.h"
+#include "b64.h"
+#include "http.h"
+#include "log.h"
+#include "sign.h"
+
+extern char **environ;
+
+static struct agent_ctx *signal_ctx;
+
+bool agent_sleep_ms(struct agent_ctx *ctx, unsigned int ms)
+{
+	while (ms && !atomic_load(&ctx->stop)) {
+		unsigned int step = ms < 100 ? ms : 100;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)step * 1000000L };
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return !atomic_load(&ctx->stop);
+}
+
+uint32_t agent_rand_u32(void)
+{
+	uint32_t v = 0;
+
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		v = (uint32_t)random();
+	return v;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (signal_ctx)
+		atomic_store(&signal_ctx->stop, true);
+}
+
+/* The record the controller's enrolment (nodes file or POST /v1/nodes) takes. */
+static void print_enrolment(const struct agent_options *o, const struct agent_keys *k, FILE *out)
+{
+	char wg[MESHNET_B64_LEN(32) + 1], ed[MESHNET_B64_LEN(32) + 1];
+	struct json_object *rec = json_object_new_object(), *ov = json_object_new_array();
+	char ips[sizeof(o->overlay_ips)], *save = NULL;
+
+	meshnet_b64_encode(wg, k->wg_public, 32);
+	meshnet_b64_encode(ed, k->ed_public, 32);
+	json_object_object_add(rec, "id", json_object_new_string(o->node_id));
+	json_object_object_add(rec, "wg_public_key", json_object_new_string(wg));
+	json_object_object_add(rec, "ed25519_public_key", json_object_new_string(ed));
+	snprintf(ips, sizeof(ips), "%s", o->overlay_ips);
+	for (char *t = strtok_r(ips, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		json_object_array_add(ov, json_object_new_string(t));
+	json_object_object_add(rec, "overlay", ov);
+	if (o->endpoint[0])
+		json_object_object_add(rec, "endpoint", json_object_new_string(o->endpoint));
+	fprintf(out, "%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN));
+	fflush(out);
+	json_object_put(rec);
+}
+
+static int load_options(struct agent_options *o, int argc, char **argv, bool need_controller)
+{
+	char err[1024];
+	int first;
+
+	agent_options_defaults(o);
+	first = agent_options_parse(o, argc, argv, environ, err, sizeof(err));
+	if (first < 0) {
+		fprintf(stderr, "meshnet-agent: %s\n", err);
+		return -1;
+	}
+	if (first < argc) {
+		fprintf(stderr, "meshnet-agent: unexpected argument '%s' (see --help)\n", argv[first]);
+		return -1;
+	}
+	if (need_controller) {
+		if (agent_options_validate(o, err, sizeof(err))) {
+			fprintf(stderr, "meshnet-agent: %s\n", err);
+			return -1;
+		}
+	} else if (!o->node_id[0]) {
+		fprintf(stderr, "meshnet-agent: NODE_ID (--node-id) is required\n");
+		return -1;
+	}
+	return 0;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static int keygen_main(int argc, char **argv)
+{
+	struct agent_options o;
+	struct agent_keys k;
+	char err[1024];
+	bool created;
+
+	if (wants_help(argc, argv)) {
+		printf("Usage: meshnet-agent keygen --node-id ID [--state-dir DIR] [--overlay-ips CIDR,..] [--endpoint HOST:PORT]\n"
+		       "Creates the WireGuard and Ed25519 keys in STATE_DIR (0600) if absent and\n"
+		       "prints this node's enrolment record (JSON) for the controller.\n");
+		return 0;
+	}
+	if (load_options(&o, argc, argv, false))
+		return 1;
+	if (agent_keys_load_or_create(o.state_dir, &k, &created, err, sizeof(err))) {
+		fprintf(stderr, "meshnet-agent: %s\n", err);
+		return 1;
+	}
+	if (created)
+		fprintf(stderr, "meshnet-agent: created keys in %s (mode 0600)\n", o.state_dir);
+	print_enrolment(&o, &k, stdout);
+	agent_keys_wipe(&k);
+	return 0;
+}
+
+static int status_main(int argc, char **argv)
+{
+	const char *dir = getenv("STATE_DIR") ? getenv("STATE_DIR") : "/var/lib/meshnet-agent";
+	char err[1024];
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--state-dir") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!strncmp(argv[i], "--state-dir=", 12)) {
+			dir = argv[i] + 12;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("Usage: meshnet-agent status [--state-dir DIR] [--json]\n"
+			       "Shows what the running agent knows: membership, epoch, controller\n"
+			       "health, last benchmark and each peer's verdict and last ping.\n");
+			return 0;
+		} else {
+			fprintf(stderr, "meshnet-agent status: unknown argument '%s'\n", argv[i]);
+			return 1;
+		}
+	}
+	if (agent_status_print(dir, json, stdout, err, sizeof(err))) {
+		fprintf(stderr, "meshnet-agent status: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int run_main(int argc, char **argv)
+{
+	static struct agent_ctx ctx;
+	struct agent_config *ca = NULL;
+	pthread_t emitter, probe;
+	bool have_emitter = false, have_probe = false, created;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[1024];
+	int ret = 1;
+
+	if (wants_help(argc, argv)) {
+		agent_options_usage(stdout);
+		return 0;
+	}
+	if (load_options(&ctx.opts, argc, argv, true))
+		return 1;
+	meshnet_log_init(ctx.opts.node_id, MESHNET_LOG_INFO);
+	if (agent_keys_load_or_create(ctx.opts.state_dir, &ctx.keys, &created, err, sizeof(err))) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (created) {
+		log_info("KEYS created in %s (0600); enrolment record for the controller:",
+			 ctx.opts.state_dir);
+		print_enrolment(&ctx.opts, &ctx.keys, stdout);
+	}
+	ctx.sign_key = meshnet_ed25519_private_from_raw(ctx.keys.ed_seed);
+	if (!ctx.sign_key) {
+		log_err("cannot load the Ed25519 key");
+		goto out_keys;
+	}
+	if (agent_state_init(&ctx.state, ctx.opts.node_id, ctx.opts.state_dir))
+		goto out_key;
+	if (agent_http_global_init()) {
+		log_err("libcurl initialisation failed");
+		goto out_state;
+	}
+	signal_ctx = &ctx;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (agent_config_setup(&ctx, &ca))
+		goto out_curl;
+	log_info("STARTED controller=%s interface=%s emit=%us poll=%us probe=%us%s",
+		 ctx.opts.controller, ctx.opts.wg_ifname, ctx.opts.emit_interval,
+		 ctx.opts.poll_interval, ctx.opts.probe_interval,
+		 ctx.opts.bench_cmd[0] ? " bench-cmd" : "");
+	if (ctx.opts.emit_interval &&
+	    !pthread_create(&emitter, NULL, agent_emitter_main, &ctx))
+		have_emitter = true;
+	if (ctx.opts.probe_interval &&
+	    !pthread_create(&probe, NULL, agent_probe_main, &ctx))
+		have_probe = true;
+	agent_config_run(ca);
+	atomic_store(&ctx.stop, true);
+	if (have_emitter)
+		pthread_join(emitter, NULL);
+	if (have_probe)
+		pthread_join(probe, NULL);
+	log_info("STOPPED (the module keeps epoch %llu; a restarted agent resumes from it)",
+		 (unsigned long long)ctx.state.epoch_id);
+	agent_config_free(ca);
+	ret = 0;
+out_curl:
+	agent_http_global_cleanup();
+out_state:
+	agent_state_destroy(&ctx.state);
+out_key:
+	EVP_PKEY_free(ctx.sign_key);
+out_keys:
+	agent_keys_wipe(&ctx.keys);
+	return ret;
+}
+
+static int help_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	agent_options_usage(stdout);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} subcommands[] = {
+	{ "run", run_main, "run the emitter, config agent and probe (default)" },
+	{ "keygen", keygen_main, "create keys if absent, print the enrolment record" },
+	{ "status", status_main, "show the running agent's view (status.json)" },
+	{ "help", help_main, "this text" },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && argv[1][0] != '-') {
+		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+			if (!strcmp(argv[1], subcommands[i].name))
+				return subcommands[i].fn(argc - 1, argv + 1);
+		fprintf(stderr, "meshnet-agent: unknown subcommand '%s' (run, keygen, status, help)\n",
+			argv[1]);
+		return 1;
+	}
+	return run_main(argc, argv);
+}

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "b64.h"
+#include "fileio.h"
+#include "nl/meshnet_parse.h"
+#include "state.h"
+#include "timefmt.h"
+
+int agent_state_init(struct agent_state *s, const char *node_id, const char *state_dir)
+{
+	memset(s, 0, sizeof(*s));
+	if (pthread_mutex_init(&s->lock, NULL))
+		return -1;
+	snprintf(s->node_id, sizeof(s->node_id), "%s", node_id);
+	snprintf(s->path, sizeof(s->path), "%s/%s", state_dir, AGENT_STATUS_FILE);
+	s->started_at = time(NULL);
+	return 0;
+}
+
+void agent_state_destroy(struct agent_state *s)
+{
+	free(s->peers);
+	s->peers = NULL;
+	pthread_mutex_destroy(&s->lock);
+}
+
+int agent_state_set_peers(struct agent_state *s, const struct meshnet_peer *peers, size_t n)
+{
+	struct agent_peer_status *np = n ? calloc(n, sizeof(*np)) : NULL;
+
+	if (n && !np)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct meshnet_peer *p = &peers[i];
+		struct agent_peer_status *d = &np[i];
+
+		snprintf(d->name, sizeof(d->name), "%s",
+			 (p->flags & MESHNET_PEER_HAS_NAME) ? p->name : "?");
+		memcpy(d->public_key, p->public_key, MESHNET_KEY_LEN);
+		d->verdict = p->verdict;
+		/* probe the first address, preferring IPv4 */
+		for (size_t j = 0; j < p->n_allowedips; j++) {
+			if (!d->has_addr || (d->addr.family == AF_INET6 &&
+					     p->allowedips[j].family == AF_INET)) {
+				d->addr = p->allowedips[j];
+				d->has_addr = true;
+			}
+		}
+		for (size_t k = 0; k < s->n_peers; k++) {
+			if (memcmp(s->peers[k].public_key, d->public_key, MESHNET_KEY_LEN))
+				continue;
+			d->probed_at = s->peers[k].probed_at;
+			d->ping_ok = s->peers[k].ping_ok;
+			d->rtt_us = s->peers[k].rtt_us;
+			memcpy(d->ping_why, s->peers[k].ping_why, sizeof(d->ping_why));
+		}
+	}
+	free(s->peers);
+	s->peers = np;
+	s->n_peers = n;
+	return 0;
+}
+
+static void add_time(struct json_object *o, const char *key, int64_t t)
+{
+	char ts[MESHNET_RFC3339_LEN];
+
+	if (!t) {
+		json_object_object_add(o, key, NULL);
+		return;
+	}
+	meshnet_rfc3339_format(ts, t);
+	json_object_object_add(o, key, json_object_new_string(ts));
+}
+
+int agent_state_publish(const struct agent_state *s)
+{
+	struct json_object *root = json_object_new_object(), *o, *peers;
+	const char *text;
+	int ret = -1;
+
+	if (!root)
+		return -1;
+	json_object_object_add(root, "node_id", json_object_new_string(s->node_id));
+	add_time(root, "updated_utc", time(NULL));
+	add_time(root, "started_utc", s->started_at);
+	json_object_object_add(root, "membership",
+			       json_object_new_string(meshnet_verdict_name(s->self_verdict)));
+	if (s->self_reason[0])
+		json_object_object_add(root, "reason", json_object_new_string(s->self_reason));
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_uint64(s->epoch_id));
+	json_object_object_add(o, "expiry_unix", json_object_new_uint64(s->epoch_expiry));
+	add_time(o, "expiry_utc", (int64_t)s->epoch_expiry);
+	json_object_object_add(root, "epoch", o);
+
+	o = json_object_new_object();
+	add_time(o, "last_ok_utc", s->last_config_at);
+	json_object_object_add(o, "consecutive_failures",
+			       json_object_new_int64(s->config_failures));
+	if (s->config_error[0])
+		json_object_object_add(o, "last_error", json_object_new_string(s->config_error));
+	json_object_object_add(root, "controller", o);
+
+	o = json_object_new_object();
+	add_time(o, "last_submit_utc", s->last_submit_at);
+	json_object_object_add(o, "last_overall", json_object_new_double(s->last_overall));
+	json_object_object_add(o, "last_http_status", json_object_new_int64(s->last_submit_status));
+	json_object_object_add(o, "submitted", json_object_new_int64(s->submitted));
+	json_object_object_add(o, "failures", json_object_new_int64(s->submit_failures));
+	if (s->submit_error[0])
+		json_object_object_add(o, "last_error", json_object_new_string(s->submit_error));
+	json_object_object_add(root, "benchmark", o);
+
+	peers = json_object_new_array();
+	for (size_t i = 0; i < s->n_peers; i++) {
+		const struct agent_peer_status *p = &s->peers[i];
+		char key[MESHNET_KEY_B64_LEN], addr[MESHNET_PREFIX_STRLEN];
+
+		o = json_object_new_object();
+		json_object_object_add(o, "node_id", json_object_new_string(p->name));
+		meshnet_format_key(p->public_key, key);
+		json_object_object_add(o, "public_key", json_object_new_string(key));
+		json_object_object_add(o, "membership",
+				       json_object_new_string(meshnet_verdict_name(p->verdict)));
+		if (p->has_addr) {
+			meshnet_format_allowedip(&p->addr, addr, sizeof(addr));
+			*strchrnul(addr, '/') = '\0';
+			json_object_object_add(o, "address", json_object_new_string(addr));
+		}
+		if (p->probed_at) {
+			struct json_object *ping = json_object_new_object();
+
+			add_time(ping, "at_utc", p->probed_at);
+			json_object_object_add(ping, "ok", json_object_new_boolean(p->ping_ok));
+			if (p->ping_ok)
+				json_object_object_add(ping, "rtt_ms",
+						       json_object_new_double(p->rtt_us / 1000.0));
+			else
+				json_object_object_add(ping, "error",
+						       json_object_new_string(p->ping_why));
+			json_object_object_add(o, "ping", ping);
+		}
+		json_object_array_add(peers, o);
+	}
+	json_object_object_add(root, "peers", peers);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED);
+	if (text && !meshnet_atomic_write(s->path, text, strlen(text), 0644))
+		ret = 0;
+	json_object_put(root);
+	return ret;
+}
+
+static const char *str_of(struct json_object *o, const char *key, const char *dflt)
+{
+	struct json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return dflt;
+}
+
+static struct json_object *obj_of(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object))
+		return v;
+	return NULL;
+}
+
+int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, size_t errlen)
+{
+	char path[4096];
+	struct json_object *root, *ep, *ctl, *bench, *peers, *v;
+	size_t len;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, AGENT_STATUS_FILE);
+	text = meshnet_read_file(path, 16U << 20, &len);
+	if (!text) {
+		snprintf(err, errlen, "cannot read %s: %s (is meshnet-agent running with --state-dir %s?)",
+			 path, strerror(errno), state_dir);
+		return -1;
+	}
+	if (json) {
+		fputs(text, out);
+		fputc('\n', out);
+		free(text);
+		return 0;
+	}
+	root = json_tokener_parse(text);
+	free(text);
+	if (!root || !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		snprintf(err, errlen, "%s is not a status file", path);
+		return -1;
+	}
+	ep = obj_of(root, "epoch");
+	ctl = obj_of(root, "controller");
+	bench = obj_of(root, "benchmark");
+	fprintf(out, "node:        %s\n", str_of(root, "node_id", "?"));
+	fprintf(out, "membership:  %s", str_of(root, "membership", "?"));
+	if (str_of(root, "reason", NULL))
+		fprintf(out, " (%s)", str_of(root, "reason", ""));
+	fputc('\n', out);
+	if (ep && json_object_object_get_ex(ep, "id", &v))
+		fprintf(out, "epoch:       %s, expires %s\n", json_object_get_string(v),
+			str_of(ep, "expiry_utc", "never"));
+	if (ctl) {
+		fprintf(out, "controller:  last answer %s", str_of(ctl, "last_ok_utc", "never"));
+		if (json_object_object_get_ex(ctl, "consecutive_failures", &v) &&
+		    json_object_get_int64(v) > 0)
+			fprintf(out, ", %s failures in a row, last: %s", json_object_get_string(v),
+				str_of(ctl, "last_error", "?"));
+		fputc('\n', out);
+	}
+	if (bench) {
+		fprintf(out, "benchmark:   last submitted %s", str_of(bench, "last_submit_utc", "never"));
+		if (json_object_object_get_ex(bench, "last_overall", &v))
+			fprintf(out, ", overall=%.2f", json_object_get_double(v));
+		if (json_object_object_get_ex(bench, "last_http_status", &v))
+			fprintf(out, " (HTTP %s)", json_object_get_string(v));
+		if (str_of(bench, "last_error", NULL))
+			fprintf(out, ", last error: %s", str_of(bench, "last_error", ""));
+		fputc('\n', out);
+	}
+	if (json_object_object_get_ex(root, "peers", &peers) &&
+	    json_object_is_type(peers, json_type_array)) {
+		fprintf(out, "peers:\n  %-16s %-18s %-8s %s\n", "NODE", "ADDRESS", "VERDICT", "PING");
+		for (size_t i = 0; i < json_object_array_length(peers); i++) {
+			struct json_object *p = json_object_array_get_idx(peers, i);
+			struct json_object *ping = obj_of(p, "ping"), *ok = NULL;
+			char pingtxt[160] = "not probed yet";
+
+			if (ping && json_object_object_get_ex(ping, "ok", &ok)) {
+				if (json_object_get_boolean(ok) &&
+				    json_object_object_get_ex(ping, "rtt_ms", &v))
+					snprintf(pingtxt, sizeof(pingtxt), "OK %.1f ms at %s",
+						 json_object_get_double(v), str_of(ping, "at_utc", "?"));
+				else
+					snprintf(pingtxt, sizeof(pingtxt), "FAIL (%s) at %s",
+						 str_of(ping, "error", "?"), str_of(ping, "at_utc", "?"));
+			}
+			fprintf(out, "  %-16s %-18s %-8s %s\n", str_of(p, "node_id", "?"),
+				str_of(p, "address", "-"), str_of(p, "membership", "?"), pingtxt);
+		}
+	}
+	json_object_put(root);
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the agent knows, shared by its three threads under one mutex, and
+ * published (no secrets) to STATE_DIR/status.json for `meshnet-agent status`.
+ */
+#ifndef AGENT_STATE_H
+#define AGENT_STATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nl/meshnet_types.h"
+
+#define AGENT_STATUS_FILE "status.json"
+
+struct agent_peer_status {
+	char name[MESHNET_NAME_LEN];
+	uint8_t public_key[MESHNET_KEY_LEN];
+	uint8_t verdict;
+	bool has_addr;
+	struct meshnet_allowedip addr; /* first overlay address: what the probe pings */
+	/* probe */
+	int64_t probed_at;             /* unix seconds, 0 = never */
+	bool ping_ok;
+	unsigned int rtt_us;
+	char ping_why[64];
+};
+
+struct agent_state {
+	pthread_mutex_t lock;
+	char node_id[MESHNET_NAME_LEN];
+	char path[4096];               /* status.json */
+	int64_t started_at;
+	/* config agent */
+	uint64_t epoch_id;
+	uint64_t epoch_expiry;
+	uint8_t self_verdict;
+	char self_reason[MESHNET_REASON_LEN];
+	int64_t last_config_at;        /* last good answer of the controller */
+	unsigned int config_failures;  /* consecutive */
+	char config_error[256];
+	/* emitter */
+	int64_t last_submit_at;
+	double last_overall;
+	long last_submit_status;
+	char submit_error[256];
+	unsigned int submitted, submit_failures;
+	/* peers, from the last applied epoch */
+	size_t n_peers;
+	struct agent_peer_status *peers;
+};
+
+int agent_state_init(struct agent_state *s, const char *node_id, const char *state_dir);
+void agent_state_destroy(struct agent_state *s);
+/* Replaces the peer list, keeping probe results of peers still present. Locked by caller. */
+int agent_state_set_peers(struct agent_state *s, const struct meshnet_peer *peers, size_t n);
+/* Writes status.json atomically. Locked by caller. */
+int agent_state_publish(const struct agent_state *s);
+
+/* `meshnet-agent status`: prints STATE_DIR/status.json for humans (or raw). */
+int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, size_t errlen);
+
+#endif
