@@ -12,7 +12,7 @@
 #       tls/server.key (0600) server.crt ca.crt  what meshnetd serves
 #       state/                                   meshnetd's state directory (read-write)
 #     nodes/<name>/
-#       wg.key (0600) wg.pub                     WireGuard key pair
+#       wireguard.key (0600) wireguard.pub       WireGuard key pair
 #       ed25519.pem (0600) ed25519.key (0600) ed25519.pub   request-signing identity
 #       wg0.conf (0600)                          WireGuard config template (wg-quick)
 #       agent.conf                               meshnet-agent config
@@ -64,6 +64,9 @@ locals {
         name           = name
         controller_url = var.controller_url
         score          = n.score
+        port           = regex(":([0-9]+)$", n.endpoint)[0]
+        overlay        = n.overlay
+        endpoint       = n.endpoint
       })
     }
   } }

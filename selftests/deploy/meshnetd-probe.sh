@@ -18,7 +18,7 @@ probe_meshnetd() {
 	url=https://127.0.0.1:$port
 	mkdir -p "$tmp/state"; chmod 0700 "$tmp/state"
 	"$bin" --listen "127.0.0.1:$port" --state-dir "$tmp/state" \
-		--nodes "$art/controller/nodes.json" \
+		--nodes-file "$art/controller/nodes.json" \
 		--admin-token-file "$art/controller/admin.token" \
 		--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
 		>"$tmp/meshnetd.log" 2>&1 &

@@ -46,7 +46,7 @@ mode_is() { [ "$(stat -c %a "$1")" = "$2" ] || { echo "$1: mode $(stat -c %a "$1
 secrets_0600() {
 	local f
 	for f in "$art"/ca/ca.key "$art"/controller/admin.token "$art"/controller/tls/server.key \
-		"$art"/nodes/*/wg.key "$art"/nodes/*/ed25519.key "$art"/nodes/*/ed25519.pem "$art"/nodes/*/wg0.conf; do
+		"$art"/nodes/*/wireguard.key "$art"/nodes/*/ed25519.key "$art"/nodes/*/ed25519.pem "$art"/nodes/*/wg0.conf; do
 		[ -f "$f" ] || { echo "missing $f"; return 1; }
 		mode_is "$f" 600 || return 1
 	done
@@ -56,12 +56,12 @@ check "every secret file exists with mode 0600" secrets_0600
 wg_keys_valid() {
 	local n pub
 	for n in "${nodes[@]}"; do
-		[ "$(base64 -d <"$art/nodes/$n/wg.key" | wc -c)" = 32 ] || { echo "$n: wg.key is not 32 bytes"; return 1; }
-		pub=$(wg pubkey <"$art/nodes/$n/wg.key") || return 1
-		[ "$pub" = "$(cat "$art/nodes/$n/wg.pub")" ] || { echo "$n: wg.pub does not match wg.key"; return 1; }
+		[ "$(base64 -d <"$art/nodes/$n/wireguard.key" | wc -c)" = 32 ] || { echo "$n: wireguard.key is not 32 bytes"; return 1; }
+		pub=$(wg pubkey <"$art/nodes/$n/wireguard.key") || return 1
+		[ "$pub" = "$(cat "$art/nodes/$n/wireguard.pub")" ] || { echo "$n: wireguard.pub does not match wireguard.key"; return 1; }
 	done
 }
-check "WireGuard keys valid and wg.pub matches wg.key" wg_keys_valid
+check "WireGuard keys valid and wireguard.pub matches wireguard.key" wg_keys_valid
 
 ed25519_valid() {
 	local n d pub seed
@@ -97,7 +97,7 @@ wg_conf_valid() {
 	local n c
 	for n in "${nodes[@]}"; do
 		c=$art/nodes/$n/wg0.conf
-		grep -qx "PrivateKey = $(cat "$art/nodes/$n/wg.key")" "$c" || { echo "$n: PrivateKey missing"; return 1; }
+		grep -qx "PrivateKey = $(cat "$art/nodes/$n/wireguard.key")" "$c" || { echo "$n: PrivateKey missing"; return 1; }
 		grep -q '^ListenPort = 51820$' "$c" || { echo "$n: ListenPort"; return 1; }
 		grep -q '^Address = 10\.10\.0\.[0-9]*/24, fd10::[0-9]*/64$' "$c" || { echo "$n: Address"; return 1; }
 		! grep -q '@@' "$c" || { echo "$n: placeholder left"; return 1; }
@@ -110,7 +110,7 @@ no_foreign_secrets() {
 	for n in "${nodes[@]}"; do
 		for m in "${nodes[@]}"; do
 			[ "$n" != "$m" ] || continue
-			if grep -rqF -e "$(cat "$art/nodes/$m/wg.key")" -e "$(cat "$art/nodes/$m/ed25519.key")" "$art/nodes/$n"; then
+			if grep -rqF -e "$(cat "$art/nodes/$m/wireguard.key")" -e "$(cat "$art/nodes/$m/ed25519.key")" "$art/nodes/$n"; then
 				echo "$n's directory holds a secret of $m"; return 1
 			fi
 		done
@@ -123,17 +123,17 @@ check "a node's directory holds no other node's secret, no admin token, no CA ke
 enrolment_valid() {
 	local f=$art/controller/nodes.json n
 	for n in "${nodes[@]}"; do
-		grep -qF "\"wg_public_key\":\"$(cat "$art/nodes/$n/wg.pub")\"" "$f" || { echo "$n: wg key not enrolled"; return 1; }
+		grep -qF "\"wg_public_key\":\"$(cat "$art/nodes/$n/wireguard.pub")\"" "$f" || { echo "$n: wg key not enrolled"; return 1; }
 		grep -qF "\"ed25519_public_key\":\"$(cat "$art/nodes/$n/ed25519.pub")\"" "$f" || { echo "$n: ed25519 key not enrolled"; return 1; }
 		grep -qF "\"id\":\"$n\"" "$f" || return 1
 	done
 	! grep -q '@@' "$f" || { echo "placeholder left"; return 1; }
-	! grep -qF "$(cat "$art/nodes/node-a/wg.key")" "$f" || { echo "private key in enrolment file"; return 1; }
+	! grep -qF "$(cat "$art/nodes/node-a/wireguard.key")" "$f" || { echo "private key in enrolment file"; return 1; }
 }
 check "enrolment file lists every node's public keys and no secret" enrolment_valid
 
 say "re-apply: nothing changes, no key rotates"
-sums() { sha256sum "$art"/nodes/*/wg.key "$art"/nodes/*/ed25519.pem "$art"/controller/admin.token "$art"/ca/ca.key "$art"/controller/tls/server.key; }
+sums() { sha256sum "$art"/nodes/*/wireguard.key "$art"/nodes/*/ed25519.pem "$art"/controller/admin.token "$art"/ca/ca.key "$art"/controller/tls/server.key; }
 sums >"$tmp/sums.1"
 check "second apply succeeds" tfapply
 check "keys, token and TLS key unchanged after re-apply" cmp "$tmp/sums.1" <(sums)
@@ -150,12 +150,12 @@ check "bad TLS subjectAltName refused" bad_apply 'controller_san=["controller"]'
 
 say "rotate node-b's keys on request (key_generation = 1)"
 rotated='nodes=[{name="node-a",overlay=["10.10.0.2/32","fd10::2/128"],endpoint="192.168.77.11:51820",score=0.91},{name="node-b",overlay=["10.10.0.3/32","fd10::3/128"],endpoint="192.168.77.12:51820",score=0.86,key_generation=1},{name="node-c",overlay=["10.10.0.4/32","fd10::4/128"],endpoint="192.168.77.13:51820",score=0.38}]'
-old_b=$(cat "$art/nodes/node-b/wg.pub")
+old_b=$(cat "$art/nodes/node-b/wireguard.pub")
 check "apply with node-b key_generation=1" tfapply -var "$rotated"
 only_b_rotated() {
-	[ "$(cat "$art/nodes/node-b/wg.pub")" != "$old_b" ] || { echo "node-b key unchanged"; return 1; }
+	[ "$(cat "$art/nodes/node-b/wireguard.pub")" != "$old_b" ] || { echo "node-b key unchanged"; return 1; }
 	grep -v -e node-b/ "$tmp/sums.1" | sha256sum -c --quiet || { echo "another key changed"; return 1; }
-	grep -qF "$(cat "$art/nodes/node-b/wg.pub")" "$art/controller/nodes.json" || { echo "nodes.json not updated"; return 1; }
+	grep -qF "$(cat "$art/nodes/node-b/wireguard.pub")" "$art/controller/nodes.json" || { echo "nodes.json not updated"; return 1; }
 	wg_keys_valid && secrets_0600
 }
 check "only node-b's keys rotated, enrolment file updated" only_b_rotated

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (or removes) one node's long-term keys under ARTIFACTS/nodes/NAME/:
-#   wg.key (0600) / wg.pub            WireGuard X25519 key pair, base64 as `wg` prints it
+#   wireguard.key (0600) / wireguard.pub            WireGuard X25519 key pair, base64 as `wg` prints it
 #   ed25519.pem (0600)                the node's Ed25519 identity, PKCS#8 PEM
 #   ed25519.key (0600) / ed25519.pub  the same key as raw 32 bytes, base64 (PROTOCOL.md)
 # Existing keys are kept: re-running never rotates. Rotation = destroy + create
@@ -34,12 +34,12 @@ case $action in
 create)
 	umask 077
 	mkdir -p "$dir"
-	if [ ! -s "$dir/wg.key" ]; then
-		wg_genkey >"$dir/wg.key.tmp"
-		mv "$dir/wg.key.tmp" "$dir/wg.key"
+	if [ ! -s "$dir/wireguard.key" ]; then
+		wg_genkey >"$dir/wireguard.key.tmp"
+		mv "$dir/wireguard.key.tmp" "$dir/wireguard.key"
 		echo "node-keys: $name: new WireGuard key"
 	fi
-	wg_pubkey <"$dir/wg.key" >"$dir/wg.pub"
+	wg_pubkey <"$dir/wireguard.key" >"$dir/wireguard.pub"
 	if [ ! -s "$dir/ed25519.pem" ]; then
 		openssl genpkey -algorithm ed25519 -out "$dir/ed25519.pem.tmp"
 		mv "$dir/ed25519.pem.tmp" "$dir/ed25519.pem"
@@ -48,12 +48,12 @@ create)
 	# PKCS#8 DER of an Ed25519 key ends with the 32-byte seed, the SPKI with the public key.
 	openssl pkey -in "$dir/ed25519.pem" -outform DER | tail -c 32 | base64 >"$dir/ed25519.key"
 	openssl pkey -in "$dir/ed25519.pem" -pubout -outform DER | tail -c 32 | base64 >"$dir/ed25519.pub"
-	chmod 0600 "$dir/wg.key" "$dir/ed25519.pem" "$dir/ed25519.key"
-	chmod 0644 "$dir/wg.pub" "$dir/ed25519.pub"
+	chmod 0600 "$dir/wireguard.key" "$dir/ed25519.pem" "$dir/ed25519.key"
+	chmod 0644 "$dir/wireguard.pub" "$dir/ed25519.pub"
 	chmod 0755 "$dir"
 	;;
 destroy)
-	rm -f "$dir/wg.key" "$dir/wg.pub" "$dir/ed25519.pem" "$dir/ed25519.key" "$dir/ed25519.pub"
+	rm -f "$dir/wireguard.key" "$dir/wireguard.pub" "$dir/ed25519.pem" "$dir/ed25519.key" "$dir/ed25519.pub"
 	rmdir "$dir" 2>/dev/null || true
 	echo "node-keys: $name: keys removed"
 	;;

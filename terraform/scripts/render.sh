@@ -23,7 +23,7 @@ create)
 	for dir in "$artifacts"/nodes/*/; do
 		[ -d "$dir" ] || continue
 		node=$(basename "$dir")
-		for kind in WG_PUB:wg.pub WG_KEY:wg.key ED25519_PUB:ed25519.pub; do
+		for kind in WG_PUB:wireguard.pub WG_KEY:wireguard.key ED25519_PUB:ed25519.pub; do
 			tag="@@${kind%%:*}:$node@@"
 			[[ $content == *"$tag"* ]] || continue
 			value=$(<"$dir/${kind#*:}")

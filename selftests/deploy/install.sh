@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# make install / make uninstall into a DESTDIR, and what they put there:
+#
+#   make install DESTDIR=$tmp/usr-root PREFIX=/usr
+#     ├─ usr/sbin/{meshnetd,meshnet-agent,meshnetctl} run (--help)
+#     ├─ usr/lib/systemd/system/*.service: systemd-analyze verify clean,
+#     │    hardened (security --offline exposure, capabilities, ProtectSystem=strict)
+#     ├─ etc/meshnet/*.conf: defaults, kept when edited
+#     └─ usr/src/meshnet-VER: dkms build against the Debian kernel headers
+#   make install DESTDIR=$tmp/local-root PREFIX=/usr/local (GNU layout)
+#   make uninstall: nothing left but an edited config
+#   bad PREFIX/DESTDIR: refused with a message, nothing installed
+# Usage: install.sh [BUILD]   (the build directory holding the programs)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/deploy/tap.sh"
+tmp=$(mktemp -d /tmp/meshnet-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+version=$(sed -n 's/^MESHNET_VERSION := //p' "$top/deploy.mk")
+programs=(meshnetd meshnet-agent meshnetctl)
+build=${1:-$top/build}
+mk() { make -s --no-print-directory -C "$top" "BUILD=$build" "$@"; }
+
+root=$tmp/usr-root
+say "make install DESTDIR=$root PREFIX=/usr"
+check "make install DESTDIR PREFIX=/usr" mk install "DESTDIR=$root" PREFIX=/usr
+
+files_and_modes() {
+	local f want rc=0
+	while read -r f want; do
+		if [ ! -f "$root/$f" ]; then echo "missing /$f"; rc=1; continue; fi
+		[ "$(stat -c %a "$root/$f")" = "$want" ] || { echo "/$f: mode $(stat -c %a "$root/$f"), want $want"; rc=1; }
+	done <<-LIST
+	usr/sbin/meshnetd 755
+	usr/sbin/meshnet-agent 755
+	usr/sbin/meshnetctl 755
+	usr/share/man/man8/meshnetd.8 644
+	usr/share/man/man8/meshnet-agent.8 644
+	usr/share/man/man8/meshnetctl.8 644
+	usr/lib/systemd/system/meshnetd.service 644
+	usr/lib/systemd/system/meshnet-agent.service 644
+	usr/lib/sysusers.d/meshnet.conf 644
+	usr/lib/modules-load.d/meshnet.conf 644
+	etc/meshnet/meshnetd.conf 644
+	etc/meshnet/agent.conf 644
+	usr/src/meshnet-$version/dkms.conf 644
+	usr/src/meshnet-$version/Kbuild 644
+	usr/src/meshnet-$version/kmod/Kbuild 644
+	usr/src/meshnet-$version/uapi/linux/meshnet.h 644
+	LIST
+	return $rc
+}
+check "installed tree: every file in place with its mode" files_and_modes
+
+dkms_has_all_sources() {
+	local f rc=0
+	for f in "$top"/kmod/*.c "$top"/kmod/*.h; do
+		[ -e "$f" ] || continue
+		cmp -s "$f" "$root/usr/src/meshnet-$version/kmod/${f##*/}" || { echo "kmod/${f##*/} not shipped"; rc=1; }
+	done
+	return $rc
+}
+check "DKMS source tree has every kmod source file" dkms_has_all_sources
+check "no secret is installed (no key, token or certificate)" \
+	test -z "$(find "$root" \( -name '*.key' -o -name '*.token' -o -name '*.pem' -o -name '*.crt' \) -print)"
+
+binaries_run() {
+	local p
+	for p in "${programs[@]}"; do
+		"$root/usr/sbin/$p" --help >"$tmp/help" 2>&1 || { echo "$p --help failed"; cat "$tmp/help"; return 1; }
+		[ -s "$tmp/help" ] || { echo "$p --help printed nothing"; return 1; }
+	done
+}
+check "installed programs run (--help)" binaries_run
+check "no @PLACEHOLDER@ left in units, configs and dkms.conf" \
+	bash -c "! grep -rn '@[A-Z]*@' '$root/usr/lib/systemd' '$root/etc' '$root/usr/src'"
+
+execstart_paths() {
+	local u bin
+	for u in meshnetd meshnet-agent; do
+		bin=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$root/usr/lib/systemd/system/$u.service")
+		[ "$bin" = "/usr/sbin/$u" ] || { echo "$u: ExecStart=$bin"; return 1; }
+		[ -x "$root$bin" ] || { echo "$u: $bin not installed"; return 1; }
+	done
+}
+check "units start the installed binaries" execstart_paths
+
+# systemd-analyze verify needs the targets units depend on: verify in a copy
+# of the installed root with the host's basic targets added.
+verify_units() {
+	local v=$tmp/verify-root t out
+	rm -rf "$v"; cp -a "$root" "$v"
+	for t in sysinit.target basic.target multi-user.target network-online.target \
+		shutdown.target sockets.target timers.target paths.target slices.target \
+		local-fs.target swap.target systemd-modules-load.service; do
+		[ -e "$v/usr/lib/systemd/system/$t" ] || cp "/lib/systemd/system/$t" "$v/usr/lib/systemd/system/" 2>/dev/null
+	done
+	out=$(systemd-analyze verify --man=no --root="$v" \
+		/usr/lib/systemd/system/meshnetd.service /usr/lib/systemd/system/meshnet-agent.service 2>&1) ||
+		{ echo "$out"; return 1; }
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+if command -v systemd-analyze >/dev/null; then
+	check "systemd-analyze verify: both units clean" verify_units
+	exposure() {
+		local unit=$1 max=$2 level
+		level=$(systemd-analyze security --offline=yes --root="$root" \
+			"/usr/lib/systemd/system/$unit" 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+		[ -n "$level" ] || { echo "no exposure level for $unit"; return 1; }
+		echo "# $unit exposure $level (max $max)"
+		awk -v l="$level" -v m="$max" 'BEGIN { exit !(l <= m) }' || { echo "$unit exposure $level > $max"; return 1; }
+	}
+	check "meshnetd.service exposure level <= 1.5 (systemd-analyze security)" exposure meshnetd.service 1.5
+	check "meshnet-agent.service exposure level <= 2.5 (systemd-analyze security)" exposure meshnet-agent.service 2.5
+else
+	skip "systemd-analyze verify/security" "systemd-analyze not installed"
+fi
+
+unit_has() { grep -qx "$2" "$root/usr/lib/systemd/system/$1" || { echo "$1 lacks '$2'"; return 1; }; }
+hardening() {
+	unit_has meshnetd.service 'DynamicUser=yes' &&
+	unit_has meshnetd.service 'CapabilityBoundingSet=' &&
+	unit_has meshnetd.service 'ProtectSystem=strict' &&
+	unit_has meshnetd.service 'NoNewPrivileges=yes' &&
+	unit_has meshnetd.service 'LoadCredential=admin.token:/etc/meshnet/admin.token' &&
+	unit_has meshnet-agent.service 'User=meshnet' &&
+	unit_has meshnet-agent.service 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW' &&
+	unit_has meshnet-agent.service 'AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW' &&
+	unit_has meshnet-agent.service 'ProtectSystem=strict' &&
+	unit_has meshnet-agent.service 'NoNewPrivileges=yes' &&
+	grep -q '^u meshnet ' "$root/usr/lib/sysusers.d/meshnet.conf"
+}
+check "units: dedicated users, least capabilities, ProtectSystem=strict" hardening
+
+configs_parse() {
+	# the installed defaults are accepted by the programs themselves
+	"$root/usr/sbin/meshnetd" --config "$root/etc/meshnet/meshnetd.conf" --help >/dev/null 2>&1 ||
+		{ echo "meshnetd refuses the default config"; return 1; }
+	grep -q '^STATE_DIR=/var/lib/meshnet-agent$' "$root/etc/meshnet/agent.conf"
+}
+check "default config files are well-formed" configs_parse
+
+say "DKMS builds meshnet.ko from the installed source"
+kver=$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
+if ! command -v dkms >/dev/null; then
+	skip "dkms build" "dkms not installed (scripts/install-deps.sh installs it)"
+elif [ -z "$kver" ] || [ ! -d "/usr/src/linux-headers-$kver" ]; then
+	skip "dkms build" "no kernel headers for ${kver:-any kernel}"
+else
+	dkms_build() {
+		mkdir -p "$tmp/dkms/tree" "$tmp/dkms/install"
+		dkms build -m meshnet -v "$version" -k "$kver" \
+			--sourcetree "$root/usr/src" --dkmstree "$tmp/dkms/tree" \
+			--installtree "$tmp/dkms/install" --kernelsourcedir "/usr/src/linux-headers-$kver" \
+			>"$tmp/dkms.log" 2>&1 || { tail -n 30 "$tmp/dkms.log"; return 1; }
+		local ko
+		ko=$(find "$tmp/dkms/tree" -name meshnet.ko | head -n 1)
+		[ -n "$ko" ] || { echo "no meshnet.ko built"; tail -n 30 "$tmp/dkms.log"; return 1; }
+		modinfo -F vermagic "$ko" | grep -q "^$kver " || { echo "vermagic: $(modinfo -F vermagic "$ko")"; return 1; }
+	}
+	check "dkms build of meshnet/$version for $kver (real dkms, private trees)" dkms_build
+fi
+
+say "re-install keeps an edited config; PREFIX=/usr/local uses the GNU layout"
+echo "NODE_ID=edited" >>"$root/etc/meshnet/agent.conf"
+check "second make install" mk install "DESTDIR=$root" PREFIX=/usr
+check "edited agent.conf kept" grep -qx 'NODE_ID=edited' "$root/etc/meshnet/agent.conf"
+
+lroot=$tmp/local-root
+check "make install DESTDIR PREFIX=/usr/local" mk install "DESTDIR=$lroot" PREFIX=/usr/local
+local_layout() {
+	[ -x "$lroot/usr/local/sbin/meshnetd" ] && [ -f "$lroot/usr/local/etc/meshnet/meshnetd.conf" ] &&
+		[ -f "$lroot/usr/local/lib/systemd/system/meshnetd.service" ] &&
+		[ -f "$lroot/usr/local/share/man/man8/meshnetctl.8" ] &&
+		[ -f "$lroot/usr/src/meshnet-$version/dkms.conf" ] || { find "$lroot" | head -n 30; return 1; }
+	grep -q '^ExecStart=/usr/local/sbin/meshnetd --config /usr/local/etc/meshnet/meshnetd.conf' \
+		"$lroot/usr/local/lib/systemd/system/meshnetd.service" || { echo "unit paths not /usr/local"; return 1; }
+	[ -z "$(find "$lroot" -path "$lroot/usr/local" -prune -o -path "$lroot/usr/src" -prune -o -type f -print)" ] ||
+		{ echo "files outside /usr/local and /usr/src:"; find "$lroot" -type f | grep -v -e /usr/local/ -e /usr/src/; return 1; }
+}
+check "PREFIX=/usr/local: everything under /usr/local (DKMS source in /usr/src)" local_layout
+
+say "make uninstall"
+check "make uninstall DESTDIR PREFIX=/usr" mk uninstall "DESTDIR=$root" PREFIX=/usr
+check "only the edited config is left" test "$(cd "$root" && find . -type f)" = "./etc/meshnet/agent.conf"
+check "make uninstall DESTDIR PREFIX=/usr/local" mk uninstall "DESTDIR=$lroot" PREFIX=/usr/local
+check "PREFIX=/usr/local: no file left" test -z "$(find "$lroot" -type f)"
+
+say "bad input is refused and installs nothing"
+bad_install() {
+	local out
+	out=$(mk install "$@" 2>&1) && { echo "accepted: $*"; return 1; }
+	echo "$out" | grep -q "must be an absolute path" || { echo "$out"; return 1; }
+	[ ! -e "$tmp/bad" ] && [ ! -e "$top/relative" ] || { echo "something was installed"; return 1; }
+}
+check "relative PREFIX refused with a message naming PREFIX" bad_install PREFIX=usr/local "DESTDIR=$tmp/bad"
+check "relative DESTDIR refused with a message naming DESTDIR" bad_install DESTDIR=relative/dir PREFIX=/usr
+names_var() { mk install PREFIX=usr "DESTDIR=$tmp/bad" 2>&1 | grep -q "PREFIX must be an absolute path, got 'usr'"; }
+check "the message names the variable and its value" names_var
+
+tap_done
