@@ -245,8 +245,8 @@ struct mn_peer *mn_lookup_key(const struct mn_table *t, const u8 *key)
 
 	if (!t || !t->key_index)
 		return NULL;
-	for (i = mn_hash_key(t, key) & t->key_mask;;
-	     i = (i + 1) & t->key_mask) {
+	i = mn_hash_key(t, key) & t->key_mask;
+	for (;;) {
 		u32 idx = t->key_index[i];
 
 		if (!idx)
@@ -254,6 +254,7 @@ struct mn_peer *mn_lookup_key(const struct mn_table *t, const u8 *key)
 		if (!memcmp(t->peers[idx - 1]->public_key, key,
 			    MESHNET_KEY_LEN))
 			return t->peers[idx - 1];
+		i = (i + 1) & t->key_mask;
 	}
 }
 
@@ -319,8 +320,8 @@ struct mn_peer *mn_lookup_endpoint(const struct mn_table *t, u16 family,
 
 	if (!t->ep_slots)
 		return NULL;
-	for (i = mn_hash_endpoint(t, family, addr, port) & t->ep_mask;;
-	     i = (i + 1) & t->ep_mask) {
+	i = mn_hash_endpoint(t, family, addr, port) & t->ep_mask;
+	for (;; i = (i + 1) & t->ep_mask) {
 		const struct mn_peer *peer = t->ep_slots[i];
 		union mn_addr paddr;
 		u16 pfamily;
