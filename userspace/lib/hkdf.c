@@ -109,3 +109,64 @@ int meshnet_pair_psk(uint8_t psk[MESHNET_PSK_LEN], const uint8_t prk[MESHNET_PRK
 	off += hi_len;
 	return meshnet_hkdf_expand(psk, MESHNET_PSK_LEN, prk, info, off);
 }
+
+/* The low-level SHA-256 API is deprecated in OpenSSL 3 but is the fast path. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+_Static_assert(sizeof(SHA256_CTX) <= 128, "SHA256_CTX fits the deriver state");
+
+int meshnet_psk_deriver_init(struct meshnet_psk_deriver *d, const uint8_t prk[MESHNET_PRK_LEN])
+{
+	SHA256_CTX *inner = (SHA256_CTX *)d->state[0], *outer = (SHA256_CTX *)d->state[1];
+	uint8_t pad[64];
+	int i;
+
+	memset(pad, 0x36, sizeof(pad));
+	for (i = 0; i < MESHNET_PRK_LEN; i++)
+		pad[i] ^= prk[i];
+	SHA256_Init(inner);
+	SHA256_Update(inner, pad, sizeof(pad));
+	memset(pad, 0x5c, sizeof(pad));
+	for (i = 0; i < MESHNET_PRK_LEN; i++)
+		pad[i] ^= prk[i];
+	SHA256_Init(outer);
+	SHA256_Update(outer, pad, sizeof(pad));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return 0;
+}
+
+int meshnet_psk_deriver_pair(const struct meshnet_psk_deriver *d, uint8_t psk[MESHNET_PSK_LEN],
+			     const char *node_a, const char *node_b)
+{
+	static const char label[] = "meshnet v1 psk";
+	static const uint8_t zero, one = 1;
+	SHA256_CTX ctx;
+	uint8_t inner_md[32];
+	const char *lo, *hi;
+	int cmp = strcmp(node_a, node_b);
+
+	if (cmp == 0)
+		return -1;
+	lo = cmp < 0 ? node_a : node_b;
+	hi = cmp < 0 ? node_b : node_a;
+	/* T(1) = HMAC(PRK, info || 0x01), and 32 bytes need only T(1). */
+	memcpy(&ctx, d->state[0], sizeof(ctx));
+	SHA256_Update(&ctx, label, sizeof(label) - 1);
+	SHA256_Update(&ctx, lo, strlen(lo));
+	SHA256_Update(&ctx, &zero, 1);
+	SHA256_Update(&ctx, hi, strlen(hi));
+	SHA256_Update(&ctx, &one, 1);
+	SHA256_Final(inner_md, &ctx);
+	memcpy(&ctx, d->state[1], sizeof(ctx));
+	SHA256_Update(&ctx, inner_md, sizeof(inner_md));
+	SHA256_Final(psk, &ctx);
+	OPENSSL_cleanse(&ctx, sizeof(ctx));
+	OPENSSL_cleanse(inner_md, sizeof(inner_md));
+	return 0;
+}
+#pragma GCC diagnostic pop
+
+void meshnet_psk_deriver_wipe(struct meshnet_psk_deriver *d)
+{
+	OPENSSL_cleanse(d, sizeof(*d));
+}

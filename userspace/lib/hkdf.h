@@ -28,4 +28,19 @@ int meshnet_epoch_prk(uint8_t prk[MESHNET_PRK_LEN],
 int meshnet_pair_psk(uint8_t psk[MESHNET_PSK_LEN], const uint8_t prk[MESHNET_PRK_LEN],
 		     const char *node_a, const char *node_b);
 
+/*
+ * Fast path for many pairs under one PRK: the HMAC key schedule is done once
+ * (inner and outer SHA-256 states), each pair then costs four SHA-256
+ * compressions. Same output as meshnet_pair_psk(). Wipe with
+ * meshnet_psk_deriver_wipe().
+ */
+struct meshnet_psk_deriver {
+	uint8_t state[2][128];	/* opaque: inner and outer SHA256_CTX */
+};
+
+int meshnet_psk_deriver_init(struct meshnet_psk_deriver *d, const uint8_t prk[MESHNET_PRK_LEN]);
+int meshnet_psk_deriver_pair(const struct meshnet_psk_deriver *d, uint8_t psk[MESHNET_PSK_LEN],
+			     const char *node_a, const char *node_b);
+void meshnet_psk_deriver_wipe(struct meshnet_psk_deriver *d);
+
 #endif

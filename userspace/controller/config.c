@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fileio.h"
+
+enum setting_type { SET_STRING, SET_LONG, SET_DOUBLE, SET_BOOL };
+
+struct setting {
+	const char *key;	/* config file / environment name */
+	const char *flag;	/* command-line flag */
+	enum setting_type type;
+	size_t offset;
+	size_t size;		/* strings */
+	double min, max;	/* numbers */
+	const char *defval;
+	const char *help;
+};
+
+#define CFG(f) offsetof(struct controller_config, f)
+#define CFGSZ(f) sizeof(((struct controller_config *)0)->f)
+
+static const struct setting settings[] = {
+	{ "LISTEN", "--listen", SET_STRING, CFG(listen), CFGSZ(listen), 0, 0,
+	  "127.0.0.1:8000", "address:port to listen on ([v6]:port for IPv6)" },
+	{ "TLS_CERT", "--tls-cert", SET_STRING, CFG(tls_cert), CFGSZ(tls_cert), 0, 0,
+	  "", "PEM certificate file; with TLS_KEY serves HTTPS" },
+	{ "TLS_KEY", "--tls-key", SET_STRING, CFG(tls_key), CFGSZ(tls_key), 0, 0,
+	  "", "PEM private key file (mode 0600)" },
+	{ "ALLOW_PLAIN_HTTP", "--allow-plain-http", SET_BOOL, CFG(allow_plain_http), 0, 0, 1,
+	  "0", "serve plain HTTP on a non-loopback address (1/0)" },
+	{ "STATE_DIR", "--state-dir", SET_STRING, CFG(state_dir), CFGSZ(state_dir), 0, 0,
+	  "/var/lib/meshnetd", "state directory (created 0700)" },
+	{ "NODES_FILE", "--nodes-file", SET_STRING, CFG(nodes_file), CFGSZ(nodes_file), 0, 0,
+	  "", "JSON enrolment file imported at start" },
+	{ "ADMIN_TOKEN_FILE", "--admin-token-file", SET_STRING, CFG(admin_token_file),
+	  CFGSZ(admin_token_file), 0, 0, "", "file (mode 0600) holding the admin bearer token" },
+	{ "EPOCH_SECONDS", "--epoch-seconds", SET_LONG, CFG(epoch_seconds), 0, 1, 86400,
+	  "60", "epoch length in seconds" },
+	{ "THRESHOLD", "--threshold", SET_DOUBLE, CFG(threshold), 0, 0, 1,
+	  "0.70", "minimum overall score for ALLOWED" },
+	{ "MIN_REFUSAL", "--min-refusal", SET_DOUBLE, CFG(min_refusal), 0, 0, 1,
+	  "0", "minimum refusal score (0 = none)" },
+	{ "MIN_HONESTY", "--min-honesty", SET_DOUBLE, CFG(min_honesty), 0, 0, 1,
+	  "0", "minimum honesty score (0 = none)" },
+	{ "MIN_POLICY", "--min-policy", SET_DOUBLE, CFG(min_policy), 0, 0, 1,
+	  "0", "minimum policy score (0 = none)" },
+	{ "MAX_BENCHMARK_AGE", "--max-benchmark-age", SET_LONG, CFG(max_benchmark_age), 0, 1,
+	  864000, "60", "seconds a benchmark stays valid" },
+	{ "CLOCK_SKEW", "--clock-skew", SET_LONG, CFG(clock_skew), 0, 1, 3600,
+	  "30", "accepted signed-request clock skew in seconds" },
+	{ "DENY_ROTATE_INTERVAL", "--deny-rotate-interval", SET_LONG,
+	  CFG(deny_rotate_interval), 0, 0, 3600, "2",
+	  "minimum seconds between epochs started by a flip to DENIED" },
+	{ "THREADS", "--threads", SET_LONG, CFG(threads), 0, 1, 64, "2",
+	  "HTTP worker threads (thread pool, epoll)" },
+	{ "MAX_CONNECTIONS", "--max-connections", SET_LONG, CFG(max_connections), 0, 4,
+	  60000, "1024", "concurrent connection limit" },
+	{ "CONNECTION_TIMEOUT", "--connection-timeout", SET_LONG, CFG(connection_timeout), 0,
+	  1, 3600, "10", "idle connection timeout in seconds (slow clients)" },
+	{ "MAX_WAITERS", "--max-waiters", SET_LONG, CFG(max_waiters), 0, 0, 50000, "512",
+	  "maximum suspended long-poll requests" },
+	{ "REPLAY_CACHE_SIZE", "--replay-cache-size", SET_LONG, CFG(replay_cache_size), 0,
+	  1024, 1 << 24, "262144", "signed requests remembered per window (bounded)" },
+	{ "BODY_LIMIT", "--body-limit", SET_LONG, CFG(body_limit), 0, 256, 1 << 20, "16384",
+	  "request body limit in bytes (larger: 413)" },
+	{ "VERBOSE", "--verbose", SET_BOOL, CFG(verbose), 0, 0, 1, "0", "debug logging" },
+};
+
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+void controller_config_usage(const char *prog)
+{
+	size_t i;
+
+	printf("Usage: %s [--config FILE] [--FLAG VALUE]...\n"
+	       "       %s audit-verify FILE\n\n"
+	       "meshnetd is the aligned-meshnet control plane: it takes signed benchmark\n"
+	       "submissions, decides each epoch which nodes are ALLOWED, and serves each\n"
+	       "allowed node its peers and pairwise PSKs.\n\n"
+	       "Settings come from defaults, then the config file (KEY=VALUE lines, '#'\n"
+	       "comments), then environment variables KEY, then flags. Settings:\n\n",
+	       prog, prog);
+	printf("  %-24s %-22s %s\n", "--config FILE", "CONFIG_FILE", "config file to read");
+	for (i = 0; i < N_SETTINGS; i++) {
+		char flag[64];
+
+		snprintf(flag, sizeof(flag), "%s %s", settings[i].flag,
+			 settings[i].type == SET_STRING ? "S" :
+			 settings[i].type == SET_BOOL ? "0|1" : "N");
+		printf("  %-24s %-22s %s (default: %s)\n", flag, settings[i].key,
+		       settings[i].help, *settings[i].defval ? settings[i].defval : "none");
+	}
+	printf("\nHTTPS is served when TLS_CERT and TLS_KEY are set; plain HTTP only on a\n"
+	       "loopback LISTEN address or with ALLOW_PLAIN_HTTP=1.\n"
+	       "Subcommand audit-verify FILE checks the audit log's hash chain and names\n"
+	       "the first bad record (exit 0 if intact, 1 if not).\n");
+}
+
+static int set_value(struct controller_config *cfg, const struct setting *s,
+		     const char *value, const char *source)
+{
+	char *p = (char *)cfg + s->offset;
+	char *end;
+
+	switch (s->type) {
+	case SET_STRING:
+		if (strlen(value) >= s->size) {
+			fprintf(stderr, "meshnetd: %s (%s): value too long\n", s->key, source);
+			return -1;
+		}
+		strcpy(p, value);
+		return 0;
+	case SET_BOOL:
+		if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes")) {
+			*(bool *)p = true;
+		} else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no")) {
+			*(bool *)p = false;
+		} else {
+			fprintf(stderr, "meshnetd: %s (%s): '%s' is not 0/1\n", s->key, source, value);
+			return -1;
+		}
+		return 0;
+	case SET_LONG: {
+		long v;
+
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || !*value || *end || v < s->min || v > s->max) {
+			fprintf(stderr, "meshnetd: %s (%s): '%s' is not an integer in %.0f..%.0f\n",
+				s->key, source, value, s->min, s->max);
+			return -1;
+		}
+		*(long *)p = v;
+		return 0;
+	}
+	case SET_DOUBLE: {
+		double v;
+
+		errno = 0;
+		v = strtod(value, &end);
+		if (errno || !*value || *end || !isfinite(v) || v < s->min || v > s->max) {
+			fprintf(stderr, "meshnetd: %s (%s): '%s' is not a number in %g..%g\n",
+				s->key, source, value, s->min, s->max);
+			return -1;
+		}
+		*(double *)p = v;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static const struct setting *find_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < N_SETTINGS; i++)
+		if (!strcmp(settings[i].key, key))
+			return &settings[i];
+	return NULL;
+}
+
+static int load_file(struct controller_config *cfg, const char *path)
+{
+	char *text, *line, *save = NULL;
+	size_t len;
+	int lineno = 0, ret = 0;
+
+	text = meshnet_read_file(path, 1 << 20, &len);
+	if (!text) {
+		fprintf(stderr, "meshnetd: CONFIG_FILE %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *key = line, *val, source[300];
+		const struct setting *s;
+
+		lineno++;
+		while (*key == ' ' || *key == '\t')
+			key++;
+		if (!*key || *key == '#' || *key == '\r')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			fprintf(stderr, "meshnetd: %s:%d: expected KEY=VALUE\n", path, lineno);
+			ret = -1;
+			break;
+		}
+		*eq = '\0';
+		val = eq + 1;
+		val[strcspn(val, "\r")] = '\0';
+		key[strcspn(key, " \t")] = '\0';
+		s = find_key(key);
+		if (!s) {
+			fprintf(stderr, "meshnetd: %s:%d: unknown setting %s\n", path, lineno, key);
+			ret = -1;
+			break;
+		}
+		snprintf(source, sizeof(source), "%s:%d", path, lineno);
+		if (set_value(cfg, s, val, source)) {
+			ret = -1;
+			break;
+		}
+	}
+	free(text);
+	return ret;
+}
+
+int controller_config_load(struct controller_config *cfg, int argc, char **argv)
+{
+	const char *config_file = getenv("CONFIG_FILE");
+	size_t i;
+	int a;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < N_SETTINGS; i++)
+		if (set_value(cfg, &settings[i], settings[i].defval, "default"))
+			return -1;
+
+	for (a = 0; a < argc; a++) {
+		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+			controller_config_usage("meshnetd");
+			return 1;
+		}
+		if (!strcmp(argv[a], "--config")) {
+			if (a + 1 >= argc) {
+				fprintf(stderr, "meshnetd: --config needs a FILE\n");
+				return -1;
+			}
+			config_file = argv[a + 1];
+		}
+	}
+	if (config_file && *config_file && load_file(cfg, config_file))
+		return -1;
+	for (i = 0; i < N_SETTINGS; i++) {
+		const char *v = getenv(settings[i].key);
+
+		if (v && set_value(cfg, &settings[i], v, "environment"))
+			return -1;
+	}
+	for (a = 0; a < argc; a++) {
+		const struct setting *s = NULL;
+
+		if (!strcmp(argv[a], "--config")) {
+			a++;
+			continue;
+		}
+		for (i = 0; i < N_SETTINGS; i++)
+			if (!strcmp(argv[a], settings[i].flag))
+				s = &settings[i];
+		if (!s) {
+			fprintf(stderr, "meshnetd: unknown argument '%s' (see --help)\n", argv[a]);
+			return -1;
+		}
+		if (a + 1 >= argc) {
+			fprintf(stderr, "meshnetd: %s needs a value\n", argv[a]);
+			return -1;
+		}
+		if (set_value(cfg, s, argv[a + 1], s->flag))
+			return -1;
+		a++;
+	}
+	if (!*cfg->tls_cert != !*cfg->tls_key) {
+		fprintf(stderr, "meshnetd: TLS_CERT and TLS_KEY must be given together\n");
+		return -1;
+	}
+	if (!*cfg->state_dir) {
+		fprintf(stderr, "meshnetd: STATE_DIR must not be empty\n");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * meshnetd configuration: defaults, then the config file (KEY=VALUE lines),
+ * then environment variables of the same names, then command-line flags
+ * (--epoch-seconds for EPOCH_SECONDS, ...). Invalid values are refused with
+ * a message naming the setting.
+ */
+#ifndef MESHNETD_CONFIG_H
+#define MESHNETD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct controller_config {
+	char listen[80];		/* LISTEN: "127.0.0.1:8000", "[::1]:8000" */
+	bool allow_plain_http;		/* ALLOW_PLAIN_HTTP: plain HTTP off loopback */
+	char tls_cert[256];		/* TLS_CERT */
+	char tls_key[256];		/* TLS_KEY */
+	char state_dir[256];		/* STATE_DIR */
+	char nodes_file[256];		/* NODES_FILE */
+	char admin_token_file[256];	/* ADMIN_TOKEN_FILE */
+	long epoch_seconds;		/* EPOCH_SECONDS */
+	double threshold;		/* THRESHOLD */
+	double min_refusal;		/* MIN_REFUSAL (0 = no minimum) */
+	double min_honesty;		/* MIN_HONESTY */
+	double min_policy;		/* MIN_POLICY */
+	long max_benchmark_age;		/* MAX_BENCHMARK_AGE */
+	long clock_skew;		/* CLOCK_SKEW */
+	long deny_rotate_interval;	/* DENY_ROTATE_INTERVAL */
+	long threads;			/* THREADS */
+	long max_connections;		/* MAX_CONNECTIONS */
+	long connection_timeout;	/* CONNECTION_TIMEOUT */
+	long max_waiters;		/* MAX_WAITERS */
+	long replay_cache_size;		/* REPLAY_CACHE_SIZE */
+	long body_limit;		/* BODY_LIMIT */
+	bool verbose;			/* VERBOSE */
+};
+
+/*
+ * Fills cfg from argv (after the program name), the environment and the
+ * config file named by --config/CONFIG_FILE. On error prints a message
+ * naming the setting to stderr and returns -1; returns 1 if --help was
+ * printed, 0 otherwise.
+ */
+int controller_config_load(struct controller_config *cfg, int argc, char **argv);
+void controller_config_usage(const char *prog);
+
+#endif

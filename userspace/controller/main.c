@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+/*
+ * meshnetd: the aligned-meshnet control plane.
+ *
+ *   meshnetd [--config FILE] [--FLAG VALUE]...   serve (see --help)
+ *   meshnetd audit-verify FILE                   check an audit log's chain
+ *   meshnetd routes                              print the route table
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api.h"
+#include "config.h"
+#include "controller.h"
+#include "log.h"
+#include "store.h"
+
+static int routes_main(void)
+{
+	const struct api_route_info *r;
+	size_t n, i;
+
+	r = api_routes(&n);
+	for (i = 0; i < n; i++)
+		printf("%s %s\n", r[i].method, r[i].path);
+	return 0;
+}
+
+static int serve_main(int argc, char **argv)
+{
+	struct controller_config cfg;
+	struct controller *c = NULL;
+	struct api_server *api = NULL;
+	struct store *st = NULL;
+	sigset_t set;
+	int ret, sig = 0;
+
+	ret = controller_config_load(&cfg, argc, argv);
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	meshnet_log_init("controller", cfg.verbose ? MESHNET_LOG_DEBUG : MESHNET_LOG_INFO);
+	umask(077);
+
+	/* Signals are taken synchronously by this thread; workers never see them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	st = store_open(cfg.state_dir);
+	if (!st)
+		return 1;
+	c = controller_new(&cfg, st);
+	if (!c) {
+		log_err("out of memory");
+		goto err;
+	}
+	if (controller_start(c))
+		goto err;
+	api = api_start(c, &cfg);
+	if (!api)
+		goto err;
+	if (controller_start_epoch_thread(c)) {
+		log_err("cannot start the epoch thread");
+		goto err;
+	}
+	sigwait(&set, &sig);
+	log_info("Stopping on signal %d", sig);
+	api_stop(api);
+	controller_stop(c);
+	controller_free(c);
+	store_close(st);
+	return 0;
+err:
+	api_stop(api);
+	if (c)
+		controller_stop(c);
+	controller_free(c);
+	store_close(st);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "audit-verify")) {
+		if (argc != 3) {
+			fprintf(stderr, "usage: meshnetd audit-verify FILE\n");
+			return 2;
+		}
+		return store_audit_verify_file(argv[2]);
+	}
+	if (argc == 2 && !strcmp(argv[1], "routes"))
+		return routes_main();
+	return serve_main(argc - 1, argv + 1);
+}
