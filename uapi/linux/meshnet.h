@@ -209,6 +209,7 @@ enum meshnet_verdict {
 	MESHNET_VERDICT_DENIED,
 	__MESHNET_VERDICT_MAX
 };
+
 #define MESHNET_VERDICT_MAX (__MESHNET_VERDICT_MAX - 1)
 
 /**
@@ -222,6 +223,7 @@ enum meshnet_unknown_policy {
 	MESHNET_UNKNOWN_ALLOW,
 	__MESHNET_UNKNOWN_MAX
 };
+
 #define MESHNET_UNKNOWN_MAX (__MESHNET_UNKNOWN_MAX - 1)
 
 enum meshnet_cmd {
@@ -244,6 +246,7 @@ enum meshnet_cmd {
 	MESHNET_CMD_EXPIRED_NOTIFY,
 	__MESHNET_CMD_MAX
 };
+
 #define MESHNET_CMD_MAX (__MESHNET_CMD_MAX - 1)
 
 /**
@@ -297,6 +300,7 @@ enum meshnet_attr {
 	MESHNET_A_PAD,
 	__MESHNET_A_LAST
 };
+
 #define MESHNET_A_MAX (__MESHNET_A_LAST - 1)
 
 /**
@@ -330,6 +334,7 @@ enum meshnet_peer_attr {
 	MESHNET_PEER_A_PAD,
 	__MESHNET_PEER_A_LAST
 };
+
 #define MESHNET_PEER_A_MAX (__MESHNET_PEER_A_LAST - 1)
 
 /**
@@ -347,6 +352,7 @@ enum meshnet_allowedip_attr {
 	MESHNET_ALLOWEDIP_A_CIDR_MASK,
 	__MESHNET_ALLOWEDIP_A_LAST
 };
+
 #define MESHNET_ALLOWEDIP_A_MAX (__MESHNET_ALLOWEDIP_A_LAST - 1)
 
 /**
@@ -362,6 +368,7 @@ enum meshnet_device_attr {
 	MESHNET_DEVICE_A_IFNAME,
 	__MESHNET_DEVICE_A_LAST
 };
+
 #define MESHNET_DEVICE_A_MAX (__MESHNET_DEVICE_A_LAST - 1)
 
 /**
@@ -393,6 +400,7 @@ enum meshnet_counter_attr {
 	MESHNET_COUNTER_A_PAD,
 	__MESHNET_COUNTER_A_LAST
 };
+
 #define MESHNET_COUNTER_A_MAX (__MESHNET_COUNTER_A_LAST - 1)
 
 #endif /* _UAPI_LINUX_MESHNET_H */
