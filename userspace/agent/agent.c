@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <openssl/rand.h>
 
 #include "agent.h"
 #include "b64.h"
@@ -24,27 +23,6 @@
 extern char **environ;
 
 static struct agent_ctx *signal_ctx;
-
-bool agent_sleep_ms(struct agent_ctx *ctx, unsigned int ms)
-{
-	while (ms && !atomic_load(&ctx->stop)) {
-		unsigned int step = ms < 100 ? ms : 100;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)step * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-	return !atomic_load(&ctx->stop);
-}
-
-uint32_t agent_rand_u32(void)
-{
-	uint32_t v = 0;
-
-	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
-		v = (uint32_t)random();
-	return v;
-}
 
 static void on_signal(int sig)
 {
