@@ -500,8 +500,9 @@ static void handle_enrol(struct api_server *s, struct request *r)
 		reply_api_error(s, r, &err);
 		return;
 	}
-	snprintf(id, sizeof(id), "%s",
-		 json_object_get_string(json_object_object_get(obj, "node_id")));
+	snprintf(id, sizeof(id), "%s", json_object_get_string(
+			 json_object_object_get_ex(obj, "node_id", NULL) ?
+			 json_object_object_get(obj, "node_id") : json_object_object_get(obj, "id")));
 	json_object_put(obj);
 	strbuf_init(&sb);
 	controller_render_node(s->c, id, &sb);

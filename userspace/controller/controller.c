@@ -227,6 +227,25 @@ static const char *get_string(struct json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
+/* Enrolment fields, with the names terraform/ renders accepted as aliases. */
+static struct json_object *get_field(struct json_object *obj, const char *key, const char *alias)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(obj, key, &v))
+		return v;
+	if (alias && json_object_object_get_ex(obj, alias, &v))
+		return v;
+	return NULL;
+}
+
+static const char *get_string_alias(struct json_object *obj, const char *key, const char *alias)
+{
+	struct json_object *v = get_field(obj, key, alias);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
 static int parse_enrolment(struct json_object *obj, struct node *n, struct api_error *err)
 {
 	const char *id, *wg, *sk, *ep;
@@ -240,7 +259,7 @@ static int parse_enrolment(struct json_object *obj, struct node *n, struct api_e
 		api_error_set(err, 400, "bad_request", "enrolment must be a JSON object");
 		return -1;
 	}
-	id = get_string(obj, "node_id");
+	id = get_string_alias(obj, "node_id", "id");
 	if (!id) {
 		api_error_set(err, 400, "bad_request", "node_id (string) is required");
 		return -1;
@@ -249,13 +268,13 @@ static int parse_enrolment(struct json_object *obj, struct node *n, struct api_e
 		api_error_set(err, 400, "bad_node_id", "node_id must match ^[a-z0-9][a-z0-9._-]{0,62}$");
 		return -1;
 	}
-	wg = get_string(obj, "public_key");
+	wg = get_string_alias(obj, "public_key", "wg_public_key");
 	if (!wg || meshnet_b64_decode_exact(raw, 32, wg)) {
 		api_error_set(err, 400, "bad_request",
 			      "public_key must be the base64 of a 32-byte WireGuard key");
 		return -1;
 	}
-	sk = get_string(obj, "signing_key");
+	sk = get_string_alias(obj, "signing_key", "ed25519_public_key");
 	if (!sk || meshnet_b64_decode_exact(raw, 32, sk)) {
 		api_error_set(err, 400, "bad_request",
 			      "signing_key must be the base64 of a 32-byte Ed25519 public key");
@@ -273,8 +292,8 @@ static int parse_enrolment(struct json_object *obj, struct node *n, struct api_e
 			return -1;
 		}
 	}
-	if (!json_object_object_get_ex(obj, "allowed_ips", &ips) ||
-	    !json_object_is_type(ips, json_type_array) ||
+	ips = get_field(obj, "allowed_ips", "overlay");
+	if (!ips || !json_object_is_type(ips, json_type_array) ||
 	    (count = json_object_array_length(ips)) < 1 || count > MAX_ALLOWED_IPS) {
 		api_error_set(err, 400, "bad_request",
 			      "allowed_ips must be an array of 1..%d prefixes", MAX_ALLOWED_IPS);
@@ -640,7 +659,7 @@ static int import_nodes_file(struct controller *c, const char *path)
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		const char *id = json_object_is_type(o, json_type_object) ?
-				 get_string(o, "node_id") : NULL;
+				 get_string_alias(o, "node_id", "id") : NULL;
 
 		if (id && controller_find(c, id))
 			continue;	/* enrolled already: the state directory wins */

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "sign.h"
+
+int mn_connect(struct mn_conn *c, uint16_t port, const char *ca_file)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1;
+
+	memset(c, 0, sizeof(*c));
+	c->port = port;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	if (ca_file) {
+		c->ssl_ctx = SSL_CTX_new(TLS_client_method());
+		if (!c->ssl_ctx || SSL_CTX_load_verify_locations(c->ssl_ctx, ca_file, NULL) != 1)
+			goto err;
+		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+		c->ssl = SSL_new(c->ssl_ctx);
+		if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 ||
+		    SSL_set1_host(c->ssl, "localhost") != 1 || SSL_connect(c->ssl) != 1)
+			goto err;
+	}
+	return 0;
+err:
+	mn_close(c);
+	return -1;
+}
+
+void mn_close(struct mn_conn *c)
+{
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	SSL_CTX_free(c->ssl_ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->ssl = NULL;
+	c->ssl_ctx = NULL;
+	c->fd = -1;
+}
+
+int mn_send_raw(struct mn_conn *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = c->ssl ? SSL_write(c->ssl, p, (int)len) :
+				     send(c->fd, p, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static ssize_t conn_read(struct mn_conn *c, char *buf, size_t len)
+{
+	if (c->ssl)
+		return SSL_read(c->ssl, buf, (int)len);
+	return recv(c->fd, buf, len, 0);
+}
+
+int mn_request(struct mn_conn *c, const char *method, const char *target,
+	       const char *extra_headers, const char *body, size_t body_len,
+	       struct mn_response *resp)
+{
+	size_t cap = 8192, used = 0, head_len, content_length = 0;
+	char *buf, *head_end, *cl;
+	char head[8192];
+	int n;
+
+	memset(resp, 0, sizeof(*resp));
+	n = snprintf(head, sizeof(head),
+		     "%s %s HTTP/1.1\r\nHost: localhost\r\n%sContent-Length: %zu\r\n\r\n",
+		     method, target, extra_headers ? extra_headers : "", body_len);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	if (mn_send_raw(c, head, (size_t)n) || (body_len && mn_send_raw(c, body, body_len)))
+		return -1;
+	buf = malloc(cap + 1);
+	if (!buf)
+		return -1;
+	for (;;) {
+		ssize_t r;
+
+		buf[used] = '\0';
+		head_end = strstr(buf, "\r\n\r\n");
+		if (head_end)
+			break;
+		if (used == cap)
+			goto err;
+		r = conn_read(c, buf + used, cap - used);
+		if (r <= 0)
+			goto err;
+		used += (size_t)r;
+	}
+	head_len = (size_t)(head_end - buf) + 4;
+	if (sscanf(buf, "HTTP/1.%*d %d", &resp->status) != 1)
+		goto err;
+	snprintf(resp->headers, sizeof(resp->headers), "%.*s", (int)head_len, buf);
+	cl = strcasestr(resp->headers, "\r\nContent-Length:");
+	if (cl)
+		content_length = strtoul(cl + 17, NULL, 10);
+	if (head_len + content_length > cap) {
+		char *nb;
+
+		cap = head_len + content_length;
+		nb = realloc(buf, cap + 1);
+		if (!nb)
+			goto err;
+		buf = nb;
+	}
+	while (used < head_len + content_length) {
+		ssize_t r = conn_read(c, buf + used, head_len + content_length - used);
+
+		if (r <= 0)
+			goto err;
+		used += (size_t)r;
+	}
+	resp->body = malloc(content_length + 1);
+	if (!resp->body)
+		goto err;
+	memcpy(resp->body, buf + head_len, content_length);
+	resp->body[content_length] = '\0';
+	resp->body_len = content_length;
+	free(buf);
+	return 0;
+err:
+	free(buf);
+	resp->status = 0;
+	return -1;
+}
+
+void mn_response_free(struct mn_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+}
+
+int mn_sign_headers(char *out, size_t cap, EVP_PKEY *key, const char *node_id,
+		    const char *method, const char *target, const char *body, size_t body_len,
+		    int64_t ts)
+{
+	struct meshnet_signed_headers h;
+	int n;
+
+	if (meshnet_sign_request(key, node_id, method, target, body, body_len, ts, &h))
+		return -1;
+	n = snprintf(out, cap, "%s: %s\r\n%s: %s\r\n%s: %s\r\n%s: %s\r\n", MESHNET_HDR_NODE,
+		     h.node, MESHNET_HDR_TIMESTAMP, h.timestamp, MESHNET_HDR_NONCE, h.nonce,
+		     MESHNET_HDR_SIGNATURE, h.signature);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int mn_do(uint16_t port, const char *method, const char *target, const char *extra_headers,
+	  const char *body, struct mn_response *resp)
+{
+	struct mn_conn c;
+	int ret;
+
+	memset(resp, 0, sizeof(*resp));
+	if (mn_connect(&c, port, NULL))
+		return -1;
+	ret = mn_request(&c, method, target, extra_headers, body, body ? strlen(body) : 0, resp);
+	mn_close(&c);
+	return ret;
+}
+
+int mn_do_signed(uint16_t port, EVP_PKEY *key, const char *node_id, const char *method,
+		 const char *target, const char *body, struct mn_response *resp)
+{
+	char hdrs[1024];
+
+	memset(resp, 0, sizeof(*resp));
+	if (mn_sign_headers(hdrs, sizeof(hdrs), key, node_id, method, target, body,
+			    body ? strlen(body) : 0, (int64_t)time(NULL)))
+		return -1;
+	return mn_do(port, method, target, hdrs, body, resp);
+}
+
+uint16_t mn_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	uint16_t port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return 0;
+	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &len))
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small HTTP/1.1 client for the meshnetd tests and load generator: real
+ * sockets (optionally TLS), keep-alive, and request signing exactly as a
+ * node does it (userspace/lib/sign.h).
+ */
+#ifndef MESHNET_TEST_CLIENT_H
+#define MESHNET_TEST_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+struct mn_conn {
+	int fd;
+	SSL_CTX *ssl_ctx;
+	SSL *ssl;
+	uint16_t port;
+};
+
+struct mn_response {
+	int status;		/* 0: no/invalid response */
+	char headers[4096];
+	char *body;		/* NUL-terminated, malloc'd */
+	size_t body_len;
+};
+
+/* Connects to 127.0.0.1:port; with ca_file, speaks TLS and verifies it. */
+int mn_connect(struct mn_conn *c, uint16_t port, const char *ca_file);
+void mn_close(struct mn_conn *c);
+int mn_send_raw(struct mn_conn *c, const void *buf, size_t len);
+
+/* Sends one request and reads the response; extra_headers ends in "\r\n" or is "". */
+int mn_request(struct mn_conn *c, const char *method, const char *target,
+	       const char *extra_headers, const char *body, size_t body_len,
+	       struct mn_response *resp);
+void mn_response_free(struct mn_response *resp);
+
+/* Signed headers for (method, target, body) at time ts, as a node sends them. */
+int mn_sign_headers(char *out, size_t cap, EVP_PKEY *key, const char *node_id,
+		    const char *method, const char *target, const char *body, size_t body_len,
+		    int64_t ts);
+
+/* One request on a fresh connection. */
+int mn_do(uint16_t port, const char *method, const char *target, const char *extra_headers,
+	  const char *body, struct mn_response *resp);
+/* One signed request on a fresh connection, signed now. */
+int mn_do_signed(uint16_t port, EVP_PKEY *key, const char *node_id, const char *method,
+		 const char *target, const char *body, struct mn_response *resp);
+
+/* Picks a free loopback TCP port. */
+uint16_t mn_free_port(void);
+
+#endif

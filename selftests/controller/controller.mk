@@ -1,0 +1,25 @@
+# meshnetd tests: kselftest binaries under ASan+UBSan (build/san/...), run
+# through scripts/run-suite.sh. The API suite spawns build/san/meshnetd on a
+# free loopback port with a temporary state directory.
+
+CONTROLLER_TEST_LIBS = $(shell pkg-config --libs json-c openssl) -lpthread -lm
+
+$(eval $(call program,controller-unit-test,selftests/controller/unit_test.c \
+	userspace/controller/membership.c userspace/controller/replay.c \
+	userspace/controller/audit.c,$(CONTROLLER_TEST_LIBS)))
+$(eval $(call program,controller-api-test,selftests/controller/api_test.c \
+	selftests/controller/client.c,$(CONTROLLER_TEST_LIBS)))
+
+.PHONY: controller-unit controller-api
+controller-unit: $(BUILD)/san/controller-unit-test
+	@sh scripts/run-suite.sh $(RESULTS) controller-unit $(BUILD)/san/controller-unit-test
+controller-api: $(BUILD)/san/controller-api-test $(BUILD)/san/meshnetd
+	@sh scripts/run-suite.sh $(RESULTS) controller-api $(BUILD)/san/controller-api-test
+
+HOST_SUITES += controller-unit controller-api
+
+# kselftest_harness.h itself is not -Wextra clean: relax only what it trips.
+CONTROLLER_TEST_OBJS := $(foreach t,unit_test api_test,$(BUILD)/obj/selftests/controller/$(t).o \
+	$(BUILD)/san/obj/selftests/controller/$(t).o)
+$(CONTROLLER_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare
+$(CONTROLLER_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare
