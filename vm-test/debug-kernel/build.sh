@@ -8,9 +8,10 @@
 #   $CACHE/debug-kernel/linux-<debian version>/   the built tree (KDIR)
 #   $CACHE/debug-kernel/ccache/                   compiler cache
 #
-# Usage: build.sh [--print-kdir]
-#   (no option)    build (or bring up to date) and print the bzImage path last
-#   --print-kdir   print the tree's path and exit (no build)
+# Usage: build.sh [--print-kdir | --check-config CONFIG]
+#   (no option)            build (or bring up to date), print the bzImage path last
+#   --print-kdir           print the tree's path and exit (no build)
+#   --check-config CONFIG  only check that CONFIG has every fragment line
 # Environment: CACHE (default ~/.cache/meshnet), JOBS (default 2).
 set -euo pipefail
 
@@ -24,6 +25,40 @@ FRAGMENTS=("$HERE/qemu.config" "$HERE/debug.config")
 log() { echo "debug-kernel: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# Every fragment line must be in the final .config: Kconfig silently drops a
+# symbol whose dependency is missing, which would leave a hole in the net.
+check_fragment() {
+	local frag=$1 config=$2 line sym got bad=0
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*)
+			sym=${line%%=*} ;;
+		"# CONFIG_"*" is not set")
+			sym=${line#\# }; sym=${sym%% *} ;;
+		*)
+			continue ;;
+		esac
+		got=$(grep -E "^(# )?$sym(=| is not set)" "$config" || true)
+		# an unset symbol may also be absent (its menu is hidden)
+		if [ "$got" != "$line" ] && ! { [ -z "$got" ] && [ "${line:0:1}" = "#" ]; }; then
+			log "ERROR: $(basename "$frag"): wanted '$line', .config has '${got:-nothing}'"
+			bad=1
+		fi
+	done <"$frag"
+	return $bad
+}
+
+if [ "${1:-}" = "--check-config" ]; then
+	[ -r "${2:-}" ] || die "--check-config needs a readable .config, got '${2:-}'"
+	ok=1
+	for frag in "${FRAGMENTS[@]}"; do
+		check_fragment "$frag" "$2" || ok=0
+	done
+	[ $ok -eq 1 ] || die "$2 lacks fragment lines (see above)"
+	log "$2 has every line of ${FRAGMENTS[*]##*/}"
+	exit 0
+fi
+
 [ -f "$SRC_TAR" ] || die "$SRC_TAR missing: apt-get install -y --no-install-recommends linux-source-6.1 (make deps)"
 SRC_VER=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
 	die "package linux-source-6.1 is not installed"
@@ -33,7 +68,7 @@ if [ "${1:-}" = "--print-kdir" ]; then
 	echo "$KDIR"
 	exit 0
 fi
-[ $# -eq 0 ] || die "unknown argument '$1' (usage: build.sh [--print-kdir])"
+[ $# -eq 0 ] || die "unknown argument '$1' (usage: build.sh [--print-kdir | --check-config CONFIG])"
 
 mkdir -p "$ROOT"
 # One build at a time per cache folder (two make targets may ask at once).
@@ -60,29 +95,6 @@ if [ ! -f "$KDIR/.meshnet-extracted" ]; then
 	touch "$KDIR/.meshnet-extracted"
 fi
 
-# Every fragment line must be in the final .config: Kconfig silently drops a
-# symbol whose dependency is missing, which would leave a hole in the net.
-check_fragment() {
-	local frag=$1 line sym got bad=0
-	while IFS= read -r line; do
-		case $line in
-		CONFIG_*=*)
-			sym=${line%%=*} ;;
-		"# CONFIG_"*" is not set")
-			sym=${line#\# }; sym=${sym%% *} ;;
-		*)
-			continue ;;
-		esac
-		got=$(grep -E "^(# )?$sym(=| is not set)" "$KDIR/.config" || true)
-		# an unset symbol may also be absent (its menu is hidden)
-		if [ "$got" != "$line" ] && ! { [ -z "$got" ] && [ "${line:0:1}" = "#" ]; }; then
-			log "ERROR: $(basename "$frag"): wanted '$line', .config has '${got:-nothing}'"
-			bad=1
-		fi
-	done <"$frag"
-	return $bad
-}
-
 # 2. Config: regenerate only when a fragment (or the recipe) changed.
 CONFIG_RECIPE="tinyconfig + merge_config.sh -m + olddefconfig, v1"
 want_hash=$( (echo "$CONFIG_RECIPE"; cat "${FRAGMENTS[@]}") | sha256sum | cut -d' ' -f1)
@@ -95,13 +107,13 @@ if [ "$want_hash" != "$have_hash" ] || [ ! -f "$KDIR/.config" ]; then
 	"${KMAKE[@]}" -s olddefconfig >/dev/null
 	ok=1
 	for frag in "${FRAGMENTS[@]}"; do
-		check_fragment "$frag" || ok=0
+		check_fragment "$frag" "$KDIR/.config" || ok=0
 	done
 	[ $ok -eq 1 ] || die "olddefconfig dropped fragment lines (see above): fix the fragment's dependencies"
 	echo "$want_hash" >"$KDIR/.meshnet-config-hash"
 else
 	for frag in "${FRAGMENTS[@]}"; do
-		check_fragment "$frag" || die "$KDIR/.config no longer matches $(basename "$frag")"
+		check_fragment "$frag" "$KDIR/.config" || die "$KDIR/.config no longer matches $(basename "$frag")"
 	done
 fi
 log "all fragment lines present in .config"

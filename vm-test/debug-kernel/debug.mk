@@ -23,7 +23,14 @@ DEBUG_APPEND := panic_on_warn=1
 DEBUG_SCALE = $(shell grep -q -e '--timeout-scale' $(VM_RUNNER) 2>/dev/null && echo --timeout-scale 4)
 
 VM_DEPS += vm-test-debug
-.PHONY: debug-kernel kmod-debug vm-test-debug vm-test-debug-suites debug-shell
+HOST_SUITES += debug-config-check
+.PHONY: debug-kernel kmod-debug vm-test-debug vm-test-debug-suites debug-shell \
+	debug-config-check
+
+# Host suite: a fragment line Kconfig dropped or changed must be an error.
+debug-config-check:
+	@CACHE="$(CACHE)" sh $(TOP)/scripts/run-suite.sh $(RESULTS) debug-config-check \
+		bash $(TOP)/vm-test/debug-kernel/test-config-check.sh
 
 debug-kernel:
 	@CACHE=$(CACHE) bash $(DEBUG_KERNEL_SH)
