@@ -1,0 +1,1558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * genl_api: the "meshnet" generic netlink API of meshnet.ko, over raw genl
+ * sockets with NETLINK_EXT_ACK. Every test runs in its own network namespace
+ * (the harness forks each test; the fixture unshares CLONE_NEWNET), so
+ * module state starts empty. Bad input asserts errno and the extack text.
+ * Runs in the QEMU guest, as root, with meshnet.ko loaded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/meshnet.h>
+
+#include "../lib/mn_genl.h"
+#include "kselftest_harness.h"
+
+#define IP "/usr/sbin/ip"
+
+/* ------------------------------------------------------------ helpers -- */
+
+static void key_of(unsigned int i, uint8_t key[MESHNET_KEY_LEN])
+{
+	unsigned int j;
+
+	for (j = 0; j < MESHNET_KEY_LEN; j++)
+		key[j] = (uint8_t)(0xa5 ^ (j * 7));
+	memcpy(key, &i, sizeof(i));
+}
+
+static void req(struct mn_genl *g, struct mn_msg *m, uint8_t cmd)
+{
+	mn_msg_init(m, g->family, 0, cmd, MESHNET_GENL_VERSION);
+}
+
+/* Sends a request with no attributes (or built by the caller) and frees it. */
+static int send_req(struct mn_genl *g, struct mn_msg *m)
+{
+	int ret = mn_genl_transact(g, m, NULL, NULL);
+
+	mn_msg_free(m);
+	return ret;
+}
+
+static void put_prefix(struct mn_msg *m, int idx, uint16_t family,
+		       const char *addr, uint8_t cidr)
+{
+	size_t nest = mn_msg_nest_start(m, idx);
+	uint8_t buf[16];
+
+	inet_pton(family, addr, buf);
+	mn_msg_put_u16(m, MESHNET_ALLOWEDIP_A_FAMILY, family);
+	mn_msg_put(m, MESHNET_ALLOWEDIP_A_IPADDR, buf,
+		   family == AF_INET ? 4 : 16);
+	mn_msg_put_u8(m, MESHNET_ALLOWEDIP_A_CIDR_MASK, cidr);
+	mn_msg_nest_end(m, nest);
+}
+
+/* Peer i: ALLOWED unless @denied, 10.(i>>8).(i&255).1/32 and fd00::i/128. */
+static void put_peer(struct mn_msg *m, uint16_t type, unsigned int i,
+		     uint8_t verdict, bool psk)
+{
+	size_t nest = mn_msg_nest_start(m, type), ips;
+	uint8_t key[MESHNET_KEY_LEN], k[MESHNET_KEY_LEN];
+	char a4[32], a6[64], name[32];
+
+	key_of(i, key);
+	snprintf(a4, sizeof(a4), "10.%u.%u.1", (i >> 8) & 255, i & 255);
+	snprintf(a6, sizeof(a6), "fd00::%x:%x", i >> 16, i & 0xffff);
+	snprintf(name, sizeof(name), "node-%u", i);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_put_str(m, MESHNET_PEER_A_NAME, name);
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, verdict);
+	mn_msg_put_str(m, MESHNET_PEER_A_REASON, "benchmark score");
+	if (psk) {
+		memset(k, (int)(i & 0xff) ^ 0x3c, sizeof(k));
+		mn_msg_put(m, MESHNET_PEER_A_PRESHARED_KEY, k, sizeof(k));
+	}
+	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
+	put_prefix(m, 0, AF_INET, a4, 32);
+	put_prefix(m, 1, AF_INET6, a6, 128);
+	mn_msg_nest_end(m, ips);
+	mn_msg_nest_end(m, nest);
+}
+
+static int epoch_begin(struct mn_genl *g, uint64_t id, uint64_t expiry,
+		       bool force)
+{
+	struct mn_msg m;
+
+	req(g, &m, MESHNET_CMD_EPOCH_BEGIN);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, id);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_EXPIRY, expiry);
+	if (force)
+		mn_msg_put_flag(&m, MESHNET_A_EPOCH_FORCE);
+	return send_req(g, &m);
+}
+
+/* Stages peers [first, first + n) in messages of at most 500 peers. */
+static int epoch_stage(struct mn_genl *g, unsigned int first, unsigned int n,
+		       bool psk)
+{
+	unsigned int i = first, end = first + n;
+	int ret = 0;
+
+	while (i < end && !ret) {
+		struct mn_msg m;
+		size_t list;
+		int idx = 0;
+
+		req(g, &m, MESHNET_CMD_EPOCH_SET_PEERS);
+		list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+		for (; i < end && idx < 500; i++, idx++)
+			put_peer(&m, idx, i, i % 3 ? MESHNET_VERDICT_ALLOWED :
+				 MESHNET_VERDICT_DENIED, psk);
+		mn_msg_nest_end(&m, list);
+		ret = send_req(g, &m);
+	}
+	return ret;
+}
+
+static int epoch_commit(struct mn_genl *g, uint64_t id)
+{
+	struct mn_msg m;
+
+	req(g, &m, MESHNET_CMD_EPOCH_COMMIT);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, id);
+	return send_req(g, &m);
+}
+
+static uint64_t now_unix(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* Full epoch: begin, n peers, commit. */
+static int epoch_apply(struct mn_genl *g, uint64_t id, unsigned int n)
+{
+	int ret = epoch_begin(g, id, now_unix() + 3600, false);
+
+	if (!ret && n)
+		ret = epoch_stage(g, 0, n, true);
+	if (!ret)
+		ret = epoch_commit(g, id);
+	return ret;
+}
+
+struct state {
+	bool seen;
+	uint64_t epoch_id, expiry, txn_epoch_id;
+	uint8_t expired, self_verdict, unknown, fail_closed, endpoint_drop;
+	uint32_t grace, peer_count, txn_peer_count;
+	int n_devices;
+	char self_reason[MESHNET_REASON_LEN];
+	bool has_txn, has_counters;
+};
+
+static int state_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MESHNET_A_MAX + 1];
+	struct state *s = arg;
+
+	mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
+	s->seen = true;
+#define GET(field, attr, fn) do { if (tb[attr]) s->field = fn(tb[attr]); } while (0)
+	GET(epoch_id, MESHNET_A_EPOCH_ID, mn_attr_u64);
+	GET(expiry, MESHNET_A_EPOCH_EXPIRY, mn_attr_u64);
+	GET(expired, MESHNET_A_EXPIRED, mn_attr_u8);
+	GET(self_verdict, MESHNET_A_SELF_VERDICT, mn_attr_u8);
+	GET(unknown, MESHNET_A_POLICY_UNKNOWN, mn_attr_u8);
+	GET(fail_closed, MESHNET_A_POLICY_FAIL_CLOSED, mn_attr_u8);
+	GET(endpoint_drop, MESHNET_A_POLICY_ENDPOINT_DROP, mn_attr_u8);
+	GET(grace, MESHNET_A_POLICY_GRACE, mn_attr_u32);
+	GET(peer_count, MESHNET_A_PEER_COUNT, mn_attr_u32);
+	GET(txn_epoch_id, MESHNET_A_TXN_EPOCH_ID, mn_attr_u64);
+	GET(txn_peer_count, MESHNET_A_TXN_PEER_COUNT, mn_attr_u32);
+#undef GET
+	s->has_txn = tb[MESHNET_A_TXN_EPOCH_ID];
+	s->has_counters = tb[MESHNET_A_COUNTERS];
+	if (tb[MESHNET_A_SELF_REASON])
+		snprintf(s->self_reason, sizeof(s->self_reason), "%s",
+			 (const char *)mn_attr_data(tb[MESHNET_A_SELF_REASON]));
+	if (tb[MESHNET_A_DEVICES])
+		s->n_devices = mn_attr_count_nested(tb[MESHNET_A_DEVICES]);
+	return 0;
+}
+
+static int get_state(struct mn_genl *g, struct state *s)
+{
+	struct mn_msg m;
+
+	memset(s, 0, sizeof(*s));
+	req(g, &m, MESHNET_CMD_GET_STATE);
+	int ret = mn_genl_transact(g, &m, state_cb, s);
+
+	mn_msg_free(&m);
+	if (!ret && !s->seen)
+		ret = -ENODATA;
+	return ret;
+}
+
+struct dump {
+	unsigned int messages, peers, with_psk_attr, with_has_psk, bad;
+	unsigned int denied;
+	uint64_t epoch_id;
+	uint8_t *seen;		/* by peer index (first key bytes) */
+	unsigned int seen_len;
+	unsigned int duplicates;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MESHNET_A_MAX + 1], *p;
+	struct dump *d = arg;
+	int rem;
+
+	mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
+	d->messages++;
+	if (!tb[MESHNET_A_EPOCH_ID] || !tb[MESHNET_A_PEERS]) {
+		d->bad++;
+		return 0;
+	}
+	d->epoch_id = mn_attr_u64(tb[MESHNET_A_EPOCH_ID]);
+	mn_attr_for_each_nested(p, tb[MESHNET_A_PEERS], rem) {
+		const struct nlattr *pt[MESHNET_PEER_A_MAX + 1];
+		unsigned int idx;
+
+		mn_attr_parse_nested(pt, MESHNET_PEER_A_MAX, p);
+		d->peers++;
+		if (!pt[MESHNET_PEER_A_PUBLIC_KEY] ||
+		    mn_attr_len(pt[MESHNET_PEER_A_PUBLIC_KEY]) != MESHNET_KEY_LEN ||
+		    !pt[MESHNET_PEER_A_VERDICT] || !pt[MESHNET_PEER_A_EPOCH] ||
+		    !pt[MESHNET_PEER_A_ALLOWEDIPS] ||
+		    !pt[MESHNET_PEER_A_COUNTERS]) {
+			d->bad++;
+			continue;
+		}
+		if (mn_attr_u8(pt[MESHNET_PEER_A_VERDICT]) ==
+		    MESHNET_VERDICT_DENIED)
+			d->denied++;
+		if (pt[MESHNET_PEER_A_PRESHARED_KEY]) {
+			const uint8_t *k = mn_attr_data(pt[MESHNET_PEER_A_PRESHARED_KEY]);
+
+			memcpy(&idx, mn_attr_data(pt[MESHNET_PEER_A_PUBLIC_KEY]),
+			       sizeof(idx));
+			/* The PSK given for peer i is 32 x ((i & 0xff) ^ 0x3c). */
+			if (k[0] != (uint8_t)((idx & 0xff) ^ 0x3c) ||
+			    k[31] != k[0])
+				d->bad++;
+			d->with_psk_attr++;
+		}
+		if (pt[MESHNET_PEER_A_HAS_PSK])
+			d->with_has_psk++;
+		memcpy(&idx, mn_attr_data(pt[MESHNET_PEER_A_PUBLIC_KEY]),
+		       sizeof(idx));
+		if (d->seen && idx < d->seen_len) {
+			if (d->seen[idx])
+				d->duplicates++;
+			d->seen[idx] = 1;
+		}
+	}
+	return 0;
+}
+
+static int dump_peers(struct mn_genl *g, bool show_psk, struct dump *d)
+{
+	struct mn_msg m;
+	int ret;
+
+	mn_msg_init(&m, g->family, NLM_F_DUMP, MESHNET_CMD_GET_PEERS,
+		    MESHNET_GENL_VERSION);
+	if (show_psk)
+		mn_msg_put_flag(&m, MESHNET_A_SHOW_PSK);
+	ret = mn_genl_transact(g, &m, dump_cb, d);
+	mn_msg_free(&m);
+	return ret;
+}
+
+/* Bad-input table: a request builder, the expected errno and extack. */
+struct bad_case {
+	const char *name;
+	uint8_t cmd;
+	void (*build)(struct mn_msg *m);
+	int err;
+	const char *extack;
+};
+
+static void run_bad_cases(struct __test_metadata *_metadata,
+			  struct mn_genl *g, const struct bad_case *c,
+			  size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++, c++) {
+		struct mn_msg m;
+		int ret;
+
+		req(g, &m, c->cmd);
+		if (c->build)
+			c->build(&m);
+		ret = send_req(g, &m);
+		EXPECT_EQ(-c->err, ret) {
+			TH_LOG("case '%s': errno %d, extack '%s'", c->name,
+			       -ret, g->extack);
+		}
+		EXPECT_NE(NULL, strstr(g->extack, c->extack)) {
+			TH_LOG("case '%s': extack '%s', want '%s'", c->name,
+			       g->extack, c->extack);
+		}
+	}
+}
+
+static int run(const char *cmd)
+{
+	int ret = system(cmd);
+
+	return WIFEXITED(ret) ? WEXITSTATUS(ret) : -1;
+}
+
+/* ------------------------------------------------------------ fixture -- */
+
+FIXTURE(genl) {
+	struct mn_genl g;
+};
+
+FIXTURE_SETUP(genl)
+{
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, mn_genl_open(&self->g)) {
+		TH_LOG("meshnet genl family not found: is meshnet.ko loaded?");
+	}
+	ASSERT_NE(0, self->g.mcgrp);
+}
+
+FIXTURE_TEARDOWN(genl)
+{
+	mn_genl_close(&self->g);
+}
+
+/* ---------------------------------------------------------- GET_STATE -- */
+
+TEST_F(genl, state_defaults)
+{
+	struct state s;
+
+	ASSERT_EQ(0, get_state(&self->g, &s));
+	EXPECT_EQ(0, s.epoch_id);
+	EXPECT_EQ(0, s.expired);
+	EXPECT_EQ(MESHNET_VERDICT_ALLOWED, s.self_verdict);
+	EXPECT_EQ(MESHNET_UNKNOWN_DROP, s.unknown);
+	EXPECT_EQ(1, s.fail_closed);
+	EXPECT_EQ(0, s.endpoint_drop);
+	EXPECT_EQ(0, s.peer_count);
+	EXPECT_EQ(0, s.n_devices);
+	EXPECT_FALSE(s.has_txn);
+	EXPECT_TRUE(s.has_counters);
+}
+
+static void b_state_attr(struct mn_msg *m)
+{
+	mn_msg_put_u32(m, MESHNET_A_IFINDEX, 1);
+}
+
+static void b_unknown_type(struct mn_msg *m)
+{
+	mn_msg_put_u32(m, MESHNET_A_MAX + 5, 1);
+}
+
+static void b_attach_foreign_attr(struct mn_msg *m)
+{
+	mn_msg_put_u32(m, MESHNET_A_IFINDEX, 1);
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_ID, 1);
+}
+
+TEST_F(genl, unknown_attributes)
+{
+	static const struct bad_case cases[] = {
+		{ "GET_STATE takes no attribute", MESHNET_CMD_GET_STATE,
+		  b_state_attr, EINVAL, "" },
+		{ "attribute type beyond max", MESHNET_CMD_SET_POLICY,
+		  b_unknown_type, EINVAL, "Unknown attribute type" },
+		{ "attribute of another command", MESHNET_CMD_ATTACH,
+		  b_attach_foreign_attr, EINVAL, "Unsupported attribute" },
+		{ "unknown command", MESHNET_CMD_EXPIRED_NOTIFY + 1, NULL,
+		  EOPNOTSUPP, "" },
+		{ "notification is not a command", MESHNET_CMD_EPOCH_NOTIFY,
+		  NULL, EOPNOTSUPP, "" },
+	};
+
+	run_bad_cases(_metadata, &self->g, cases, ARRAY_SIZE(cases));
+}
+
+/* ------------------------------------------------------ ATTACH/DETACH -- */
+
+static int attach(struct mn_genl *g, uint8_t cmd, const char *ifname,
+		  int ifindex)
+{
+	struct mn_msg m;
+
+	req(g, &m, cmd);
+	if (ifname)
+		mn_msg_put_str(&m, MESHNET_A_IFNAME, ifname);
+	if (ifindex)
+		mn_msg_put_u32(&m, MESHNET_A_IFINDEX, ifindex);
+	return send_req(g, &m);
+}
+
+TEST_F(genl, attach_detach)
+{
+	struct mn_genl *g = &self->g;
+	struct state s;
+	int wg1;
+
+	if (run(IP " link add wgt0 type wireguard") ||
+	    run(IP " link add wgt1 type wireguard") ||
+	    run(IP " link add dum0 type dummy"))
+		SKIP(return, "cannot create wireguard/dummy devices");
+	wg1 = if_nametoindex("wgt1");
+	ASSERT_NE(0, wg1);
+
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, NULL, wg1));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(2, s.n_devices);
+
+	EXPECT_EQ(-EEXIST, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
+	EXPECT_NE(NULL, strstr(g->extack, "already attached"));
+	EXPECT_EQ(-EOPNOTSUPP, attach(g, MESHNET_CMD_ATTACH, "dum0", 0));
+	EXPECT_NE(NULL, strstr(g->extack, "not a WireGuard device"));
+	EXPECT_EQ(-EOPNOTSUPP, attach(g, MESHNET_CMD_ATTACH, "lo", 0));
+	EXPECT_NE(NULL, strstr(g->extack, "not a WireGuard device"));
+	EXPECT_EQ(-ENODEV, attach(g, MESHNET_CMD_ATTACH, "nosuchdev", 0));
+	EXPECT_NE(NULL, strstr(g->extack, "No such device"));
+	EXPECT_EQ(-ENODEV, attach(g, MESHNET_CMD_ATTACH, NULL, 99999));
+	EXPECT_NE(NULL, strstr(g->extack, "No such device"));
+	EXPECT_EQ(-EINVAL, attach(g, MESHNET_CMD_ATTACH, "wgt0", wg1));
+	EXPECT_NE(NULL, strstr(g->extack, "Exactly one of ifindex and ifname"));
+	EXPECT_EQ(-EINVAL, attach(g, MESHNET_CMD_ATTACH, NULL, 0));
+	EXPECT_NE(NULL, strstr(g->extack, "Exactly one of ifindex and ifname"));
+
+	EXPECT_EQ(0, attach(g, MESHNET_CMD_DETACH, "wgt0", 0));
+	EXPECT_EQ(-ENOENT, attach(g, MESHNET_CMD_DETACH, "wgt0", 0));
+	EXPECT_NE(NULL, strstr(g->extack, "not attached"));
+	EXPECT_EQ(-ENODEV, attach(g, MESHNET_CMD_DETACH, "nosuchdev", 0));
+	EXPECT_NE(NULL, strstr(g->extack, "No such device"));
+
+	/* An unregistered device is detached automatically. */
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(1, s.n_devices);
+	ASSERT_EQ(0, run(IP " link del wgt1"));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.n_devices);
+	EXPECT_EQ(-ENOENT, attach(g, MESHNET_CMD_DETACH, NULL, wg1));
+}
+
+static void b_ifname_long(struct mn_msg *m)
+{
+	mn_msg_put_str(m, MESHNET_A_IFNAME, "a-very-long-interface-name");
+}
+
+static void b_ifindex_zero(struct mn_msg *m)
+{
+	mn_msg_put_u32(m, MESHNET_A_IFINDEX, 0);
+}
+
+static void b_ifindex_short(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_IFINDEX, 1);
+}
+
+TEST_F(genl, attach_bad_input)
+{
+	static const struct bad_case cases[] = {
+		{ "ifname too long", MESHNET_CMD_ATTACH, b_ifname_long, EINVAL,
+		  "" },
+		{ "ifindex 0", MESHNET_CMD_ATTACH, b_ifindex_zero, EINVAL,
+		  "integer out of range" },
+		{ "ifindex of 1 byte", MESHNET_CMD_DETACH, b_ifindex_short,
+		  EINVAL, "invalid attribute length" },
+	};
+
+	run_bad_cases(_metadata, &self->g, cases, ARRAY_SIZE(cases));
+}
+
+/* ------------------------------------------------- SET_POLICY/SET_SELF -- */
+
+TEST_F(genl, set_policy_and_self)
+{
+	struct mn_genl *g = &self->g;
+	struct state s;
+	struct mn_msg m;
+
+	req(g, &m, MESHNET_CMD_SET_POLICY);
+	mn_msg_put_u8(&m, MESHNET_A_POLICY_UNKNOWN, MESHNET_UNKNOWN_ALLOW);
+	mn_msg_put_u8(&m, MESHNET_A_POLICY_FAIL_CLOSED, 0);
+	mn_msg_put_u32(&m, MESHNET_A_POLICY_GRACE, MESHNET_GRACE_MAX);
+	mn_msg_put_u8(&m, MESHNET_A_POLICY_ENDPOINT_DROP, 1);
+	ASSERT_EQ(0, send_req(g, &m));
+	req(g, &m, MESHNET_CMD_SET_SELF);
+	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_DENIED);
+	mn_msg_put_str(&m, MESHNET_A_SELF_REASON, "score below threshold");
+	ASSERT_EQ(0, send_req(g, &m));
+
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(MESHNET_UNKNOWN_ALLOW, s.unknown);
+	EXPECT_EQ(0, s.fail_closed);
+	EXPECT_EQ(MESHNET_GRACE_MAX, s.grace);
+	EXPECT_EQ(1, s.endpoint_drop);
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, s.self_verdict);
+	EXPECT_STREQ("score below threshold", s.self_reason);
+
+	/* A subset changes only what it names. */
+	req(g, &m, MESHNET_CMD_SET_POLICY);
+	mn_msg_put_u8(&m, MESHNET_A_POLICY_FAIL_CLOSED, 1);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(MESHNET_UNKNOWN_ALLOW, s.unknown);
+	EXPECT_EQ(1, s.fail_closed);
+}
+
+static void b_policy_empty(struct mn_msg *m)
+{
+	(void)m;
+}
+
+static void b_policy_unknown_2(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_POLICY_UNKNOWN, 2);
+}
+
+static void b_policy_fail_closed_2(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_POLICY_FAIL_CLOSED, 2);
+}
+
+static void b_policy_grace_big(struct mn_msg *m)
+{
+	mn_msg_put_u32(m, MESHNET_A_POLICY_GRACE, MESHNET_GRACE_MAX + 1);
+}
+
+static void b_policy_valid_then_bad(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_POLICY_UNKNOWN, MESHNET_UNKNOWN_ALLOW);
+	mn_msg_put_u8(m, MESHNET_A_POLICY_ENDPOINT_DROP, 7);
+}
+
+static void b_self_missing(struct mn_msg *m)
+{
+	mn_msg_put_str(m, MESHNET_A_SELF_REASON, "no verdict");
+}
+
+static void b_self_unspec(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_UNSPEC);
+}
+
+static void b_self_3(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_MAX + 1);
+}
+
+static void b_self_reason_long(struct mn_msg *m)
+{
+	char reason[MESHNET_REASON_LEN + 1];
+
+	memset(reason, 'r', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	mn_msg_put_u8(m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_ALLOWED);
+	mn_msg_put_str(m, MESHNET_A_SELF_REASON, reason);
+}
+
+static void b_self_reason_no_nul(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_ALLOWED);
+	mn_msg_put(m, MESHNET_A_SELF_REASON, "abcd", 4);
+}
+
+TEST_F(genl, policy_self_bad_input)
+{
+	static const struct bad_case cases[] = {
+		{ "no policy attribute", MESHNET_CMD_SET_POLICY, b_policy_empty,
+		  EINVAL, "No policy attribute given" },
+		{ "unknown policy 2", MESHNET_CMD_SET_POLICY,
+		  b_policy_unknown_2, EINVAL, "integer out of range" },
+		{ "fail_closed 2", MESHNET_CMD_SET_POLICY,
+		  b_policy_fail_closed_2, EINVAL, "integer out of range" },
+		{ "grace > max", MESHNET_CMD_SET_POLICY, b_policy_grace_big,
+		  EINVAL, "integer out of range" },
+		{ "valid then invalid", MESHNET_CMD_SET_POLICY,
+		  b_policy_valid_then_bad, EINVAL, "integer out of range" },
+		{ "self verdict missing", MESHNET_CMD_SET_SELF, b_self_missing,
+		  EINVAL, "Missing self verdict" },
+		{ "self verdict UNSPEC", MESHNET_CMD_SET_SELF, b_self_unspec,
+		  EINVAL, "integer out of range" },
+		{ "self verdict 3", MESHNET_CMD_SET_SELF, b_self_3, EINVAL,
+		  "integer out of range" },
+		{ "self reason too long", MESHNET_CMD_SET_SELF,
+		  b_self_reason_long, ERANGE, "" },
+		{ "self reason without NUL", MESHNET_CMD_SET_SELF,
+		  b_self_reason_no_nul, EINVAL, "" },
+	};
+	struct state s;
+
+	run_bad_cases(_metadata, &self->g, cases, ARRAY_SIZE(cases));
+	/* Nothing changed, not even by the partly valid request. */
+	ASSERT_EQ(0, get_state(&self->g, &s));
+	EXPECT_EQ(MESHNET_UNKNOWN_DROP, s.unknown);
+	EXPECT_EQ(0, s.endpoint_drop);
+	EXPECT_EQ(MESHNET_VERDICT_ALLOWED, s.self_verdict);
+}
+
+/* -------------------------------------------------------------- epochs -- */
+
+TEST_F(genl, epoch_commit_and_dump)
+{
+	struct mn_genl *g = &self->g;
+	uint64_t expiry = now_unix() + 3600;
+	struct dump d = {};
+	struct state s;
+	struct mn_msg m;
+
+	ASSERT_EQ(0, epoch_begin(g, 7, expiry, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, 6, true));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_TRUE(s.has_txn);
+	EXPECT_EQ(7, s.txn_epoch_id);
+	EXPECT_EQ(6, s.txn_peer_count);
+	EXPECT_EQ(0, s.peer_count);	/* staged, not yet visible */
+
+	req(g, &m, MESHNET_CMD_EPOCH_COMMIT);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 7);
+	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_ALLOWED);
+	mn_msg_put_str(&m, MESHNET_A_SELF_REASON, "in good standing");
+	ASSERT_EQ(0, send_req(g, &m));
+
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_FALSE(s.has_txn);
+	EXPECT_EQ(7, s.epoch_id);
+	EXPECT_EQ(expiry, s.expiry);
+	EXPECT_EQ(6, s.peer_count);
+	EXPECT_STREQ("in good standing", s.self_reason);
+
+	/* Without SHOW_PSK: HAS_PSK only, never the key. */
+	ASSERT_EQ(0, dump_peers(g, false, &d));
+	EXPECT_EQ(6, d.peers);
+	EXPECT_EQ(0, d.bad);
+	EXPECT_EQ(7, d.epoch_id);
+	EXPECT_EQ(0, d.with_psk_attr);
+	EXPECT_EQ(6, d.with_has_psk);
+	EXPECT_EQ(2, d.denied);		/* peers 0 and 3 */
+
+	memset(&d, 0, sizeof(d));
+	ASSERT_EQ(0, dump_peers(g, true, &d));
+	EXPECT_EQ(6, d.peers);
+	EXPECT_EQ(6, d.with_psk_attr);
+	EXPECT_EQ(0, d.bad);
+
+	/* A newer epoch replaces the whole table. */
+	ASSERT_EQ(0, epoch_begin(g, 8, expiry, false));
+	ASSERT_EQ(0, epoch_stage(g, 100, 2, false));
+	ASSERT_EQ(0, epoch_commit(g, 8));
+	memset(&d, 0, sizeof(d));
+	ASSERT_EQ(0, dump_peers(g, true, &d));
+	EXPECT_EQ(2, d.peers);
+	EXPECT_EQ(0, d.with_has_psk);
+	EXPECT_EQ(8, d.epoch_id);
+
+	/* An empty epoch is valid: the dump still says which epoch. */
+	ASSERT_EQ(0, epoch_apply(g, 9, 0));
+	memset(&d, 0, sizeof(d));
+	ASSERT_EQ(0, dump_peers(g, false, &d));
+	EXPECT_EQ(0, d.peers);
+	EXPECT_EQ(1, d.messages);
+	EXPECT_EQ(9, d.epoch_id);
+}
+
+TEST_F(genl, epoch_ordering)
+{
+	struct mn_genl *g = &self->g;
+	struct state s;
+	struct mn_msg m;
+
+	EXPECT_EQ(-ENOENT, epoch_commit(g, 1));
+	EXPECT_NE(NULL, strstr(g->extack, "No epoch transaction is open"));
+	req(g, &m, MESHNET_CMD_EPOCH_ABORT);
+	EXPECT_EQ(-ENOENT, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "No epoch transaction is open"));
+	EXPECT_EQ(-ENOENT, epoch_stage(g, 0, 1, false));
+	EXPECT_NE(NULL, strstr(g->extack, "No epoch transaction is open"));
+
+	ASSERT_EQ(0, epoch_apply(g, 10, 1));
+	EXPECT_EQ(-ESTALE, epoch_begin(g, 10, now_unix() + 60, false));
+	EXPECT_NE(NULL, strstr(g->extack, "not newer than the current epoch"));
+	EXPECT_EQ(-ESTALE, epoch_begin(g, 3, now_unix() + 60, false));
+	EXPECT_NE(NULL, strstr(g->extack, "not newer than the current epoch"));
+
+	ASSERT_EQ(0, epoch_begin(g, 11, now_unix() + 60, false));
+	EXPECT_EQ(-ESTALE, epoch_commit(g, 12));
+	EXPECT_NE(NULL, strstr(g->extack, "does not match the open transaction"));
+	req(g, &m, MESHNET_CMD_EPOCH_ABORT);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 12);
+	EXPECT_EQ(-ESTALE, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "does not match the open transaction"));
+	req(g, &m, MESHNET_CMD_EPOCH_ABORT);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 11);
+	ASSERT_EQ(0, send_req(g, &m));
+	EXPECT_EQ(-ENOENT, epoch_commit(g, 11));
+
+	/* Beginning again from the owner discards what was staged. */
+	ASSERT_EQ(0, epoch_begin(g, 12, now_unix() + 60, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, 5, false));
+	ASSERT_EQ(0, epoch_begin(g, 13, now_unix() + 60, false));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(13, s.txn_epoch_id);
+	EXPECT_EQ(0, s.txn_peer_count);
+	ASSERT_EQ(0, epoch_commit(g, 13));
+
+	/* FORCE accepts an older epoch id (controller state reset). */
+	ASSERT_EQ(0, epoch_begin(g, 2, now_unix() + 60, true));
+	ASSERT_EQ(0, epoch_commit(g, 2));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(2, s.epoch_id);
+	EXPECT_EQ(0, s.peer_count);
+}
+
+static void b_begin_no_id(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_EXPIRY, 1);
+}
+
+static void b_begin_no_expiry(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_ID, 1);
+}
+
+static void b_begin_id_zero(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_ID, 0);
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_EXPIRY, 1);
+}
+
+static void b_begin_id_u32(struct mn_msg *m)
+{
+	mn_msg_put_u32(m, MESHNET_A_EPOCH_ID, 5);
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_EXPIRY, 1);
+}
+
+static void b_begin_force_data(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_ID, 5);
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_EXPIRY, 1);
+	mn_msg_put_u8(m, MESHNET_A_EPOCH_FORCE, 1);
+}
+
+static void b_commit_no_id(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_ALLOWED);
+}
+
+static void b_commit_reason_only(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_ID, 5);
+	mn_msg_put_str(m, MESHNET_A_SELF_REASON, "why");
+}
+
+static void b_commit_self_bad(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_EPOCH_ID, 5);
+	mn_msg_put_u8(m, MESHNET_A_SELF_VERDICT, 9);
+}
+
+static void b_set_peers_missing(struct mn_msg *m)
+{
+	(void)m;
+}
+
+TEST_F(genl, epoch_bad_input)
+{
+	static const struct bad_case cases[] = {
+		{ "begin without id", MESHNET_CMD_EPOCH_BEGIN, b_begin_no_id,
+		  EINVAL, "needs an epoch id and an expiry" },
+		{ "begin without expiry", MESHNET_CMD_EPOCH_BEGIN,
+		  b_begin_no_expiry, EINVAL, "needs an epoch id and an expiry" },
+		{ "begin with id 0", MESHNET_CMD_EPOCH_BEGIN, b_begin_id_zero,
+		  EINVAL, "integer out of range" },
+		{ "begin with a u32 id", MESHNET_CMD_EPOCH_BEGIN,
+		  b_begin_id_u32, EINVAL, "invalid attribute length" },
+		{ "force flag with data", MESHNET_CMD_EPOCH_BEGIN,
+		  b_begin_force_data, EINVAL, "" },
+		{ "commit without id", MESHNET_CMD_EPOCH_COMMIT,
+		  b_commit_no_id, EINVAL, "Commit needs the epoch id" },
+		{ "commit reason without verdict", MESHNET_CMD_EPOCH_COMMIT,
+		  b_commit_reason_only, EINVAL,
+		  "Self reason given without self verdict" },
+		{ "commit self verdict 9", MESHNET_CMD_EPOCH_COMMIT,
+		  b_commit_self_bad, EINVAL, "integer out of range" },
+		{ "set peers without peers", MESHNET_CMD_EPOCH_SET_PEERS,
+		  b_set_peers_missing, EINVAL, "Missing peers" },
+	};
+	struct mn_genl *g = &self->g;
+	struct state s;
+
+	ASSERT_EQ(0, epoch_begin(g, 5, now_unix() + 60, false));
+	run_bad_cases(_metadata, g, cases, ARRAY_SIZE(cases));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(5, s.txn_epoch_id);	/* still open, untouched */
+	EXPECT_EQ(0, s.epoch_id);
+}
+
+/* Bad peers: each is sent alone in EPOCH_SET_PEERS and in SET_PEER. */
+struct bad_peer {
+	const char *name;
+	void (*build)(struct mn_msg *m);	/* peer attributes */
+	int err;
+	const char *extack;
+};
+
+static void put_key(struct mn_msg *m, unsigned int i)
+{
+	uint8_t key[MESHNET_KEY_LEN];
+
+	key_of(i, key);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+}
+
+static void put_one_ip(struct mn_msg *m, uint16_t family, const void *addr,
+		       size_t alen, uint8_t cidr)
+{
+	size_t ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
+	size_t ip = mn_msg_nest_start(m, 0);
+
+	mn_msg_put_u16(m, MESHNET_ALLOWEDIP_A_FAMILY, family);
+	mn_msg_put(m, MESHNET_ALLOWEDIP_A_IPADDR, addr, alen);
+	mn_msg_put_u8(m, MESHNET_ALLOWEDIP_A_CIDR_MASK, cidr);
+	mn_msg_nest_end(m, ip);
+	mn_msg_nest_end(m, ips);
+}
+
+static const uint8_t v4_10_1_2_0[4] = { 10, 1, 2, 0 };
+static const uint8_t v6_fd00[16] = { 0xfd, 0x00, [15] = 0x01 };
+
+static void p_no_key(struct mn_msg *m)
+{
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+}
+
+static void p_short_key(struct mn_msg *m)
+{
+	uint8_t key[31] = { 1 };
+
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+}
+
+static void p_long_key(struct mn_msg *m)
+{
+	uint8_t key[33] = { 1 };
+
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+}
+
+static void p_no_verdict(struct mn_msg *m)
+{
+	put_key(m, 1);
+}
+
+static void p_verdict_0(struct mn_msg *m)
+{
+	put_key(m, 1);
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_UNSPEC);
+}
+
+static void p_verdict_3(struct mn_msg *m)
+{
+	put_key(m, 1);
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, 3);
+}
+
+static void p_short_psk(struct mn_msg *m)
+{
+	uint8_t psk[16] = { 0 };
+
+	p_verdict_0(m);
+	m->nlh->nlmsg_len -= NLA_ALIGN(NLA_HDRLEN + 1);
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+	mn_msg_put(m, MESHNET_PEER_A_PRESHARED_KEY, psk, sizeof(psk));
+}
+
+static void p_good_head(struct mn_msg *m)
+{
+	put_key(m, 1);
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+}
+
+static void p_name_long(struct mn_msg *m)
+{
+	char name[MESHNET_NAME_LEN + 1];
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	p_good_head(m);
+	mn_msg_put_str(m, MESHNET_PEER_A_NAME, name);
+}
+
+static void p_v4_mask_33(struct mn_msg *m)
+{
+	p_good_head(m);
+	put_one_ip(m, AF_INET, v4_10_1_2_0, 4, 33);
+}
+
+static void p_v6_mask_129(struct mn_msg *m)
+{
+	p_good_head(m);
+	put_one_ip(m, AF_INET6, v6_fd00, 16, 129);
+}
+
+static void p_v4_host_bits(struct mn_msg *m)
+{
+	p_good_head(m);
+	put_one_ip(m, AF_INET, v4_10_1_2_0, 4, 16);
+}
+
+static void p_v6_host_bits(struct mn_msg *m)
+{
+	p_good_head(m);
+	put_one_ip(m, AF_INET6, v6_fd00, 16, 64);
+}
+
+static void p_v4_with_v6_addr(struct mn_msg *m)
+{
+	p_good_head(m);
+	put_one_ip(m, AF_INET, v6_fd00, 16, 128);
+}
+
+static void p_v6_with_v4_addr(struct mn_msg *m)
+{
+	p_good_head(m);
+	put_one_ip(m, AF_INET6, v4_10_1_2_0, 4, 24);
+}
+
+static void p_family_7(struct mn_msg *m)
+{
+	p_good_head(m);
+	put_one_ip(m, 7, v4_10_1_2_0, 4, 24);
+}
+
+static void p_ip_no_mask(struct mn_msg *m)
+{
+	size_t ips, ip;
+
+	p_good_head(m);
+	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
+	ip = mn_msg_nest_start(m, 0);
+	mn_msg_put_u16(m, MESHNET_ALLOWEDIP_A_FAMILY, AF_INET);
+	mn_msg_put(m, MESHNET_ALLOWEDIP_A_IPADDR, v4_10_1_2_0, 4);
+	mn_msg_nest_end(m, ip);
+	mn_msg_nest_end(m, ips);
+}
+
+static void p_too_many_ips(struct mn_msg *m)
+{
+	size_t ips;
+	int i;
+
+	p_good_head(m);
+	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
+	for (i = 0; i <= MESHNET_MAX_ALLOWEDIPS; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.9.%d.0", i);
+		put_prefix(m, i, AF_INET, a, 24);
+	}
+	mn_msg_nest_end(m, ips);
+}
+
+static void p_dup_prefix_in_peer(struct mn_msg *m)
+{
+	size_t ips;
+
+	p_good_head(m);
+	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
+	put_prefix(m, 0, AF_INET, "10.1.2.0", 24);
+	put_prefix(m, 1, AF_INET, "10.1.2.0", 24);
+	mn_msg_nest_end(m, ips);
+}
+
+static void p_endpoint_bad_family(struct mn_msg *m)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET,
+				     .sin6_port = htons(51820) };
+
+	p_good_head(m);
+	mn_msg_put(m, MESHNET_PEER_A_ENDPOINT, &sin6, sizeof(sin6));
+}
+
+static void p_endpoint_no_port(struct mn_msg *m)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	p_good_head(m);
+	mn_msg_put(m, MESHNET_PEER_A_ENDPOINT, &sin, sizeof(sin));
+}
+
+static void p_endpoint_short(struct mn_msg *m)
+{
+	uint8_t buf[8] = { AF_INET };
+
+	p_good_head(m);
+	mn_msg_put(m, MESHNET_PEER_A_ENDPOINT, buf, sizeof(buf));
+}
+
+static void p_unknown_attr(struct mn_msg *m)
+{
+	p_good_head(m);
+	mn_msg_put_u32(m, MESHNET_PEER_A_MAX + 3, 1);
+}
+
+static const struct bad_peer bad_peers[] = {
+	{ "no public key", p_no_key, EINVAL, "Peer needs a public key" },
+	{ "31-byte key", p_short_key, EINVAL, "" },
+	{ "33-byte key", p_long_key, EINVAL, "" },
+	{ "no verdict", p_no_verdict, EINVAL, "Peer needs a verdict" },
+	{ "verdict UNSPEC", p_verdict_0, EINVAL, "integer out of range" },
+	{ "verdict 3", p_verdict_3, EINVAL, "integer out of range" },
+	{ "16-byte PSK", p_short_psk, EINVAL, "" },
+	{ "name too long", p_name_long, ERANGE, "" },
+	{ "v4 mask 33", p_v4_mask_33, EINVAL, "mask too long for its family" },
+	{ "v6 mask 129", p_v6_mask_129, EINVAL, "integer out of range" },
+	{ "v4 host bits", p_v4_host_bits, EINVAL, "host bits set" },
+	{ "v6 host bits", p_v6_host_bits, EINVAL, "host bits set" },
+	{ "AF_INET with 16 bytes", p_v4_with_v6_addr, EINVAL,
+	  "length does not match its family" },
+	{ "AF_INET6 with 4 bytes", p_v6_with_v4_addr, EINVAL,
+	  "length does not match its family" },
+	{ "family 7", p_family_7, EINVAL, "must be AF_INET or AF_INET6" },
+	{ "prefix without mask", p_ip_no_mask, EINVAL,
+	  "needs family, address and mask" },
+	{ "65 prefixes", p_too_many_ips, E2BIG, "Too many allowed IPs" },
+	{ "endpoint family/length mismatch", p_endpoint_bad_family, EINVAL,
+	  "Endpoint must be a sockaddr_in" },
+	{ "endpoint without port", p_endpoint_no_port, EINVAL,
+	  "Endpoint must be a sockaddr_in" },
+	{ "endpoint of 8 bytes", p_endpoint_short, EINVAL, "" },
+	{ "unknown peer attribute", p_unknown_attr, EINVAL,
+	  "Unknown attribute type" },
+};
+
+TEST_F(genl, peer_bad_input)
+{
+	struct mn_genl *g = &self->g;
+	struct dump d = {};
+	struct state s;
+	size_t i;
+
+	ASSERT_EQ(0, epoch_apply(g, 1, 0));
+	ASSERT_EQ(0, epoch_begin(g, 2, now_unix() + 60, false));
+	for (i = 0; i < ARRAY_SIZE(bad_peers); i++) {
+		const struct bad_peer *c = &bad_peers[i];
+		uint8_t cmds[] = { MESHNET_CMD_EPOCH_SET_PEERS,
+				   MESHNET_CMD_SET_PEER };
+		size_t j;
+
+		for (j = 0; j < ARRAY_SIZE(cmds); j++) {
+			struct mn_msg m;
+			size_t list = 0, peer;
+			int ret;
+
+			req(g, &m, cmds[j]);
+			if (cmds[j] == MESHNET_CMD_EPOCH_SET_PEERS) {
+				list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+				/* A valid peer first: all or nothing. */
+				put_peer(&m, 0, 500, MESHNET_VERDICT_ALLOWED,
+					 false);
+				peer = mn_msg_nest_start(&m, 1);
+			} else {
+				peer = mn_msg_nest_start(&m, MESHNET_A_PEER);
+			}
+			c->build(&m);
+			mn_msg_nest_end(&m, peer);
+			if (list)
+				mn_msg_nest_end(&m, list);
+			ret = send_req(g, &m);
+			EXPECT_EQ(-c->err, ret) {
+				TH_LOG("%s, cmd %d: errno %d, extack '%s'",
+				       c->name, cmds[j], -ret, g->extack);
+			}
+			EXPECT_NE(NULL, strstr(g->extack, c->extack)) {
+				TH_LOG("%s, cmd %d: extack '%s', want '%s'",
+				       c->name, cmds[j], g->extack, c->extack);
+			}
+		}
+	}
+	/* Nothing was staged or set. */
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.txn_peer_count);
+	EXPECT_EQ(0, s.peer_count);
+	ASSERT_EQ(0, dump_peers(g, false, &d));
+	EXPECT_EQ(0, d.peers);
+}
+
+TEST_F(genl, peer_conflicts)
+{
+	struct mn_genl *g = &self->g;
+	struct state s;
+	struct mn_msg m;
+	size_t list, p;
+
+	/* The same key staged twice. */
+	ASSERT_EQ(0, epoch_begin(g, 1, now_unix() + 60, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, 2, false));
+	EXPECT_EQ(-EEXIST, epoch_stage(g, 1, 1, false));
+	EXPECT_NE(NULL, strstr(g->extack, "staged twice"));
+
+	/* Identical prefixes in two peers: commit refuses, nothing changes. */
+	ASSERT_EQ(0, epoch_begin(g, 1, now_unix() + 60, false));
+	req(g, &m, MESHNET_CMD_EPOCH_SET_PEERS);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	p = mn_msg_nest_start(&m, 0);
+	p_good_head(&m);
+	put_one_ip(&m, AF_INET, v4_10_1_2_0, 4, 24);
+	mn_msg_nest_end(&m, p);
+	p = mn_msg_nest_start(&m, 1);
+	put_key(&m, 2);
+	mn_msg_put_u8(&m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_DENIED);
+	put_one_ip(&m, AF_INET, v4_10_1_2_0, 4, 24);
+	mn_msg_nest_end(&m, p);
+	mn_msg_nest_end(&m, list);
+	ASSERT_EQ(0, send_req(g, &m));
+	EXPECT_EQ(-EEXIST, epoch_commit(g, 1));
+	EXPECT_NE(NULL, strstr(g->extack, "also a prefix of another peer"));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.epoch_id);
+	EXPECT_EQ(0, s.peer_count);
+	EXPECT_EQ(2, s.txn_peer_count);	/* still open, can be aborted */
+
+	/* The same prefix in one peer (SET_PEER), nested prefixes are fine. */
+	ASSERT_EQ(0, epoch_begin(g, 1, now_unix() + 60, false));
+	ASSERT_EQ(0, epoch_commit(g, 1));
+	req(g, &m, MESHNET_CMD_SET_PEER);
+	p = mn_msg_nest_start(&m, MESHNET_A_PEER);
+	p_dup_prefix_in_peer(&m);
+	mn_msg_nest_end(&m, p);
+	EXPECT_EQ(-EEXIST, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "Duplicate allowed IP prefix"));
+	req(g, &m, MESHNET_CMD_SET_PEER);
+	p = mn_msg_nest_start(&m, MESHNET_A_PEER);
+	put_key(&m, 5);
+	mn_msg_put_u8(&m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+	list = mn_msg_nest_start(&m, MESHNET_PEER_A_ALLOWEDIPS);
+	put_prefix(&m, 0, AF_INET, "10.1.0.0", 16);
+	put_prefix(&m, 1, AF_INET, "10.1.2.0", 24);
+	put_prefix(&m, 2, AF_INET, "0.0.0.0", 0);
+	put_prefix(&m, 3, AF_INET6, "::", 0);
+	put_prefix(&m, 4, AF_INET6, "fd00::", 8);
+	mn_msg_nest_end(&m, list);
+	mn_msg_nest_end(&m, p);
+	EXPECT_EQ(0, send_req(g, &m)) {
+		TH_LOG("extack '%s'", g->extack);
+	}
+}
+
+/* ---------------------------------------------- SET_PEER/DEL_PEER/RESET -- */
+
+static int del_peer(struct mn_genl *g, uint8_t cmd, unsigned int i)
+{
+	struct mn_msg m;
+	size_t p;
+
+	req(g, &m, cmd);
+	p = mn_msg_nest_start(&m, MESHNET_A_PEER);
+	put_key(&m, i);
+	mn_msg_nest_end(&m, p);
+	return send_req(g, &m);
+}
+
+TEST_F(genl, set_del_peer)
+{
+	struct mn_genl *g = &self->g;
+	struct dump d = {};
+	struct state s;
+	struct mn_msg m;
+
+	ASSERT_EQ(0, epoch_apply(g, 4, 3));
+	/* Replace peer 1 (now DENIED), add peer 50. */
+	req(g, &m, MESHNET_CMD_SET_PEER);
+	put_peer(&m, MESHNET_A_PEER, 1, MESHNET_VERDICT_DENIED, false);
+	ASSERT_EQ(0, send_req(g, &m));
+	req(g, &m, MESHNET_CMD_SET_PEER);
+	put_peer(&m, MESHNET_A_PEER, 50, MESHNET_VERDICT_ALLOWED, true);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(4, s.peer_count);
+	EXPECT_EQ(4, s.epoch_id);
+	ASSERT_EQ(0, dump_peers(g, false, &d));
+	EXPECT_EQ(4, d.peers);
+	EXPECT_EQ(2, d.denied);		/* peer 0 and the replaced peer 1 */
+	EXPECT_EQ(3, d.with_has_psk);	/* the replaced peer 1 has none */
+
+	ASSERT_EQ(0, del_peer(g, MESHNET_CMD_DEL_PEER, 0));
+	EXPECT_EQ(-ENOENT, del_peer(g, MESHNET_CMD_DEL_PEER, 0));
+	EXPECT_NE(NULL, strstr(g->extack, "No peer with this public key"));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(3, s.peer_count);
+
+	ASSERT_EQ(0, del_peer(g, MESHNET_CMD_RESET_COUNTERS, 1));
+	EXPECT_EQ(-ENOENT, del_peer(g, MESHNET_CMD_RESET_COUNTERS, 0));
+	EXPECT_NE(NULL, strstr(g->extack, "No peer with this public key"));
+	req(g, &m, MESHNET_CMD_RESET_COUNTERS);
+	ASSERT_EQ(0, send_req(g, &m));
+}
+
+static void b_del_no_peer(struct mn_msg *m)
+{
+	(void)m;
+}
+
+static void b_del_no_key(struct mn_msg *m)
+{
+	size_t p = mn_msg_nest_start(m, MESHNET_A_PEER);
+
+	mn_msg_nest_end(m, p);
+}
+
+static void b_del_short_key(struct mn_msg *m)
+{
+	size_t p = mn_msg_nest_start(m, MESHNET_A_PEER);
+	uint8_t key[16] = { 0 };
+
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_nest_end(m, p);
+}
+
+static void b_del_extra_attr(struct mn_msg *m)
+{
+	size_t p = mn_msg_nest_start(m, MESHNET_A_PEER);
+
+	put_key(m, 1);
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+	mn_msg_nest_end(m, p);
+}
+
+TEST_F(genl, del_reset_bad_input)
+{
+	static const struct bad_case cases[] = {
+		{ "del without peer", MESHNET_CMD_DEL_PEER, b_del_no_peer,
+		  EINVAL, "Missing peer" },
+		{ "del without key", MESHNET_CMD_DEL_PEER, b_del_no_key,
+		  EINVAL, "Peer needs a public key" },
+		{ "del with 16-byte key", MESHNET_CMD_DEL_PEER,
+		  b_del_short_key, EINVAL, "" },
+		{ "del with a verdict", MESHNET_CMD_DEL_PEER, b_del_extra_attr,
+		  EINVAL, "Unsupported attribute" },
+		{ "reset without key", MESHNET_CMD_RESET_COUNTERS,
+		  b_del_no_key, EINVAL, "Peer needs a public key" },
+		{ "reset with 16-byte key", MESHNET_CMD_RESET_COUNTERS,
+		  b_del_short_key, EINVAL, "" },
+		{ "set peer without peer", MESHNET_CMD_SET_PEER, b_del_no_peer,
+		  EINVAL, "Missing peer" },
+	};
+
+	run_bad_cases(_metadata, &self->g, cases, ARRAY_SIZE(cases));
+}
+
+/* --------------------------------------------------- transaction owner -- */
+
+TEST_F(genl, transaction_owner)
+{
+	struct mn_genl *g = &self->g, other;
+	struct state s;
+
+	ASSERT_EQ(0, mn_genl_open(&other));
+	ASSERT_EQ(0, epoch_begin(g, 3, now_unix() + 60, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, 2, false));
+
+	EXPECT_EQ(-EBUSY, epoch_begin(&other, 4, now_unix() + 60, false));
+	EXPECT_NE(NULL, strstr(other.extack, "owned by another socket"));
+	EXPECT_EQ(-EBUSY, epoch_stage(&other, 10, 1, false));
+	EXPECT_NE(NULL, strstr(other.extack, "owned by another socket"));
+	EXPECT_EQ(-EBUSY, epoch_commit(&other, 3));
+	EXPECT_NE(NULL, strstr(other.extack, "owned by another socket"));
+
+	/* Closing the owner aborts its transaction. */
+	mn_genl_close(g);
+	ASSERT_EQ(0, get_state(&other, &s));
+	EXPECT_FALSE(s.has_txn);
+	EXPECT_EQ(0, s.epoch_id);
+	ASSERT_EQ(0, epoch_apply(&other, 4, 1));
+	ASSERT_EQ(0, get_state(&other, &s));
+	EXPECT_EQ(4, s.epoch_id);
+	EXPECT_EQ(1, s.peer_count);
+	mn_genl_close(&other);
+}
+
+/* ---------------------------------------------------------- permission -- */
+
+TEST_F(genl, needs_cap_net_admin)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {};
+	struct mn_genl *g = &self->g, weak;
+	struct dump d = {};
+	struct state s;
+	struct mn_msg m;
+
+	ASSERT_EQ(0, epoch_apply(g, 1, 2));
+	/* Drop every capability, then open a socket: it has none. */
+	ASSERT_EQ(0, syscall(SYS_capset, &hdr, data));
+	ASSERT_EQ(0, mn_genl_open(&weak));	/* resolving needs no cap */
+	EXPECT_EQ(-EPERM, get_state(&weak, &s));
+	EXPECT_EQ(-EPERM, epoch_begin(&weak, 2, now_unix() + 60, false));
+	EXPECT_EQ(-EPERM, dump_peers(&weak, false, &d));
+	EXPECT_EQ(-EPERM, dump_peers(&weak, true, &d));
+	EXPECT_EQ(0, d.peers);
+	req(&weak, &m, MESHNET_CMD_SET_SELF);
+	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_DENIED);
+	EXPECT_EQ(-EPERM, send_req(&weak, &m));
+	/* The privileged socket (opened before) still works. */
+	EXPECT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(MESHNET_VERDICT_ALLOWED, s.self_verdict);
+	EXPECT_EQ(1, s.epoch_id);
+	mn_genl_close(&weak);
+}
+
+/* -------------------------------------------------------- notifications -- */
+
+struct notes {
+	unsigned int verdict, self, epoch, expired;
+	uint8_t self_verdict, expired_flag;
+	uint32_t peer_count;
+	uint64_t epoch_id;
+};
+
+static int notes_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct genlmsghdr *gh = NLMSG_DATA(nlh);
+	const struct nlattr *tb[MESHNET_A_MAX + 1];
+	struct notes *n = arg;
+
+	mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
+	if (tb[MESHNET_A_EPOCH_ID])
+		n->epoch_id = mn_attr_u64(tb[MESHNET_A_EPOCH_ID]);
+	switch (gh->cmd) {
+	case MESHNET_CMD_VERDICT_NOTIFY:
+		if (tb[MESHNET_A_PEER]) {
+			n->verdict++;
+		} else if (tb[MESHNET_A_SELF_VERDICT]) {
+			n->self++;
+			n->self_verdict = mn_attr_u8(tb[MESHNET_A_SELF_VERDICT]);
+		}
+		break;
+	case MESHNET_CMD_EPOCH_NOTIFY:
+		n->epoch++;
+		if (tb[MESHNET_A_PEER_COUNT])
+			n->peer_count = mn_attr_u32(tb[MESHNET_A_PEER_COUNT]);
+		break;
+	case MESHNET_CMD_EXPIRED_NOTIFY:
+		n->expired++;
+		if (tb[MESHNET_A_EXPIRED])
+			n->expired_flag = mn_attr_u8(tb[MESHNET_A_EXPIRED]);
+		break;
+	}
+	return 0;
+}
+
+/* Collects notifications until @done says so or 3 s of silence. */
+static void collect(struct mn_genl *l, struct notes *n,
+		    bool (*done)(const struct notes *n))
+{
+	while (!done(n) && mn_genl_recv_one(l, 3000, notes_cb, n))
+		;
+}
+
+static bool epoch_seen(const struct notes *n)
+{
+	return n->epoch > 0;
+}
+
+static bool self_seen(const struct notes *n)
+{
+	return n->self > 0;
+}
+
+static bool expired_seen(const struct notes *n)
+{
+	return n->expired > 0;
+}
+
+TEST_F(genl, notifications)
+{
+	struct mn_genl *g = &self->g, l;
+	struct notes n = {};
+	struct state s;
+	struct mn_msg m;
+
+	ASSERT_EQ(0, mn_genl_open(&l));
+	ASSERT_EQ(0, mn_genl_join(&l, l.mcgrp));
+
+	/* First epoch: 4 new peers = 4 verdict changes, then the epoch. */
+	ASSERT_EQ(0, epoch_apply(g, 1, 4));
+	collect(&l, &n, epoch_seen);
+	EXPECT_EQ(4, n.verdict);
+	EXPECT_EQ(1, n.epoch);
+	EXPECT_EQ(4, n.peer_count);
+	EXPECT_EQ(1, n.epoch_id);
+
+	/* Same verdicts again: only the epoch notification. */
+	memset(&n, 0, sizeof(n));
+	ASSERT_EQ(0, epoch_apply(g, 2, 4));
+	collect(&l, &n, epoch_seen);
+	EXPECT_EQ(0, n.verdict);
+	EXPECT_EQ(1, n.epoch);
+
+	/* A verdict flip by SET_PEER. */
+	memset(&n, 0, sizeof(n));
+	req(g, &m, MESHNET_CMD_SET_PEER);
+	put_peer(&m, MESHNET_A_PEER, 2, MESHNET_VERDICT_DENIED, false);
+	ASSERT_EQ(0, send_req(g, &m));
+	mn_genl_recv_one(&l, 3000, notes_cb, &n);
+	EXPECT_EQ(1, n.verdict);
+	EXPECT_EQ(2, n.epoch_id);
+
+	/* The local verdict. */
+	memset(&n, 0, sizeof(n));
+	req(g, &m, MESHNET_CMD_SET_SELF);
+	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_DENIED);
+	ASSERT_EQ(0, send_req(g, &m));
+	collect(&l, &n, self_seen);
+	EXPECT_EQ(1, n.self);
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, n.self_verdict);
+
+	/* Dead man's switch: an epoch that expired 10 s ago, grace 0. */
+	memset(&n, 0, sizeof(n));
+	req(g, &m, MESHNET_CMD_SET_POLICY);
+	mn_msg_put_u32(&m, MESHNET_A_POLICY_GRACE, 0);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, epoch_begin(g, 3, now_unix() - 10, false));
+	ASSERT_EQ(0, epoch_commit(g, 3));
+	collect(&l, &n, expired_seen);
+	EXPECT_EQ(1, n.expired);
+	EXPECT_EQ(1, n.expired_flag);
+	EXPECT_EQ(3, n.epoch_id);
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(1, s.expired);
+
+	/* A new epoch clears it. */
+	ASSERT_EQ(0, epoch_apply(g, 4, 1));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.expired);
+
+	/* Grace keeps it from tripping: expired 10 s ago, grace 1 h. */
+	req(g, &m, MESHNET_CMD_SET_POLICY);
+	mn_msg_put_u32(&m, MESHNET_A_POLICY_GRACE, 3600);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, epoch_begin(g, 5, now_unix() - 10, false));
+	ASSERT_EQ(0, epoch_commit(g, 5));
+	usleep(500 * 1000);
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.expired);
+	/* Lowering the grace re-arms the switch at once. */
+	req(g, &m, MESHNET_CMD_SET_POLICY);
+	mn_msg_put_u32(&m, MESHNET_A_POLICY_GRACE, 1);
+	ASSERT_EQ(0, send_req(g, &m));
+	memset(&n, 0, sizeof(n));
+	collect(&l, &n, expired_seen);
+	EXPECT_EQ(1, n.expired);
+	EXPECT_EQ(5, n.epoch_id);
+	mn_genl_close(&l);
+}
+
+/* ------------------------------------------------------- netns isolation -- */
+
+TEST_F(genl, netns_isolation)
+{
+	struct mn_genl *g = &self->g;
+	struct state s;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, epoch_apply(g, 42, 3));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct mn_genl c;
+		struct state cs;
+
+		if (unshare(CLONE_NEWNET) || mn_genl_open(&c))
+			_exit(10);
+		if (get_state(&c, &cs) || cs.epoch_id || cs.peer_count)
+			_exit(11);
+		if (epoch_apply(&c, 7, 5) || get_state(&c, &cs) ||
+		    cs.epoch_id != 7 || cs.peer_count != 5)
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(42, s.epoch_id);
+	EXPECT_EQ(3, s.peer_count);
+}
+
+/* ---------------------------------------------------------------- scale -- */
+
+#define SCALE_PEERS 10000
+
+TEST_F_TIMEOUT(genl, ten_thousand_peers, 300)
+{
+	struct mn_genl *g = &self->g;
+	uint8_t *seen = calloc(SCALE_PEERS, 1);
+	struct dump d = { .seen = seen, .seen_len = SCALE_PEERS };
+	struct state s;
+	unsigned int i, missing = 0;
+
+	ASSERT_NE(NULL, seen);
+	ASSERT_EQ(0, epoch_begin(g, 100, now_unix() + 3600, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, SCALE_PEERS, true)) {
+		TH_LOG("extack '%s'", g->extack);
+	}
+	ASSERT_EQ(0, epoch_commit(g, 100)) {
+		TH_LOG("extack '%s'", g->extack);
+	}
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(SCALE_PEERS, s.peer_count);
+
+	ASSERT_EQ(0, dump_peers(g, false, &d));
+	EXPECT_EQ(SCALE_PEERS, d.peers);
+	EXPECT_EQ(0, d.duplicates);
+	EXPECT_EQ(0, d.bad);
+	EXPECT_EQ(0, d.with_psk_attr);
+	EXPECT_LT(1, d.messages);	/* resumed across messages */
+	for (i = 0; i < SCALE_PEERS; i++)
+		missing += !seen[i];
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ((SCALE_PEERS + 2) / 3, d.denied);
+
+	/* Copy-on-write on a big table, then a second full epoch. */
+	ASSERT_EQ(0, del_peer(g, MESHNET_CMD_DEL_PEER, 1234));
+	ASSERT_EQ(0, epoch_apply(g, 101, SCALE_PEERS));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(SCALE_PEERS, s.peer_count);
+	free(seen);
+}
+
+TEST_HARNESS_MAIN
