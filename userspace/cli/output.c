@@ -158,7 +158,7 @@ void cli_print_state(FILE *out, const struct meshnet_state *st)
 
 void cli_print_peer_header(FILE *out)
 {
-	fprintf(out, "%-16s %-12s %-8s %-6s %-21s %-34s %-14s %-14s %-6s\n", "NAME", "KEY",
+	fprintf(out, "%-16s %-13s %-8s %-6s %-21s %-34s %-14s %-14s %s\n", "NAME", "KEY",
 		"VERDICT", "EPOCH", "ENDPOINT", "ALLOWED-IPS", "RX/TX PKTS", "DROP RX/TX", "PSK");
 }
 
@@ -189,7 +189,7 @@ void cli_print_peer_row(FILE *out, const struct meshnet_peer *peer, bool show_ps
 		meshnet_format_key(peer->psk, psk);
 	else
 		snprintf(psk, sizeof(psk), "%s", peer->flags & MESHNET_PEER_PSK_SET ? "set" : "none");
-	fprintf(out, "%-16s %-12s %-8s %-6" PRIu64 " %-21s %-34s %-14s %-14s %s\n",
+	fprintf(out, "%-16s %-13s %-8s %-6" PRIu64 " %-21s %-34s %-14s %-14s %s\n",
 		peer->flags & MESHNET_PEER_HAS_NAME ? peer->name : "-", key,
 		meshnet_verdict_name(peer->verdict), peer->epoch, ep, ips, rxtx, drops, psk);
 	if (peer->flags & MESHNET_PEER_HAS_REASON)

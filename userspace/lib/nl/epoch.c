@@ -121,7 +121,8 @@ int meshnet_nl_apply_epoch(struct meshnet_nl *nl, const struct meshnet_epoch *ep
 	ret = meshnet_nl_epoch_begin(nl, epoch->id, epoch->expiry_unix, force);
 	if (ret) {
 		snprintf(saved, sizeof(saved), "%s", nl->error);
-		return meshnet_nl_fail(nl, ret, "epoch begin: %s", saved);
+		return meshnet_nl_fail(nl, ret, "epoch %llu not applied: epoch begin: %s",
+				       (unsigned long long)epoch->id, saved);
 	}
 	ret = meshnet_nl_epoch_set_peers(nl, epoch->peers, epoch->n_peers);
 	if (ret) {

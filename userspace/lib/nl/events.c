@@ -67,6 +67,14 @@ static int on_event(struct nl_msg *msg, void *arg)
 	return ctx->ret ? NL_STOP : NL_OK;
 }
 
+/* events carry sequence number 0: accept them */
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 int meshnet_nl_recv_events(struct meshnet_nl *nl, meshnet_event_fn fn, void *arg)
 {
 	struct event_ctx *ctx;
@@ -83,6 +91,7 @@ int meshnet_nl_recv_events(struct meshnet_nl *nl, meshnet_event_fn fn, void *arg
 	}
 	ctx->fn = fn;
 	ctx->arg = arg;
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, ctx);
 	ret = nl_recvmsgs(nl->sock, cb);
 	nl_cb_put(cb);
