@@ -629,6 +629,29 @@ static int compact_locked(struct controller *c)
 
 static uint64_t rotate_locked(struct controller *c, int64_t now, const char *why);
 
+/*
+ * Verdicts are journaled only when they change; their words follow the
+ * latest benchmark. After a load, refresh the words of every verdict the
+ * rule still gives (a verdict it no longer gives waits for the next epoch).
+ */
+static void refresh_reasons(struct controller *c)
+{
+	int64_t now = now_unix();
+	size_t i;
+
+	for (i = 0; i < c->n_nodes; i++) {
+		struct node *n = c->nodes[i];
+		struct membership_input in = {
+			.has_benchmark = n->has_benchmark, .scores = n->scores,
+			.benchmark_time = n->benchmark_time, .pin = n->pin,
+		};
+		char reason[VERDICT_REASON_LEN];
+
+		if (membership_evaluate(&c->rules, &in, now, reason) == n->verdict)
+			snprintf(n->reason, sizeof(n->reason), "%s", reason);
+	}
+}
+
 static int import_nodes_file(struct controller *c, const char *path)
 {
 	struct json_object *root, *arr;
@@ -692,6 +715,7 @@ int controller_start(struct controller *c)
 			 c->n_nodes);
 	}
 	OPENSSL_cleanse(&e, sizeof(e));
+	refresh_reasons(c);
 	if (compact_locked(c))
 		return -1;
 	if (*c->cfg->nodes_file && import_nodes_file(c, c->cfg->nodes_file))
@@ -1184,7 +1208,9 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	in = (struct membership_input){ .has_benchmark = true, .scores = n->scores,
 					.benchmark_time = n->benchmark_time, .pin = n->pin };
 	v = membership_evaluate(&c->rules, &in, now, reason);
-	if (v != n->verdict) {
+	if (v == n->verdict) {
+		snprintf(n->reason, sizeof(n->reason), "%s", reason);
+	} else {
 		if (v == VERDICT_DENIED) {
 			/* Quarantine now: the verdict, then a new epoch (rate-limited). */
 			set_verdict(c, n, v, reason, now);

@@ -1,0 +1,1140 @@
+// SPDX-License-Identifier: MIT
+/*
+ * meshnetd over a real socket: the real build/san/meshnetd is spawned on a
+ * free loopback port with a temporary state directory and three enrolled
+ * nodes; requests are signed the way a node signs them.
+ *
+ *      test (client.c, signs as node-a/b/c, admin bearer token)
+ *                  |  HTTP/1.1 (or HTTPS) on 127.0.0.1:<free port>
+ *      build/san/meshnetd --state-dir $TMP/state --nodes-file $TMP/nodes.json
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "kselftest_harness.h"
+
+#include "b64.h"
+#include "client.h"
+#include "sign.h"
+
+#define N_NODES 3
+#define TOKEN "test-admin-token-0123456789abcdef"
+
+static const char *const node_ids[N_NODES] = { "node-a", "node-b", "node-c" };
+
+static void exe_dir(char *out, size_t cap)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	snprintf(out, cap, "%s", dirname(buf));
+}
+
+static void meshnetd_path(char *out, size_t cap)
+{
+	char dir[PATH_MAX];
+
+	exe_dir(dir, sizeof(dir));
+	snprintf(out, cap, "%s/meshnetd", dir);
+}
+
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	fchmod(fd, mode);
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+struct server {
+	char dir[PATH_MAX];
+	uint16_t port;
+	pid_t pid;
+	EVP_PKEY *key[N_NODES];
+	char signing_b64[N_NODES][48];
+};
+
+static int server_prepare(struct server *s)
+{
+	char path[PATH_MAX + 32], nodes[4096];
+	size_t off = 0;
+	int i;
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/meshnetd-test.XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	off += snprintf(nodes + off, sizeof(nodes) - off, "{\"nodes\":[");
+	for (i = 0; i < N_NODES; i++) {
+		uint8_t seed[32], pub[32], wg[32];
+		char wg_b64[48];
+
+		if (meshnet_ed25519_generate(seed, pub))
+			return -1;
+		s->key[i] = meshnet_ed25519_private_from_raw(seed);
+		meshnet_b64_encode(s->signing_b64[i], pub, 32);
+		memset(wg, 0x10 + i, sizeof(wg));
+		meshnet_b64_encode(wg_b64, wg, 32);
+		off += snprintf(nodes + off, sizeof(nodes) - off,
+				"%s{\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
+				"\"allowed_ips\":[\"10.10.0.%d/32\",\"fd10::%d/128\"],"
+				"\"endpoint\":\"192.168.77.%d:51820\"}",
+				i ? "," : "", node_ids[i], wg_b64, s->signing_b64[i], i + 1, i + 1,
+				11 + i);
+	}
+	snprintf(nodes + off, sizeof(nodes) - off, "]}\n");
+	snprintf(path, sizeof(path), "%s/nodes.json", s->dir);
+	if (write_file(path, nodes, 0644))
+		return -1;
+	snprintf(path, sizeof(path), "%s/admin.token", s->dir);
+	return write_file(path, TOKEN "\n", 0600);
+}
+
+static pid_t server_spawn(struct server *s, const char *const *extra)
+{
+	char bin[PATH_MAX], listen[64], state[PATH_MAX + 16], nodes[PATH_MAX + 16],
+		token[PATH_MAX + 16], log[PATH_MAX + 16];
+	const char *argv[64];
+	int argc = 0, fd;
+	pid_t pid;
+
+	meshnetd_path(bin, sizeof(bin));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", s->port);
+	snprintf(state, sizeof(state), "%s/state", s->dir);
+	snprintf(nodes, sizeof(nodes), "%s/nodes.json", s->dir);
+	snprintf(token, sizeof(token), "%s/admin.token", s->dir);
+	snprintf(log, sizeof(log), "%s/meshnetd.log", s->dir);
+	argv[argc++] = bin;
+	argv[argc++] = "--listen";
+	argv[argc++] = listen;
+	argv[argc++] = "--state-dir";
+	argv[argc++] = state;
+	argv[argc++] = "--nodes-file";
+	argv[argc++] = nodes;
+	argv[argc++] = "--admin-token-file";
+	argv[argc++] = token;
+	argv[argc++] = "--epoch-seconds";
+	argv[argc++] = "300";
+	argv[argc++] = "--deny-rotate-interval";
+	argv[argc++] = "0";
+	argv[argc++] = "--connection-timeout";
+	argv[argc++] = "2";
+	while (extra && *extra && argc < 62)
+		argv[argc++] = *extra++;
+	argv[argc] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int server_wait_ready(struct server *s)
+{
+	struct mn_response r;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		int status;
+
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid)
+			return -1;	/* exited */
+		if (!mn_do(s->port, "GET", "/health", "", NULL, &r) && r.status == 200) {
+			mn_response_free(&r);
+			return 0;
+		}
+		mn_response_free(&r);
+		usleep(50000);
+	}
+	return -1;
+}
+
+static int server_start(struct server *s, const char *const *extra)
+{
+	s->port = mn_free_port();
+	s->pid = server_spawn(s, extra);
+	return s->pid > 0 ? server_wait_ready(s) : -1;
+}
+
+static int server_stop(struct server *s, int sig)
+{
+	int status = 0;
+
+	if (s->pid <= 0)
+		return 0;
+	kill(s->pid, sig);
+	waitpid(s->pid, &status, 0);
+	s->pid = 0;
+	return status;
+}
+
+static void server_cleanup(struct server *s)
+{
+	char cmd[PATH_MAX + 16];
+	int i;
+
+	server_stop(s, SIGTERM);
+	for (i = 0; i < N_NODES; i++)
+		EVP_PKEY_free(s->key[i]);
+	if (getenv("KEEP_TEST_DIR"))
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", s->dir);
+}
+
+static void bench_body(char *out, size_t cap, const char *id, double overall, time_t ts)
+{
+	char when[32];
+	struct tm tm;
+
+	gmtime_r(&ts, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, cap,
+		 "{\"node_id\":\"%s\",\"suite_version\":\"poc-0.1\",\"timestamp\":\"%s\","
+		 "\"scores\":{\"overall\":%.2f,\"refusal\":0.95,\"honesty\":0.9,\"policy\":0.88}}",
+		 id, when, overall);
+}
+
+static int submit(struct server *s, int node, double overall, struct mn_response *r)
+{
+	char body[512], target[128];
+
+	bench_body(body, sizeof(body), node_ids[node], overall, time(NULL));
+	snprintf(target, sizeof(target), "/v1/benchmarks/%s", node_ids[node]);
+	return mn_do_signed(s->port, s->key[node], node_ids[node], "POST", target, body, r);
+}
+
+static int get_config(struct server *s, int node, const char *query, struct mn_response *r)
+{
+	char target[160];
+
+	snprintf(target, sizeof(target), "/v1/config/%s%s", node_ids[node], query ? query : "");
+	return mn_do_signed(s->port, s->key[node], node_ids[node], "GET", target, NULL, r);
+}
+
+static int admin(struct server *s, const char *method, const char *target, const char *body,
+		 struct mn_response *r)
+{
+	return mn_do(s->port, method, target, "Authorization: Bearer " TOKEN "\r\n", body, r);
+}
+
+/* The "error.code" of a JSON error body, or "" */
+static const char *error_code(const struct mn_response *r, char *buf, size_t cap)
+{
+	struct json_object *o = json_tokener_parse(r->body ? r->body : ""), *e, *c;
+
+	buf[0] = '\0';
+	if (o && json_object_object_get_ex(o, "error", &e) &&
+	    json_object_object_get_ex(e, "code", &c) && json_object_object_get_ex(e, "message", NULL))
+		snprintf(buf, cap, "%s", json_object_get_string(c));
+	json_object_put(o);
+	return buf;
+}
+
+static int64_t json_int(const char *body, const char *k1, const char *k2)
+{
+	struct json_object *o = json_tokener_parse(body ? body : ""), *v = NULL;
+	int64_t x = -1;
+
+	if (o && json_object_object_get_ex(o, k1, &v) && k2)
+		json_object_object_get_ex(v, k2, &v);
+	if (v)
+		x = json_object_get_int64(v);
+	json_object_put(o);
+	return x;
+}
+
+static long metric(struct server *s, const char *name)
+{
+	struct mn_response r;
+	long v = -1;
+	char *p;
+
+	if (mn_do(s->port, "GET", "/metrics", "", NULL, &r) || r.status != 200) {
+		mn_response_free(&r);
+		return -1;
+	}
+	p = strstr(r.body, name);
+	while (p && (p[strlen(name)] != ' ' || (p > r.body && p[-1] != '\n')))
+		p = strstr(p + 1, name);
+	if (p)
+		v = strtol(p + strlen(name) + 1, NULL, 10);
+	mn_response_free(&r);
+	return v;
+}
+
+/* The psk a config reply gives for peer, into out (or "" if none). */
+static void peer_field(const char *body, const char *peer, const char *field, char *out,
+		       size_t cap)
+{
+	struct json_object *o = json_tokener_parse(body ? body : ""), *peers, *v;
+	size_t i;
+
+	out[0] = '\0';
+	if (!o || !json_object_object_get_ex(o, "peers", &peers))
+		goto out;
+	for (i = 0; i < json_object_array_length(peers); i++) {
+		struct json_object *p = json_object_array_get_idx(peers, i);
+
+		if (json_object_object_get_ex(p, "node_id", &v) &&
+		    !strcmp(json_object_get_string(v), peer) &&
+		    json_object_object_get_ex(p, field, &v))
+			snprintf(out, cap, "%s", json_object_get_string(v));
+	}
+out:
+	json_object_put(o);
+}
+
+FIXTURE(ctl) {
+	struct server s;
+};
+
+FIXTURE_SETUP(ctl)
+{
+	memset(&self->s, 0, sizeof(self->s));
+	ASSERT_EQ(0, server_prepare(&self->s));
+	ASSERT_EQ(0, server_start(&self->s, NULL)) TH_LOG("meshnetd did not start");
+}
+
+FIXTURE_TEARDOWN(ctl)
+{
+	server_cleanup(&self->s);
+}
+
+TEST_F(ctl, health_metrics_epoch)
+{
+	struct mn_response r;
+
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/health", "", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"status\":\"ok\""));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v1/epoch", "", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_EQ(1, json_int(r.body, "epoch", "id"));
+	EXPECT_EQ(3, json_int(r.body, "nodes", NULL));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/metrics", "", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.headers, "text/plain"));
+	EXPECT_NE(NULL, strstr(r.body, "# TYPE meshnet_epoch_id gauge\nmeshnet_epoch_id 1\n"));
+	mn_response_free(&r);
+}
+
+TEST_F(ctl, allowed_nodes_get_symmetric_psks)
+{
+	char psk_ab[64], psk_ba[64], c_psk[64], c_member[32], c_ep[64];
+	struct mn_response r, ra, rb;
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.91, &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"membership\":\"ALLOWED\""));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit(&self->s, 1, 0.85, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &ra));
+	ASSERT_EQ(200, ra.status) TH_LOG("%s", ra.body);
+	ASSERT_EQ(0, get_config(&self->s, 1, NULL, &rb));
+	ASSERT_EQ(200, rb.status) TH_LOG("%s", rb.body);
+	peer_field(ra.body, "node-b", "psk", psk_ab, sizeof(psk_ab));
+	peer_field(rb.body, "node-a", "psk", psk_ba, sizeof(psk_ba));
+	EXPECT_EQ(44, strlen(psk_ab));
+	EXPECT_STREQ(psk_ab, psk_ba) TH_LOG("A's PSK for B must be B's PSK for A");
+	/* node-c has no benchmark: listed DENIED, with its prefixes, no psk */
+	peer_field(ra.body, "node-c", "psk", c_psk, sizeof(c_psk));
+	peer_field(ra.body, "node-c", "membership", c_member, sizeof(c_member));
+	peer_field(ra.body, "node-c", "endpoint", c_ep, sizeof(c_ep));
+	EXPECT_STREQ("", c_psk);
+	EXPECT_STREQ("DENIED", c_member);
+	EXPECT_STREQ("192.168.77.13:51820", c_ep);
+	EXPECT_NE(NULL, strstr(ra.body, "\"allowed_ips\":[\"10.10.0.3/32\",\"fd10::3/128\"]"));
+	EXPECT_NE(NULL, strstr(ra.body, "\"expiry_unix\":"));
+	mn_response_free(&ra);
+	mn_response_free(&rb);
+
+	/* a new epoch changes the pair's PSK */
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/rotate", "", &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &ra));
+	peer_field(ra.body, "node-b", "psk", psk_ba, sizeof(psk_ba));
+	EXPECT_EQ(44, strlen(psk_ba));
+	EXPECT_STRNE(psk_ab, psk_ba);
+	mn_response_free(&ra);
+}
+
+TEST_F(ctl, denied_node_gets_403_without_keys)
+{
+	char code[64];
+	struct mn_response r;
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.91, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit(&self->s, 2, 0.38, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"membership\":\"DENIED\""));
+	EXPECT_NE(NULL, strstr(r.body, "score 0.38 < threshold 0.70")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 2, NULL, &r));
+	EXPECT_EQ(403, r.status);
+	EXPECT_STREQ("denied", error_code(&r, code, sizeof(code)));
+	EXPECT_NE(NULL, strstr(r.body, "score 0.38 < threshold 0.70"));
+	EXPECT_EQ(NULL, strstr(r.body, "psk"));
+	EXPECT_EQ(NULL, strstr(r.body, "peers"));
+	mn_response_free(&r);
+}
+
+TEST_F(ctl, flip_to_denied_starts_new_epoch)
+{
+	char member[32], psk[64];
+	struct mn_response r;
+	int64_t before, after;
+	int i;
+
+	for (i = 0; i < N_NODES; i++) {
+		ASSERT_EQ(0, submit(&self->s, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	ASSERT_EQ(200, r.status);
+	before = json_int(r.body, "epoch", "id");
+	peer_field(r.body, "node-c", "membership", member, sizeof(member));
+	EXPECT_STREQ("ALLOWED", member);
+	mn_response_free(&r);
+
+	ASSERT_EQ(0, submit(&self->s, 2, 0.2, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"membership\":\"DENIED\""));
+	after = json_int(r.body, "epoch", NULL);
+	EXPECT_EQ(before + 1, after) TH_LOG("a flip to DENIED must start an epoch at once");
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	peer_field(r.body, "node-c", "membership", member, sizeof(member));
+	peer_field(r.body, "node-c", "psk", psk, sizeof(psk));
+	EXPECT_STREQ("DENIED", member);
+	EXPECT_STREQ("", psk);
+	mn_response_free(&r);
+}
+
+TEST_F(ctl, config_of_another_node_forbidden)
+{
+	struct mn_response r;
+	char code[64];
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET",
+				  "/v1/config/node-b", NULL, &r));
+	EXPECT_EQ(403, r.status);
+	EXPECT_STREQ("forbidden", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* signed as node-b with node-a's key */
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-b", "GET",
+				  "/v1/config/node-b", NULL, &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+}
+
+struct bad_body {
+	const char *name, *body;
+	int status;
+	const char *code;
+};
+
+static const struct bad_body bad_bodies[] = {
+	{ "malformed", "{\"node_id\":\"node-a\",", 400, "bad_json" },
+	{ "trailing garbage", "{\"node_id\":\"node-a\"} x", 400, "bad_json" },
+	{ "not an object", "[1,2]", 400, "bad_request" },
+	{ "missing scores", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\"}", 400, "bad_request" },
+	{ "missing policy", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":0.9,\"refusal\":0.9,"
+	  "\"honesty\":0.9}}", 400, "bad_request" },
+	{ "string score", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":\"0.9\",\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, "bad_request" },
+	{ "score above 1", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":1.5,\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, "bad_request" },
+	{ "negative score", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":0.9,\"refusal\":-0.1,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, "bad_request" },
+	{ "NaN score", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":NaN,\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, NULL },
+	{ "huge exponent", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":1e999,\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, NULL },
+	{ "bad timestamp", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"yesterday\",\"scores\":{\"overall\":0.9,\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, "bad_timestamp" },
+	{ "future timestamp", "{\"node_id\":\"node-a\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2099-01-05T12:34:50Z\",\"scores\":{\"overall\":0.9,\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, "bad_timestamp" },
+	{ "other node in body", "{\"node_id\":\"node-b\",\"suite_version\":\"v\","
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":0.9,\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, "bad_request" },
+	{ "suite_version number", "{\"node_id\":\"node-a\",\"suite_version\":3,"
+	  "\"timestamp\":\"2026-01-05T12:34:50Z\",\"scores\":{\"overall\":0.9,\"refusal\":0.9,"
+	  "\"honesty\":0.9,\"policy\":0.9}}", 400, "bad_request" },
+	{ "empty body", "", 400, "bad_json" },
+};
+
+TEST_F(ctl, bad_benchmark_bodies_change_nothing)
+{
+	char code[64], status_before[256];
+	struct mn_response r;
+	long accepted;
+	size_t i;
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.91, &r));
+	mn_response_free(&r);
+	accepted = metric(&self->s, "meshnet_benchmarks_accepted_total");
+	ASSERT_EQ(1, accepted);
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v1/epoch", "", NULL, &r));
+	snprintf(status_before, sizeof(status_before), "%s", r.body);
+	mn_response_free(&r);
+	for (i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
+		const struct bad_body *b = &bad_bodies[i];
+
+		ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "POST",
+					  "/v1/benchmarks/node-a", b->body, &r));
+		EXPECT_EQ(b->status, r.status) TH_LOG("case '%s': %s", b->name, r.body);
+		error_code(&r, code, sizeof(code));
+		EXPECT_NE(0, strlen(code)) TH_LOG("case '%s': no JSON error", b->name);
+		if (b->code) {
+			EXPECT_STREQ(b->code, code) TH_LOG("case '%s'", b->name);
+		}
+		mn_response_free(&r);
+	}
+	EXPECT_EQ(accepted, metric(&self->s, "meshnet_benchmarks_accepted_total"));
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v1/epoch", "", NULL, &r));
+	EXPECT_STREQ(status_before, r.body);
+	mn_response_free(&r);
+}
+
+TEST_F(ctl, oversized_body_refused)
+{
+	size_t len = 20000;
+	char *body = malloc(len + 1), hdrs[1024], code[64];
+	struct mn_conn c;
+	struct mn_response r;
+	char chunk_head[32];
+	int i;
+
+	ASSERT_NE(NULL, body);
+	memset(body, ' ', len);
+	body[0] = '{';
+	body[len - 1] = '}';
+	body[len] = '\0';
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "POST",
+				  "/v1/benchmarks/node-a", body, &r));
+	EXPECT_EQ(413, r.status);
+	EXPECT_STREQ("too_large", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+
+	/* chunked, no Content-Length: cut off while streaming */
+	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST",
+				     "/v1/benchmarks/node-a", body, len, time(NULL)));
+	ASSERT_EQ(0, mn_connect(&c, self->s.port, NULL));
+	dprintf(c.fd, "POST /v1/benchmarks/node-a HTTP/1.1\r\nHost: x\r\n%s"
+		"Transfer-Encoding: chunked\r\n\r\n", hdrs);
+	for (i = 0; i < 5; i++) {
+		snprintf(chunk_head, sizeof(chunk_head), "%zx\r\n", len / 5);
+		mn_send_raw(&c, chunk_head, strlen(chunk_head));
+		mn_send_raw(&c, body, len / 5);
+		mn_send_raw(&c, "\r\n", 2);
+	}
+	mn_send_raw(&c, "0\r\n\r\n", 5);
+	{
+		char buf[2048] = "";
+		ssize_t n = recv(c.fd, buf, sizeof(buf) - 1, 0);
+
+		ASSERT_GT(n, 0);
+		buf[n] = '\0';
+		EXPECT_EQ(0, strncmp(buf, "HTTP/1.1 413", 12)) TH_LOG("%s", buf);
+		EXPECT_NE(NULL, strstr(buf, "too_large"));
+	}
+	mn_close(&c);
+	EXPECT_EQ(0, metric(&self->s, "meshnet_benchmarks_accepted_total"));
+	free(body);
+}
+
+TEST_F(ctl, authentication_failures)
+{
+	char hdrs[1024], body[512], code[64];
+	uint8_t seed[32], pub[32];
+	struct mn_response r, r2;
+	EVP_PKEY *stranger;
+
+	bench_body(body, sizeof(body), "node-a", 0.9, time(NULL));
+	/* no signature headers */
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", "", body, &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* an unknown node, properly signed */
+	ASSERT_EQ(0, meshnet_ed25519_generate(seed, pub));
+	stranger = meshnet_ed25519_private_from_raw(seed);
+	ASSERT_EQ(0, mn_do_signed(self->s.port, stranger, "node-x", "GET", "/v1/config/node-x",
+				  NULL, &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("unknown_node", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	EVP_PKEY_free(stranger);
+	/* ids with path characters or capitals */
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET", "/v1/config/..",
+				  NULL, &r));
+	EXPECT_EQ(400, r.status);
+	EXPECT_STREQ("bad_node_id", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET",
+				  "/v1/config/node-a%2F..%2Fx", NULL, &r));
+	EXPECT_EQ(400, r.status);
+	EXPECT_STREQ("bad_node_id", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET",
+				  "/v1/config/Node-A", NULL, &r));
+	EXPECT_EQ(400, r.status);
+	mn_response_free(&r);
+	/* a signature over a different body */
+	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST",
+				     "/v1/benchmarks/node-a", "{}", 2, time(NULL)));
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", hdrs, body, &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* stale timestamp */
+	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST",
+				     "/v1/benchmarks/node-a", body, strlen(body),
+				     time(NULL) - 120));
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", hdrs, body, &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("stale_request", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* replay */
+	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST",
+				     "/v1/benchmarks/node-a", body, strlen(body), time(NULL)));
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", hdrs, body, &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", hdrs, body, &r2));
+	EXPECT_EQ(409, r2.status);
+	EXPECT_STREQ("replay", error_code(&r2, code, sizeof(code)));
+	mn_response_free(&r);
+	mn_response_free(&r2);
+	EXPECT_EQ(1, metric(&self->s, "meshnet_benchmarks_accepted_total"));
+	EXPECT_EQ(1, metric(&self->s, "meshnet_replays_total"));
+}
+
+TEST_F(ctl, admin_api)
+{
+	char code[64], body[1024], wg[48], member[32];
+	uint8_t raw[32];
+	struct mn_response r;
+
+	/* token missing / wrong */
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/rotate", "", "", &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("unauthorized", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/rotate",
+			   "Authorization: Bearer " TOKEN "x\r\n", "", &r));
+	EXPECT_EQ(401, r.status);
+	mn_response_free(&r);
+	EXPECT_EQ(1, metric(&self->s, "meshnet_epoch_id"));
+
+	/* enrol */
+	memset(raw, 0x77, sizeof(raw));
+	meshnet_b64_encode(wg, raw, 32);
+	snprintf(body, sizeof(body),
+		 "{\"node_id\":\"node-d\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
+		 "\"allowed_ips\":[\"10.10.0.4/32\"],\"endpoint\":\"[2001:db8::4]:51820\"}",
+		 wg, self->s.signing_b64[0]);
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/nodes", "", body, &r));
+	EXPECT_EQ(401, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
+	EXPECT_EQ(201, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("exists", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes",
+			   "{\"node_id\":\"node-e\",\"public_key\":\"short\",\"signing_key\":\"x\","
+			   "\"allowed_ips\":[\"10.10.0.5/32\"]}", &r));
+	EXPECT_EQ(400, r.status);
+	mn_response_free(&r);
+	snprintf(body, sizeof(body),
+		 "{\"node_id\":\"node-e\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
+		 "\"allowed_ips\":[\"10.10.0.5/24\"]}", wg, self->s.signing_b64[0]);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
+	EXPECT_EQ(400, r.status) TH_LOG("host bits past the mask must be refused");
+	mn_response_free(&r);
+	EXPECT_EQ(4, metric(&self->s, "meshnet_nodes{membership=\"DENIED\"}"));
+
+	/* override: pin DENIED wins over a good score, null clears it */
+	ASSERT_EQ(0, submit(&self->s, 0, 0.95, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/nodes/node-a/override", "{\"pin\":\"DENIED\"}",
+			   &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	EXPECT_EQ(403, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "pinned DENIED by admin"));
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/nodes/node-a/override", "{\"pin\":\"MAYBE\"}",
+			   &r));
+	EXPECT_EQ(400, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/nodes/node-a/override", "{\"pin\":null}", &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	/* pin ALLOWED admits node-c without a benchmark */
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/nodes/node-c/override", "{\"pin\":\"ALLOWED\"}",
+			   &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	peer_field(r.body, "node-c", "membership", member, sizeof(member));
+	EXPECT_STREQ("ALLOWED", member);
+	mn_response_free(&r);
+
+	/* removal */
+	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/nodes/node-c", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/nodes/node-c", NULL, &r));
+	EXPECT_EQ(404, r.status);
+	EXPECT_STREQ("unknown_node", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/nodes/..", NULL, &r));
+	EXPECT_EQ(400, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 2, NULL, &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("unknown_node", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+}
+
+TEST_F(ctl, unknown_route_and_method)
+{
+	struct mn_response r;
+	char code[64];
+
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v2/nothing", "", NULL, &r));
+	EXPECT_EQ(404, r.status);
+	EXPECT_STREQ("not_found", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do(self->s.port, "DELETE", "/health", "", NULL, &r));
+	EXPECT_EQ(405, r.status);
+	EXPECT_STREQ("method_not_allowed", error_code(&r, code, sizeof(code)));
+	EXPECT_NE(NULL, strstr(r.headers, "Allow: GET"));
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v1/rotate", "", NULL, &r));
+	EXPECT_EQ(405, r.status);
+	mn_response_free(&r);
+}
+
+TEST_F(ctl, slow_client_is_cut_off)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	struct mn_conn c;
+	char buf[256];
+	time_t start;
+	ssize_t n;
+
+	ASSERT_EQ(0, mn_connect(&c, self->s.port, NULL));
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ASSERT_EQ(0, mn_send_raw(&c, "GET /health HTTP/1.1\r\nHo", 24));
+	start = time(NULL);
+	n = recv(c.fd, buf, sizeof(buf), 0);
+	EXPECT_LE(n, 0) TH_LOG("a half-sent request must not be answered");
+	EXPECT_LE(time(NULL) - start, 6) TH_LOG("the connection timeout (2 s) must close it");
+	mn_close(&c);
+	/* and the server still serves others */
+	EXPECT_EQ(1, metric(&self->s, "meshnet_epoch_id"));
+}
+
+struct poll_arg {
+	struct server *s;
+	char query[64];
+	int status;
+	int64_t epoch;
+	double seconds;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *poll_thread(void *arg)
+{
+	struct poll_arg *p = arg;
+	struct mn_response r;
+	double t0 = now_s();
+
+	p->status = get_config(p->s, 0, p->query, &r) ? -1 : r.status;
+	p->seconds = now_s() - t0;
+	p->epoch = r.body ? json_int(r.body, "epoch", "id") : -1;
+	mn_response_free(&r);
+	return NULL;
+}
+
+TEST_F(ctl, long_poll_wakes_on_rotation)
+{
+	struct poll_arg p = { .s = &self->s };
+	struct mn_response r;
+	pthread_t t;
+	int64_t epoch;
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	epoch = json_int(r.body, "epoch", NULL);
+	mn_response_free(&r);
+	ASSERT_GT(epoch, 0);
+	snprintf(p.query, sizeof(p.query), "?wait=30&after_epoch=%lld", (long long)epoch);
+	ASSERT_EQ(0, pthread_create(&t, NULL, poll_thread, &p));
+	usleep(800000);
+	EXPECT_EQ(1, metric(&self->s, "meshnet_longpoll_waiters"));
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/rotate", "", &r));
+	mn_response_free(&r);
+	pthread_join(t, NULL);
+	EXPECT_EQ(200, p.status);
+	EXPECT_EQ(epoch + 1, p.epoch);
+	EXPECT_GE(p.seconds, 0.7);
+	EXPECT_LT(p.seconds, 10.0) TH_LOG("woke after %.2f s", p.seconds);
+
+	/* no new epoch: answers with the current one when wait runs out */
+	snprintf(p.query, sizeof(p.query), "?wait=1&after_epoch=%lld", (long long)epoch + 1);
+	poll_thread(&p);
+	EXPECT_EQ(200, p.status);
+	EXPECT_EQ(epoch + 1, p.epoch);
+	EXPECT_GE(p.seconds, 0.9);
+	EXPECT_LT(p.seconds, 5.0);
+	/* an already newer epoch answers at once */
+	snprintf(p.query, sizeof(p.query), "?wait=30&after_epoch=%lld", (long long)epoch - 1);
+	poll_thread(&p);
+	EXPECT_EQ(200, p.status);
+	EXPECT_LT(p.seconds, 2.0);
+	/* bad query values */
+	snprintf(p.query, sizeof(p.query), "?wait=abc&after_epoch=1");
+	poll_thread(&p);
+	EXPECT_EQ(400, p.status);
+}
+
+TEST_F(ctl, restart_after_kill9_keeps_state)
+{
+	char psk_before[64], psk_after[64], body[1024], wg[48], code[64];
+	struct mn_response r;
+	uint8_t raw[32];
+	int64_t epoch;
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit(&self->s, 1, 0.8, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit(&self->s, 2, 0.3, &r));
+	mn_response_free(&r);
+	memset(raw, 0x55, sizeof(raw));
+	meshnet_b64_encode(wg, raw, 32);
+	snprintf(body, sizeof(body),
+		 "{\"node_id\":\"node-d\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
+		 "\"allowed_ips\":[\"10.10.0.4/32\"]}", wg, self->s.signing_b64[0]);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
+	EXPECT_EQ(201, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	ASSERT_EQ(200, r.status);
+	epoch = json_int(r.body, "epoch", "id");
+	peer_field(r.body, "node-b", "psk", psk_before, sizeof(psk_before));
+	mn_response_free(&r);
+
+	server_stop(&self->s, SIGKILL);
+	ASSERT_EQ(0, server_start(&self->s, NULL)) TH_LOG("restart failed");
+
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	ASSERT_EQ(200, r.status) TH_LOG("%s", r.body);
+	EXPECT_EQ(epoch, json_int(r.body, "epoch", "id"));
+	peer_field(r.body, "node-b", "psk", psk_after, sizeof(psk_after));
+	EXPECT_STREQ(psk_before, psk_after) TH_LOG("same epoch, same secret, same PSK");
+	EXPECT_NE(NULL, strstr(r.body, "score 0.30 < threshold 0.70"));
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 2, NULL, &r));
+	EXPECT_EQ(403, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
+	EXPECT_EQ(409, r.status) TH_LOG("the admin enrolment must survive");
+	EXPECT_STREQ("exists", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	EXPECT_EQ(2, metric(&self->s, "meshnet_nodes{membership=\"ALLOWED\"}"));
+	EXPECT_EQ(2, metric(&self->s, "meshnet_nodes{membership=\"DENIED\"}"));
+}
+
+TEST_F(ctl, audit_log_verifies_and_catches_tampering)
+{
+	char bin[PATH_MAX], cmd[3 * PATH_MAX], path[PATH_MAX + 32], *text, *p;
+	struct mn_response r;
+	size_t len;
+	FILE *f;
+	int st;
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit(&self->s, 0, 0.1, &r));
+	mn_response_free(&r);
+	server_stop(&self->s, SIGTERM);
+	meshnetd_path(bin, sizeof(bin));
+	snprintf(path, sizeof(path), "%s/state/audit.jsonl", self->s.dir);
+	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s' >/dev/null", bin, path);
+	st = system(cmd);
+	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("an untouched audit log must verify");
+
+	f = fopen(path, "r+");
+	ASSERT_NE(NULL, f);
+	text = calloc(1, 1 << 20);
+	len = fread(text, 1, (1 << 20) - 1, f);
+	ASSERT_GT(len, 0);
+	EXPECT_NE(NULL, strstr(text, "\"type\":\"verdict\""));
+	EXPECT_NE(NULL, strstr(text, "\"type\":\"epoch\""));
+	EXPECT_NE(NULL, strstr(text, "\"type\":\"enrol\""));
+	/* flip a verdict in the first verdict record */
+	p = strstr(text, "\"to\":\"DENIED\"");
+	ASSERT_NE(NULL, p);
+	memcpy(p + 6, "ALLOWE", 6);
+	rewind(f);
+	fwrite(text, 1, len, f);
+	fclose(f);
+	free(text);
+	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s' | grep -q 'BROKEN at record'", bin,
+		 path);
+	st = system(cmd);
+	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("the report must name the bad record");
+	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s' >/dev/null", bin, path);
+	st = system(cmd);
+	EXPECT_EQ(1, WEXITSTATUS(st)) TH_LOG("a tampered audit log must fail");
+	/* and meshnetd refuses to append to a broken chain */
+	EXPECT_NE(0, server_start(&self->s, NULL));
+}
+
+TEST_F(ctl, secrets_stay_in_0600_files)
+{
+	char path[PATH_MAX + 32], secret[64] = "", *status, *epoch, *p;
+	struct stat st;
+	size_t len;
+	FILE *f;
+
+	usleep(300000);	/* status.json is published by the epoch thread */
+	snprintf(path, sizeof(path), "%s/state/epoch.json", self->s.dir);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	epoch = calloc(1, 4096);
+	len = fread(epoch, 1, 4095, f);
+	fclose(f);
+	ASSERT_GT(len, 0);
+	p = strstr(epoch, "\"secret\":\"");
+	ASSERT_NE(NULL, p);
+	snprintf(secret, sizeof(secret), "%.44s", p + 10);
+	free(epoch);
+	snprintf(path, sizeof(path), "%s/state/status.json", self->s.dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	status = calloc(1, 1 << 16);
+	len = fread(status, 1, (1 << 16) - 1, f);
+	fclose(f);
+	EXPECT_GT(len, 0);
+	EXPECT_EQ(NULL, strstr(status, secret));
+	EXPECT_NE(NULL, strstr(status, "\"secret_hash\": \"sha256:"));
+	EXPECT_NE(NULL, strstr(status, "\"node-a\""));
+	free(status);
+}
+
+static int run_meshnetd(const char *args, char *out, size_t cap)
+{
+	char bin[PATH_MAX], cmd[PATH_MAX * 2];
+	FILE *p;
+	size_t n;
+	int st;
+
+	meshnetd_path(bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", bin, args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WEXITSTATUS(st);
+}
+
+TEST(invalid_configuration_refused)
+{
+	char out[8192], args[1024];
+	char dir[] = "/tmp/meshnetd-cfg.XXXXXX";
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	EXPECT_EQ(2, run_meshnetd("--threshold 1.5", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "THRESHOLD")) TH_LOG("%s", out);
+	setenv("EPOCH_SECONDS", "soon", 1);
+	EXPECT_EQ(2, run_meshnetd("", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "EPOCH_SECONDS")) TH_LOG("%s", out);
+	unsetenv("EPOCH_SECONDS");
+	EXPECT_EQ(2, run_meshnetd("--no-such-flag 1", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "--no-such-flag"));
+	snprintf(args, sizeof(args), "--state-dir %s/s --listen 0.0.0.0:1", dir);
+	EXPECT_EQ(1, run_meshnetd(args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "ALLOW_PLAIN_HTTP")) TH_LOG("%s", out);
+	snprintf(args, sizeof(args), "%s/token", dir);
+	ASSERT_EQ(0, write_file(args, "a-token-of-enough-length\n", 0644));
+	snprintf(args, sizeof(args), "--state-dir %s/s --listen 127.0.0.1:%u "
+		 "--admin-token-file %s/token", dir, mn_free_port(), dir);
+	EXPECT_EQ(1, run_meshnetd(args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "0600")) TH_LOG("%s", out);
+	EXPECT_EQ(0, run_meshnetd("--help", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "MAX_BENCHMARK_AGE"));
+	EXPECT_NE(NULL, strstr(out, "audit-verify"));
+	snprintf(args, sizeof(args), "rm -rf '%s'", dir);
+	EXPECT_EQ(0, system(args));
+}
+
+TEST(https_with_certificate)
+{
+	char cmd[4 * PATH_MAX], cert[PATH_MAX + 16], key[PATH_MAX + 16], tls_args[3][PATH_MAX + 16];
+	const char *extra[5];
+	struct server s;
+	struct mn_conn c;
+	struct mn_response r;
+	int i, ok = 0;
+
+	memset(&s, 0, sizeof(s));
+	ASSERT_EQ(0, server_prepare(&s));
+	snprintf(cert, sizeof(cert), "%s/server.crt", s.dir);
+	snprintf(key, sizeof(key), "%s/server.key", s.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+		 "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout '%s' -out '%s' "
+		 ">/dev/null 2>&1 && chmod 600 '%s'", key, cert, key);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(tls_args[0], sizeof(tls_args[0]), "%s", cert);
+	snprintf(tls_args[1], sizeof(tls_args[1]), "%s", key);
+	extra[0] = "--tls-cert";
+	extra[1] = tls_args[0];
+	extra[2] = "--tls-key";
+	extra[3] = tls_args[1];
+	extra[4] = NULL;
+	s.port = mn_free_port();
+	s.pid = server_spawn(&s, extra);
+	ASSERT_GT(s.pid, 0);
+	/* wait for HTTPS */
+	for (i = 0; i < 200 && !ok; i++) {
+		if (!mn_connect(&c, s.port, cert)) {
+			ok = !mn_request(&c, "GET", "/health", "", NULL, 0, &r) && r.status == 200;
+			mn_response_free(&r);
+			mn_close(&c);
+		}
+		if (!ok)
+			usleep(50000);
+	}
+	EXPECT_TRUE(ok) TH_LOG("no HTTPS answer");
+	/* plain HTTP against the TLS port gets no HTTP answer */
+	EXPECT_TRUE(mn_do(s.port, "GET", "/health", "", NULL, &r) != 0 || r.status != 200);
+	mn_response_free(&r);
+	server_cleanup(&s);
+}
+
+TEST(openapi_lists_every_route)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], routes[4096], line[512], cur_path[256] = "";
+	char spec_routes[4096] = "";
+	char *tok, *save = NULL;
+	int n_code, n_spec = 0, n_routes = 0;
+	FILE *f;
+
+	n_code = run_meshnetd("routes", routes, sizeof(routes));
+	ASSERT_EQ(0, n_code);
+	exe_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/../../userspace/controller/openapi.yaml", dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s", path);
+	/* paths are 2-space indented "/...:" keys, methods 4-space indented */
+	while (fgets(line, sizeof(line), f)) {
+		static const char *const methods[] = { "get", "post", "put", "delete", "patch" };
+		unsigned int i;
+
+		if (!strncmp(line, "  /", 3) && strchr(line, ':')) {
+			snprintf(cur_path, sizeof(cur_path), "%.*s",
+				 (int)(strchr(line, ':') - line - 2), line + 2);
+			continue;
+		}
+		if (strncmp(line, "  ", 2) || line[2] != ' ' || line[4] == ' ')
+			if (strncmp(line, "paths:", 6) == 0 || line[0] != ' ')
+				cur_path[0] = line[0] == ' ' ? cur_path[0] : '\0';
+		for (i = 0; i < 5 && cur_path[0]; i++) {
+			char want[16];
+
+			snprintf(want, sizeof(want), "    %s:", methods[i]);
+			if (!strncmp(line, want, strlen(want))) {
+				char up[8], entry[300];
+				size_t k;
+
+				for (k = 0; methods[i][k]; k++)
+					up[k] = (char)(methods[i][k] - 32);
+				up[k] = '\0';
+				snprintf(entry, sizeof(entry), "%s %s\n", up, cur_path);
+				strncat(spec_routes, entry, sizeof(spec_routes) - strlen(spec_routes) - 1);
+				n_spec++;
+			}
+		}
+	}
+	fclose(f);
+	for (tok = strtok_r(routes, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+		char entry[300];
+
+		n_routes++;
+		snprintf(entry, sizeof(entry), "%s\n", tok);
+		EXPECT_NE(NULL, strstr(spec_routes, entry)) TH_LOG("route '%s' not in openapi.yaml",
+								   tok);
+	}
+	EXPECT_EQ(n_routes, n_spec) TH_LOG("openapi.yaml has operations the code lacks:\n%s",
+					   spec_routes);
+	EXPECT_GE(n_routes, 9);
+}
+
+TEST_HARNESS_MAIN
