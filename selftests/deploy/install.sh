@@ -132,13 +132,39 @@ hardening() {
 }
 check "units: dedicated users, least capabilities, ProtectSystem=strict" hardening
 
-configs_parse() {
-	# the installed defaults are accepted by the programs themselves
-	"$root/usr/sbin/meshnetd" --config "$root/etc/meshnet/meshnetd.conf" --help >/dev/null 2>&1 ||
-		{ echo "meshnetd refuses the default config"; return 1; }
-	grep -q '^STATE_DIR=/var/lib/meshnet-agent$' "$root/etc/meshnet/agent.conf"
+# The installed default configs are accepted by the programs themselves.
+meshnetd_default_config() {
+	local d=$tmp/meshnetd-run port pid rc=1
+	mkdir -p "$d"; chmod 0700 "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null || return 1
+	chmod 0600 "$d/key.pem"
+	openssl rand -hex 32 >"$d/token"; chmod 0600 "$d/token"
+	echo '{"nodes": []}' >"$d/nodes.json"
+	port=$(shuf -i 20000-60000 -n 1)
+	# the file's own settings (LISTEN, THRESHOLD, ...) are parsed; paths are overridden
+	"$root/usr/sbin/meshnetd" --config "$root/etc/meshnet/meshnetd.conf" --listen "127.0.0.1:$port" \
+		--state-dir "$d/state" --tls-cert "$d/cert.pem" --tls-key "$d/key.pem" \
+		--nodes-file "$d/nodes.json" --admin-token-file "$d/token" >"$d/log" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do
+		if curl -fsS --cacert "$d/cert.pem" "https://127.0.0.1:$port/health" >/dev/null 2>&1; then rc=0; break; fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	[ "$rc" = 0 ] || cat "$d/log"
+	return $rc
 }
-check "default config files are well-formed" configs_parse
+check "meshnetd starts with the installed default meshnetd.conf" meshnetd_default_config
+agent_default_config() {
+	local d=$tmp/agent-state
+	"$root/usr/sbin/meshnet-agent" keygen --config "$root/etc/meshnet/agent.conf" --node-id test-node \
+		--state-dir "$d" >"$tmp/enrol.json" || return 1
+	grep -q '"id":"test-node"' "$tmp/enrol.json" || { cat "$tmp/enrol.json"; return 1; }
+	[ "$(stat -c %a "$d/wireguard.key")" = 600 ] && [ "$(stat -c %a "$d/ed25519.key")" = 600 ]
+}
+check "meshnet-agent keygen reads the installed agent.conf and writes 0600 keys" agent_default_config
 
 say "DKMS builds meshnet.ko from the installed source"
 kver=$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
@@ -195,7 +221,11 @@ bad_install() {
 }
 check "relative PREFIX refused with a message naming PREFIX" bad_install PREFIX=usr/local "DESTDIR=$tmp/bad"
 check "relative DESTDIR refused with a message naming DESTDIR" bad_install DESTDIR=relative/dir PREFIX=/usr
-names_var() { mk install PREFIX=usr "DESTDIR=$tmp/bad" 2>&1 | grep -q "PREFIX must be an absolute path, got 'usr'"; }
+names_var() {
+	local out
+	out=$(mk install PREFIX=usr "DESTDIR=$tmp/bad" 2>&1)
+	grep -q "PREFIX must be an absolute path, got 'usr'" <<<"$out" || { echo "$out"; return 1; }
+}
 check "the message names the variable and its value" names_var
 
 tap_done
