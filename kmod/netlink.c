@@ -48,6 +48,10 @@ static const struct nla_policy mn_peer_key_policy[MESHNET_PEER_A_MAX + 1] = {
 	[MESHNET_PEER_A_PUBLIC_KEY] = NLA_POLICY_EXACT_LEN(MESHNET_KEY_LEN),
 };
 
+/* Commands without attributes reject every attribute (strict validation). */
+static const struct nla_policy mn_no_attr_policy[MESHNET_A_MAX + 1] = {
+};
+
 static const struct nla_policy mn_device_policy[MESHNET_A_MAX + 1] = {
 	[MESHNET_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[MESHNET_A_IFNAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
@@ -929,11 +933,7 @@ void mn_notify_expired(struct mn_net *mn, const struct mn_table *t)
 }
 
 static const struct genl_ops mn_genl_ops[] = {
-	{
-		.cmd = MESHNET_CMD_GET_STATE,
-		.doit = mn_get_state,
-		.flags = GENL_ADMIN_PERM,
-	},
+	MN_OP(MESHNET_CMD_GET_STATE, mn_get_state, mn_no_attr_policy),
 	MN_OP(MESHNET_CMD_ATTACH, mn_attach, mn_device_policy),
 	MN_OP(MESHNET_CMD_DETACH, mn_detach, mn_device_policy),
 	MN_OP(MESHNET_CMD_SET_POLICY, mn_set_policy, mn_set_policy_policy),
