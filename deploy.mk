@@ -30,6 +30,8 @@ INSTALL_PROGRAMS := meshnetd meshnet-agent meshnetctl
 INSTALL_MANPAGES := $(addprefix man/,$(addsuffix .8,$(INSTALL_PROGRAMS)))
 INSTALL_UNITS := meshnetd.service meshnet-agent.service
 INSTALL_CONFIGS := meshnetd.conf agent.conf
+# module sources only: not the kbuild products (meshnet.mod.c) of an in-tree build
+KMOD_DKMS_SRCS = kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
 INSTALL_DOCS := $(wildcard docs/deploy.md docs/security.md docs/operations.md docs/architecture.md)
 
 # @SBINDIR@ etc. in units and the DKMS file.
@@ -68,7 +70,7 @@ install: install-check-vars $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS))
 	$(if $(INSTALL_DOCS),install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/)
 	@# meshnet.ko source tree for DKMS
 	install -m 0644 Kbuild $(DESTDIR)$(DKMS_SRCDIR)/Kbuild
-	install -m 0644 $(wildcard kmod/Kbuild kmod/*.c kmod/*.h) $(DESTDIR)$(DKMS_SRCDIR)/kmod/
+	install -m 0644 $(KMOD_DKMS_SRCS) $(DESTDIR)$(DKMS_SRCDIR)/kmod/
 	install -m 0644 uapi/linux/meshnet.h $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux/meshnet.h
 	$(PACKAGING_SUBST) packaging/dkms/dkms.conf.in >$(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 	chmod 0644 $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
