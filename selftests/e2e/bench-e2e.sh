@@ -1,0 +1,87 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# make bench-e2e, guest side: quarantine latency of the real mesh (mesh.sh
+# topology, controller and agents with their DEFAULT settings, except that
+# node-c's own emitter is off: this script is c's benchmark harness).
+#
+# For each of ROUNDS flips:
+#   deny:   meshnet-e2e flip submits a signed score 0.30 as node-c (from c's
+#           netns, with c's key) and times, from just before the request is
+#           sent, until the meshnet module in a's AND b's netns holds c as
+#           DENIED: from that instant their hooks drop c's packets. The drop
+#           is then confirmed on the data path (a -> c ping fails, a's drop
+#           counter for c grows).
+#   readmit: score 0.95, until a's and b's modules hold c ALLOWED and c's own
+#           module no longer self-denies.
+#   PSK only: the time c's traffic would go on if only PSKs rotated, i.e.
+#           until WireGuard's REJECT_AFTER_TIME (180 s) after the session's
+#           last handshake (a rekey at REKEY_AFTER_TIME = 120 s fails with the
+#           new PSK, the old session stays valid until 180 s).
+# Prints "bench ..." / "ratio ..." / "goal ..." lines (collected into
+# build/bench/e2e.txt by the host).
+cd "$(dirname "$0")" || exit 1
+ROUNDS=${ROUNDS:-20}
+. ./mesh.sh
+trap 'mesh_cleanup' EXIT
+
+flip() { # flip SCORE WATCH...
+	_s=$1; shift
+	meshnet-e2e flip --controller $CTL_URL --ca "$T/ca.crt" --node node-c \
+		--key "$T/c/ed25519.key" --netns $NS_C --score "$_s" --timeout 60 "$@"
+}
+ms_of() { sed -n 's/.*total_ms=\([0-9.]*\).*/\1/p'; }
+# pct FILE P: nearest-rank percentile of the numbers in FILE
+pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { r = int((p * NR + 99) / 100); if (r < 1) r = 1; print v[r] }'; }
+
+mesh_setup || { echo "bench e2e setup failed"; exit 1; }
+EPOCH_SECONDS=60 # meshnetd's default
+CTL_EXTRA=
+mesh_start_controller || { echo "bench e2e controller failed"; cat "$T/ctl.log"; exit 1; }
+# agents with their defaults (emit 10 s, poll 10 s, probe 15 s, long-poll 25 s)
+for x in a b; do
+	n $x meshnet-agent --node-id node-$x --controller $CTL_URL --ca "$T/ca.crt" \
+		--state-dir "$T/$x" --score-mean 0.9 >>"$T/$x.log" 2>&1 &
+	echo $! >"$T/$x.pid"
+done
+n c meshnet-agent --node-id node-c --controller $CTL_URL --ca "$T/ca.crt" \
+	--state-dir "$T/c" --emit-interval 0 >>"$T/c.log" 2>&1 &
+echo $! >"$T/c.pid"
+flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed \
+	>/dev/null || { echo "bench e2e: the mesh did not come up"; tail "$T"/*.log; exit 1; }
+wait_for 60 mesh_all_allowed || { echo "bench e2e: not all ALLOWED"; exit 1; }
+
+: >"$T/deny.ms"; : >"$T/readmit.ms"; : >"$T/psk.s"
+i=1
+while [ $i -le $ROUNDS ]; do
+	wait_for 60 ping1 a c || echo "# round $i: a -> c did not come back"
+	hs=$(wg_handshake a c)
+	now=$(date +%s)
+	drop0=$(peer_field a c tx_drop)
+	out=$(flip 0.30 --watch $NS_A:node-c:denied --watch $NS_B:node-c:denied)
+	echo "# round $i deny:    $out"
+	echo "$out" | grep -q '^flip ok' && echo "$out" | ms_of >>"$T/deny.ms"
+	if ping1 a c; then
+		echo "# round $i: a -> c still answered after the flip"
+	elif [ "$(peer_field a c tx_drop)" -le "${drop0:-0}" ]; then
+		echo "# round $i: a's module counted no drop for c"
+	fi
+	[ -n "$hs" ] && [ "$hs" != 0 ] && echo $((hs + 180 - now)) >>"$T/psk.s"
+	out=$(flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed)
+	echo "# round $i readmit: $out"
+	echo "$out" | grep -q '^flip ok' && echo "$out" | ms_of >>"$T/readmit.ms"
+	i=$((i + 1))
+done
+
+nd=$(wc -l <"$T/deny.ms"); nr=$(wc -l <"$T/readmit.ms"); np=$(wc -l <"$T/psk.s")
+[ "$nd" -gt 0 ] || { echo "bench e2e: no successful flip"; tail -n 30 "$T"/*.log; exit 1; }
+d50=$(pct "$T/deny.ms" 50); d99=$(pct "$T/deny.ms" 99); dmax=$(pct "$T/deny.ms" 100)
+r50=$(pct "$T/readmit.ms" 50); r99=$(pct "$T/readmit.ms" 99)
+p50=$(pct "$T/psk.s" 50); pmin=$(pct "$T/psk.s" 1); pmax=$(pct "$T/psk.s" 100)
+echo "bench e2e kernel=$(uname -r) accel=tcg rounds=$ROUNDS epoch_seconds=$EPOCH_SECONDS deny_rotate_interval=default"
+echo "bench e2e quarantine_ms n=$nd p50=$d50 p99=$d99 max=$dmax (signed submission -> c DENIED in a's and b's module)"
+echo "bench e2e readmission_ms n=$nr p50=$r50 p99=$r99 (good submission -> c ALLOWED on a, b and itself)"
+echo "bench e2e psk_only_s n=$np p50=$p50 min=$pmin max=$pmax (c's traffic would go on until last handshake + REJECT_AFTER_TIME 180 s; rekey at REKEY_AFTER_TIME 120 s)"
+awk -v p="$p50" -v d="$d50" 'BEGIN { printf "ratio e2e psk_only_p50 / quarantine_p50 = %.0fx\n", p * 1000 / d }'
+awk -v d="$d99" 'BEGIN { printf "goal e2e quarantine p99 <= 1000 ms under TCG: %s (%.1f ms)\n", d <= 1000 ? "PASS" : "FAIL", d }'
+[ "$nd" -eq "$ROUNDS" ] || echo "goal e2e all $ROUNDS flips measured: FAIL ($nd)"
