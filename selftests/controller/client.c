@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -217,4 +219,41 @@ uint16_t mn_free_port(void)
 		port = ntohs(sa.sin_port);
 	close(fd);
 	return port;
+}
+
+pid_t mn_spawn(const char *const *argv, const char *log_path)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int mn_wait_healthy(uint16_t port, pid_t pid, int timeout_ms)
+{
+	struct mn_response r;
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 20) {
+		int status;
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return -1;
+		if (!mn_do(port, "GET", "/health", "", NULL, &r) && r.status == 200) {
+			mn_response_free(&r);
+			return 0;
+		}
+		mn_response_free(&r);
+		usleep(20000);
+	}
+	return -1;
 }

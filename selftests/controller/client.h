@@ -55,4 +55,9 @@ int mn_do_signed(uint16_t port, EVP_PKEY *key, const char *node_id, const char *
 /* Picks a free loopback TCP port. */
 uint16_t mn_free_port(void);
 
+/* Starts argv[0] with stdout/stderr appended to log_path; returns the pid. */
+pid_t mn_spawn(const char *const *argv, const char *log_path);
+/* Waits (up to timeout_ms) for GET /health to answer 200; -1 if pid died. */
+int mn_wait_healthy(uint16_t port, pid_t pid, int timeout_ms);
+
 #endif

@@ -23,3 +23,15 @@ CONTROLLER_TEST_OBJS := $(foreach t,unit_test api_test,$(BUILD)/obj/selftests/co
 	$(BUILD)/san/obj/selftests/controller/$(t).o)
 $(CONTROLLER_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare
 $(CONTROLLER_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare
+
+# make bench-controller: release meshnetd under a signing load generator.
+$(eval $(call program,controller-bench,selftests/controller/bench_controller.c \
+	selftests/controller/client.c,$(CONTROLLER_TEST_LIBS)))
+
+.PHONY: bench-controller
+bench-controller: $(BUILD)/controller-bench $(BUILD)/meshnetd
+	@mkdir -p $(BUILD)/bench
+	$(BUILD)/controller-bench $(BUILD)/meshnetd $(BUILD)/bench/controller.txt
+	@cat $(BUILD)/bench/controller.txt
+
+BENCH_TARGETS += bench-controller

@@ -203,8 +203,8 @@ static int journal(struct controller *c, struct strbuf *sb, bool durable)
 		return 0;
 	if (sb->oom)
 		return -1;
-	ret = durable ? store_save_node(c->store, sb->buf, sb->len) :
-			store_save_benchmark(c->store, sb->buf, sb->len);
+	ret = durable && !c->importing ? store_save_node(c->store, sb->buf, sb->len) :
+					 store_save_benchmark(c->store, sb->buf, sb->len);
 	return ret;
 }
 
@@ -212,7 +212,8 @@ static void audit(struct controller *c, const char *type, struct strbuf *fields)
 {
 	if (c->loading)
 		return;
-	if (store_append_audit(c->store, now_unix(), type, fields->oom ? "" : fields->buf))
+	if (store_append_audit(c->store, now_unix(), type, fields->oom ? "" : fields->buf,
+			       !c->importing))
 		log_err("could not append '%s' to the audit log", type);
 }
 
@@ -679,6 +680,18 @@ static int import_nodes_file(struct controller *c, const char *path)
 		json_object_put(root);
 		return -1;
 	}
+	/* All or nothing: check every entry before enrolling any. */
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		struct node tmp;
+
+		if (parse_enrolment(json_object_array_get_idx(arr, i), &tmp, &err)) {
+			log_err("NODES_FILE %s: node %zu: %s", path, i, err.message);
+			json_object_put(root);
+			return -1;
+		}
+		free(tmp.allowed_ips_json);
+	}
+	c->importing = true;
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		const char *id = json_object_is_type(o, json_type_object) ?
@@ -688,12 +701,19 @@ static int import_nodes_file(struct controller *c, const char *path)
 			continue;	/* enrolled already: the state directory wins */
 		if (controller_enrol(c, o, &err)) {
 			log_err("NODES_FILE %s: node %zu: %s", path, i, err.message);
+			c->importing = false;
 			json_object_put(root);
 			return -1;
 		}
 		added++;
 	}
+	c->importing = false;
 	json_object_put(root);
+	/* One sync for the whole batch: journal and audit records are on disk. */
+	if (added && store_sync(c->store)) {
+		log_err("NODES_FILE %s: could not sync the state directory", path);
+		return -1;
+	}
 	log_info("Imported %zu node(s) from %s", added, path);
 	return 0;
 }
@@ -987,7 +1007,7 @@ int controller_enrol(struct controller *c, struct json_object *obj, struct api_e
 		      n->allowed_ips_json);
 	audit(c, "enrol", &sb);
 	strbuf_free(&sb);
-	if (!c->loading)
+	if (!c->loading && !c->importing)
 		log_info("%s: enrolled (membership=DENIED until its first benchmark)", n->id);
 	c->status_dirty = true;
 	pthread_cond_broadcast(&c->cond);

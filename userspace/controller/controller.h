@@ -88,7 +88,8 @@ struct controller {
 	struct controller_stats stats;
 	epoch_listener_fn on_epoch;
 	void *on_epoch_ctx;
-	bool loading;
+	bool loading;			/* replaying the store: write nothing */
+	bool importing;			/* NODES_FILE import: batch the syncs */
 };
 
 struct controller *controller_new(const struct controller_config *cfg, struct store *store);

@@ -322,7 +322,8 @@ int store_commit_epoch(struct store *st, const struct store_epoch *e)
 	return ret;
 }
 
-int store_append_audit(struct store *st, int64_t now, const char *type, const char *fields)
+int store_append_audit(struct store *st, int64_t now, const char *type, const char *fields,
+		       bool sync)
 {
 	struct strbuf sb;
 	int ret = -1;
@@ -334,7 +335,7 @@ int store_append_audit(struct store *st, int64_t now, const char *type, const ch
 		goto out;
 	meshnet_sha256_hex(st->audit_prev, sb.buf, sb.len);
 	strbuf_append(&sb, "\n", 1);
-	if (sb.oom || write_all(st->audit_fd, sb.buf, sb.len) || fdatasync(st->audit_fd))
+	if (sb.oom || write_all(st->audit_fd, sb.buf, sb.len) || (sync && fdatasync(st->audit_fd)))
 		goto out;
 	st->audit_next_seq++;
 	ret = 0;
@@ -343,6 +344,16 @@ out:
 	if (ret)
 		log_err("audit log append failed: %s", strerror(errno));
 	strbuf_free(&sb);
+	return ret;
+}
+
+int store_sync(struct store *st)
+{
+	int ret;
+
+	pthread_mutex_lock(&st->lock);
+	ret = fdatasync(st->journal_fd) || fdatasync(st->audit_fd) ? -1 : 0;
+	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
 

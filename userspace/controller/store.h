@@ -51,8 +51,14 @@ size_t store_journal_size(struct store *st);
 /* Makes e the current epoch (secret only in the 0600 epoch.json). */
 int store_commit_epoch(struct store *st, const struct store_epoch *e);
 
-/* Appends one audit record; fields as in audit_format(). */
-int store_append_audit(struct store *st, int64_t now, const char *type, const char *fields);
+/*
+ * Appends one audit record; fields as in audit_format(). sync: fdatasync
+ * now (a bulk import passes false and calls store_sync() once at the end).
+ */
+int store_append_audit(struct store *st, int64_t now, const char *type, const char *fields,
+		       bool sync);
+/* fdatasync of the journal and the audit log. */
+int store_sync(struct store *st);
 void store_audit_head(struct store *st, char hash[65], uint64_t *records);
 
 /* Publishes status.json atomically. */
