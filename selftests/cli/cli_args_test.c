@@ -485,6 +485,7 @@ TEST(epoch_json_variants)
 	ASSERT_EQ(0, meshnet_epoch_parse(denied, strlen(denied), &e, err, sizeof(err)))
 		TH_LOG("%s", err);
 	ASSERT_EQ(MESHNET_VERDICT_DENIED, e.self_verdict);
+	ASSERT_STREQ("low", e.self_reason);
 	ASSERT_EQ(0, e.n_peers);
 	meshnet_epoch_free(&e);
 }

@@ -256,6 +256,18 @@ int meshnet_epoch_from_json(struct json_object *root, struct meshnet_epoch *epoc
 		return ret;
 	if (s && meshnet_parse_reason(s, epoch->self_reason, why, sizeof(why)))
 		return fail(err, errlen, "reason: %s", why);
+	if (!s && epoch->self_verdict == MESHNET_VERDICT_DENIED) {
+		/* the 403 reply carries the reason as error.message */
+		struct json_object *error = field(root, "error");
+
+		if (error && json_object_is_type(error, json_type_object)) {
+			ret = get_string(error, "message", "error.", false, &s, err, errlen);
+			if (ret)
+				return ret;
+			if (s && meshnet_parse_reason(s, epoch->self_reason, why, sizeof(why)))
+				return fail(err, errlen, "error.message: %s", why);
+		}
+	}
 
 	peers = field(root, "peers");
 	if (!peers) {
