@@ -55,19 +55,32 @@ wait_for() {
 	return 1
 }
 
+# not CMD...: succeeds when CMD fails (a function, unlike "! cmd", usable with wait_for/check)
+not() { if "$@"; then return 1; fi; return 0; }
+
 # ping1 FROM TO: one ICMP echo over the overlay, 1 s timeout
 ping1() { n "$1" busybox ping -c 1 -W 1 "$(node_ip "$2")" >/dev/null 2>&1; }
 
 # module view (key=value lines from meshnet-e2e)
-peer_field() { n "$1" meshnet-e2e peers "$(ns_of "$1")" node-"$2" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$3=//p"; }
+peer_field() { meshnet-e2e peers "$(ns_of "$1")" node-"$2" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$3=//p"; }
 state_field() { meshnet-e2e state "$(ns_of "$1")" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-peer_is() { [ "$(meshnet-e2e peers "$(ns_of "$1")" node-"$2" 2>/dev/null | tr ' ' '\n' | sed -n 's/^verdict=//p')" = "$3" ]; }
+peer_is() { [ "$(peer_field "$1" "$2" verdict)" = "$3" ]; }
+# peer_everywhere Y VERDICT: both other nodes' modules hold node-Y with VERDICT
+peer_everywhere() {
+	for _o in a b c; do
+		[ $_o = "$1" ] && continue
+		peer_is $_o "$1" "$2" || return 1
+	done
+}
+expired_is() { [ "$(state_field "$1" expired)" = "$2" ]; }
 self_is() { [ "$(state_field "$1" self)" = "$2" ]; }
 epoch_of() { state_field "$1" epoch; }
 wg_pub() { cat "$T/$1.pub"; }
 # the PSK node X holds for node Y on wg0
 wg_psk() { n "$1" wg show wg0 preshared-keys | awk -v k="$(wg_pub "$2")" '$1 == k { print $2 }'; }
 wg_has_peer() { n "$1" wg show wg0 peers | grep -qxF "$(wg_pub "$2")"; }
+# epoch_above X N: node X's module is past epoch N
+epoch_above() { [ "$(epoch_of "$1")" -gt "$2" ] 2>/dev/null; }
 wg_handshake() { n "$1" wg show wg0 latest-handshakes | awk -v k="$(wg_pub "$2")" '$1 == k { print $2 }'; }
 
 mesh_set_c_score() {
@@ -113,7 +126,7 @@ mesh_setup() {
 		n $x meshnet-agent keygen --node-id node-$x --state-dir "$T/$x" \
 			--overlay-ips "$(node_ip $x)/32" --endpoint "$(outer_ip $x):51820" \
 			>"$T/$x.enrol" || return 1
-		sed -n 's/.*"wg_public_key": *"\([^"]*\)".*/\1/p' "$T/$x.enrol" >"$T/$x.pub"
+		sed -n 's/.*"wg_public_key": *"\([^"]*\)".*/\1/p' "$T/$x.enrol" | tr -d '\\' >"$T/$x.pub"
 		pp "  node-$x: $(cat "$T/$x.enrol")"
 	done
 	printf '{"nodes": [%s, %s, %s]}\n' "$(cat "$T/a.enrol")" "$(cat "$T/b.enrol")" \
@@ -168,9 +181,19 @@ mesh_all_allowed() {
 		peer_is c a ALLOWED && peer_is c b ALLOWED
 }
 
+# mesh_stream_logs: follow every log on the console (make demo)
+mesh_stream_logs() {
+	for f in ctl a b c; do
+		touch "$T/$f.log"
+		tail -n 0 -f "$T/$f.log" &
+		echo $! >>"$T/tail.pids"
+	done
+}
+
 mesh_cleanup() {
 	for x in a b c; do mesh_stop_agent $x; done
 	mesh_stop_controller
+	[ -f "$T/tail.pids" ] && kill $(cat "$T/tail.pids") 2>/dev/null
 	for x in a b c ctl hub; do $IP netns del "$(ns_of $x)" 2>/dev/null; done
 	[ -n "${KEEP_MESH_TMP:-}" ] || rm -rf "$T"
 }

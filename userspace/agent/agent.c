@@ -49,7 +49,8 @@ static void print_enrolment(const struct agent_options *o, const struct agent_ke
 	json_object_object_add(rec, "overlay", ov);
 	if (o->endpoint[0])
 		json_object_object_add(rec, "endpoint", json_object_new_string(o->endpoint));
-	fprintf(out, "%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN));
+	fprintf(out, "%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(out);
 	json_object_put(rec);
 }

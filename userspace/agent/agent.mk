@@ -12,3 +12,19 @@ HOST_SUITES += agent-units
 .PHONY: agent-units
 agent-units: $(BUILD)/san/agent-test
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-units $(BUILD)/san/agent-test
+
+# make bench-e2e: quarantine latency of the real mesh in the guest
+# (selftests/e2e/bench-e2e.sh), figures in build/bench/e2e.txt.
+BENCH_TARGETS += bench-e2e
+.PHONY: bench-e2e
+bench-e2e: all vm-bins
+	@mkdir -p $(BUILD)/bench
+	set -o pipefail; VM_BINS="$(VM_BINS)" KVER="$(KVER)" CACHE="$(CACHE)" \
+		bash $(TOP)/vm-test/run-vm.sh --name bench-e2e --timeout 1800 \
+		--run "sh /opt/meshnet/selftests/e2e/bench-e2e.sh" | tr -d '\r' | tee $(BUILD)/bench/e2e.log
+	@grep -E '^(bench|ratio|goal) ' $(BUILD)/bench/e2e.log > $(BUILD)/bench/e2e.txt
+	@echo "bench-e2e: figures in $(BUILD)/bench/e2e.txt"; cat $(BUILD)/bench/e2e.txt
+
+# make demo (the top Makefile only declares it): build, boot, run the story.
+demo: deps all vm-bins
+	VM_BINS="$(VM_BINS)" KVER="$(KVER)" CACHE="$(CACHE)" bash $(TOP)/vm-test/demo/demo.sh
