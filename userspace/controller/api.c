@@ -107,6 +107,15 @@ const struct api_route_info *api_routes(size_t *count)
 
 /* ---- replies ---- */
 
+/* Bodies are NUL-terminated text without inner NULs (strbuf_steal). */
+static void free_wiped(void *buf)
+{
+	if (!buf)
+		return;
+	OPENSSL_cleanse(buf, strlen(buf));
+	free(buf);
+}
+
 static void reply(struct api_server *s, struct request *r, unsigned int status,
 		  const char *content_type, struct strbuf *body)
 {
@@ -116,9 +125,10 @@ static void reply(struct api_server *s, struct request *r, unsigned int status,
 
 	if (!buf)
 		return;
-	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	/* Replies may carry PSKs: wipe every body when MHD is done with it. */
+	resp = MHD_create_response_from_buffer_with_free_callback(len, buf, free_wiped);
 	if (!resp) {
-		free(buf);
+		free_wiped(buf);
 		return;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -438,7 +448,6 @@ static void handle_config(struct api_server *s, struct request *r)
 		return;
 	}
 	reply_json(s, r, status, &sb);
-	strbuf_wipe(&sb);
 }
 
 static void handle_rotate(struct api_server *s, struct request *r)

@@ -91,9 +91,31 @@ static int table_grow(struct controller *c)
 	return 0;
 }
 
+/* The fixed part of n's entry in other nodes' config replies. */
+static int node_render_peer_json(struct node *n)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"node_id\":\"%s\",\"public_key\":\"%s\",", n->id, n->wg_public_key);
+	if (*n->endpoint)
+		strbuf_printf(&sb, "\"endpoint\":\"%s\",", n->endpoint);
+	strbuf_printf(&sb, "\"allowed_ips\":%s,\"membership\":\"", n->allowed_ips_json);
+	if (sb.oom) {
+		strbuf_free(&sb);
+		return -1;
+	}
+	free(n->peer_json);
+	n->peer_json = strbuf_steal(&sb, &n->peer_json_len);
+	return 0;
+}
+
 static int table_insert(struct controller *c, struct node *n)
 {
 	size_t h;
+
+	if (node_render_peer_json(n))
+		return -1;
 
 	if (c->n_nodes == c->cap_nodes) {
 		size_t cap = c->cap_nodes ? 2 * c->cap_nodes : 64;
@@ -120,6 +142,8 @@ static void node_free(struct node *n)
 {
 	if (!n)
 		return;
+	EVP_MD_CTX_free(n->verify_ctx);
+	free(n->peer_json);
 	EVP_PKEY_free(n->sign_pkey);
 	free(n->allowed_ips_json);
 	free(n);
@@ -480,7 +504,9 @@ static int apply_record(void *ctx, struct json_object *rec)
 			n->allowed_ips_json = tmp.allowed_ips_json;
 			EVP_PKEY_free(n->sign_pkey);
 			n->sign_pkey = NULL;
-			return 0;
+			EVP_MD_CTX_free(n->verify_ctx);
+			n->verify_ctx = NULL;
+			return node_render_peer_json(n);
 		}
 		nn = malloc(sizeof(*nn));
 		if (!nn) {
@@ -1097,6 +1123,7 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 			    const char *hdr_sig, struct api_error *err)
 {
 	enum meshnet_verify_result vr;
+	EVP_MD_CTX *vctx;
 	uint8_t nonce[MESHNET_NONCE_LEN];
 	int64_t now = now_unix();
 	EVP_PKEY *pkey;
@@ -1123,13 +1150,28 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 	pkey = n->sign_pkey;
 	if (pkey)
 		EVP_PKEY_up_ref(pkey);
+	/* Check the node's verifier out; concurrent requests make their own. */
+	vctx = n->verify_ctx;
+	n->verify_ctx = NULL;
 	pthread_mutex_unlock(&c->lock);
 	if (!pkey) {
+		EVP_MD_CTX_free(vctx);
 		api_error_set(err, 500, "internal", "the node's signing key is unusable");
 		goto fail;
 	}
-	vr = meshnet_verify_request(pkey, method, path_query, body, body_len, hdr_ts, hdr_nonce,
-				    hdr_sig, now, c->cfg->clock_skew);
+	vr = meshnet_verify_request_reuse(&vctx, pkey, method, path_query, body, body_len, hdr_ts,
+					  hdr_nonce, hdr_sig, now, c->cfg->clock_skew);
+	if (vctx) {
+		/* Check it back in if the node still has that key. */
+		pthread_mutex_lock(&c->lock);
+		n = controller_find(c, hdr_node);
+		if (n && n->sign_pkey == pkey && !n->verify_ctx) {
+			n->verify_ctx = vctx;
+			vctx = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		EVP_MD_CTX_free(vctx);
+	}
 	EVP_PKEY_free(pkey);
 	switch (vr) {
 	case MESHNET_VERIFY_OK:
@@ -1287,21 +1329,20 @@ unsigned int controller_render_config(struct controller *c, const char *id,
 
 		if (p == self)
 			continue;
-		strbuf_printf(out, "%s{\"node_id\":\"%s\",\"public_key\":\"%s\",", first ? "" : ",",
-			      p->id, p->wg_public_key);
+		if (!first)
+			strbuf_append(out, ",", 1);
 		first = false;
-		if (*p->endpoint)
-			strbuf_printf(out, "\"endpoint\":\"%s\",", p->endpoint);
-		strbuf_printf(out, "\"allowed_ips\":%s,\"membership\":\"%s\",", p->allowed_ips_json,
-			      verdict_name(p->verdict));
+		strbuf_append(out, p->peer_json, p->peer_json_len);
 		if (p->verdict == VERDICT_ALLOWED) {
 			meshnet_psk_deriver_pair(&c->epoch.deriver, psk, self->id, p->id);
 			meshnet_b64_encode(psk_b64, psk, sizeof(psk));
-			strbuf_printf(out, "\"psk\":\"%s\"}", psk_b64);
+			strbuf_append(out, "ALLOWED\",\"psk\":\"", 16);
+			strbuf_append(out, psk_b64, MESHNET_B64_LEN(MESHNET_PSK_LEN));
+			strbuf_append(out, "\"}", 2);
 		} else {
-			strbuf_puts(out, "\"reason\":");
+			strbuf_append(out, "DENIED\",\"reason\":", 17);
 			strbuf_json_string(out, p->reason);
-			strbuf_puts(out, "}");
+			strbuf_append(out, "}", 1);
 		}
 	}
 	strbuf_puts(out, "]}");

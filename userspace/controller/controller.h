@@ -41,6 +41,9 @@ struct node {
 	char signing_key[48];		/* base64 Ed25519 public key */
 	char endpoint[64];		/* "" if none */
 	char *allowed_ips_json;		/* ["10.10.0.2/32",...] */
+	char *peer_json;		/* {"node_id":..,"membership":" for config replies */
+	size_t peer_json_len;
+	EVP_MD_CTX *verify_ctx;		/* an initialised verifier, checked out per use */
 	EVP_PKEY *sign_pkey;		/* created on first use */
 	bool has_benchmark;
 	struct scores scores;

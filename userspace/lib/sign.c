@@ -157,13 +157,12 @@ int meshnet_sign_request(EVP_PKEY *key, const char *node_id, const char *method,
 }
 
 enum meshnet_verify_result
-meshnet_verify_request(EVP_PKEY *pub, const char *method, const char *path_query,
-		       const void *body, size_t body_len, const char *timestamp,
-		       const char *nonce, const char *signature_b64,
-		       int64_t now, int64_t skew_seconds)
+meshnet_verify_request_reuse(EVP_MD_CTX **ctx, EVP_PKEY *pub, const char *method,
+			     const char *path_query, const void *body, size_t body_len,
+			     const char *timestamp, const char *nonce, const char *signature_b64,
+			     int64_t now, int64_t skew_seconds)
 {
 	uint8_t sig[MESHNET_ED25519_SIG_LEN];
-	EVP_MD_CTX *ctx;
 	char msg[4096];
 	int64_t ts;
 	long len;
@@ -178,14 +177,23 @@ meshnet_verify_request(EVP_PKEY *pub, const char *method, const char *path_query
 				     timestamp, nonce, body, body_len);
 	if (len < 0)
 		return MESHNET_VERIFY_MALFORMED;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return MESHNET_VERIFY_BAD_SIGNATURE;
-	ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
-	     EVP_DigestVerify(ctx, sig, sizeof(sig), (const uint8_t *)msg,
-			      (size_t)len) == 1;
-	EVP_MD_CTX_free(ctx);
+	if (!*ctx) {
+		*ctx = EVP_MD_CTX_new();
+		if (!*ctx)
+			return MESHNET_VERIFY_BAD_SIGNATURE;
+		if (EVP_DigestVerifyInit(*ctx, NULL, NULL, NULL, pub) != 1) {
+			EVP_MD_CTX_free(*ctx);
+			*ctx = NULL;
+			ERR_clear_error();
+			return MESHNET_VERIFY_BAD_SIGNATURE;
+		}
+	}
+	/* Ed25519 is one-shot: an initialised context verifies again and again. */
+	ok = EVP_DigestVerify(*ctx, sig, sizeof(sig), (const uint8_t *)msg, (size_t)len) == 1;
 	if (!ok) {
+		/* Do not trust a context after a failure: start afresh next time. */
+		EVP_MD_CTX_free(*ctx);
+		*ctx = NULL;
 		ERR_clear_error();
 		return MESHNET_VERIFY_BAD_SIGNATURE;
 	}
@@ -193,4 +201,19 @@ meshnet_verify_request(EVP_PKEY *pub, const char *method, const char *path_query
 	if (ts < now - skew_seconds || ts > now + skew_seconds)
 		return MESHNET_VERIFY_STALE;
 	return MESHNET_VERIFY_OK;
+}
+
+enum meshnet_verify_result
+meshnet_verify_request(EVP_PKEY *pub, const char *method, const char *path_query,
+		       const void *body, size_t body_len, const char *timestamp,
+		       const char *nonce, const char *signature_b64,
+		       int64_t now, int64_t skew_seconds)
+{
+	EVP_MD_CTX *ctx = NULL;
+	enum meshnet_verify_result r;
+
+	r = meshnet_verify_request_reuse(&ctx, pub, method, path_query, body, body_len,
+					 timestamp, nonce, signature_b64, now, skew_seconds);
+	EVP_MD_CTX_free(ctx);
+	return r;
 }
