@@ -17,6 +17,9 @@
 #
 # Usage: see usage() below or docs/VM-TEST.md.
 set -euo pipefail
+# The whole script is one compound command: bash parses all of it before
+# running, so editing this file cannot break a run in progress.
+{
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KVER=${KVER:-$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)}
@@ -35,6 +38,7 @@ run_cmd=
 mode=suites
 timeout=
 suite_timeout=600
+timeout_scale=1
 mem=1024
 smp=2
 console_log=
@@ -67,11 +71,13 @@ usage: $0 [options]
   --timeout SECONDS      limit for the whole QEMU run (default: from the suites)
   --suite-timeout SECS   default guest-side limit per suite (default $suite_timeout;
                          a suite may say "# vmsuite-timeout: N")
+  --timeout-scale N      multiply every suite limit and the derived QEMU limit
+                         by N (slow debug kernels; default 1)
   --mem MB, --smp N      guest size (default $mem MB, $smp CPUs)
   --results DIR          where the suite logs go (default build/results)
   --console-log FILE     keep the raw serial console here
                          (default build/vm/NAME/console.log)
-  --keep                 keep the initramfs staging dir (build/vm/NAME/)
+  --keep                 keep the work dir (build/vm/NAME.XXXXXX: initramfs, split logs)
 EOF
 }
 
@@ -91,6 +97,7 @@ while [ $# -gt 0 ]; do
 	--shell) mode=shell; shift ;;
 	--timeout) need_arg "$@"; timeout=$2; shift 2 ;;
 	--suite-timeout) need_arg "$@"; suite_timeout=$2; shift 2 ;;
+	--timeout-scale) need_arg "$@"; timeout_scale=$2; shift 2 ;;
 	--mem) need_arg "$@"; mem=$2; shift 2 ;;
 	--smp) need_arg "$@"; smp=$2; shift 2 ;;
 	--results) need_arg "$@"; RESULTS=$2; shift 2 ;;
@@ -102,7 +109,7 @@ while [ $# -gt 0 ]; do
 done
 
 case $name in ''|*[!A-Za-z0-9_.-]*) die "--name '$name': use letters, digits, . _ -" ;; esac
-for n in "$suite_timeout" "$mem" "$smp" ${timeout:+"$timeout"}; do
+for n in "$suite_timeout" "$timeout_scale" "$mem" "$smp" ${timeout:+"$timeout"}; do
 	case $n in ''|*[!0-9]*) die "'$n' is not a number of seconds/MB/CPUs" ;; esac
 done
 [ -r "$kernel" ] || die "--kernel '$kernel': no such readable file"
@@ -116,10 +123,14 @@ fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
 [ -x /bin/busybox ] || die "/bin/busybox missing (make deps: busybox-static)"
 
-workdir=$TOP/build/vm/$name
-console_log=${console_log:-$workdir/console.log}
-rm -rf "$workdir/root"
-mkdir -p "$workdir/root" "$CACHE" "$(dirname "$console_log")"
+# A private work dir per run: colleagues may run the same --name at once.
+mkdir -p "$TOP/build/vm" "$CACHE"
+workdir=$(mktemp -d "$TOP/build/vm/$name.XXXXXX")
+[ "$keep" = 1 ] || trap 'rm -rf "$workdir"' EXIT
+# The console is written to the work dir and moved to its place at the end.
+console_final=${console_log:-$TOP/build/vm/$name/console.log}
+console_log=$workdir/console.log
+mkdir -p "$workdir/root" "$(dirname "$console_final")"
 
 # ---------------------------------------------------------------- suites ---
 declare -A suite_path=()
@@ -151,7 +162,7 @@ fi
 suite_limit() {
 	local t
 	t=$(sed -n 's/^# vmsuite-timeout: *\([0-9]*\).*/\1/p' "${suite_path[$1]}" | head -n 1)
-	echo "${t:-$suite_timeout}"
+	echo $((${t:-$suite_timeout} * timeout_scale))
 }
 
 # ------------------------------------------------------ initramfs: base ---
@@ -179,14 +190,6 @@ module_files() {
 			grep . || echo "run-vm: warning: no module $m in $modules_dir" >&2
 	done | awk '!seen[$0]++'
 }
-
-mapfile -t modfiles < <(module_files)
-base_key=$( {
-	sha256sum "${BASH_SOURCE[0]}"
-	stat -L -c '%n %s %Y' /bin/busybox $GUEST_TOOLS ${modfiles[@]+"${modfiles[@]}"} 2>/dev/null
-	echo "$modules_dir"
-} | sha256sum | cut -c1-16)
-base_cpio=$CACHE/vm-base-$base_key.cpio
 
 build_base() {
 	local root m rel out applet
@@ -233,12 +236,23 @@ build_base() {
 	rm -rf "$root"
 }
 
+mapfile -t modfiles < <(module_files)
+# The base depends on the code that builds it and on the files it copies.
+base_key=$( {
+	declare -f build_base copy_with_libs
+	echo "$BOOT_MODULES $GUEST_TOOLS $modules_dir"
+	stat -L -c '%n %s %Y' /bin/busybox $GUEST_TOOLS ${modfiles[@]+"${modfiles[@]}"} 2>/dev/null
+} | sha256sum | cut -c1-16)
+base_cpio=$CACHE/vm-base-$base_key.cpio
+
 t_start=$(date +%s)
 if [ ! -s "$base_cpio" ]; then
 	echo "run-vm: building initramfs base ($base_cpio)"
-	rm -f "$CACHE"/vm-base-*.cpio
+	# Old bases go once unused for a day (a parallel run may still read one).
+	find "$CACHE" -maxdepth 1 -name 'vm-base-*.cpio' -mmin +1440 -delete 2>/dev/null || true
 	build_base
 fi
+touch "$base_cpio"
 
 # --------------------------------------------------- initramfs: project ---
 root=$workdir/root
@@ -296,7 +310,6 @@ chmod 755 "$root/init"
 initrd=$workdir/initrd.cpio
 (cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) >"$workdir/proj.cpio"
 cat "$base_cpio" "$workdir/proj.cpio" >"$initrd"
-[ "$keep" = 1 ] || rm -rf "$root"
 echo "run-vm: initramfs ready in $(($(date +%s) - t_start)) s ($(du -h "$initrd" | cut -f1)), binaries: ${bins[*]:-none}"
 
 # -------------------------------------------------------------- boot ---
@@ -305,7 +318,7 @@ if [ -z "$timeout" ]; then
 	shell) timeout=14400 ;;
 	run) timeout=1800 ;;
 	*)
-		timeout=120
+		timeout=$((120 * timeout_scale))
 		for s in ${selected[@]+"${selected[@]}"}; do
 			timeout=$((timeout + $(suite_limit "$s") + 15))
 		done ;;
@@ -337,6 +350,7 @@ else
 fi
 set -e
 tr -d '\r' <"$console_log" >"$console_log.txt" && mv "$console_log.txt" "$console_log"
+cp "$console_log" "$console_final.$$" && mv "$console_final.$$" "$console_final"
 t_total=$(($(date +%s) - t_start))
 
 # QEMU exits with (v << 1) | 1 when the guest writes v to port 0xf4.
@@ -345,7 +359,7 @@ if [ $((qrc & 1)) -eq 1 ] && [ "$qrc" -ne 124 ] && [ "$qrc" -lt 256 ]; then
 	guest_rc=$((qrc >> 1))
 fi
 died=
-if grep -q -E 'Kernel panic - not syncing|---\[ end Kernel panic' "$console_log"; then
+if grep -a -q -E 'Kernel panic - not syncing|---\[ end Kernel panic' "$console_log"; then
 	died="kernel panic"
 elif [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	died="QEMU killed after ${timeout}s"
@@ -355,8 +369,8 @@ fi
 
 if [ "$mode" = run ]; then
 	if [ -n "$died" ]; then
-		echo "run-vm: guest did not finish: $died (console: $console_log)" >&2
-		grep -A30 -E 'Kernel panic|BUG:|WARNING:|Oops' "$console_log" | head -n 60 >&2 || true
+		echo "run-vm: guest did not finish: $died (console: $console_final)" >&2
+		grep -a -A30 -E 'Kernel panic|BUG:|WARNING:|Oops' "$console_log" | head -n 60 >&2 || true
 		exit 125
 	fi
 	echo "run-vm: guest command exited $guest_rc after ${t_total}s"
@@ -415,3 +429,4 @@ for s in ${selected[@]+"${selected[@]}"} dmesg; do
 	grep -Eq '^# Totals: pass:[0-9]+ fail:[1-9]' "$RESULTS/vm-$name-$s.log" && bad=1
 done
 exit $bad
+}
