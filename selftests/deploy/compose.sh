@@ -105,13 +105,63 @@ PY
 	return $rc
 }
 check "every image's build context has what its Dockerfile copies" builds_ok
-copied_binaries_are_built() {
-	local b
-	for b in $(grep -ho -- '--from=build /src/build/[a-z-]*' "$top"/docker/*/Dockerfile | sed 's|.*/||'); do
-		grep -rqE "BINS[[:space:]]*\+?=.*\<$b\>" "$top"/userspace/*/*.mk || { echo "$b is not in any BINS"; return 1; }
+# Replays a Dockerfile's build stage without Docker: copies what the stage
+# COPYs into an empty directory and runs its make command there, with /out
+# and /tmp/no-harness moved into the sandbox; every /out file a later stage
+# copies must then exist. Catches a COPY that forgets a source the build needs.
+replay_build_stage() {
+	local df=$1 sim=$tmp/replay-$(basename "$(dirname "$1")") line src dst cmd f
+	rm -rf "$sim"; mkdir -p "$sim/src" "$sim/out"
+	sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$df" | awk '/^FROM/ { n++ } n == 1' >"$sim/stage"
+	while read -r line; do
+		# shellcheck disable=SC2086
+		set -- $line; shift
+		dst=${*: -1}
+		while [ $# -gt 1 ]; do
+			src=$1; shift
+			# Docker semantics: a directory's contents go into dst/, a file into dst/ or as dst
+			if [ -d "$top/$src" ]; then
+				mkdir -p "$sim/src/$dst" && cp -r "$top/$src/." "$sim/src/$dst/" || return 1
+			elif [[ $dst == */ || $dst == . || $# -gt 1 ]]; then
+				mkdir -p "$sim/src/$dst" && cp "$top/$src" "$sim/src/$dst/" || return 1
+			else
+				mkdir -p "$(dirname "$sim/src/$dst")" && cp "$top/$src" "$sim/src/$dst" || return 1
+			fi
+		done
+	done < <(grep -E '^COPY ' "$sim/stage")
+	cmd=$(grep -E '^RUN .*make ' "$sim/stage" | sed 's/^RUN //')
+	[ -n "$cmd" ] || { echo "$df: no RUN ... make in the build stage"; return 1; }
+	cmd=${cmd//\/tmp\/no-harness/$sim/h}
+	cmd=${cmd//\/out/$sim/out}
+	(cd "$sim/src" && bash -c "$cmd") >"$sim/log" 2>&1 || { tail -n 20 "$sim/log"; return 1; }
+	for f in $(grep -oE -- '--from=build /out/[A-Za-z0-9_.-]+' "$df" | sed 's|.*/||'); do
+		[ -x "$sim/out/$f" ] || { echo "$df: the build stage did not produce /out/$f"; return 1; }
 	done
+	echo "$sim" >"$tmp/last-replay"
 }
-check "binaries the images copy are programs the Makefile builds" copied_binaries_are_built
+# Every shared library the copied programs need comes from a package the
+# runtime stage installs (libc6 is in the base image).
+runtime_libs_installed() {
+	local df=$1 sim f so pkg pkgs rc=0 triplet
+	triplet=$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+	sim=$(cat "$tmp/last-replay") || return 1
+	pkgs=" libc6 $(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$df" | awk '/^FROM/ { n++ } n == 2' |
+		grep -E '^RUN .*apt-get install' | tr ' \t' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | tr '\n' ' ') "
+	for f in $(grep -oE -- '--from=build /out/[A-Za-z0-9_.-]+' "$df" | sed 's|.*/||'); do
+		for so in $(readelf -d "$sim/out/$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+			pkg=$( { dpkg -S "/lib/$triplet/$so" || dpkg -S "/usr/lib/$triplet/$so"; } 2>/dev/null |
+				head -n 1 | cut -d: -f1)
+			[ -n "$pkg" ] || { echo "$f: no package ships $so"; rc=1; continue; }
+			[[ $pkgs == *" $pkg "* ]] || { echo "$f needs $so from $pkg, which $df does not install"; rc=1; }
+		done
+	done
+	return $rc
+}
+for df in "$top"/docker/*/Dockerfile; do
+	name=${df#"$top"/}
+	check "$name: build stage builds its programs from only what it COPYs" replay_build_stage "$df"
+	check "$name: runtime stage installs every shared library they need" runtime_libs_installed "$df"
+done
 check "node entrypoint is a valid POSIX sh script" sh -n "$top/docker/node/entrypoint.sh"
 
 say "the checks can fail: broken inputs are caught"
@@ -119,5 +169,7 @@ sed 's/cap_add: \[NET_ADMIN, NET_RAW\]/cap_add: NET_ADMIN/' "$file" >"$tmp/bad-c
 check_fails "docker-compose config -q rejects a schema error" docker-compose -f "$tmp/bad-compose.yml" config -q
 printf 'FROM debian:12-slim\nCOPY Makefile no/such/file /x/\n' >"$tmp/Dockerfile.bad"
 check_fails "a COPY of a missing file is caught" copy_sources_exist "$tmp/Dockerfile.bad" "$top"
+sed 's/ libcurl4 / /' "$top/docker/node/Dockerfile" >"$tmp/Dockerfile.nocurl"
+check_fails "a runtime stage missing libcurl4 is caught" runtime_libs_installed "$tmp/Dockerfile.nocurl"
 
 tap_done
