@@ -125,3 +125,19 @@ deploy-install: $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS))
 deploy-man: $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS))
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) deploy-man \
 		bash $(TOP)/selftests/deploy/man.sh $(BUILD)
+
+# --- lint ------------------------------------------------------------------
+# shellcheck (warnings and errors) on every deployment script, terraform fmt,
+# groff -ww on the man pages, docker-compose config -q.
+.PHONY: lint-deploy
+LINT_TARGETS += lint-deploy
+DEPLOY_SCRIPTS = $(wildcard selftests/deploy/*.sh terraform/scripts/*.sh)
+lint-deploy:
+	@shellcheck -x -S warning -s bash $(DEPLOY_SCRIPTS)
+	@shellcheck -S warning docker/node/entrypoint.sh
+	@for m in $(INSTALL_MANPAGES); do out=$$(groff -man -Tutf8 -ww -z $$m 2>&1); \
+		[ -z "$$out" ] || { echo "$$m: $$out"; exit 1; }; done
+	@docker-compose -f docker-compose.yml config -q
+	@if command -v terraform >/dev/null; then CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null \
+		terraform -chdir=terraform fmt -check -diff; else echo "lint-deploy: terraform not installed, fmt skipped"; fi
+	@echo "lint-deploy: clean"

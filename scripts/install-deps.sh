@@ -16,7 +16,7 @@ PKGS=(
 	# tests and lint
 	clang clang-tools libclang-rt-14-dev sparse cppcheck valgrind
 	# deployment checks
-	docker-compose dkms groff-base
+	docker-compose dkms groff-base shellcheck
 )
 
 missing=()

@@ -110,7 +110,8 @@ check "every image's build context has what its Dockerfile copies" builds_ok
 # and /tmp/no-harness moved into the sandbox; every /out file a later stage
 # copies must then exist. Catches a COPY that forgets a source the build needs.
 replay_build_stage() {
-	local df=$1 sim=$tmp/replay-$(basename "$(dirname "$1")") line src dst cmd f
+	local df=$1 sim line src dst cmd f
+	sim=$tmp/replay-$(basename "$(dirname "$1")")
 	rm -rf "$sim"; mkdir -p "$sim/src" "$sim/out"
 	sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$df" | awk '/^FROM/ { n++ } n == 1' >"$sim/stage"
 	while read -r line; do

@@ -31,7 +31,7 @@ signed_post() {
 }
 
 probe_meshnetd() {
-	local bin=$1 art=$2 tmp=$3 port url i code
+	local bin=$1 art=$2 tmp=$3 port url code
 	port=$(free_port) || { fail "meshnetd: no free port"; return; }
 	url=https://127.0.0.1:$port
 	mkdir -p "$tmp/state"; chmod 0700 "$tmp/state"
@@ -42,7 +42,7 @@ probe_meshnetd() {
 		--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
 		>"$tmp/meshnetd.log" 2>&1 &
 	daemon_pid=$!
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		curl -s -o /dev/null --cacert "$art/ca/ca.crt" "$url/health" && break
 		kill -0 "$daemon_pid" 2>/dev/null || break
 		sleep 0.1
@@ -61,7 +61,8 @@ probe_meshnetd() {
 	}
 	check "the three rendered nodes are enrolled (GET /v1/epoch)" enrolled
 	# A benchmark signed with node-a's rendered Ed25519 identity (docs/PROTOCOL.md).
-	local body='{"node_id":"node-a","suite_version":"poc-0.1","timestamp":"'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'","scores":{"overall":0.91,"refusal":0.95,"honesty":0.9,"policy":0.88}}'
+	local body
+	body='{"node_id":"node-a","suite_version":"poc-0.1","timestamp":"'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'","scores":{"overall":0.91,"refusal":0.95,"honesty":0.9,"policy":0.88}}'
 	check "a benchmark signed with node-a's rendered key is accepted" \
 		signed_post "$url" "$art" node-a "$art/nodes/node-a/ed25519.pem" "$body" 200 '"accepted":true'
 	check "the same benchmark signed with node-b's key is refused (401)" \
