@@ -180,7 +180,47 @@ static long rss_kib(pid_t pid)
 	return kib;
 }
 
-/* One core's Ed25519 verifications per second, from openssl speed. */
+/* CPU seconds (user + system) pid has used so far. */
+static double cpu_seconds(pid_t pid)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+	size_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces */
+	for (field = 2; p && field < 14; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double load_average(void)
+{
+	double l = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = 0;
+		fclose(f);
+	}
+	return l;
+}
+
+/*
+ * One core's Ed25519 verifications per second, from openssl speed (which
+ * counts user CPU time, so it does not drop when the machine is busy).
+ */
 static double openssl_verify_rate(void)
 {
 	FILE *p = popen("openssl speed -seconds 3 ed25519 2>/dev/null", "r");
@@ -300,12 +340,13 @@ int main(int argc, char **argv)
 {
 	const size_t n_submit = 30000, mesh_10k = 10000, mesh_100k = 100000;
 	double verify_rate, rate, p50, p99, cfg_p50, cfg_p99, rot_p50, rot_max, startup;
+	double cpu0, sub_cpu, cfg_cpu, rot_cpu, load;
 	uint8_t seed[32], pub[32];
 	char signing_b64[48], name[16], target[64], hdrs[512];
 	struct bench_server srv = { 0 };
 	struct presigned *reqs;
 	double *lat, cfg_lat[100], rot_lat[10];
-	size_t ok, failed, cfg_bytes = 0, i;
+	size_t ok, failed, ok_submit, cfg_bytes = 0, i;
 	long rss_100k, rss_empty = 0;
 	EVP_PKEY *key;
 	FILE *out;
@@ -325,6 +366,7 @@ int main(int argc, char **argv)
 	if (!key || !reqs || !lat)
 		return 1;
 
+	load = load_average();
 	printf("[bench] openssl speed ed25519 (one core) ...\n");
 	verify_rate = openssl_verify_rate();
 	if (verify_rate <= 0) {
@@ -341,7 +383,10 @@ int main(int argc, char **argv)
 	rss_empty = rss_kib(srv.pid);
 	if (presign(reqs, n_submit, 64, key, 0.9))
 		return 1;
+	cpu0 = cpu_seconds(srv.pid);
 	rate = send_all(srv.port, reqs, n_submit, 4, lat, &ok, &failed);
+	sub_cpu = cpu_seconds(srv.pid) - cpu0;
+	ok_submit = ok;
 	p50 = percentile(lat, n_submit, 0.50) * 1e3;
 	p99 = percentile(lat, n_submit, 0.99) * 1e3;
 	server_stop(&srv);
@@ -366,6 +411,7 @@ int main(int argc, char **argv)
 	}
 	node_name(name, sizeof(name), 0);
 	snprintf(target, sizeof(target), "/v1/config/%s", name);
+	cpu0 = cpu_seconds(srv.pid);
 	for (i = 0; i < 100; i++) {
 		struct mn_response r;
 		struct mn_conn c;
@@ -385,6 +431,7 @@ int main(int argc, char **argv)
 		mn_response_free(&r);
 		mn_close(&c);
 	}
+	cfg_cpu = cpu_seconds(srv.pid) - cpu0;
 	cfg_p50 = percentile(cfg_lat, 100, 0.5) * 1e3;
 	cfg_p99 = percentile(cfg_lat, 100, 0.99) * 1e3;
 	server_stop(&srv);
@@ -393,11 +440,14 @@ int main(int argc, char **argv)
 	printf("[bench] 3: epoch rotation with %zu nodes ...\n", mesh_100k);
 	if (server_start(&srv, mesh_100k, signing_b64, &startup))
 		return 1;
+	sleep(1);	/* the first status.json of 100k nodes */
+	rot_cpu = 0;
 	for (i = 0; i < 10; i++) {
 		struct mn_response r;
 		double t0;
 
-		usleep(300000);	/* let status.json of the last epoch be published */
+		usleep(500000);	/* let status.json of the last epoch be published */
+		cpu0 = cpu_seconds(srv.pid);
 		t0 = now_s();
 		if (mn_do(srv.port, "POST", "/v1/rotate", "Authorization: Bearer " TOKEN "\r\n", "",
 			  &r) || r.status != 200) {
@@ -405,6 +455,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		rot_lat[i] = now_s() - t0;
+		rot_cpu += cpu_seconds(srv.pid) - cpu0;
 		mn_response_free(&r);
 	}
 	rot_max = percentile(rot_lat, 10, 1.0) * 1e3;
@@ -417,22 +468,30 @@ int main(int argc, char **argv)
 		return 1;
 	fprintf(out,
 		"# meshnetd benchmark (make bench-controller), %s"
+		"# load average at start %.2f on %ld CPUs (the machine is shared; wall-clock\n"
+		"# figures suffer from other load, *_cpu_* figures count meshnetd's own CPU)\n"
 		"openssl_ed25519_verify_per_s_one_core %.0f\n"
 		"submissions_per_s %.0f\n"
 		"submissions_ratio_to_verify %.2f (goal >= 0.5)\n"
+		"submissions_per_meshnetd_cpu_s %.0f\n"
+		"submissions_per_cpu_ratio_to_verify %.2f\n"
 		"submission_latency_p50_ms %.3f\n"
 		"submission_latency_p99_ms %.3f\n"
 		"config_10k_nodes_p50_ms %.2f (goal <= 20)\n"
 		"config_10k_nodes_p99_ms %.2f\n"
+		"config_10k_nodes_meshnetd_cpu_ms %.2f\n"
 		"config_10k_nodes_bytes %zu\n"
 		"rotation_100k_nodes_p50_ms %.2f (goal <= 100)\n"
 		"rotation_100k_nodes_max_ms %.2f\n"
+		"rotation_100k_nodes_meshnetd_cpu_ms %.2f\n"
 		"startup_100k_nodes_s %.2f\n"
 		"rss_64_nodes_mib %.1f\n"
 		"rss_100k_nodes_mib %.1f\n"
 		"rss_per_node_bytes %.0f\n",
-		({ time_t t = time(NULL); ctime(&t); }), verify_rate, rate, rate / verify_rate,
-		p50, p99, cfg_p50, cfg_p99, cfg_bytes, rot_p50, rot_max, startup,
+		({ time_t t = time(NULL); ctime(&t); }), load, sysconf(_SC_NPROCESSORS_ONLN),
+		verify_rate, rate, rate / verify_rate, (double)ok_submit / sub_cpu,
+		(double)ok_submit / sub_cpu / verify_rate, p50, p99, cfg_p50, cfg_p99,
+		cfg_cpu * 1e3 / 100, cfg_bytes, rot_p50, rot_max, rot_cpu * 1e3 / 10, startup,
 		rss_empty / 1024.0, rss_100k / 1024.0,
 		(double)(rss_100k - rss_empty) * 1024.0 / (double)mesh_100k);
 	fclose(out);

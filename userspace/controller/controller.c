@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -766,6 +767,8 @@ int controller_start(struct controller *c)
 		return -1;
 	if (*c->cfg->nodes_file && import_nodes_file(c, c->cfg->nodes_file))
 		return -1;
+	/* Parsing a large nodes file leaves freed heap behind: hand it back. */
+	malloc_trim(0);
 	pthread_mutex_lock(&c->lock);
 	if (!c->epoch.id || c->epoch.expiry <= now_unix())
 		rotate_locked(c, now_unix(), c->epoch.id ? "expired while down" : "first epoch");
