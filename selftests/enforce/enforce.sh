@@ -1,0 +1,238 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Enforcement of membership verdicts by meshnet.ko on real WireGuard devices,
+# IPv4 and IPv6 over the overlay, three nodes in three network namespaces:
+#
+#   +----------------+   +----------------+   +----------------+
+#   | ns a           |   | ns b           |   | ns c           |
+#   | wg0 10.10.0.1  |   | wg0 10.10.0.2  |   | wg0 10.10.0.3  |
+#   |     fd10::1    |   |     fd10::2    |   |     fd10::3    |
+#   | eth0 192.0.2.1 |   | eth0 192.0.2.2 |   | eth0 192.0.2.3 |
+#   +-------+--------+   +-------+--------+   +-------+--------+
+#           +----------- br0 in ns sw (veth) ---------+
+#
+# meshnet.ko is attached to every wg0 and configured with meshnetctl; the
+# cases change node a's table (or policy) and check pings, WireGuard's
+# handshake state and the module's counters.
+#
+# Usage: enforce.sh [CASE...]   (default: all; see the list at the bottom)
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+# ---------------------------------------------------------------- cases ---
+
+# All six directed pairs ping over the overlay.
+case_allowed() {
+	local fam=$1 x y bad=
+	for x in $NODES; do
+		for y in $NODES; do
+			[ "$x" = "$y" ] && continue
+			ping_retry "$fam" "$x" "$y" || bad="$bad $x->$y"
+		done
+	done
+	[ -z "$bad" ] || comment "no reply:$bad"
+	check "IPv$fam: allowed peers ping each other" [ -z "$bad" ]
+}
+
+# Denying c on a drops the very next packet both ways, counts it, keeps the
+# WireGuard session; b <-> c is not affected; ALLOWED again reopens.
+case_deny() {
+	local fam=$1 hs_before hs_after tx0 rx0 tx1 rx1 ok_b=1
+	ping_retry "$fam" a c || comment "a -> c did not work before the test"
+	hs_before=$(latest_handshake a c)
+	mctl a set-peer "$(pubkey c)" verdict denied name node-c \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128" reason "enforce test"
+	tx0=$(peer_counter a c tx_drop_packets)
+	rx0=$(peer_counter a c rx_drop_packets)
+	! ping_ok "$fam" a c
+	check "IPv$fam: denied peer: a -> c dropped" [ $? -eq 0 ]
+	tx1=$(peer_counter a c tx_drop_packets)
+	check "IPv$fam: the very next packet to c is dropped and counted (tx_drop $tx0 -> $tx1)" \
+		expect '[ -n "$tx0" ] && [ "${tx1:-0}" -eq $((tx0 + 1)) ]'
+	! ping_ok "$fam" c a
+	check "IPv$fam: denied peer: c -> a dropped" [ $? -eq 0 ]
+	rx1=$(peer_counter a c rx_drop_packets)
+	check "IPv$fam: c's next packet is dropped inbound and counted (rx_drop $rx0 -> $rx1)" \
+		expect '[ -n "$rx0" ] && [ "${rx1:-0}" -eq $((rx0 + 1)) ]'
+	hs_after=$(latest_handshake a c)
+	comment "a's latest handshake with c: $hs_before -> $hs_after"
+	check "IPv$fam: WireGuard session a-c still established (handshake unchanged)" \
+		expect '[ "${hs_before:-0}" -ne 0 ] && [ "$hs_before" = "$hs_after" ]'
+	ping_retry "$fam" b c || ok_b=0
+	check "IPv$fam: b <-> c unaffected by a's table" [ "$ok_b" -eq 1 ]
+	mctl a set-peer "$(pubkey c)" verdict allowed name node-c \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128"
+	ping_retry "$fam" a c && ping_retry "$fam" c a
+	check "IPv$fam: ALLOWED again: a <-> c flows" [ $? -eq 0 ]
+}
+
+# A peer not in the table: dropped by default, passes with "unknown allow".
+case_unknown() {
+	local fam=$1 r1 r2 r3
+	mctl a del-peer "$(pubkey c)"
+	! ping_ok "$fam" a c; r1=$?
+	mctl a policy unknown allow
+	ping_retry "$fam" a c && ping_retry "$fam" c a; r2=$?
+	mctl a policy unknown drop
+	! ping_ok "$fam" c a; r3=$?
+	check "IPv$fam: unknown peer dropped by default" [ "$r1" -eq 0 ]
+	check "IPv$fam: unknown peer passes with policy unknown allow" [ "$r2" -eq 0 ]
+	check "IPv$fam: unknown peer dropped again with policy unknown drop" [ "$r3" -eq 0 ]
+	mctl a set-peer "$(pubkey c)" verdict allowed name node-c \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128"
+	ping_retry "$fam" a c
+	check "IPv$fam: re-added peer flows" [ $? -eq 0 ]
+}
+
+# The local node DENIED: all of its wg traffic is dropped.
+case_self_deny() {
+	local fam=$1 r1 r2 r3
+	mctl a self verdict denied reason "self-deny test"
+	! ping_ok "$fam" a b; r1=$?
+	! ping_ok "$fam" b a; r2=$?
+	mctl a self verdict allowed
+	ping_retry "$fam" a b && ping_retry "$fam" b a; r3=$?
+	check "IPv$fam: self DENIED: a -> b dropped" [ "$r1" -eq 0 ]
+	check "IPv$fam: self DENIED: b -> a dropped" [ "$r2" -eq 0 ]
+	check "IPv$fam: self ALLOWED again: a <-> b flows" [ "$r3" -eq 0 ]
+}
+
+# Dead man's switch: an epoch that expires (6 s, generous for a loaded TCG
+# guest) with grace 1 s fails closed; the next epoch reopens.
+case_expiry() {
+	local fam=$1 r0 r1 r2 expired i
+	mctl a policy fail-closed on grace 1
+	apply_epoch a 6
+	ping_retry "$fam" a b; r0=$?
+	# expiry + grace (1 s) + timer slack
+	for i in $(seq 20); do
+		expired=$(state_field a expired)
+		[ "$expired" = true ] && break
+		sleep 1
+	done
+	comment "a: epoch ${EPOCH[a]} expired=$expired"
+	! ping_ok "$fam" a b && ! ping_ok "$fam" b a; r1=$?
+	apply_epoch a 3600
+	ping_retry "$fam" a b && ping_retry "$fam" b a; r2=$?
+	check "IPv$fam: traffic flows before the epoch expires" [ "$r0" -eq 0 ]
+	check "IPv$fam: state says expired after expiry + grace" [ "$expired" = true ]
+	check "IPv$fam: expired epoch fails closed (a <-> b dropped)" [ "$r1" -eq 0 ]
+	check "IPv$fam: a new epoch reopens (a <-> b flows, expired=$(state_field a expired))" \
+		expect '[ "$r2" -eq 0 ] && [ "$(state_field a expired)" = false ]'
+	mctl a policy fail-closed off grace 0
+}
+
+# 50 epoch swaps (25 on the sender a, 25 on the receiver b) under a steady
+# UDP stream a -> b: no allowed datagram lost, no drop counted.
+case_swap() {
+	local fam=$1 port=$((5000 + $1)) i fails=0 sent received lost d0a d0b d1a d1b
+	d0a=$(peer_counter a b tx_drop_packets); d0b=$(peer_counter b a rx_drop_packets)
+	n b meshnet-udpflood sink --port "$port" --secs 900 --idle 5 >"$tmpdir/sink" &
+	local sink=$!
+	for i in $(seq 50); do
+		grep -q listening "$tmpdir/sink" && break
+		sleep 0.1
+	done
+	n a meshnet-udpflood send --to "$(addr "$fam" b)" --port "$port" --secs 600 \
+		--pps 300 >"$tmpdir/send" &
+	local sender=$!
+	sleep 1
+	for i in $(seq 25); do
+		apply_epoch_quiet a || fails=$((fails + 1))
+		apply_epoch_quiet b || fails=$((fails + 1))
+	done
+	sleep 1
+	kill -TERM "$sender"; wait "$sender"
+	wait "$sink"
+	quiet cat "$tmpdir/send" "$tmpdir/sink"
+	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$tmpdir/send")
+	received=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' "$tmpdir/sink")
+	lost=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' "$tmpdir/sink")
+	d1a=$(peer_counter a b tx_drop_packets); d1b=$(peer_counter b a rx_drop_packets)
+	comment "epochs now a=${EPOCH[a]} b=${EPOCH[b]}; drops a->b tx $d0a->$d1a, b rx $d0b->$d1b"
+	check "IPv$fam: 50 epoch swaps under traffic all applied" [ "$fails" -eq 0 ]
+	check "IPv$fam: no datagram lost during the swaps (sent=$sent received=$received lost=$lost)" \
+		expect '[ -n "$sent" ] && [ "$sent" -gt 0 ] && [ "$sent" = "$received" ] && [ "$lost" = 0 ]'
+	check "IPv$fam: no drop counted for the allowed peer during the swaps" \
+		expect '[ -n "$d0a" ] && [ "$d0a" = "$d1a" ] && [ "$d0b" = "$d1b" ]'
+}
+
+# State is per network namespace: a fresh namespace sees none of it.
+case_netns() {
+	local fresh=$prefix-fresh peers devs
+	pp ip netns add "$fresh"
+	peers=$(ip netns exec "$fresh" meshnetctl show --json | tr -d ' \n' |
+		sed -n 's/.*"peer_count":\([0-9]*\).*/\1/p')
+	devs=$(ip netns exec "$fresh" meshnetctl show --json | tr -d ' \n' |
+		sed -n 's/.*"devices":\[\([^]]*\)\].*/\1/p')
+	check "netns isolation: a fresh namespace has no peers ($peers) and no devices ($devs)" \
+		expect '[ "$peers" = 0 ] && [ -z "$devs" ]'
+	check "netns isolation: node a still has its 2 peers ($(state_field a peer_count))" \
+		[ "$(state_field a peer_count)" = 2 ]
+	ip netns del "$fresh"
+}
+
+# endpoint-drop: outer UDP from a DENIED peer's endpoint is dropped before
+# WireGuard decrypts it (wg0 on a receives nothing from c).
+case_endpoint() {
+	local rx0 rx1 ep0 ep1 r1 rxd0 rxd1
+	mctl a policy endpoint-drop on
+	mctl a set-peer "$(pubkey c)" verdict denied name node-c endpoint 192.0.2.3:51820 \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128" reason "endpoint test"
+	rx0=$(wg_rx_packets a); ep0=$(peer_counter a c endpoint_drop_packets)
+	! ping_ok 4 c a; r1=$?
+	rx1=$(wg_rx_packets a); ep1=$(peer_counter a c endpoint_drop_packets)
+	check "endpoint-drop on: c -> a dropped" [ "$r1" -eq 0 ]
+	check "endpoint-drop on: wg0 on a decrypted nothing from c (rx $rx0 -> $rx1)" \
+		expect '[ -n "$rx0" ] && [ "$rx0" = "$rx1" ]'
+	check "endpoint-drop on: outer drops counted ($ep0 -> $ep1)" \
+		expect '[ -n "$ep0" ] && [ "${ep1:-0}" -gt "$ep0" ]'
+	mctl a policy endpoint-drop off
+	rx0=$(wg_rx_packets a); rxd0=$(peer_counter a c rx_drop_packets)
+	! ping_ok 4 c a; r1=$?
+	rx1=$(wg_rx_packets a); rxd1=$(peer_counter a c rx_drop_packets)
+	check "endpoint-drop off: c's packets reach wg0 and the inner drop ($rx0 -> $rx1, rx_drop $rxd0 -> $rxd1)" \
+		expect '[ "$r1" -eq 0 ] && [ "${rx1:-0}" -gt "${rx0:-0}" ] && [ "${rxd1:-0}" -gt "${rxd0:-0}" ]'
+	mctl a set-peer "$(pubkey c)" verdict allowed name node-c endpoint 192.0.2.3:51820 \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128"
+	ping_retry 4 c a
+	check "endpoint test: c allowed again flows" [ $? -eq 0 ]
+}
+
+# ----------------------------------------------------------------- main ---
+tap_begin
+cases=${*:-"allowed deny unknown self_deny expiry swap netns endpoint"}
+
+if ! mn_load; then
+	not_ok "insmod $MESHNET_KO"
+	tap_end
+	exit 1
+fi
+if ! command -v meshnetctl >/dev/null || ! command -v meshnet-udpflood >/dev/null; then
+	not_ok "meshnetctl and meshnet-udpflood in PATH"
+	tap_end
+	exit 1
+fi
+if mesh_setup && mesh_meshnet_up; then
+	ok "setup: three WireGuard nodes, meshnet attached, epoch 1 applied"
+else
+	not_ok "setup: three WireGuard nodes, meshnet attached, epoch 1 applied"
+	tap_end
+	exit 1
+fi
+
+for c in $cases; do
+	case $c in
+	netns|endpoint)
+		comment "=== $c"
+		"case_$c" ;;
+	*)
+		for fam in 4 6; do
+			comment "=== $c IPv$fam"
+			"case_$c" "$fam"
+		done ;;
+	esac
+done
+tap_end
