@@ -53,8 +53,9 @@ static int epoch_apply(int argc, char *argv[])
 	if (meshnet_nl_apply_epoch(nl, &epoch, force)) {
 		ret = cli_nl_error(nl, "epoch apply");
 	} else {
-		printf("epoch %" PRIu64 " applied: %zu peers in %u message%s, self %s\n",
-		       epoch.id, epoch.n_peers, meshnet_nl_last_batches(nl),
+		printf("epoch %" PRIu64 " applied: %zu peer%s in %u message%s, self %s\n",
+		       epoch.id, epoch.n_peers, epoch.n_peers == 1 ? "" : "s",
+		       meshnet_nl_last_batches(nl),
 		       meshnet_nl_last_batches(nl) == 1 ? "" : "s",
 		       meshnet_verdict_name(epoch.self_verdict));
 	}
