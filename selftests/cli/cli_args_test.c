@@ -19,6 +19,7 @@
 
 #include "../../userspace/cli/args.h"
 #include "nl/meshnet_epoch.h"
+#include "nl/meshnet_nl.h"
 #include "nl/meshnet_parse.h"
 
 /* Two real WireGuard public keys and a PSK (wg genkey | wg pubkey). */
@@ -598,6 +599,33 @@ TEST(epoch_json_too_many_prefixes)
 	ASSERT_EQ(-EINVAL, meshnet_epoch_parse(json, strlen(json), &e, err, sizeof(err)));
 	ASSERT_NE(NULL, strstr(err, "peers[0].allowed_ips: more than 64 prefixes"));
 	free(json);
+}
+
+TEST(epoch_json_whitespace)
+{
+	static const char padded[] = " \n{\"epoch\":{\"id\":9,\"expiry_unix\":5},"
+		"\"membership\":\"ALLOWED\",\"peers\":[]}\n\n\t ";
+	static const char junk[] = "{\"epoch\":{\"id\":9,\"expiry_unix\":5},"
+		"\"membership\":\"ALLOWED\",\"peers\":[]} x";
+	struct meshnet_epoch e;
+	char err[512];
+
+	ASSERT_EQ(0, meshnet_epoch_parse(padded, strlen(padded), &e, err, sizeof(err)))
+		TH_LOG("%s", err);
+	meshnet_epoch_free(&e);
+	ASSERT_EQ(-EINVAL, meshnet_epoch_parse(junk, strlen(junk), &e, err, sizeof(err)));
+	ASSERT_NE(NULL, strstr(err, "trailing data"));
+}
+
+/* The host kernel has no meshnet family: the library says so. */
+TEST(nl_open_without_module)
+{
+	struct meshnet_nl *nl = (struct meshnet_nl *)1;
+	char err[512] = "";
+
+	ASSERT_EQ(-ENOENT, meshnet_nl_open(&nl, err, sizeof(err)));
+	ASSERT_EQ(NULL, nl);
+	ASSERT_NE(NULL, strstr(err, "meshnet module not loaded")) TH_LOG("%s", err);
 }
 
 /* -------------------------------------------------- the binary itself -- */
