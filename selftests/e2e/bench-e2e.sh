@@ -40,11 +40,11 @@ CTL_EXTRA=
 mesh_start_controller || { echo "bench e2e controller failed"; cat "$T/ctl.log"; exit 1; }
 # agents with their defaults (emit 10 s, poll 10 s, probe 15 s, long-poll 25 s)
 for x in a b; do
-	n $x meshnet-agent --node-id node-$x --controller $CTL_URL --ca "$T/ca.crt" \
+	$IP netns exec "$(ns_of $x)" meshnet-agent --node-id node-$x --controller $CTL_URL --ca "$T/ca.crt" \
 		--state-dir "$T/$x" --score-mean 0.9 >>"$T/$x.log" 2>&1 &
 	echo $! >"$T/$x.pid"
 done
-n c meshnet-agent --node-id node-c --controller $CTL_URL --ca "$T/ca.crt" \
+$IP netns exec $NS_C meshnet-agent --node-id node-c --controller $CTL_URL --ca "$T/ca.crt" \
 	--state-dir "$T/c" --emit-interval 0 >>"$T/c.log" 2>&1 &
 echo $! >"$T/c.pid"
 flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed \

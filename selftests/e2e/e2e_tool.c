@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	for (i = 1; i < argc; i++) {
+	for (i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v) {
@@ -230,7 +230,6 @@ int main(int argc, char **argv)
 			usage();
 			return 2;
 		}
-		i++;
 	}
 	if (!controller || !node || !keyfile || !netns || score < 0 || score > 1 || !n_watch) {
 		usage();

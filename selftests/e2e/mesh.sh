@@ -44,15 +44,15 @@ n() { _ns=$(ns_of "$1"); shift; $IP netns exec "$_ns" "$@"; }
 node_ip() { case $1 in a) echo 10.10.0.1 ;; b) echo 10.10.0.2 ;; c) echo 10.10.0.3 ;; esac; }
 outer_ip() { case $1 in a) echo 192.168.77.11 ;; b) echo 192.168.77.12 ;; c) echo 192.168.77.13 ;; esac; }
 
-# wait_for SECONDS CMD...: poll every 0.2 s until CMD succeeds
+# wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds or SECONDS
+# (of the guest's uptime clock, whatever each try costs) have passed
 wait_for() {
-	_t=$(( $1 * 5 )); shift
-	while [ $_t -gt 0 ]; do
+	_end=$(($(cut -d. -f1 /proc/uptime) + $1)); shift
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ] || return 1
 		sleep 0.2
-		_t=$((_t - 1))
 	done
-	return 1
 }
 
 # not CMD...: succeeds when CMD fails (a function, unlike "! cmd", usable with wait_for/check)
@@ -134,9 +134,11 @@ mesh_setup() {
 	mesh_set_c_score 0.90
 }
 
-# mesh_start_controller: meshnetd in $NS_CTL, output to $T/ctl.log
+# mesh_start_controller: meshnetd in $NS_CTL, output to $T/ctl.log. Daemons are
+# started with "$IP netns exec" directly (not through n(): a backgrounded shell
+# function is a subshell, and $! would be its PID, not the daemon's).
 mesh_start_controller() {
-	n ctl meshnetd --listen $CTL_ADDR:$CTL_PORT --tls-cert "$T/srv.crt" --tls-key "$T/srv.key" \
+	$IP netns exec $NS_CTL meshnetd --listen $CTL_ADDR:$CTL_PORT --tls-cert "$T/srv.crt" --tls-key "$T/srv.key" \
 		--nodes-file "$T/nodes.json" --state-dir "$T/ctl" --admin-token-file "$T/admin.token" \
 		--epoch-seconds "$EPOCH_SECONDS" $CTL_EXTRA >>"$T/ctl.log" 2>&1 &
 	echo $! >"$T/ctl.pid"
@@ -157,7 +159,7 @@ mesh_start_agent() {
 	else
 		set -- --score-mean 0.90 --score-jitter 0.03 "$@"
 	fi
-	n $_x meshnet-agent --node-id node-$_x --controller $CTL_URL --ca "$T/ca.crt" \
+	$IP netns exec "$(ns_of $_x)" meshnet-agent --node-id node-$_x --controller $CTL_URL --ca "$T/ca.crt" \
 		--state-dir "$T/$_x" --emit-interval "$EMIT_INTERVAL" --probe-interval "$PROBE_INTERVAL" \
 		--poll-interval 2 --grace "$AGENT_GRACE" --wg-remove-delay "$WG_REMOVE_DELAY" \
 		--backoff-max-ms 2000 "$@" >>"$T/$_x.log" 2>&1 &
