@@ -157,6 +157,7 @@ static void server_stop(struct bench_server *s)
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
 		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
 	if (system(cmd))
@@ -364,25 +365,25 @@ int main(int argc, char **argv)
 	reqs = calloc(mesh_10k > n_submit ? mesh_10k : n_submit, sizeof(*reqs));
 	lat = calloc(mesh_10k > n_submit ? mesh_10k : n_submit, sizeof(*lat));
 	if (!key || !reqs || !lat)
-		return 1;
+		goto fail;
 
 	load = load_average();
 	printf("[bench] openssl speed ed25519 (one core) ...\n");
 	verify_rate = openssl_verify_rate();
 	if (verify_rate <= 0) {
 		fprintf(stderr, "could not measure openssl speed ed25519\n");
-		return 1;
+		goto fail;
 	}
 
 	/* 1: signed submissions */
 	printf("[bench] 1: %zu signed benchmark submissions from 64 nodes ...\n", n_submit);
 	if (server_start(&srv, 64, signing_b64, NULL)) {
 		fprintf(stderr, "meshnetd did not start (see %s)\n", srv.dir);
-		return 1;
+		goto fail;
 	}
 	rss_empty = rss_kib(srv.pid);
 	if (presign(reqs, n_submit, 64, key, 0.9))
-		return 1;
+		goto fail;
 	cpu0 = cpu_seconds(srv.pid);
 	rate = send_all(srv.port, reqs, n_submit, 4, lat, &ok, &failed);
 	sub_cpu = cpu_seconds(srv.pid) - cpu0;
@@ -392,15 +393,15 @@ int main(int argc, char **argv)
 	server_stop(&srv);
 	if (failed) {
 		fprintf(stderr, "%zu submissions failed\n", failed);
-		return 1;
+		goto fail;
 	}
 
 	/* 2: config for a node in a 10,000-node mesh, every peer ALLOWED */
 	printf("[bench] 2: config reply in a %zu-node mesh ...\n", mesh_10k);
 	if (server_start(&srv, mesh_10k, signing_b64, NULL))
-		return 1;
+		goto fail;
 	if (presign(reqs, mesh_10k, mesh_10k, key, 0.9))
-		return 1;
+		goto fail;
 	send_all(srv.port, reqs, mesh_10k, 4, lat, &ok, &failed);
 	{
 		struct mn_response r;
@@ -419,12 +420,12 @@ int main(int argc, char **argv)
 
 		mn_sign_headers(hdrs, sizeof(hdrs), key, name, "GET", target, NULL, 0, time(NULL));
 		if (mn_connect(&c, srv.port, NULL))
-			return 1;
+			goto fail;
 		t0 = now_s();
 		if (mn_request(&c, "GET", target, hdrs, NULL, 0, &r) || r.status != 200 ||
 		    !strstr(r.body, "\"psk\"")) {
 			fprintf(stderr, "config request failed: %d\n", r.status);
-			return 1;
+			goto fail;
 		}
 		cfg_lat[i] = now_s() - t0;
 		cfg_bytes = r.body_len;
@@ -439,7 +440,7 @@ int main(int argc, char **argv)
 	/* 3 + 4: rotation and memory with 100,000 nodes */
 	printf("[bench] 3: epoch rotation with %zu nodes ...\n", mesh_100k);
 	if (server_start(&srv, mesh_100k, signing_b64, &startup))
-		return 1;
+		goto fail;
 	sleep(1);	/* the first status.json of 100k nodes */
 	rot_cpu = 0;
 	for (i = 0; i < 10; i++) {
@@ -452,7 +453,7 @@ int main(int argc, char **argv)
 		if (mn_do(srv.port, "POST", "/v1/rotate", "Authorization: Bearer " TOKEN "\r\n", "",
 			  &r) || r.status != 200) {
 			fprintf(stderr, "rotate failed\n");
-			return 1;
+			goto fail;
 		}
 		rot_lat[i] = now_s() - t0;
 		rot_cpu += cpu_seconds(srv.pid) - cpu0;
@@ -465,7 +466,7 @@ int main(int argc, char **argv)
 
 	out = fopen(argv[2], "w");
 	if (!out)
-		return 1;
+		goto fail;
 	fprintf(out,
 		"# meshnetd benchmark (make bench-controller), %s"
 		"# load average at start %.2f on %ld CPUs (the machine is shared; wall-clock\n"
@@ -499,4 +500,11 @@ int main(int argc, char **argv)
 	free(reqs);
 	free(lat);
 	return 0;
+fail:
+	if (srv.pid > 0)
+		server_stop(&srv);
+	EVP_PKEY_free(key);
+	free(reqs);
+	free(lat);
+	return 1;
 }

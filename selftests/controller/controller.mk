@@ -21,8 +21,8 @@ HOST_SUITES += controller-unit controller-api
 # kselftest_harness.h itself is not -Wextra clean: relax only what it trips.
 CONTROLLER_TEST_OBJS := $(foreach t,unit_test api_test,$(BUILD)/obj/selftests/controller/$(t).o \
 	$(BUILD)/san/obj/selftests/controller/$(t).o)
-$(CONTROLLER_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare
-$(CONTROLLER_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare
+$(CONTROLLER_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
+$(CONTROLLER_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
 
 # make bench-controller: release meshnetd under a signing load generator.
 $(eval $(call program,controller-bench,selftests/controller/bench_controller.c \

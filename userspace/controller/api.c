@@ -745,6 +745,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return r->responded ? MHD_YES : MHD_NO;
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

@@ -105,7 +105,7 @@ void controller_config_usage(const char *prog)
 static int set_value(struct controller_config *cfg, const struct setting *s,
 		     const char *value, const char *source)
 {
-	char *p = (char *)cfg + s->offset;
+	void *p = (char *)cfg + s->offset;
 	char *end;
 
 	switch (s->type) {

@@ -59,11 +59,8 @@ int meshnet_atomic_write(const char *path, const void *data, size_t len, mode_t 
 	}
 	if (fsync(fd))
 		goto err_close;
-	if (close(fd)) {
-		fd = -1;
+	if (close(fd))
 		goto err_unlink;
-	}
-	fd = -1;
 	if (rename(tmp, path))
 		goto err_unlink;
 	return fsync_parent_dir(path);
