@@ -122,6 +122,9 @@ int meshnet_nl_fd(const struct meshnet_nl *nl)
 
 void meshnet_nl_set_batch_bytes(struct meshnet_nl *nl, size_t bytes)
 {
+	/* MESHNET_A_PEERS is one nest: its length is a u16 */
+	if (bytes > MESHNET_NL_BATCH_MAX)
+		bytes = MESHNET_NL_BATCH_MAX;
 	nl->batch_bytes = bytes;
 }
 

@@ -19,8 +19,12 @@
 
 struct meshnet_nl;
 
-/* Default size of one EPOCH_SET_PEERS message; bigger peer lists are split. */
+/*
+ * Default size of one EPOCH_SET_PEERS message; bigger peer lists are split.
+ * The peers travel in one MESHNET_A_PEERS nest, whose length is a u16.
+ */
 #define MESHNET_NL_BATCH_BYTES 32768
+#define MESHNET_NL_BATCH_MAX 65000
 
 /*
  * Connects and resolves the family. -ENOENT with the message
