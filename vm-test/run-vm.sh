@@ -164,6 +164,11 @@ suite_limit() {
 	t=$(sed -n 's/^# vmsuite-timeout: *\([0-9]*\).*/\1/p' "${suite_path[$1]}" | head -n 1)
 	echo $((${t:-$suite_timeout} * timeout_scale))
 }
+# Limits are read once: the suite files may change while the guest runs.
+declare -A suite_limits=()
+for s in ${selected[@]+"${selected[@]}"}; do
+	suite_limits[$s]=$(suite_limit "$s")
+done
 
 # ------------------------------------------------------ initramfs: base ---
 # Copies a host file to the same path under $1, plus every library ldd lists.
@@ -302,7 +307,7 @@ chmod 755 "$root/init"
 	for s in ${selected[@]+"${selected[@]}"}; do
 		rel=${suite_path[$s]#"$TOP"/selftests/}
 		echo "VM_SUITE_PATH_${s//[^A-Za-z0-9_]/_}='/opt/meshnet/selftests/$rel'"
-		echo "VM_SUITE_LIMIT_${s//[^A-Za-z0-9_]/_}='$(suite_limit "$s")'"
+		echo "VM_SUITE_LIMIT_${s//[^A-Za-z0-9_]/_}='${suite_limits[$s]}'"
 	done
 } >"$root/etc/meshnet-vm/config"
 [ "$mode" = run ] && printf '%s\n' "$run_cmd" >"$root/etc/meshnet-vm/run.sh"
@@ -320,7 +325,7 @@ if [ -z "$timeout" ]; then
 	*)
 		timeout=$((120 * timeout_scale))
 		for s in ${selected[@]+"${selected[@]}"}; do
-			timeout=$((timeout + $(suite_limit "$s") + 15))
+			timeout=$((timeout + ${suite_limits[$s]} + 15))
 		done ;;
 	esac
 fi
@@ -397,7 +402,7 @@ report_suite() {
 	local s=$1 out=$split/$1.out rc secs note
 	if [ -f "$split/$s.rc" ]; then
 		rc=$(cat "$split/$s.rc"); secs=$(cat "$split/$s.secs")
-		[ "$rc" = 124 ] && note="timed out in the guest after $(suite_limit "$s")s"
+		[ "$rc" = 124 ] && note="timed out in the guest (limit ${suite_limits[$s]}s)"
 	elif [ -f "$out" ]; then
 		rc=1; secs=?; note="never finished: ${died:-guest stopped}"
 	else
