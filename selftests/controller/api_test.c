@@ -858,6 +858,38 @@ TEST_F(ctl, long_poll_wakes_on_rotation)
 	EXPECT_EQ(400, p.status);
 }
 
+TEST_F(ctl, long_poll_hears_quarantine_at_once)
+{
+	struct poll_arg p = { .s = &self->s };
+	char member[32], psk[64];
+	struct mn_response r;
+	pthread_t t;
+	int64_t epoch = 0;
+	int i;
+
+	for (i = 0; i < N_NODES; i++) {
+		ASSERT_EQ(0, submit(&self->s, i, 0.9, &r));
+		epoch = json_int(r.body, "epoch", NULL);
+		mn_response_free(&r);
+	}
+	/* node-a waits for news; node-c's next score is bad */
+	snprintf(p.query, sizeof(p.query), "?wait=30&after_epoch=%lld", (long long)epoch);
+	ASSERT_EQ(0, pthread_create(&t, NULL, poll_thread, &p));
+	usleep(500000);
+	ASSERT_EQ(0, submit(&self->s, 2, 0.38, &r));
+	mn_response_free(&r);
+	pthread_join(t, NULL);
+	EXPECT_EQ(200, p.status);
+	EXPECT_EQ(epoch + 1, p.epoch);
+	EXPECT_LT(p.seconds, 5.0) TH_LOG("the waiter must wake on the flip, not at wait's end");
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	peer_field(r.body, "node-c", "membership", member, sizeof(member));
+	peer_field(r.body, "node-c", "psk", psk, sizeof(psk));
+	EXPECT_STREQ("DENIED", member);
+	EXPECT_STREQ("", psk);
+	mn_response_free(&r);
+}
+
 TEST_F(ctl, restart_after_kill9_keeps_state)
 {
 	char psk_before[64], psk_after[64], body[1024], wg[48], code[64];

@@ -61,6 +61,8 @@ static const struct setting settings[] = {
 	  "HTTP worker threads (thread pool, epoll)" },
 	{ "MAX_CONNECTIONS", "--max-connections", SET_LONG, CFG(max_connections), 0, 4,
 	  60000, "1024", "concurrent connection limit" },
+	{ "PER_IP_CONNECTIONS", "--per-ip-connections", SET_LONG, CFG(per_ip_connections), 0,
+	  0, 60000, "256", "concurrent connections from one address (0 = no limit)" },
 	{ "CONNECTION_TIMEOUT", "--connection-timeout", SET_LONG, CFG(connection_timeout), 0,
 	  1, 3600, "10", "idle connection timeout in seconds (slow clients)" },
 	{ "MAX_WAITERS", "--max-waiters", SET_LONG, CFG(max_waiters), 0, 0, 50000, "512",

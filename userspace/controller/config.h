@@ -29,6 +29,7 @@ struct controller_config {
 	long deny_rotate_interval;	/* DENY_ROTATE_INTERVAL */
 	long threads;			/* THREADS */
 	long max_connections;		/* MAX_CONNECTIONS */
+	long per_ip_connections;	/* PER_IP_CONNECTIONS (0 = no limit) */
 	long connection_timeout;	/* CONNECTION_TIMEOUT */
 	long max_waiters;		/* MAX_WAITERS */
 	long replay_cache_size;		/* REPLAY_CACHE_SIZE */

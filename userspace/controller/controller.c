@@ -936,8 +936,8 @@ static void *epoch_thread_main(void *arg)
 			controller_render_status(c, &sb);
 			c->status_dirty = false;
 			pthread_mutex_unlock(&c->lock);
-			if (!sb.oom)
-				store_publish_status(c->store, sb.buf, sb.len);
+			if (!sb.oom && !store_publish_status(c->store, sb.buf, sb.len))
+				log_debug("Status written to %s/status.json", c->cfg->state_dir);
 			strbuf_free(&sb);
 			pthread_mutex_lock(&c->lock);
 		}
