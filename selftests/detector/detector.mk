@@ -5,17 +5,20 @@
 # /opt/meshnet/selftests/detector/. Variables DEBUG_*: vm-test/debug-kernel/debug.mk.
 DETECTOR_BUILD := $(BUILD)/detector-debug
 DETECTOR_KO := $(TOP)/selftests/detector/meshnet_detector.ko
+# (also in debug.mk, included later; needed here when the rule is read)
+DEBUG_KERNEL_DEP = $(if $(DEBUG_KERNEL_DONE),,debug-kernel)
 
 .PHONY: detector-debug vm-test-debug-detectors lint-detector
 LINT_TARGETS += lint-detector
 
-detector-debug: debug-kernel
-	@rm -rf $(DETECTOR_BUILD) && mkdir -p $(DETECTOR_BUILD)
+detector-debug: $(DEBUG_KERNEL_DEP)
+	@rm -rf $(DETECTOR_BUILD) $(DETECTOR_KO) && mkdir -p $(DETECTOR_BUILD)
 	@cp $(TOP)/selftests/detector/meshnet_detector.c $(TOP)/selftests/detector/Kbuild $(DETECTOR_BUILD)/
 	$(DEBUG_KMAKE) M=$(DETECTOR_BUILD) modules
 	@cp $(DETECTOR_BUILD)/meshnet_detector.ko $(DETECTOR_KO)
 
-vm-test-debug-detectors: detector-debug
+vm-test-debug-detectors: vm-test-debug-build
+	@test -f $(DETECTOR_KO) || { echo "vm-test-debug: no planted-bug module (see vm-debug-build)"; exit 1; }
 	@CACHE="$(CACHE)" sh $(TOP)/scripts/run-suite.sh $(RESULTS) vm-debug-detectors \
 		bash $(TOP)/selftests/detector/detector-boots.sh --kernel $(DEBUG_BZIMAGE)
 

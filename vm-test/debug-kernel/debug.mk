@@ -24,8 +24,8 @@ DEBUG_SCALE = $(shell grep -q -e '--timeout-scale' $(VM_RUNNER) 2>/dev/null && e
 
 VM_DEPS += vm-test-debug
 HOST_SUITES += debug-config-check
-.PHONY: debug-kernel kmod-debug vm-test-debug vm-test-debug-suites debug-shell \
-	debug-config-check
+.PHONY: debug-kernel kmod-debug vm-test-debug vm-test-debug-build vm-test-debug-suites \
+	debug-shell debug-config-check
 
 # Host suite: a fragment line Kconfig dropped or changed must be an error.
 debug-config-check:
@@ -35,9 +35,12 @@ debug-config-check:
 debug-kernel:
 	@CACHE=$(CACHE) bash $(DEBUG_KERNEL_SH)
 
+# DEBUG_KERNEL_DONE=1: the caller already brought the kernel up to date.
+DEBUG_KERNEL_DEP = $(if $(DEBUG_KERNEL_DONE),,debug-kernel)
+
 # A copy of the module sources (no stock objects) built against the tree:
 # a module built for Debian's kernel does not load into this one.
-kmod-debug: debug-kernel
+kmod-debug: $(DEBUG_KERNEL_DEP)
 	@rm -rf $(DEBUG_KMOD) && mkdir -p $(DEBUG_KMOD)/kmod $(DEBUG_KMOD)/uapi
 	@cp $(TOP)/Kbuild $(DEBUG_KMOD)/
 	@cp -R $(TOP)/uapi/. $(DEBUG_KMOD)/uapi/
@@ -48,8 +51,15 @@ kmod-debug: debug-kernel
 
 vm-test-debug: vm-test-debug-suites vm-test-debug-detectors
 
+# The builds as a counted result suite (build/results/vm-debug-build.log).
+vm-test-debug-build:
+	@mkdir -p $(RESULTS)
+	@TOP="$(TOP)" MAKE="$(MAKE)" sh $(TOP)/scripts/run-suite.sh $(RESULTS) vm-debug-build \
+		bash $(TOP)/vm-test/debug-kernel/build-tap.sh
+
 # Same suites, binaries and options (VM_SUITES, VM_ARGS) as vm-test-stock.
-vm-test-debug-suites: kmod-debug all vm-bins
+vm-test-debug-suites: vm-test-debug-build all vm-bins
+	@test -f $(DEBUG_MESHNET_KO) || { echo "vm-test-debug: no debug meshnet.ko (see vm-debug-build)"; exit 1; }
 	VM_BINS="$(VM_BINS)" RESULTS="$(RESULTS)" KVER="$(KVER)" CACHE="$(CACHE)" \
 		bash $(VM_RUNNER) --kernel $(DEBUG_BZIMAGE) --modules-dir none \
 		--meshnet-ko $(DEBUG_MESHNET_KO) --name debug --append "$(DEBUG_APPEND)" \
