@@ -689,6 +689,14 @@ TEST_F(ctl, admin_api)
 	EXPECT_EQ(409, r.status);
 	EXPECT_STREQ("exists", error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
+	/* another id with node-d's WireGuard key */
+	snprintf(body, sizeof(body),
+		 "{\"node_id\":\"node-f\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
+		 "\"allowed_ips\":[\"10.10.0.6/32\"]}", wg, self->s.signing_b64[0]);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("duplicate_key", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes",
 			   "{\"node_id\":\"node-e\",\"public_key\":\"short\",\"signing_key\":\"x\","
 			   "\"allowed_ips\":[\"10.10.0.5/32\"]}", &r));

@@ -72,22 +72,58 @@ struct node *controller_find(struct controller *c, const char *id)
 	return NULL;
 }
 
+static struct node *find_by_key(struct controller *c, const char *wg_public_key)
+{
+	struct node *n;
+
+	for (n = c->key_buckets[id_hash(wg_public_key) & (c->n_buckets - 1)]; n; n = n->key_next)
+		if (!strcmp(n->wg_public_key, wg_public_key))
+			return n;
+	return NULL;
+}
+
+static void key_index_add(struct controller *c, struct node *n)
+{
+	size_t h = id_hash(n->wg_public_key) & (c->n_buckets - 1);
+
+	n->key_next = c->key_buckets[h];
+	c->key_buckets[h] = n;
+}
+
+static void key_index_del(struct controller *c, struct node *n)
+{
+	struct node **pp = &c->key_buckets[id_hash(n->wg_public_key) & (c->n_buckets - 1)];
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->key_next;
+	if (*pp)
+		*pp = n->key_next;
+}
+
 static int table_grow(struct controller *c)
 {
 	size_t nb = c->n_buckets * 2, i;
-	struct node **b = calloc(nb, sizeof(*b));
+	struct node **b = calloc(nb, sizeof(*b)), **kb = calloc(nb, sizeof(*kb));
 
-	if (!b)
+	if (!b || !kb) {
+		free(b);
+		free(kb);
 		return -1;
+	}
 	for (i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
 		size_t h = id_hash(n->id) & (nb - 1);
 
 		n->hash_next = b[h];
 		b[h] = n;
+		h = id_hash(n->wg_public_key) & (nb - 1);
+		n->key_next = kb[h];
+		kb[h] = n;
 	}
 	free(c->buckets);
+	free(c->key_buckets);
 	c->buckets = b;
+	c->key_buckets = kb;
 	c->n_buckets = nb;
 	return 0;
 }
@@ -134,6 +170,7 @@ static int table_insert(struct controller *c, struct node *n)
 	h = id_hash(n->id) & (c->n_buckets - 1);
 	n->hash_next = c->buckets[h];
 	c->buckets[h] = n;
+	key_index_add(c, n);
 	if (n->verdict == VERDICT_ALLOWED)
 		c->n_allowed++;
 	return 0;
@@ -158,6 +195,7 @@ static void table_remove(struct controller *c, struct node *n)
 		pp = &(*pp)->hash_next;
 	if (*pp)
 		*pp = n->hash_next;
+	key_index_del(c, n);
 	c->nodes[n->index] = c->nodes[--c->n_nodes];
 	c->nodes[n->index]->index = n->index;
 	if (n->verdict == VERDICT_ALLOWED)
@@ -499,7 +537,9 @@ static int apply_record(void *ctx, struct json_object *rec)
 		n = controller_find(c, id);
 		if (n) {	/* re-enrolment replaces the keys */
 			free(n->allowed_ips_json);
+			key_index_del(c, n);
 			memcpy(n->wg_public_key, tmp.wg_public_key, sizeof(tmp.wg_public_key));
+			key_index_add(c, n);
 			memcpy(n->signing_key, tmp.signing_key, sizeof(tmp.signing_key));
 			memcpy(n->endpoint, tmp.endpoint, sizeof(tmp.endpoint));
 			n->allowed_ips_json = tmp.allowed_ips_json;
@@ -577,9 +617,11 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 	controller_rules_from_config(&c->rules, cfg);
 	c->n_buckets = 1024;
 	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
+	c->key_buckets = calloc(c->n_buckets, sizeof(*c->key_buckets));
 	c->replay = replay_cache_new((size_t)cfg->replay_cache_size, cfg->clock_skew);
-	if (!c->buckets || !c->replay) {
+	if (!c->buckets || !c->key_buckets || !c->replay) {
 		free(c->buckets);
+		free(c->key_buckets);
 		replay_cache_free(c->replay);
 		free(c);
 		return NULL;
@@ -599,6 +641,7 @@ void controller_free(struct controller *c)
 		node_free(c->nodes[i]);
 	free(c->nodes);
 	free(c->buckets);
+	free(c->key_buckets);
 	replay_cache_free(c->replay);
 	OPENSSL_cleanse(&c->epoch, sizeof(c->epoch));
 	pthread_cond_destroy(&c->cond);
@@ -1008,6 +1051,11 @@ int controller_enrol(struct controller *c, struct json_object *obj, struct api_e
 		api_error_set(err, 409, "exists", "node %s is enrolled already", tmp.id);
 		goto out;
 	}
+	if (find_by_key(c, tmp.wg_public_key)) {
+		api_error_set(err, 409, "duplicate_key", "node %s already has this public_key",
+			      find_by_key(c, tmp.wg_public_key)->id);
+		goto out;
+	}
 	n = malloc(sizeof(*n));
 	if (!n) {
 		api_error_set(err, 500, "internal", "out of memory");
@@ -1238,8 +1286,8 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	struct benchmark b;
 	int64_t now = now_unix();
 	uint64_t new_epoch = 0;
+	struct node *n, next;
 	struct strbuf sb;
-	struct node *n;
 	enum verdict v;
 	int ret;
 
@@ -1258,16 +1306,28 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 		api_error_set(err, 401, "unknown_node", "node %s is not enrolled", id);
 		return -1;
 	}
+	/* Persist first: a benchmark that cannot be journaled changes nothing. */
+	next = *n;
+	next.has_benchmark = true;
+	next.scores = b.scores;
+	next.benchmark_time = b.time < now ? b.time : now;
+	next.benchmark_received = now;
+	memcpy(next.suite_version, b.suite_version, sizeof(b.suite_version));
+	strbuf_init(&sb);
+	render_bench_record(&sb, &next);
+	if (journal(c, &sb, false)) {
+		strbuf_free(&sb);
+		pthread_mutex_unlock(&c->lock);
+		api_error_set(err, 500, "storage", "could not persist the benchmark");
+		return -1;
+	}
+	strbuf_free(&sb);
 	n->has_benchmark = true;
-	n->scores = b.scores;
-	n->benchmark_time = b.time < now ? b.time : now;
+	n->scores = next.scores;
+	n->benchmark_time = next.benchmark_time;
 	n->benchmark_received = now;
 	n->last_update = now;
-	memcpy(n->suite_version, b.suite_version, sizeof(b.suite_version));
-	strbuf_init(&sb);
-	render_bench_record(&sb, n);
-	journal(c, &sb, false);
-	strbuf_free(&sb);
+	memcpy(n->suite_version, next.suite_version, sizeof(next.suite_version));
 	c->stats.benchmarks_accepted++;
 
 	in = (struct membership_input){ .has_benchmark = true, .scores = n->scores,

@@ -34,7 +34,8 @@ void api_error_set(struct api_error *err, unsigned int status, const char *code,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 struct node {
-	struct node *hash_next;
+	struct node *hash_next;		/* chain by id */
+	struct node *key_next;		/* chain by WireGuard public key */
 	size_t index;			/* in controller.nodes */
 	char id[64];
 	char wg_public_key[48];		/* base64 */
@@ -77,7 +78,8 @@ struct controller {
 	struct membership_rules rules;
 	struct node **nodes;
 	size_t n_nodes, cap_nodes;
-	struct node **buckets;
+	struct node **buckets;		/* by node id */
+	struct node **key_buckets;	/* by WireGuard public key */
 	size_t n_buckets;
 	size_t n_allowed;
 	struct epoch_state epoch;
