@@ -51,6 +51,13 @@ help_documented() {
 check "meshnetd: every flag and setting of --help is in meshnetd.8" help_documented meshnetd
 check "meshnet-agent: every flag and setting of --help is in meshnet-agent.8" help_documented meshnet-agent
 
+meshnetd_commands() {
+	"$build/meshnetd" audit-verify --help >"$tmp/out" 2>&1 && grep -qi "usage.*audit-verify" "$tmp/out" ||
+		{ echo "meshnetd audit-verify --help:"; cat "$tmp/out"; return 1; }
+	grep -q '^\.BI "audit\\-verify " FILE$' "$top/man/meshnetd.8" || { echo "audit-verify not in meshnetd.8"; return 1; }
+}
+check "meshnetd: audit-verify --help works and is in the page" meshnetd_commands
+
 agent_commands() {
 	local c
 	for c in keygen status; do
