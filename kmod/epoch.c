@@ -93,29 +93,68 @@ static struct mn_peer *mn_txn_find(struct mn_txn *txn, const u8 *key)
 	return NULL;
 }
 
-/* On success the transaction takes over the caller's reference to @peer. */
-int mn_epoch_stage(struct mn_net *mn, u32 portid, struct mn_peer *peer,
-		   struct netlink_ext_ack *extack)
+static size_t mn_peer_bytes(const struct mn_peer *peer)
 {
+	return struct_size(peer, allowedips, peer->n_allowedips) +
+	       sizeof(struct mn_pcpu_stats) * num_possible_cpus();
+}
+
+static void mn_txn_unstage(struct mn_txn *txn, struct mn_peer *peer)
+{
+	hash_del(&peer->stage_node);
+	txn->n_peers--;
+	txn->bytes -= mn_peer_bytes(peer);
+}
+
+/*
+ * Stages @n peers, all or none. On success the transaction takes over the
+ * caller's references (the array slots are set to NULL).
+ */
+int mn_epoch_stage(struct mn_net *mn, u32 portid, struct mn_peer **peers,
+		   u32 n, struct netlink_ext_ack *extack)
+{
+	struct mn_txn *txn;
+	u32 i;
 	int ret;
 
 	lockdep_assert_held(&mn->lock);
 	ret = mn_txn_check(mn, portid, extack);
 	if (ret)
 		return ret;
-	if (mn->txn->n_peers >= MN_MAX_PEERS) {
-		NL_SET_ERR_MSG_MOD(extack, "Too many peers in one epoch");
-		return -E2BIG;
+	txn = mn->txn;
+	for (i = 0; i < n; i++) {
+		struct mn_peer *peer = peers[i];
+
+		if (txn->n_peers >= MN_MAX_PEERS) {
+			NL_SET_ERR_MSG_MOD(extack, "Too many peers in one epoch");
+			ret = -E2BIG;
+			goto err;
+		}
+		if (txn->bytes + mn_peer_bytes(peer) > MN_MAX_STAGED_BYTES) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "Too much staged peer data in one epoch");
+			ret = -E2BIG;
+			goto err;
+		}
+		if (mn_txn_find(txn, peer->public_key)) {
+			NL_SET_ERR_MSG_MOD(extack, "Peer public key staged twice");
+			ret = -EEXIST;
+			goto err;
+		}
+		peer->epoch = txn->epoch_id;
+		hash_add(txn->peers, &peer->stage_node,
+			 mn_stage_hash(peer->public_key));
+		txn->n_peers++;
+		txn->bytes += mn_peer_bytes(peer);
 	}
-	if (mn_txn_find(mn->txn, peer->public_key)) {
-		NL_SET_ERR_MSG_MOD(extack, "Peer public key staged twice");
-		return -EEXIST;
-	}
-	peer->epoch = mn->txn->epoch_id;
-	hash_add(mn->txn->peers, &peer->stage_node,
-		 mn_stage_hash(peer->public_key));
-	mn->txn->n_peers++;
+	memset(peers, 0, n * sizeof(*peers));
 	return 0;
+
+err:
+	/* Unstage this request's peers: the caller keeps its references. */
+	while (i--)
+		mn_txn_unstage(txn, peers[i]);
+	return ret;
 }
 
 static void mn_self_set(struct mn_net *mn, u8 verdict, const char *reason)
@@ -177,9 +216,8 @@ int mn_epoch_commit(struct mn_net *mn, u32 portid, u64 epoch_id,
 		}
 		if (changed)
 			changed[i] = !prev || prev->verdict != peers[i]->verdict;
-		hash_del(&peers[i]->stage_node);
+		mn_txn_unstage(txn, peers[i]);
 	}
-	txn->n_peers = 0;
 	mn_txn_free(txn);
 	mn->txn = NULL;
 

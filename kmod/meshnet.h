@@ -26,6 +26,7 @@
 
 #define MN_MAX_PEERS 65536
 #define MN_MAX_DEVICES 16
+#define MN_MAX_STAGED_BYTES (64UL << 20)
 #define MN_STAGE_HASH_BITS 12
 #define MN_EXPIRY_RECHECK_SECS 60
 
@@ -164,6 +165,7 @@ struct mn_txn {
 	u64 epoch_id;
 	u64 expiry;
 	u32 n_peers;
+	size_t bytes;		/* staged peer memory, capped */
 	DECLARE_HASHTABLE(peers, MN_STAGE_HASH_BITS);
 };
 
@@ -253,8 +255,8 @@ void mn_device_notifier_unregister(void);
 /* epoch.c */
 int mn_epoch_begin(struct mn_net *mn, u32 portid, u64 epoch_id, u64 expiry,
 		   bool force, struct netlink_ext_ack *extack);
-int mn_epoch_stage(struct mn_net *mn, u32 portid, struct mn_peer *peer,
-		   struct netlink_ext_ack *extack);
+int mn_epoch_stage(struct mn_net *mn, u32 portid, struct mn_peer **peers,
+		   u32 n, struct netlink_ext_ack *extack);
 int mn_epoch_commit(struct mn_net *mn, u32 portid, u64 epoch_id,
 		    const u8 *self_verdict, const char *self_reason,
 		    struct netlink_ext_ack *extack);

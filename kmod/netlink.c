@@ -593,18 +593,8 @@ static int mn_epoch_set_peers_doit(struct sk_buff *skb, struct genl_info *info)
 		i++;
 	}
 	mutex_lock(&mn->lock);
-	for (i = 0; i < n; i++) {
-		ret = mn_epoch_stage(mn, info->snd_portid, peers[i],
-				     info->extack);
-		if (ret)
-			break;
-		peers[i] = NULL;
-	}
+	ret = mn_epoch_stage(mn, info->snd_portid, peers, n, info->extack);
 	mutex_unlock(&mn->lock);
-	/*
-	 * A failure part way (duplicate key, limit) leaves the peers staged
-	 * before it; the transaction is then unusable and should be aborted.
-	 */
 out:
 	for (i = 0; i < n; i++)
 		mn_peer_put(peers[i]);

@@ -1130,6 +1130,25 @@ TEST_F(genl, peer_conflicts)
 	ASSERT_EQ(0, epoch_stage(g, 0, 2, false));
 	EXPECT_EQ(-EEXIST, epoch_stage(g, 1, 1, false));
 	EXPECT_NE(NULL, strstr(g->extack, "staged twice"));
+	/* All or nothing: new peers before the duplicate are not staged. */
+	req(g, &m, MESHNET_CMD_EPOCH_SET_PEERS);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer(&m, 0, 5, MESHNET_VERDICT_ALLOWED, false);
+	put_peer(&m, 1, 6, MESHNET_VERDICT_ALLOWED, false);
+	put_peer(&m, 2, 1, MESHNET_VERDICT_ALLOWED, false);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(-EEXIST, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "staged twice"));
+	/* A duplicate inside one message. */
+	req(g, &m, MESHNET_CMD_EPOCH_SET_PEERS);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer(&m, 0, 7, MESHNET_VERDICT_ALLOWED, false);
+	put_peer(&m, 1, 7, MESHNET_VERDICT_DENIED, false);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(-EEXIST, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "staged twice"));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(2, s.txn_peer_count);
 
 	/* Identical prefixes in two peers: commit refuses, nothing changes. */
 	ASSERT_EQ(0, epoch_begin(g, 1, now_unix() + 60, false));
