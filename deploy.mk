@@ -110,9 +110,9 @@ endif
 HOST_SUITES += deploy-terraform deploy-compose deploy-install deploy-man
 deploy-check: deploy-terraform deploy-compose deploy-install deploy-man
 
-deploy-terraform: $(BUILD)/meshnetd
+deploy-terraform: $(BUILD)/meshnetd $(BUILD)/meshnet-agent
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) deploy-terraform \
-		bash $(TOP)/selftests/deploy/terraform.sh $(BUILD)/meshnetd
+		bash $(TOP)/selftests/deploy/terraform.sh $(BUILD)/meshnetd $(BUILD)/meshnet-agent
 
 deploy-compose:
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) deploy-compose \

@@ -10,11 +10,12 @@
 #        └─ destroy: the artifacts directory is gone
 #
 # Terraform is not a Debian package: without it the suite reports SKIP.
-# Usage: terraform.sh [MESHNETD]   (default build/meshnetd)
+# Usage: terraform.sh [MESHNETD [AGENT]]   (default build/meshnetd, build/meshnet-agent)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/deploy/tap.sh"
 meshnetd=${1:-$top/build/meshnetd}
+AGENT=${2:-$(dirname "$meshnetd")/meshnet-agent}
 
 if ! command -v terraform >/dev/null; then
 	skip "terraform apply/destroy" "terraform is not installed (not packaged by Debian; install it from HashiCorp to run this suite)"
@@ -131,6 +132,29 @@ enrolment_valid() {
 	! grep -qF "$(cat "$art/nodes/node-a/wireguard.key")" "$f" || { echo "private key in enrolment file"; return 1; }
 }
 check "enrolment file lists every node's public keys and no secret" enrolment_valid
+
+# What the node container's entrypoint does: copy the node's keys into the
+# agent's state directory; the agent must read the rendered agent.conf and
+# find the very keys the enrolment file announces.
+agent_reads_rendered() {
+	local agent=$top/build/meshnet-agent n st rec
+	[ -n "${AGENT:-}" ] && agent=$AGENT
+	[ -x "$agent" ] || { echo "$agent not built"; return 1; }
+	for n in "${nodes[@]}"; do
+		st=$tmp/agent-$n; mkdir -p "$st"; chmod 0700 "$st"
+		install -m 0600 "$art/nodes/$n/wireguard.key" "$art/nodes/$n/ed25519.key" "$st/"
+		rec=$("$agent" keygen --config "$art/nodes/$n/agent.conf" --state-dir "$st" 2>&1) ||
+			{ echo "$n: $rec"; return 1; }
+		rec=$(sed 's|\\/|/|g' <<<"$rec")	# JSON may escape '/'
+		[ "$(ls "$st" | sort | tr '\n' ' ')" = "ed25519.key wireguard.key " ] || { echo "$n: agent made new keys"; return 1; }
+		grep -qF "\"wg_public_key\":\"$(cat "$art/nodes/$n/wireguard.pub")\"" <<<"$rec" ||
+			{ echo "$n: agent's WireGuard key differs: $rec"; return 1; }
+		grep -qF "\"ed25519_public_key\":\"$(cat "$art/nodes/$n/ed25519.pub")\"" <<<"$rec" ||
+			{ echo "$n: agent's Ed25519 key differs: $rec"; return 1; }
+		grep -qF "\"id\":\"$n\"" <<<"$rec" || { echo "$n: NODE_ID not from agent.conf: $rec"; return 1; }
+	done
+}
+check "meshnet-agent reads each rendered agent.conf and key files (same public keys as enrolled)" agent_reads_rendered
 
 say "re-apply: nothing changes, no key rotates"
 sums() { sha256sum "$art"/nodes/*/wireguard.key "$art"/nodes/*/ed25519.pem "$art"/controller/admin.token "$art"/ca/ca.key "$art"/controller/tls/server.key; }
