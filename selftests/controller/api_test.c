@@ -992,6 +992,19 @@ TEST_F(ctl, audit_log_verifies_and_catches_tampering)
 	EXPECT_NE(0, server_start(&self->s, NULL));
 }
 
+TEST_F(ctl, second_instance_on_same_state_refused)
+{
+	char bin[PATH_MAX], cmd[3 * PATH_MAX];
+	int st;
+
+	meshnetd_path(bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd), "'%s' --listen 127.0.0.1:%u --state-dir '%s/state' 2>&1 | "
+		 "grep -q 'in use by another meshnetd'", bin, mn_free_port(), self->s.dir);
+	st = system(cmd);
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	EXPECT_EQ(1, metric(&self->s, "meshnet_epoch_id"));
+}
+
 TEST_F(ctl, secrets_stay_in_0600_files)
 {
 	char path[PATH_MAX + 32], secret[64] = "", *status, *epoch, *p;

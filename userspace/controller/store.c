@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 struct store {
 	char dir[PATH_MAX - 32];
 	pthread_mutex_t lock;		/* journal and audit appends */
+	int lock_fd;			/* flock: one meshnetd per state directory */
 	int journal_fd, audit_fd;
 	size_t journal_size;
 	char audit_prev[AUDIT_HASH_HEX];
@@ -78,6 +80,13 @@ struct store *store_open(const char *dir)
 		goto err_free;
 	}
 	pthread_mutex_init(&st->lock, NULL);
+	st->journal_fd = st->audit_fd = -1;
+	st->lock_fd = open_append(st, "lock");
+	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB)) {
+		log_err("state directory %s: %s", dir, errno == EWOULDBLOCK ?
+			"in use by another meshnetd" : strerror(errno));
+		goto err_close;
+	}
 	st->journal_fd = open_append(st, "journal.jsonl");
 	st->audit_fd = open_append(st, "audit.jsonl");
 	if (st->journal_fd < 0 || st->audit_fd < 0) {
@@ -106,6 +115,8 @@ err_close:
 		close(st->journal_fd);
 	if (st->audit_fd >= 0)
 		close(st->audit_fd);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	pthread_mutex_destroy(&st->lock);
 err_free:
 	free(st);
@@ -118,6 +129,7 @@ void store_close(struct store *st)
 		return;
 	close(st->journal_fd);
 	close(st->audit_fd);
+	close(st->lock_fd);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
