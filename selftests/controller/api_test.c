@@ -1005,6 +1005,69 @@ TEST_F(ctl, second_instance_on_same_state_refused)
 	EXPECT_EQ(1, metric(&self->s, "meshnet_epoch_id"));
 }
 
+TEST_F(ctl, hostile_traffic_leaves_it_serving)
+{
+	static const char *const garbage[] = {
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",	/* a TLS hello */
+		"GET /health HTTP/9.9\r\n\r\n",
+		"GET /health\r\n\r\n",
+		"POST /v1/benchmarks/node-a HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+		"POST /v1/benchmarks/node-a HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+		"GET /v1/config/node-a?wait=99999999999999999999999&after_epoch=-1 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /v1/config/%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /v1/config/node-a HTTP/1.1\r\nHost: x\r\nX-Meshnet-Node: node-a\r\n"
+		"X-Meshnet-Timestamp: 99999999999999999999\r\nX-Meshnet-Nonce: zz\r\n"
+		"X-Meshnet-Signature: ====\r\n\r\n",
+		"\r\n\r\n\r\n",
+	};
+	struct timeval tv = { .tv_sec = 5 };
+	struct mn_conn conns[200];
+	char *big;
+	size_t i;
+
+	for (i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+		struct mn_conn c;
+		char buf[4096];
+
+		ASSERT_EQ(0, mn_connect(&c, self->s.port, NULL));
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		mn_send_raw(&c, garbage[i], strlen(garbage[i]));
+		if (recv(c.fd, buf, sizeof(buf), 0) > 0)
+			EXPECT_NE(0, strncmp(buf, "HTTP/1.1 200", 12)) TH_LOG("garbage %zu got 200", i);
+		mn_close(&c);
+	}
+	/* a header far larger than the per-connection memory limit */
+	big = malloc(200000);
+	ASSERT_NE(NULL, big);
+	memset(big, 'a', 199999);
+	big[199999] = '\0';
+	{
+		struct mn_conn c;
+		char buf[256] = "";
+
+		ASSERT_EQ(0, mn_connect(&c, self->s.port, NULL));
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		dprintf(c.fd, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ");
+		mn_send_raw(&c, big, strlen(big));
+		mn_send_raw(&c, "\r\n\r\n", 4);
+		if (recv(c.fd, buf, sizeof(buf) - 1, 0) > 0)
+			EXPECT_NE(0, strncmp(buf, "HTTP/1.1 200", 12));
+		mn_close(&c);
+	}
+	free(big);
+	/* a burst of idle connections */
+	for (i = 0; i < 200; i++)
+		if (mn_connect(&conns[i], self->s.port, NULL))
+			conns[i].fd = -1;
+	for (i = 0; i < 200; i++)
+		if (conns[i].fd >= 0)
+			mn_close(&conns[i]);
+	/* still healthy, nothing changed */
+	EXPECT_EQ(1, metric(&self->s, "meshnet_epoch_id"));
+	EXPECT_EQ(0, metric(&self->s, "meshnet_benchmarks_accepted_total"));
+	EXPECT_EQ(3, metric(&self->s, "meshnet_nodes{membership=\"DENIED\"}"));
+}
+
 TEST_F(ctl, secrets_stay_in_0600_files)
 {
 	char path[PATH_MAX + 32], secret[64] = "", *status, *epoch, *p;
