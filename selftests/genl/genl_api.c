@@ -214,7 +214,7 @@ static int get_state(struct mn_genl *g, struct state *s)
 
 struct dump {
 	unsigned int messages, peers, with_psk_attr, with_has_psk, bad;
-	unsigned int denied;
+	unsigned int denied, epoch_mismatch;
 	uint64_t epoch_id;
 	uint8_t *seen;		/* by peer index (first key bytes) */
 	unsigned int seen_len;
@@ -233,6 +233,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *arg)
 		d->bad++;
 		return 0;
 	}
+	if (d->messages > 1 && d->epoch_id != mn_attr_u64(tb[MESHNET_A_EPOCH_ID]))
+		d->epoch_mismatch++;
 	d->epoch_id = mn_attr_u64(tb[MESHNET_A_EPOCH_ID]);
 	mn_attr_for_each_nested(p, tb[MESHNET_A_PEERS], rem) {
 		const struct nlattr *pt[MESHNET_PEER_A_MAX + 1];
@@ -1580,8 +1582,12 @@ TEST_F_TIMEOUT(genl, ten_thousand_peers, 300)
 	struct mn_genl *g = &self->g;
 	uint8_t *seen = calloc(SCALE_PEERS, 1);
 	struct dump d = { .seen = seen, .seen_len = SCALE_PEERS };
+	struct dump d2 = {};
+	struct mn_genl other;
 	struct state s;
+	struct mn_msg m;
 	unsigned int i, missing = 0;
+	int ret = 0, done;
 
 	ASSERT_NE(NULL, seen);
 	ASSERT_EQ(0, epoch_begin(g, 100, now_unix() + 3600, false));
@@ -1605,11 +1611,43 @@ TEST_F_TIMEOUT(genl, ten_thousand_peers, 300)
 	EXPECT_EQ(0, missing);
 	EXPECT_EQ((SCALE_PEERS + 2) / 3, d.denied);
 
-	/* Copy-on-write on a big table, then a second full epoch. */
+	/*
+	 * A dump is a snapshot: a new epoch committed after its first
+	 * message does not show up in the rest of it.
+	 */
+	ASSERT_EQ(0, mn_genl_open(&other));
+	mn_msg_init(&m, g->family, NLM_F_DUMP, MESHNET_CMD_GET_PEERS,
+		    MESHNET_GENL_VERSION);
+	ASSERT_EQ(0, mn_genl_send(g, &m));
+	done = mn_genl_recv_reply(g, &m, dump_cb, &d2, &ret);
+	EXPECT_FALSE(done);
+	EXPECT_GT(SCALE_PEERS, d2.peers);
+	ASSERT_EQ(0, epoch_apply(&other, 200, 10));
+	while (!done)
+		done = mn_genl_recv_reply(g, &m, dump_cb, &d2, &ret);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(SCALE_PEERS, d2.peers);
+	EXPECT_EQ(100, d2.epoch_id);
+	EXPECT_EQ(0, d2.epoch_mismatch);
+	EXPECT_EQ(0, d2.bad);
+	mn_msg_free(&m);
+	mn_genl_close(&other);
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(200, s.epoch_id);
+	EXPECT_EQ(10, s.peer_count);
+
+	/* A second full epoch, then copy-on-write on the big table. */
+	EXPECT_EQ(-ENOENT, del_peer(g, MESHNET_CMD_DEL_PEER, 1234));
+	ASSERT_EQ(0, epoch_apply(g, 201, SCALE_PEERS));
 	ASSERT_EQ(0, del_peer(g, MESHNET_CMD_DEL_PEER, 1234));
-	ASSERT_EQ(0, epoch_apply(g, 101, SCALE_PEERS));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(SCALE_PEERS - 1, s.peer_count);
+	req(g, &m, MESHNET_CMD_SET_PEER);
+	put_peer(&m, MESHNET_A_PEER, 1234, MESHNET_VERDICT_DENIED, true);
+	ASSERT_EQ(0, send_req(g, &m));
 	ASSERT_EQ(0, get_state(g, &s));
 	EXPECT_EQ(SCALE_PEERS, s.peer_count);
+	EXPECT_EQ(201, s.epoch_id);
 	free(seen);
 }
 

@@ -252,11 +252,9 @@ static int mn_recv_batch(struct mn_genl *g, uint32_t seq, mn_reply_cb cb,
 	return 0;
 }
 
-int mn_genl_transact(struct mn_genl *g, struct mn_msg *m, mn_reply_cb cb,
-		     void *arg)
+int mn_genl_send(struct mn_genl *g, struct mn_msg *m)
 {
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	int ret = 0;
 
 	g->extack[0] = '\0';
 	g->extack_off = 0;
@@ -265,6 +263,23 @@ int mn_genl_transact(struct mn_genl *g, struct mn_msg *m, mn_reply_cb cb,
 	if (sendto(g->fd, m->nlh, m->nlh->nlmsg_len, 0,
 		   (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
+	return 0;
+}
+
+int mn_genl_recv_reply(struct mn_genl *g, const struct mn_msg *m,
+		       mn_reply_cb cb, void *arg, int *ret)
+{
+	*ret = 0;
+	return mn_recv_batch(g, m->nlh->nlmsg_seq, cb, arg, ret);
+}
+
+int mn_genl_transact(struct mn_genl *g, struct mn_msg *m, mn_reply_cb cb,
+		     void *arg)
+{
+	int ret = mn_genl_send(g, m);
+
+	if (ret)
+		return ret;
 	while (!mn_recv_batch(g, m->nlh->nlmsg_seq, cb, arg, &ret))
 		;
 	return ret;

@@ -67,6 +67,11 @@ typedef int (*mn_reply_cb)(const struct nlmsghdr *nlh, void *arg);
  */
 int mn_genl_transact(struct mn_genl *g, struct mn_msg *m, mn_reply_cb cb,
 		     void *arg);
+/* The two halves of mn_genl_transact(), for interleaving (e.g. a dump). */
+int mn_genl_send(struct mn_genl *g, struct mn_msg *m);
+/* Reads one datagram of the reply to @m: 1 when the ack/DONE came (*ret). */
+int mn_genl_recv_reply(struct mn_genl *g, const struct mn_msg *m,
+		       mn_reply_cb cb, void *arg, int *ret);
 /* Waits up to @timeout_ms for one message; 1 if @cb ran, 0 on timeout. */
 int mn_genl_recv_one(struct mn_genl *g, int timeout_ms, mn_reply_cb cb,
 		     void *arg);
