@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <netinet/in.h>
 
 #include "kselftest_harness.h"
 
@@ -119,7 +120,8 @@ static pid_t server_spawn(struct server *s, const char *const *extra)
 	pid_t pid;
 
 	meshnetd_path(bin, sizeof(bin));
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", s->port);
+	snprintf(listen, sizeof(listen), mn_family == AF_INET6 ? "[::1]:%u" : "127.0.0.1:%u",
+		 s->port);
 	snprintf(state, sizeof(state), "%s/state", s->dir);
 	snprintf(nodes, sizeof(nodes), "%s/nodes.json", s->dir);
 	snprintf(token, sizeof(token), "%s/admin.token", s->dir);
@@ -316,8 +318,22 @@ FIXTURE(ctl) {
 	struct server s;
 };
 
+/* Every API test runs with meshnetd on 127.0.0.1 and on [::1]. */
+FIXTURE_VARIANT(ctl) {
+	int family;
+};
+
+FIXTURE_VARIANT_ADD(ctl, ipv4) {
+	.family = AF_INET,
+};
+
+FIXTURE_VARIANT_ADD(ctl, ipv6) {
+	.family = AF_INET6,
+};
+
 FIXTURE_SETUP(ctl)
 {
+	mn_family = variant->family;
 	memset(&self->s, 0, sizeof(self->s));
 	ASSERT_EQ(0, server_prepare(&self->s));
 	ASSERT_EQ(0, server_start(&self->s, NULL)) TH_LOG("meshnetd did not start");
@@ -998,8 +1014,9 @@ TEST_F(ctl, second_instance_on_same_state_refused)
 	int st;
 
 	meshnetd_path(bin, sizeof(bin));
-	snprintf(cmd, sizeof(cmd), "'%s' --listen 127.0.0.1:%u --state-dir '%s/state' 2>&1 | "
-		 "grep -q 'in use by another meshnetd'", bin, mn_free_port(), self->s.dir);
+	snprintf(cmd, sizeof(cmd), "'%s' --listen %s:%u --state-dir '%s/state' 2>&1 | "
+		 "grep -q 'in use by another meshnetd'", bin,
+		 mn_family == AF_INET6 ? "[::1]" : "127.0.0.1", mn_free_port(), self->s.dir);
 	st = system(cmd);
 	EXPECT_EQ(0, WEXITSTATUS(st));
 	EXPECT_EQ(1, metric(&self->s, "meshnet_epoch_id"));

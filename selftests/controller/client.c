@@ -16,19 +16,41 @@
 #include "client.h"
 #include "sign.h"
 
+int mn_family = AF_INET;
+
+static socklen_t loopback(struct sockaddr_storage *ss, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (mn_family == AF_INET6) {
+		struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)ss;
+
+		sa6->sin6_family = AF_INET6;
+		sa6->sin6_port = htons(port);
+		sa6->sin6_addr = in6addr_loopback;
+		return sizeof(*sa6);
+	} else {
+		struct sockaddr_in *sa4 = (struct sockaddr_in *)ss;
+
+		sa4->sin_family = AF_INET;
+		sa4->sin_port = htons(port);
+		sa4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*sa4);
+	}
+}
+
 int mn_connect(struct mn_conn *c, uint16_t port, const char *ca_file)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_storage sa;
+	socklen_t sa_len = loopback(&sa, port);
 	int one = 1;
 
 	memset(c, 0, sizeof(*c));
 	c->port = port;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->fd = socket(mn_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (connect(c->fd, (struct sockaddr *)&sa, sa_len)) {
 		close(c->fd);
 		c->fd = -1;
 		return -1;
@@ -206,17 +228,16 @@ int mn_do_signed(uint16_t port, EVP_PKEY *key, const char *node_id, const char *
 
 uint16_t mn_free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
+	struct sockaddr_storage sa;
+	socklen_t len = loopback(&sa, 0);
 	uint16_t port = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(mn_family, SOCK_STREAM, 0);
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0)
 		return 0;
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &len))
-		port = ntohs(sa.sin_port);
+	if (!bind(fd, (struct sockaddr *)&sa, len) && !getsockname(fd, (struct sockaddr *)&sa, &len))
+		port = ntohs(mn_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port :
+				 ((struct sockaddr_in *)&sa)->sin_port);
 	close(fd);
 	return port;
 }

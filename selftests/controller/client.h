@@ -29,7 +29,10 @@ struct mn_response {
 	size_t body_len;
 };
 
-/* Connects to 127.0.0.1:port; with ca_file, speaks TLS and verifies it. */
+/* Address family of the loopback used by mn_connect/mn_free_port (AF_INET: 127.0.0.1, AF_INET6: ::1). */
+extern int mn_family;
+
+/* Connects to loopback:port; with ca_file, speaks TLS and verifies it. */
 int mn_connect(struct mn_conn *c, uint16_t port, const char *ca_file);
 void mn_close(struct mn_conn *c);
 int mn_send_raw(struct mn_conn *c, const void *buf, size_t len);
