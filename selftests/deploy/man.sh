@@ -57,6 +57,17 @@ meshnetd_commands() {
 	grep -q '^\.BI "audit\\-verify " FILE$' "$top/man/meshnetd.8" || { echo "audit-verify not in meshnetd.8"; return 1; }
 }
 check "meshnetd: audit-verify --help works and is in the page" meshnetd_commands
+routes_documented() {
+	local method path missing=0
+	"$build/meshnetd" routes >"$tmp/routes" 2>&1 || { echo "meshnetd routes failed"; cat "$tmp/routes"; return 1; }
+	page_text meshnetd >"$tmp/meshnetd.txt"
+	while read -r method path; do
+		path=$(sed 's/{[a-z_]*}/id/g' <<<"$path")
+		grep -qF -- "$method $path" "$tmp/meshnetd.txt" || { echo "route $method $path not in meshnetd.8 HTTP API"; missing=1; }
+	done <"$tmp/routes"
+	[ -s "$tmp/routes" ] && grep -q '^\.B meshnetd routes$' "$top/man/meshnetd.8" && return $missing
+}
+check "meshnetd: every route of 'meshnetd routes' is in meshnetd.8" routes_documented
 
 agent_commands() {
 	local c
