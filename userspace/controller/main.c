@@ -69,15 +69,16 @@ static int serve_main(int argc, char **argv)
 	}
 	sigwait(&set, &sig);
 	log_info("Stopping on signal %d", sig);
-	api_stop(api);
+	/* The epoch thread first: it calls into the API to wake long-polls. */
 	controller_stop(c);
+	api_stop(api);
 	controller_free(c);
 	store_close(st);
 	return 0;
 err:
-	api_stop(api);
 	if (c)
 		controller_stop(c);
+	api_stop(api);
 	controller_free(c);
 	store_close(st);
 	return 1;
