@@ -131,30 +131,35 @@ static unsigned int mn_hook_endpoint(void *priv, struct sk_buff *skb,
 	return NF_DROP;
 }
 
+/*
+ * Inbound inner packets are judged after defragmentation but before the raw
+ * table and conntrack, so a denied peer creates no conntrack entries.
+ * Outbound ones after NAT, when the destination is final.
+ */
 static const struct nf_hook_ops mn_hook_template[] = {
 	{
 		.hook = mn_hook_inner,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_PRE_ROUTING,
-		.priority = NF_IP_PRI_FILTER,
+		.priority = NF_IP_PRI_RAW - 1,
 	},
 	{
 		.hook = mn_hook_inner,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_POST_ROUTING,
-		.priority = NF_IP_PRI_FILTER,
+		.priority = NF_IP_PRI_NAT_SRC + 1,
 	},
 	{
 		.hook = mn_hook_inner,
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_PRE_ROUTING,
-		.priority = NF_IP6_PRI_FILTER,
+		.priority = NF_IP6_PRI_RAW - 1,
 	},
 	{
 		.hook = mn_hook_inner,
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_POST_ROUTING,
-		.priority = NF_IP6_PRI_FILTER,
+		.priority = NF_IP6_PRI_NAT_SRC + 1,
 	},
 	{
 		.hook = mn_hook_endpoint,
