@@ -43,8 +43,9 @@ struct request {
 	bool started, too_large, responded;
 	char *body;
 	size_t body_len;
-	/* long-poll */
-	bool waiting, resumed;
+	/* long-poll: waiting/resumed are guarded by wait_lock, parked is only
+	 * touched by the thread running the handler */
+	bool waiting, resumed, parked;
 	uint64_t after_epoch;
 	int64_t deadline_ms;
 	size_t waiter_index;
@@ -324,6 +325,7 @@ static bool waiter_add(struct api_server *s, struct request *r, uint64_t after_e
 	r->after_epoch = after_epoch;
 	r->deadline_ms = now_ms() + (int64_t)wait_s * 1000;
 	r->waiting = true;
+	r->parked = true;
 	r->waiter_index = s->n_waiters;
 	s->waiters[s->n_waiters++] = r;
 	MHD_suspend_connection(r->conn);
@@ -740,7 +742,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->route->auth == AUTH_NODE && !node_authorized(s, r))
 		return r->responded ? MHD_YES : MHD_NO;
 	r->route->handler(s, r);
-	if (r->waiting)
+	/* Suspended: MHD calls again once resumed (possibly already). */
+	if (r->parked && !r->responded)
 		return MHD_YES;
 	return r->responded ? MHD_YES : MHD_NO;
 }
