@@ -59,7 +59,7 @@ nft_dropped() {
 flood() {
 	local from=$1 size=$2 rx0 rx1 sink
 	rx0=$(wg_rx_packets a)
-	n a meshnet-udpflood sink --port 9000 --secs $((SECS + 3)) --idle 1 >"$tmpdir/sink" &
+	ip netns exec "$ns_a" meshnet-udpflood sink --port 9000 --secs $((SECS + 3)) --idle 1 >"$tmpdir/sink" &
 	sink=$!
 	sleep 0.3
 	n "$from" meshnet-udpflood send --to "$(v4 a)" --port 9000 --secs "$SECS" \
@@ -67,6 +67,7 @@ flood() {
 	sleep 0.5
 	rx1=$(wg_rx_packets a)
 	kill -TERM "$sink" 2>/dev/null; wait "$sink"
+	sed 's/^/#   /' "$tmpdir/send" "$tmpdir/sink" >&2
 	echo "$(field sent "$tmpdir/send") $(field received "$tmpdir/sink") $((rx1 - rx0)) $(field mbps "$tmpdir/sink")"
 }
 

@@ -129,13 +129,13 @@ case_expiry() {
 case_swap() {
 	local fam=$1 port=$((5000 + $1)) i fails=0 sent received lost d0a d0b d1a d1b
 	d0a=$(peer_counter a b tx_drop_packets); d0b=$(peer_counter b a rx_drop_packets)
-	n b meshnet-udpflood sink --port "$port" --secs 900 --idle 5 >"$tmpdir/sink" &
+	ip netns exec "$ns_b" meshnet-udpflood sink --port "$port" --secs 900 --idle 5 >"$tmpdir/sink" &
 	local sink=$!
 	for i in $(seq 50); do
 		grep -q listening "$tmpdir/sink" && break
 		sleep 0.1
 	done
-	n a meshnet-udpflood send --to "$(addr "$fam" b)" --port "$port" --secs 600 \
+	ip netns exec "$ns_a" meshnet-udpflood send --to "$(addr "$fam" b)" --port "$port" --secs 600 \
 		--pps 300 >"$tmpdir/send" &
 	local sender=$!
 	sleep 1

@@ -90,6 +90,8 @@ quiet() {
 }
 comment() { echo "# $*"; }
 
+# n NODE CMD: run CMD in NODE's netns. Not for "&": $! would be the
+# subshell of the function, not CMD; use ip netns exec "$ns_X" CMD & there.
 n() { local node=$1; shift; ip netns exec "$prefix-$node" "$@"; }
 na() { pp ip netns exec "$ns_a" "$@"; }
 nb() { pp ip netns exec "$ns_b" "$@"; }

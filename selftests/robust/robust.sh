@@ -45,10 +45,10 @@ load_cycle() {
 	if [ $((i % 2)) -eq 0 ]; then
 		scratch_ns "$prefix-x$i" || { comment "scratch netns failed"; return 1; }
 	fi
-	n a meshnet-udpflood send --to "$(v4 b)" --port 7000 --secs 60 --pps 500 \
+	ip netns exec "$ns_a" meshnet-udpflood send --to "$(v4 b)" --port 7000 --secs 60 --pps 500 \
 		>/dev/null 2>&1 &
 	sender=$!
-	n b ping -i 0.1 -c 1000 "$(v4 a)" >/dev/null 2>&1 &
+	ip netns exec "$ns_b" ping -i 0.1 -c 1000 "$(v4 a)" >/dev/null 2>&1 &
 	pinger=$!
 	sleep 0.5
 	if [ $((i % 2)) -eq 0 ]; then
@@ -131,7 +131,7 @@ check "1 in $(((big_epochs % 2) + 2)) synthetic peers DENIED in the last epoch (
 	[ "$denied" -eq $((big_peers / ((big_epochs % 2) + 2))) ]
 ping_retry 4 a b && ping_retry 4 b a
 check "allowed traffic a <-> b flows with the $big_peers-peer table" [ $? -eq 0 ]
-n b meshnet-udpflood send --to "$(v4 a)" --port 7001 --secs 30 --pps 1000 >/dev/null 2>&1 &
+ip netns exec "$ns_b" meshnet-udpflood send --to "$(v4 a)" --port 7001 --secs 30 --pps 1000 >/dev/null 2>&1 &
 sender=$!
 sleep 0.5
 pp rmmod meshnet
