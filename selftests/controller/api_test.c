@@ -936,6 +936,36 @@ TEST_F(ctl, long_poll_hears_quarantine_at_once)
 	mn_response_free(&r);
 }
 
+TEST_F(ctl, long_poll_hears_readmission_at_once)
+{
+	struct poll_arg p = { .s = &self->s };
+	char member[32], psk[64];
+	struct mn_response r;
+	pthread_t t;
+	int64_t epoch = 0;
+
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit(&self->s, 2, 0.2, &r));
+	epoch = json_int(r.body, "epoch", NULL);
+	mn_response_free(&r);
+	snprintf(p.query, sizeof(p.query), "?wait=30&after_epoch=%lld", (long long)epoch);
+	ASSERT_EQ(0, pthread_create(&t, NULL, poll_thread, &p));
+	EXPECT_EQ(1, wait_metric(&self->s, "meshnet_longpoll_waiters", 1, 10000));
+	ASSERT_EQ(0, submit(&self->s, 2, 0.95, &r));
+	mn_response_free(&r);
+	pthread_join(t, NULL);
+	EXPECT_EQ(200, p.status);
+	EXPECT_EQ(epoch + 1, p.epoch);
+	EXPECT_LT(p.seconds, 15.0) TH_LOG("the waiter must wake on the readmission epoch");
+	ASSERT_EQ(0, get_config(&self->s, 0, NULL, &r));
+	peer_field(r.body, "node-c", "membership", member, sizeof(member));
+	peer_field(r.body, "node-c", "psk", psk, sizeof(psk));
+	EXPECT_STREQ("ALLOWED", member);
+	EXPECT_EQ(44, strlen(psk));
+	mn_response_free(&r);
+}
+
 TEST_F(ctl, restart_after_kill9_keeps_state)
 {
 	char psk_before[64], psk_after[64], body[1024], wg[48], code[64];

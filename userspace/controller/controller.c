@@ -1342,9 +1342,8 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 			record_verdict_change(c, n, VERDICT_ALLOWED);
 			new_epoch = request_rotation_locked(c, now, "node denied");
 		} else {
-			/* Admission waits for the next (rate-limited) epoch. */
-			request_rotation_locked(c, now, "node qualifies");
-			new_epoch = 0;
+			/* Admission comes with the next (rate-limited) epoch. */
+			new_epoch = request_rotation_locked(c, now, "node qualifies");
 		}
 		c->status_dirty = true;
 	}
