@@ -4,8 +4,12 @@
  * HKDF (RFC 5869 vectors), pair PSKs, the membership rule (table-driven),
  * request signing, the replay cache, base64, RFC 3339 and the audit chain.
  */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -16,6 +20,7 @@
 #include "../../userspace/controller/membership.h"
 #include "../../userspace/controller/replay.h"
 #include "b64.h"
+#include "fileio.h"
 #include "hkdf.h"
 #include "ids.h"
 #include "sign.h"
@@ -397,6 +402,49 @@ TEST(audit_chain)
 	EXPECT_EQ(2, records);
 	EXPECT_NE(NULL, strstr(msg, "record 3")) TH_LOG("%s", msg);
 	strbuf_free(&log);
+}
+
+TEST(key_files_and_atomic_writes)
+{
+	char dir[] = "/tmp/meshnet-fileio.XXXXXX", path[64], *text;
+	uint8_t key[32], back[32];
+	struct stat st;
+	size_t len;
+	int i;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	for (i = 0; i < 32; i++)
+		key[i] = (uint8_t)(i * 7);
+	snprintf(path, sizeof(path), "%s/k", dir);
+	ASSERT_EQ(0, meshnet_write_key_file(path, key, sizeof(key)));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+	ASSERT_EQ(0, meshnet_read_key_file(path, back, sizeof(back)));
+	EXPECT_EQ(0, memcmp(key, back, sizeof(key)));
+	/* a key file others may read is refused */
+	ASSERT_EQ(0, chmod(path, 0644));
+	EXPECT_EQ(-1, meshnet_read_key_file(path, back, sizeof(back)));
+	EXPECT_EQ(EPERM, errno);
+	/* wrong length is refused */
+	ASSERT_EQ(0, meshnet_atomic_write(path, "YQ==\n", 5, 0600));
+	EXPECT_EQ(-1, meshnet_read_key_file(path, back, sizeof(back)));
+	/* atomic replace keeps no temp file and honours the mode */
+	ASSERT_EQ(0, meshnet_atomic_write(path, "new", 3, 0640));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0640, st.st_mode & 0777);
+	text = meshnet_read_file(path, 100, &len);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("new", text);
+	free(text);
+	EXPECT_EQ(NULL, meshnet_read_file(path, 2, &len));
+	EXPECT_EQ(EFBIG, errno);
+	snprintf(path, sizeof(path), "%s/k.tmp.%d", dir, (int)getpid());
+	EXPECT_NE(0, access(path, F_OK));
+	/* a missing directory fails cleanly */
+	snprintf(path, sizeof(path), "%s/no/such", dir);
+	EXPECT_EQ(-1, meshnet_atomic_write(path, "x", 1, 0600));
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	EXPECT_EQ(0, system(path));
 }
 
 TEST_HARNESS_MAIN
