@@ -8,6 +8,11 @@ const char *verdict_name(enum verdict v)
 	return v == VERDICT_ALLOWED ? "ALLOWED" : "DENIED";
 }
 
+const char *pin_name(enum pin p)
+{
+	return p == PIN_ALLOWED ? "ALLOWED" : p == PIN_DENIED ? "DENIED" : "NONE";
+}
+
 enum verdict membership_evaluate(const struct membership_rules *rules,
 				 const struct membership_input *in, int64_t now,
 				 char reason[VERDICT_REASON_LEN])

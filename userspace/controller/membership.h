@@ -34,5 +34,6 @@ enum verdict membership_evaluate(const struct membership_rules *rules,
 				 char reason[VERDICT_REASON_LEN]);
 
 const char *verdict_name(enum verdict v);
+const char *pin_name(enum pin p);
 
 #endif
