@@ -1304,6 +1304,126 @@ TEST_F(genl, del_reset_bad_input)
 	run_bad_cases(_metadata, &self->g, cases, ARRAY_SIZE(cases));
 }
 
+/* ------------------------------------------------------------ counters -- */
+
+struct counter_q {
+	unsigned int idx;	/* peer index (first key bytes) */
+	uint16_t attr;		/* MESHNET_COUNTER_A_* */
+	uint64_t val;
+	bool found;
+};
+
+static int counter_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MESHNET_A_MAX + 1], *p;
+	struct counter_q *q = arg;
+	int rem;
+
+	mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
+	if (!tb[MESHNET_A_PEERS])
+		return 0;
+	mn_attr_for_each_nested(p, tb[MESHNET_A_PEERS], rem) {
+		const struct nlattr *pt[MESHNET_PEER_A_MAX + 1];
+		const struct nlattr *ct[MESHNET_COUNTER_A_MAX + 1];
+		unsigned int idx;
+
+		mn_attr_parse_nested(pt, MESHNET_PEER_A_MAX, p);
+		if (!pt[MESHNET_PEER_A_PUBLIC_KEY] || !pt[MESHNET_PEER_A_COUNTERS])
+			continue;
+		memcpy(&idx, mn_attr_data(pt[MESHNET_PEER_A_PUBLIC_KEY]),
+		       sizeof(idx));
+		if (idx != q->idx)
+			continue;
+		mn_attr_parse_nested(ct, MESHNET_COUNTER_A_MAX,
+				     pt[MESHNET_PEER_A_COUNTERS]);
+		if (ct[q->attr]) {
+			q->val = mn_attr_u64(ct[q->attr]);
+			q->found = true;
+		}
+	}
+	return 0;
+}
+
+/* A counter of peer @idx from a dump, or ~0 if not found. */
+static uint64_t peer_counter(struct mn_genl *g, unsigned int idx,
+			     uint16_t attr)
+{
+	struct counter_q q = { .idx = idx, .attr = attr };
+	struct mn_msg m;
+	int ret;
+
+	mn_msg_init(&m, g->family, NLM_F_DUMP, MESHNET_CMD_GET_PEERS,
+		    MESHNET_GENL_VERSION);
+	ret = mn_genl_transact(g, &m, counter_cb, &q);
+	mn_msg_free(&m);
+	return !ret && q.found ? q.val : ~0ULL;
+}
+
+/* Sends @n UDP datagrams to @addr:9; drops make sendto fail, ignored. */
+static void send_udp(const char *addr, int n)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(9) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	while (fd >= 0 && n--)
+		sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, sizeof(sin));
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Outbound datagrams on an attached wg device are counted on the peer
+ * owning the destination (passed or dropped by verdict); the counters
+ * survive a new epoch and SET_PEER for the same key; RESET zeroes them.
+ */
+TEST_F(genl, counters_follow_the_key)
+{
+	struct mn_genl *g = &self->g;
+	struct mn_msg m;
+
+	if (run(IP " link add wgt0 type wireguard") ||
+	    run(IP " addr add 10.0.0.100/16 dev wgt0") ||
+	    run(IP " link set wgt0 up"))
+		SKIP(return, "cannot create a wireguard device");
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
+	/* Peer 0 (10.0.0.1) DENIED, peers 1 (10.0.1.1), 2 ALLOWED. */
+	ASSERT_EQ(0, epoch_apply(g, 1, 3));
+	send_udp("10.0.1.1", 5);
+	send_udp("10.0.0.1", 4);
+	send_udp("10.0.9.9", 3);	/* unknown: dropped by policy */
+	EXPECT_EQ(5, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(0, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+	EXPECT_EQ(4, peer_counter(g, 0, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+	EXPECT_EQ(0, peer_counter(g, 0, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(0, peer_counter(g, 2, MESHNET_COUNTER_A_TX_PACKETS));
+
+	/* A new epoch with the same keys keeps the counters. */
+	ASSERT_EQ(0, epoch_apply(g, 2, 3));
+	EXPECT_EQ(5, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	send_udp("10.0.1.1", 1);
+	EXPECT_EQ(6, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+
+	/* SET_PEER flips peer 1 to DENIED: same counters, drops from now. */
+	req(g, &m, MESHNET_CMD_SET_PEER);
+	put_peer(&m, MESHNET_A_PEER, 1, MESHNET_VERDICT_DENIED, false);
+	ASSERT_EQ(0, send_req(g, &m));
+	send_udp("10.0.1.1", 2);
+	EXPECT_EQ(6, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(2, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+
+	/* Detached: no enforcement, no counting. */
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_DETACH, "wgt0", 0));
+	send_udp("10.0.1.1", 3);
+	EXPECT_EQ(2, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+
+	ASSERT_EQ(0, del_peer(g, MESHNET_CMD_RESET_COUNTERS, 1));
+	EXPECT_EQ(0, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(0, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+	EXPECT_EQ(4, peer_counter(g, 0, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+}
+
 /* --------------------------------------------------- transaction owner -- */
 
 TEST_F(genl, transaction_owner)
