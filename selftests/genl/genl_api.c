@@ -146,6 +146,14 @@ static uint64_t now_unix(void)
 	return (uint64_t)time(NULL);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* Full epoch: begin, n peers, commit. */
 static int epoch_apply(struct mn_genl *g, uint64_t id, unsigned int n)
 {
@@ -1703,6 +1711,7 @@ TEST_F_TIMEOUT(genl, ten_thousand_peers, 300)
 	uint8_t *seen = calloc(SCALE_PEERS, 1);
 	struct dump d = { .seen = seen, .seen_len = SCALE_PEERS };
 	struct dump d2 = {};
+	double t0, t1, t2, t3;
 	struct mn_genl other;
 	struct state s;
 	struct mn_msg m;
@@ -1710,17 +1719,24 @@ TEST_F_TIMEOUT(genl, ten_thousand_peers, 300)
 	int ret = 0, done;
 
 	ASSERT_NE(NULL, seen);
+	t0 = now_ms();
 	ASSERT_EQ(0, epoch_begin(g, 100, now_unix() + 3600, false));
 	ASSERT_EQ(0, epoch_stage(g, 0, SCALE_PEERS, true)) {
 		TH_LOG("extack '%s'", g->extack);
 	}
+	t1 = now_ms();
 	ASSERT_EQ(0, epoch_commit(g, 100)) {
 		TH_LOG("extack '%s'", g->extack);
 	}
+	t2 = now_ms();
 	ASSERT_EQ(0, get_state(g, &s));
 	EXPECT_EQ(SCALE_PEERS, s.peer_count);
 
+	t3 = now_ms();
 	ASSERT_EQ(0, dump_peers(g, false, &d));
+	/* Information only (figures belong to benchmarks, not tests). */
+	TH_LOG("%d peers: begin+stage %.0f ms, commit %.0f ms, dump %.0f ms in %u messages",
+	       SCALE_PEERS, t1 - t0, t2 - t1, now_ms() - t3, d.messages);
 	EXPECT_EQ(SCALE_PEERS, d.peers);
 	EXPECT_EQ(0, d.duplicates);
 	EXPECT_EQ(0, d.bad);
