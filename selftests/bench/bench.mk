@@ -4,7 +4,8 @@
 # make check. The guest boots without slub_debug/panic_on_warn (--append ""),
 # so the allocator's debug checks do not dilute what is measured.
 $(eval $(call program,meshnet-udpflood,selftests/bench/udpflood.c,))
-VM_BINS += meshnet-udpflood
+$(eval $(call program,meshnet-epoch-time,selftests/bench/epoch_time.c,$(shell pkg-config --libs libnl-genl-3.0 json-c libcrypto)))
+VM_BINS += meshnet-udpflood meshnet-epoch-time
 BENCH_TARGETS += bench-kmod
 
 .PHONY: bench-kmod
