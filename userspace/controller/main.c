@@ -87,6 +87,14 @@ err:
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "audit-verify")) {
+		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+			printf("usage: meshnetd audit-verify FILE\n\n"
+			       "Checks the hash chain of an audit log (STATE_DIR/audit.jsonl):\n"
+			       "every record must carry the SHA-256 of the one before it.\n"
+			       "Exit status 0 when the chain is intact; otherwise the first\n"
+			       "bad record is named and the exit status is 1.\n");
+			return 0;
+		}
 		if (argc != 3) {
 			fprintf(stderr, "usage: meshnetd audit-verify FILE\n");
 			return 2;
