@@ -9,7 +9,7 @@
  * WireGuard devices. State is per network namespace: a verdict table of peers
  * (keyed by WireGuard public key), the current epoch, a policy and the set of
  * WireGuard devices the table is enforced on. Every command needs
- * CAP_NET_ADMIN in the network namespace's user namespace (GENL_ADMIN_PERM).
+ * CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM).
  * Rejected requests carry an extended-ack message naming the problem.
  *
  * MESHNET_CMD_GET_STATE
