@@ -700,7 +700,11 @@ static void act_abandon_dump(struct fz_worker *w)
 		mn_msg_put_flag(&m, MESHNET_A_SHOW_PSK);
 	fz_transact(s, &m, rn(r, 3));
 	mn_msg_free(&m);
-	if (chance(r, 70))
+	/*
+	 * An unfinished dump pins the module until its socket closes: under
+	 * rmmod cycles (-u) close it always, so that rmmod can win sometimes.
+	 */
+	if (opts.unload_ok || chance(r, 70))
 		fz_close(s);
 }
 
@@ -714,7 +718,19 @@ static void act_big(struct fz_worker *w)
 
 	if (!s || begin(s, r, id))
 		return;
-	ret = set_peers(s, r, 1000, FZ_BIG_PEERS, true);
+	/*
+	 * A nest is at most 64 KiB (nla_len is 16 bits): 10,000 peers go in
+	 * batches of 200 as the agent sends them; sometimes all in one message
+	 * anyway, whose overflowing PEERS length the kernel must reject.
+	 */
+	if (chance(r, 20)) {
+		ret = set_peers(s, r, 1000, FZ_BIG_PEERS, true);
+	} else {
+		int i;
+
+		for (i = 0, ret = 0; i < FZ_BIG_PEERS && !ret; i += 200)
+			ret = set_peers(s, r, 1000 + i, 200, true);
+	}
 	atomic_fetch_add(&big_sets, 1);
 	if (!opts.quiet)
 		printf("# worker %d: 10000-peer SET_PEERS: %d\n", w->id, ret);
