@@ -172,11 +172,15 @@ static int mn_put_allowedips(struct sk_buff *skb, const struct mn_peer *peer)
 			    p->family == AF_INET ? sizeof(p->addr.v4) :
 			    sizeof(p->addr.v6), &p->addr) ||
 		    nla_put_u8(skb, MESHNET_ALLOWEDIP_A_CIDR_MASK, p->cidr))
-			return -EMSGSIZE;
+			goto err;
 		nla_nest_end(skb, nest);
 	}
 	nla_nest_end(skb, list);
 	return 0;
+err:
+	/* Trims the partial entry too: @nest lies inside @list. */
+	nla_nest_cancel(skb, list);
+	return -EMSGSIZE;
 }
 
 /* @full: the dump layout; otherwise the notification subset. */
@@ -250,7 +254,9 @@ static int mn_put_devices(struct sk_buff *skb, struct mn_net *mn)
 		nla_nest_end(skb, nest);
 	}
 	rcu_read_unlock();
-	if (!ret)
+	if (ret)
+		nla_nest_cancel(skb, list);
+	else
 		nla_nest_end(skb, list);
 	return ret;
 }
