@@ -881,6 +881,146 @@ static int sane_epoch(void)
 	return ret;
 }
 
+/* Dump state: the epoch of every message and the number of peers. */
+struct dump_state {
+	uint64_t epoch;
+	int msgs, peers, epoch_changes;
+	bool done;
+	int err;
+};
+
+/* Reads up to @max dump messages (0: to the end) of sequence @seq. */
+static void dump_read(struct fz_sock *s, uint32_t seq, int max,
+		      struct dump_state *d)
+{
+	char *buf = malloc(FZ_RX_BUF);
+	int got = 0;
+
+	if (!buf)
+		abort();
+	while (!d->done && (!max || got < max)) {
+		struct pollfd pfd = { .fd = s->g.fd, .events = POLLIN };
+		struct nlmsghdr *nlh;
+		ssize_t len;
+
+		if (poll(&pfd, 1, 5000) <= 0) {
+			d->err = -ETIMEDOUT;
+			break;
+		}
+		len = recv(s->g.fd, buf, FZ_RX_BUF, 0);
+		if (len < 0) {
+			d->err = -errno;
+			break;
+		}
+		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, (size_t)len);
+		     nlh = NLMSG_NEXT(nlh, len)) {
+			const struct nlattr *tb[MESHNET_A_MAX + 1];
+			uint64_t e;
+
+			if (nlh->nlmsg_seq != seq)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_DONE ||
+			    nlh->nlmsg_type == NLMSG_ERROR) {
+				d->done = true;
+				d->err = *(const int *)NLMSG_DATA(nlh);
+				break;
+			}
+			mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
+			e = tb[MESHNET_A_EPOCH_ID] ?
+			    mn_attr_u64(tb[MESHNET_A_EPOCH_ID]) : 0;
+			if (d->msgs && e != d->epoch)
+				d->epoch_changes++;
+			d->epoch = e;
+			d->msgs++;
+			got++;
+			if (tb[MESHNET_A_PEERS])
+				d->peers += mn_attr_count_nested(tb[MESHNET_A_PEERS]);
+		}
+	}
+	free(buf);
+}
+
+static int commit_peers(struct fz_sock *s, uint64_t *r, uint64_t id,
+			int first, int n)
+{
+	int i, ret = begin_ex(s, r, id, true);
+
+	for (i = 0; !ret && i < n; i += 200)
+		ret = set_peers(s, r, first + i, n - i < 200 ? n - i : 200,
+				true);
+	if (!ret)
+		ret = end_txn(s, r, MESHNET_CMD_EPOCH_COMMIT, id);
+	return ret;
+}
+
+/*
+ * A dump started on a 2000-peer table, paused after its first message
+ * while another socket commits a 10-peer epoch, must finish on the table
+ * it started on: every message with the old epoch id, 2000 peers in all.
+ */
+static void check_dump_vs_commit(void)
+{
+	struct fz_sock a = { 0 }, b = { 0 };
+	struct dump_state d = { 0 };
+	uint64_t r = 7, id = epoch_hint(&r) + 5000;
+	char detail[160];
+	struct mn_msg m;
+	int ret;
+
+	if (fz_open(&a) || fz_open(&b)) {
+		tap(false, "dump paused across a commit stays on its table",
+		    "open failed");
+		goto out;
+	}
+	ret = commit_peers(&a, &r, id, 20000, 2000);
+	mn_msg_init(&m, family_of(&b), NLM_F_DUMP, MESHNET_CMD_GET_PEERS, 1);
+	if (!ret)
+		ret = mn_genl_send(&b.g, &m);
+	if (!ret) {
+		dump_read(&b, m.nlh->nlmsg_seq, 1, &d);
+		ret = commit_peers(&a, &r, id + 1, 30000, 10);
+		dump_read(&b, m.nlh->nlmsg_seq, 0, &d);
+	}
+	mn_msg_free(&m);
+	snprintf(detail, sizeof(detail),
+		 "ret %d, %d messages, %d peers, epoch %llu (want %llu), %d epoch changes, dump error %d",
+		 ret, d.msgs, d.peers, (unsigned long long)d.epoch,
+		 (unsigned long long)id, d.epoch_changes, d.err);
+	tap(!ret && d.done && !d.err && d.msgs > 1 && d.peers == 2000 &&
+	    d.epoch == id && !d.epoch_changes,
+	    "dump paused across a commit stays on its table", detail);
+out:
+	fz_close(&a);
+	fz_close(&b);
+}
+
+/*
+ * A transaction whose owner socket closes is aborted (NETLINK_URELEASE):
+ * another socket may begin at once, and a socket that never began cannot
+ * commit it.
+ */
+static void check_close_aborts(void)
+{
+	struct fz_sock a = { 0 }, b = { 0 };
+	uint64_t r = 9, id = epoch_hint(&r) + 9000;
+	int busy = 1, after = 1;
+	char detail[96];
+
+	if (!fz_open(&a) && !fz_open(&b) && !begin_ex(&a, &r, id, true) &&
+	    !set_peers(&a, &r, 40000, 5, true)) {
+		busy = begin_ex(&b, &r, id, true);
+		fz_close(&a);
+		after = begin_ex(&b, &r, id, true);
+		end_txn(&b, &r, MESHNET_CMD_EPOCH_ABORT, id);
+	}
+	snprintf(detail, sizeof(detail), "begin while owned: %d, after close: %d",
+		 busy, after);
+	tap(busy == -EBUSY && after == 0,
+	    "closing the owner socket aborts its transaction", detail);
+	fz_close(&a);
+	fz_close(&b);
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -937,7 +1077,7 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	el = now_s() - t0;
 
-	printf("1..3\n");
+	printf("1..5\n");
 	printf("# %llu iterations, %llu messages in %.1f s: %.0f iterations/s, "
 	       "%.0f messages/s; %llu churn rounds, %llu 10k-peer sets, "
 	       "%llu replies timed out, %llu socket opens failed\n",
@@ -962,6 +1102,8 @@ int main(int argc, char **argv)
 	tap(opts.unload_ok || !open_fail,
 	    "no socket failed to resolve the family (module stayed loaded)",
 	    NULL);
+	check_dump_vs_commit();
+	check_close_aborts();
 	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
 	       tap_n - tap_fail, tap_fail);
 	free(w);
