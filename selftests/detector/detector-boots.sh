@@ -75,19 +75,19 @@ for bug in $bugs; do
 	rc=$?
 	secs=$(($(date +%s) - start))
 	problems=()
-	grep -q 'plant: dmesg end' "$console" ||
+	grep -aq 'plant: dmesg end' "$console" ||
 		problems+=("guest did not finish (run-vm rc=$rc)")
 	IFS='|' read -r -a needles <<<"${expect[$bug]}"
 	for re in "${needles[@]}"; do
-		grep -Eq "$re" "$console" || problems+=("no line matching '$re'")
+		grep -aEq "$re" "$console" || problems+=("no line matching '$re'")
 	done
-	if [ "$bug" = none ] && grep -Eq "$REPORT" "$console"; then
+	if [ "$bug" = none ] && grep -aEq "$REPORT" "$console"; then
 		problems+=("the control boot has a kernel report")
 	fi
 	if [ ${#problems[@]} -eq 0 ]; then
 		pass=$((pass + 1))
 		echo "ok $i $bug: ${what[$bug]} (${secs}s)"
-		grep -E "${expect[$bug]}" "$console" | head -n 3 | sed 's/^/#   /'
+		grep -aE "${expect[$bug]}" "$console" | head -n 3 | sed 's/^/#   /'
 	else
 		fail=$((fail + 1))
 		printf '# %s\n' "${problems[@]}"
