@@ -33,5 +33,5 @@ lint-cppcheck:
 lint-scan-build: harness
 	@rm -rf $(BUILD)/scan
 	@scan-build --status-bugs -o $(BUILD)/scan-report --use-cc=clang \
-		$(MAKE) -s BUILD=$(BUILD)/scan CC=clang userspace
+		$(MAKE) -s BUILD=$(BUILD)/scan userspace
 	@echo "lint-scan-build: clean"
