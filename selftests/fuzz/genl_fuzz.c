@@ -1095,6 +1095,19 @@ int main(int argc, char **argv)
 		 (unsigned long long)bad_errors);
 	tap(!bad_errors && total_msgs > 0,
 	    "every ack/DONE error is 0 or a negative errno", detail);
+	/*
+	 * Under rmmod cycles the run may end while the module is out: the
+	 * checks wait (up to 120 s) for the suite to load it again.
+	 */
+	for (i = 0; opts.unload_ok && i < 1200; i++) {
+		struct fz_sock probe = { 0 };
+
+		if (!fz_open(&probe)) {
+			fz_close(&probe);
+			break;
+		}
+		usleep(100000);
+	}
 	ret = sane_epoch();
 	snprintf(detail, sizeof(detail), "ret %d", ret);
 	tap(!ret, "after fuzzing: GET_STATE and a valid epoch commit succeed",
