@@ -15,19 +15,6 @@
 #include "fileio.h"
 #include "nl/meshnet_parse.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 struct keyword {
 	const char *name;
 	int (*parse)(const char *value, void *target, char *err, size_t errlen);
@@ -47,14 +34,14 @@ static int parse_pairs(int argc, char *const argv[], const struct keyword *table
 			if (!strcmp(argv[i], table[k].name))
 				break;
 		if (k == n)
-			return fail(err, errlen, "unknown argument '%s'", argv[i]);
+			return meshnet_parse_fail(err, errlen, "unknown argument '%s'", argv[i]);
 		if (seen & (1UL << k))
-			return fail(err, errlen, "'%s' given twice", argv[i]);
+			return meshnet_parse_fail(err, errlen, "'%s' given twice", argv[i]);
 		seen |= 1UL << k;
 		if (i + 1 >= argc)
-			return fail(err, errlen, "'%s' needs a value", argv[i]);
+			return meshnet_parse_fail(err, errlen, "'%s' needs a value", argv[i]);
 		if (table[k].parse(argv[i + 1], target, why, sizeof(why)))
-			return fail(err, errlen, "%s: %s", argv[i], why);
+			return meshnet_parse_fail(err, errlen, "%s: %s", argv[i], why);
 	}
 	return 0;
 }
@@ -64,7 +51,7 @@ int cli_parse_key_arg(const char *arg, uint8_t key[MESHNET_KEY_LEN], char *err, 
 	char why[256];
 
 	if (meshnet_parse_key(arg, key, why, sizeof(why)))
-		return fail(err, errlen, "bad public key '%s': %s", arg ? arg : "", why);
+		return meshnet_parse_fail(err, errlen, "bad public key '%s': %s", arg ? arg : "", why);
 	return 0;
 }
 
@@ -120,11 +107,11 @@ static int peer_psk_file(const char *v, void *t, char *err, size_t errlen)
 	if (!meshnet_read_key_file(v, peer->psk, MESHNET_KEY_LEN))
 		return 0;
 	if (errno == EPERM)
-		return fail(err, errlen, "%s is readable or writable by group or others (chmod 600)",
-			    v);
+		return meshnet_parse_fail(err, errlen,
+					  "%s is readable or writable by group or others (chmod 600)", v);
 	if (errno == EINVAL)
-		return fail(err, errlen, "%s does not hold the base64 of a 32-byte key", v);
-	return fail(err, errlen, "cannot read %s: %s", v, strerror(errno));
+		return meshnet_parse_fail(err, errlen, "%s does not hold the base64 of a 32-byte key", v);
+	return meshnet_parse_fail(err, errlen, "cannot read %s: %s", v, strerror(errno));
 }
 
 static const struct keyword set_peer_keywords[] = {
@@ -143,14 +130,14 @@ int cli_parse_set_peer(int argc, char *const argv[], struct meshnet_peer *peer, 
 
 	memset(peer, 0, sizeof(*peer));
 	if (argc < 1)
-		return fail(err, errlen, "missing the peer's public key");
+		return meshnet_parse_fail(err, errlen, "missing the peer's public key");
 	ret = cli_parse_key_arg(argv[0], peer->public_key, err, errlen);
 	if (!ret)
 		ret = parse_pairs(argc - 1, argv + 1, set_peer_keywords,
 				  sizeof(set_peer_keywords) / sizeof(set_peer_keywords[0]),
 				  peer, err, errlen);
 	if (!ret && peer->verdict == MESHNET_VERDICT_UNSPEC)
-		ret = fail(err, errlen, "missing 'verdict allowed|denied'");
+		ret = meshnet_parse_fail(err, errlen, "missing 'verdict allowed|denied'");
 	if (ret)
 		OPENSSL_cleanse(peer->psk, sizeof(peer->psk));
 	return ret;
@@ -206,7 +193,7 @@ int cli_parse_policy(int argc, char *const argv[], struct meshnet_policy *policy
 {
 	memset(policy, 0, sizeof(*policy));
 	if (argc < 1)
-		return fail(err, errlen,
+		return meshnet_parse_fail(err, errlen,
 			    "nothing to set (unknown, fail-closed, grace, endpoint-drop)");
 	return parse_pairs(argc, argv, policy_keywords,
 			   sizeof(policy_keywords) / sizeof(policy_keywords[0]), policy, err,
@@ -251,7 +238,7 @@ int cli_parse_self(int argc, char *const argv[], uint8_t *verdict, char reason[M
 	if (ret)
 		return ret;
 	if (s.verdict == MESHNET_VERDICT_UNSPEC)
-		return fail(err, errlen, "missing 'verdict allowed|denied'");
+		return meshnet_parse_fail(err, errlen, "missing 'verdict allowed|denied'");
 	*verdict = s.verdict;
 	return 0;
 }

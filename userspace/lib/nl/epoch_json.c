@@ -18,19 +18,6 @@
 #include "nl/meshnet_parse.h"
 #include "timefmt.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* Fetches @key of @obj; NULL when absent or JSON null. */
 static struct json_object *field(struct json_object *obj, const char *key)
 {
@@ -49,11 +36,11 @@ static int get_string(struct json_object *obj, const char *key, const char *path
 	*out = NULL;
 	if (!value) {
 		if (required)
-			return fail(err, errlen, "%s%s: missing", path, key);
+			return meshnet_parse_fail(err, errlen, "%s%s: missing", path, key);
 		return 0;
 	}
 	if (!json_object_is_type(value, json_type_string))
-		return fail(err, errlen, "%s%s: must be a string", path, key);
+		return meshnet_parse_fail(err, errlen, "%s%s: must be a string", path, key);
 	*out = json_object_get_string(value);
 	return 0;
 }
@@ -65,13 +52,13 @@ static int get_u64(struct json_object *obj, const char *key, const char *path, u
 	int64_t v;
 
 	if (!value)
-		return fail(err, errlen, "%s%s: missing", path, key);
+		return meshnet_parse_fail(err, errlen, "%s%s: missing", path, key);
 	if (!json_object_is_type(value, json_type_int))
-		return fail(err, errlen, "%s%s: must be an integer", path, key);
+		return meshnet_parse_fail(err, errlen, "%s%s: must be an integer", path, key);
 	errno = 0;
 	v = json_object_get_int64(value);
 	if (v < 0 || errno == EINVAL)
-		return fail(err, errlen, "%s%s: must not be negative", path, key);
+		return meshnet_parse_fail(err, errlen, "%s%s: must not be negative", path, key);
 	*out = (uint64_t)v;
 	return 0;
 }
@@ -88,33 +75,33 @@ static int parse_peer(struct json_object *obj, size_t index, struct meshnet_peer
 	snprintf(path, sizeof(path), "peers[%zu].", index);
 	memset(peer, 0, sizeof(*peer));
 	if (!json_object_is_type(obj, json_type_object))
-		return fail(err, errlen, "peers[%zu]: must be an object", index);
+		return meshnet_parse_fail(err, errlen, "peers[%zu]: must be an object", index);
 
 	ret = get_string(obj, "node_id", path, true, &s, err, errlen);
 	if (ret)
 		return ret;
 	if (meshnet_parse_name(s, peer->name, why, sizeof(why)))
-		return fail(err, errlen, "%snode_id: %s", path, why);
+		return meshnet_parse_fail(err, errlen, "%snode_id: %s", path, why);
 	peer->flags |= MESHNET_PEER_HAS_NAME;
 
 	ret = get_string(obj, "public_key", path, true, &s, err, errlen);
 	if (ret)
 		return ret;
 	if (meshnet_parse_key(s, peer->public_key, why, sizeof(why)))
-		return fail(err, errlen, "%spublic_key: %s", path, why);
+		return meshnet_parse_fail(err, errlen, "%spublic_key: %s", path, why);
 
 	ret = get_string(obj, "membership", path, true, &s, err, errlen);
 	if (ret)
 		return ret;
 	if (meshnet_parse_verdict(s, &peer->verdict, why, sizeof(why)))
-		return fail(err, errlen, "%smembership: %s", path, why);
+		return meshnet_parse_fail(err, errlen, "%smembership: %s", path, why);
 
 	ret = get_string(obj, "reason", path, false, &s, err, errlen);
 	if (ret)
 		return ret;
 	if (s) {
 		if (meshnet_parse_reason(s, peer->reason, why, sizeof(why)))
-			return fail(err, errlen, "%sreason: %s", path, why);
+			return meshnet_parse_fail(err, errlen, "%sreason: %s", path, why);
 		peer->flags |= MESHNET_PEER_HAS_REASON;
 	}
 
@@ -123,7 +110,7 @@ static int parse_peer(struct json_object *obj, size_t index, struct meshnet_peer
 		return ret;
 	if (s) {
 		if (meshnet_parse_endpoint(s, &peer->endpoint, why, sizeof(why)))
-			return fail(err, errlen, "%sendpoint: %s", path, why);
+			return meshnet_parse_fail(err, errlen, "%sendpoint: %s", path, why);
 		peer->flags |= MESHNET_PEER_HAS_ENDPOINT;
 	}
 
@@ -132,30 +119,30 @@ static int parse_peer(struct json_object *obj, size_t index, struct meshnet_peer
 		return ret;
 	if (s) {
 		if (peer->verdict == MESHNET_VERDICT_DENIED)
-			return fail(err, errlen, "%spsk: a DENIED peer must not carry a PSK", path);
+			return meshnet_parse_fail(err, errlen, "%spsk: a DENIED peer must not carry a PSK", path);
 		if (meshnet_parse_key(s, peer->psk, why, sizeof(why)))
-			return fail(err, errlen, "%spsk: %s", path, why);
+			return meshnet_parse_fail(err, errlen, "%spsk: %s", path, why);
 		peer->flags |= MESHNET_PEER_HAS_PSK;
 	}
 
 	ips = field(obj, "allowed_ips");
 	if (ips) {
 		if (!json_object_is_type(ips, json_type_array))
-			return fail(err, errlen, "%sallowed_ips: must be an array", path);
+			return meshnet_parse_fail(err, errlen, "%sallowed_ips: must be an array", path);
 		n = json_object_array_length(ips);
 		if (n > MESHNET_MAX_ALLOWEDIPS)
-			return fail(err, errlen, "%sallowed_ips: more than %d prefixes", path,
+			return meshnet_parse_fail(err, errlen, "%sallowed_ips: more than %d prefixes", path,
 				    MESHNET_MAX_ALLOWEDIPS);
 		peer->flags |= MESHNET_PEER_HAS_ALLOWEDIPS;
 		for (i = 0; i < n; i++) {
 			struct json_object *ip = json_object_array_get_idx(ips, i);
 
 			if (!json_object_is_type(ip, json_type_string))
-				return fail(err, errlen, "%sallowed_ips[%zu]: must be a string",
+				return meshnet_parse_fail(err, errlen, "%sallowed_ips[%zu]: must be a string",
 					    path, i);
 			if (meshnet_parse_allowedip(json_object_get_string(ip),
 						    &peer->allowedips[i], why, sizeof(why)))
-				return fail(err, errlen, "%sallowed_ips[%zu]: %s", path, i, why);
+				return meshnet_parse_fail(err, errlen, "%sallowed_ips[%zu]: %s", path, i, why);
 			peer->n_allowedips++;
 		}
 	}
@@ -180,7 +167,7 @@ static int check_duplicates(const struct meshnet_epoch *epoch, char *err, size_t
 		return 0;
 	sorted = calloc(epoch->n_peers, sizeof(*sorted));
 	if (!sorted)
-		return fail(err, errlen, "out of memory");
+		return meshnet_parse_fail(err, errlen, "out of memory");
 	for (i = 0; i < epoch->n_peers; i++)
 		sorted[i] = &epoch->peers[i];
 	qsort(sorted, epoch->n_peers, sizeof(*sorted), compare_keys);
@@ -189,7 +176,7 @@ static int check_duplicates(const struct meshnet_epoch *epoch, char *err, size_t
 			size_t a = (size_t)(sorted[i - 1] - epoch->peers);
 			size_t b = (size_t)(sorted[i] - epoch->peers);
 
-			ret = fail(err, errlen,
+			ret = meshnet_parse_fail(err, errlen,
 				   "peers[%zu].public_key: same key as peers[%zu]",
 				   a > b ? a : b, a > b ? b : a);
 			break;
@@ -211,24 +198,24 @@ int meshnet_epoch_from_json(struct json_object *root, struct meshnet_epoch *epoc
 
 	memset(epoch, 0, sizeof(*epoch));
 	if (!json_object_is_type(root, json_type_object))
-		return fail(err, errlen, "top level: must be a JSON object");
+		return meshnet_parse_fail(err, errlen, "top level: must be a JSON object");
 
 	ret = get_string(root, "node_id", "", false, &s, err, errlen);
 	if (ret)
 		return ret;
 	if (s && meshnet_parse_name(s, epoch->node_id, why, sizeof(why)))
-		return fail(err, errlen, "node_id: %s", why);
+		return meshnet_parse_fail(err, errlen, "node_id: %s", why);
 
 	ep = field(root, "epoch");
 	if (!ep)
-		return fail(err, errlen, "epoch: missing");
+		return meshnet_parse_fail(err, errlen, "epoch: missing");
 	if (!json_object_is_type(ep, json_type_object))
-		return fail(err, errlen, "epoch: must be an object");
+		return meshnet_parse_fail(err, errlen, "epoch: must be an object");
 	ret = get_u64(ep, "id", "epoch.", &epoch->id, err, errlen);
 	if (ret)
 		return ret;
 	if (epoch->id == 0)
-		return fail(err, errlen, "epoch.id: must be greater than 0");
+		return meshnet_parse_fail(err, errlen, "epoch.id: must be greater than 0");
 	if (field(ep, "expiry_unix")) {
 		ret = get_u64(ep, "expiry_unix", "epoch.", &epoch->expiry_unix, err, errlen);
 		if (ret)
@@ -238,9 +225,9 @@ int meshnet_epoch_from_json(struct json_object *root, struct meshnet_epoch *epoc
 		if (ret)
 			return ret;
 		if (!s)
-			return fail(err, errlen, "epoch.expiry_unix: missing (or epoch.expiry_utc)");
+			return meshnet_parse_fail(err, errlen, "epoch.expiry_unix: missing (or epoch.expiry_utc)");
 		if (meshnet_rfc3339_parse(s, &expiry) || expiry < 0)
-			return fail(err, errlen,
+			return meshnet_parse_fail(err, errlen,
 				    "epoch.expiry_utc: '%s' is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)",
 				    s);
 		epoch->expiry_unix = (uint64_t)expiry;
@@ -250,12 +237,12 @@ int meshnet_epoch_from_json(struct json_object *root, struct meshnet_epoch *epoc
 	if (ret)
 		return ret;
 	if (meshnet_parse_verdict(s, &epoch->self_verdict, why, sizeof(why)))
-		return fail(err, errlen, "membership: %s", why);
+		return meshnet_parse_fail(err, errlen, "membership: %s", why);
 	ret = get_string(root, "reason", "", false, &s, err, errlen);
 	if (ret)
 		return ret;
 	if (s && meshnet_parse_reason(s, epoch->self_reason, why, sizeof(why)))
-		return fail(err, errlen, "reason: %s", why);
+		return meshnet_parse_fail(err, errlen, "reason: %s", why);
 	if (!s && epoch->self_verdict == MESHNET_VERDICT_DENIED) {
 		/* the 403 reply carries the reason as error.message */
 		struct json_object *error = field(root, "error");
@@ -265,7 +252,7 @@ int meshnet_epoch_from_json(struct json_object *root, struct meshnet_epoch *epoc
 			if (ret)
 				return ret;
 			if (s && meshnet_parse_reason(s, epoch->self_reason, why, sizeof(why)))
-				return fail(err, errlen, "error.message: %s", why);
+				return meshnet_parse_fail(err, errlen, "error.message: %s", why);
 		}
 	}
 
@@ -274,15 +261,15 @@ int meshnet_epoch_from_json(struct json_object *root, struct meshnet_epoch *epoc
 		/* the 403 reply to a DENIED node carries no peers */
 		if (epoch->self_verdict == MESHNET_VERDICT_DENIED)
 			return 0;
-		return fail(err, errlen, "peers: missing");
+		return meshnet_parse_fail(err, errlen, "peers: missing");
 	}
 	if (!json_object_is_type(peers, json_type_array))
-		return fail(err, errlen, "peers: must be an array");
+		return meshnet_parse_fail(err, errlen, "peers: must be an array");
 	n = json_object_array_length(peers);
 	if (n) {
 		epoch->peers = calloc(n, sizeof(*epoch->peers));
 		if (!epoch->peers)
-			return fail(err, errlen, "peers: out of memory (%zu peers)", n);
+			return meshnet_parse_fail(err, errlen, "peers: out of memory (%zu peers)", n);
 	}
 	for (i = 0; i < n; i++) {
 		ret = parse_peer(json_object_array_get_idx(peers, i), i, &epoch->peers[i], err,
@@ -310,10 +297,10 @@ int meshnet_epoch_parse(const char *text, size_t len, struct meshnet_epoch *epoc
 
 	memset(epoch, 0, sizeof(*epoch));
 	if (len > MESHNET_EPOCH_FILE_MAX || len > INT32_MAX)
-		return fail(err, errlen, "epoch JSON larger than %u bytes", MESHNET_EPOCH_FILE_MAX);
+		return meshnet_parse_fail(err, errlen, "epoch JSON larger than %u bytes", MESHNET_EPOCH_FILE_MAX);
 	tok = json_tokener_new();
 	if (!tok)
-		return fail(err, errlen, "out of memory");
+		return meshnet_parse_fail(err, errlen, "out of memory");
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
@@ -321,10 +308,10 @@ int meshnet_epoch_parse(const char *text, size_t len, struct meshnet_epoch *epoc
 		size_t at = json_tokener_get_parse_end(tok);
 
 		if (jerr == json_tokener_success || jerr == json_tokener_continue)
-			ret = fail(err, errlen, "invalid JSON: %s at offset %zu",
+			ret = meshnet_parse_fail(err, errlen, "invalid JSON: %s at offset %zu",
 				   root ? "trailing data" : "unexpected end of input", at);
 		else
-			ret = fail(err, errlen, "invalid JSON: %s at offset %zu",
+			ret = meshnet_parse_fail(err, errlen, "invalid JSON: %s at offset %zu",
 				   json_tokener_error_desc(jerr), at);
 		json_object_put(root);
 		json_tokener_free(tok);
@@ -347,23 +334,23 @@ int meshnet_epoch_parse_file(const char *path, struct meshnet_epoch *epoch, char
 	memset(epoch, 0, sizeof(*epoch));
 	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
 	if (fd < 0)
-		return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return meshnet_parse_fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
 	buf = malloc(cap);
 	if (!buf) {
 		close(fd);
-		return fail(err, errlen, "out of memory");
+		return meshnet_parse_fail(err, errlen, "out of memory");
 	}
 	for (;;) {
 		if (len == cap) {
 			if (cap >= MESHNET_EPOCH_FILE_MAX + 1) {
-				ret = fail(err, errlen, "%s: larger than %u bytes", path,
+				ret = meshnet_parse_fail(err, errlen, "%s: larger than %u bytes", path,
 					   MESHNET_EPOCH_FILE_MAX);
 				goto out;
 			}
 			cap *= 2;
 			grown = realloc(buf, cap);
 			if (!grown) {
-				ret = fail(err, errlen, "out of memory");
+				ret = meshnet_parse_fail(err, errlen, "out of memory");
 				goto out;
 			}
 			buf = grown;
@@ -372,7 +359,7 @@ int meshnet_epoch_parse_file(const char *path, struct meshnet_epoch *epoch, char
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			ret = meshnet_parse_fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)

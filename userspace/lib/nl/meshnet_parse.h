@@ -16,6 +16,10 @@
 #define MESHNET_ENDPOINT_STRLEN (INET6_ADDRSTRLEN + IF_NAMESIZE + 10)
 #define MESHNET_PREFIX_STRLEN (INET6_ADDRSTRLEN + 5)
 
+/* Writes the printf-style message into @err (if any) and returns -EINVAL. */
+__attribute__((format(printf, 3, 4)))
+int meshnet_parse_fail(char *err, size_t errlen, const char *fmt, ...);
+
 int meshnet_parse_key(const char *b64, uint8_t key[MESHNET_KEY_LEN], char *err, size_t errlen);
 void meshnet_format_key(const uint8_t key[MESHNET_KEY_LEN], char out[MESHNET_KEY_B64_LEN]);
 

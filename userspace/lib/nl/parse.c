@@ -19,8 +19,7 @@
 #include "ids.h"
 #include "nl/meshnet_parse.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int meshnet_parse_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -37,15 +36,15 @@ int meshnet_parse_key(const char *b64, uint8_t key[MESHNET_KEY_LEN], char *err, 
 	size_t len;
 
 	if (!b64 || !*b64)
-		return fail(err, errlen, "empty key");
+		return meshnet_parse_fail(err, errlen, "empty key");
 	len = strlen(b64);
 	if (len != MESHNET_B64_LEN(MESHNET_KEY_LEN))
-		return fail(err, errlen,
+		return meshnet_parse_fail(err, errlen,
 			    "key must be 32 bytes: %d base64 characters (got %zu)",
 			    MESHNET_B64_LEN(MESHNET_KEY_LEN), len);
 	if (meshnet_b64_decode_exact(key, MESHNET_KEY_LEN, b64)) {
 		OPENSSL_cleanse(key, MESHNET_KEY_LEN);
-		return fail(err, errlen, "not a base64-encoded 32-byte key");
+		return meshnet_parse_fail(err, errlen, "not a base64-encoded 32-byte key");
 	}
 	return 0;
 }
@@ -62,15 +61,15 @@ int meshnet_parse_u64(const char *text, uint64_t max, uint64_t *value, char *err
 	char *end;
 
 	if (!text || !*text)
-		return fail(err, errlen, "empty number");
+		return meshnet_parse_fail(err, errlen, "empty number");
 	if (!isdigit((unsigned char)text[0]))
-		return fail(err, errlen, "'%s' is not a non-negative decimal number", text);
+		return meshnet_parse_fail(err, errlen, "'%s' is not a non-negative decimal number", text);
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (*end)
-		return fail(err, errlen, "'%s' is not a non-negative decimal number", text);
+		return meshnet_parse_fail(err, errlen, "'%s' is not a non-negative decimal number", text);
 	if (errno == ERANGE || v > max)
-		return fail(err, errlen, "%s is out of range (maximum %llu)", text,
+		return meshnet_parse_fail(err, errlen, "%s is out of range (maximum %llu)", text,
 			    (unsigned long long)max);
 	*value = v;
 	return 0;
@@ -88,7 +87,7 @@ int meshnet_parse_allowedip(const char *text, struct meshnet_allowedip *out, cha
 
 	memset(out, 0, sizeof(*out));
 	if (!text || !*text)
-		return fail(err, errlen, "empty prefix");
+		return meshnet_parse_fail(err, errlen, "empty prefix");
 	if (!meshnet_prefix_parse(text, &prefix)) {
 		out->family = (uint16_t)prefix.family;
 		out->cidr = prefix.len;
@@ -99,23 +98,24 @@ int meshnet_parse_allowedip(const char *text, struct meshnet_allowedip *out, cha
 	/* say what is wrong */
 	slash = strchr(text, '/');
 	if (!slash)
-		return fail(err, errlen, "prefix '%s' has no /LENGTH", text);
+		return meshnet_parse_fail(err, errlen, "prefix '%s' has no /LENGTH", text);
 	len = (size_t)(slash - text);
 	if (len == 0 || len >= sizeof(addr))
-		return fail(err, errlen, "prefix '%s' has no valid address", text);
+		return meshnet_parse_fail(err, errlen, "prefix '%s' has no valid address", text);
 	memcpy(addr, text, len);
 	addr[len] = '\0';
 	if (inet_pton(AF_INET, addr, probe) == 1) {
 		if (meshnet_parse_u64(slash + 1, 32, &cidr, NULL, 0))
-			return fail(err, errlen, "prefix '%s': length must be 0..32", text);
+			return meshnet_parse_fail(err, errlen, "prefix '%s': length must be 0..32", text);
 	} else if (inet_pton(AF_INET6, addr, probe) == 1) {
 		if (meshnet_parse_u64(slash + 1, 128, &cidr, NULL, 0))
-			return fail(err, errlen, "prefix '%s': length must be 0..128", text);
+			return meshnet_parse_fail(err, errlen, "prefix '%s': length must be 0..128", text);
 	} else {
-		return fail(err, errlen, "prefix '%s': '%s' is not an IPv4 or IPv6 address",
+		return meshnet_parse_fail(err, errlen, "prefix '%s': '%s' is not an IPv4 or IPv6 address",
 			    text, addr);
 	}
-	return fail(err, errlen, "prefix '%s' has host bits set beyond /%s", text, slash + 1);
+	return meshnet_parse_fail(err, errlen, "prefix '%s' has host bits set beyond /%s", text,
+				  slash + 1);
 }
 
 int meshnet_parse_allowedips(const char *csv, struct meshnet_peer *peer, char *err,
@@ -125,14 +125,14 @@ int meshnet_parse_allowedips(const char *csv, struct meshnet_peer *peer, char *e
 	int ret = 0;
 
 	if (!csv)
-		return fail(err, errlen, "empty prefix list");
+		return meshnet_parse_fail(err, errlen, "empty prefix list");
 	copy = strdup(csv);
 	if (!copy)
 		return -ENOMEM;
 	peer->flags |= MESHNET_PEER_HAS_ALLOWEDIPS;
 	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		if (peer->n_allowedips >= MESHNET_MAX_ALLOWEDIPS) {
-			ret = fail(err, errlen, "more than %d prefixes", MESHNET_MAX_ALLOWEDIPS);
+			ret = meshnet_parse_fail(err, errlen, "more than %d prefixes", MESHNET_MAX_ALLOWEDIPS);
 			break;
 		}
 		ret = meshnet_parse_allowedip(item, &peer->allowedips[peer->n_allowedips],
@@ -162,9 +162,9 @@ int meshnet_parse_endpoint(const char *text, union meshnet_sockaddr *out, char *
 
 	memset(out, 0, sizeof(*out));
 	if (!text || !*text)
-		return fail(err, errlen, "empty endpoint");
+		return meshnet_parse_fail(err, errlen, "empty endpoint");
 	if (meshnet_endpoint_parse(text, &ep))
-		return fail(err, errlen,
+		return meshnet_parse_fail(err, errlen,
 			    "endpoint '%s' must be IPV4:PORT or [IPV6]:PORT with port 1..65535",
 			    text);
 	if (ep.family == AF_INET) {
@@ -201,7 +201,7 @@ int meshnet_parse_verdict(const char *text, uint8_t *verdict, char *err, size_t 
 	else if (text && !strcasecmp(text, "denied"))
 		*verdict = MESHNET_VERDICT_DENIED;
 	else
-		return fail(err, errlen, "unknown verdict '%s' (expected allowed or denied)",
+		return meshnet_parse_fail(err, errlen, "unknown verdict '%s' (expected allowed or denied)",
 			    text ? text : "");
 	return 0;
 }
@@ -225,7 +225,7 @@ int meshnet_parse_unknown_policy(const char *text, uint8_t *policy, char *err, s
 	else if (text && !strcasecmp(text, "allow"))
 		*policy = MESHNET_UNKNOWN_ALLOW;
 	else
-		return fail(err, errlen, "unknown policy '%s' (expected drop or allow)",
+		return meshnet_parse_fail(err, errlen, "unknown policy '%s' (expected drop or allow)",
 			    text ? text : "");
 	return 0;
 }
@@ -251,7 +251,7 @@ int meshnet_parse_bool(const char *text, bool *value, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	return fail(err, errlen, "'%s' is not on or off", text ? text : "");
+	return meshnet_parse_fail(err, errlen, "'%s' is not on or off", text ? text : "");
 }
 
 int meshnet_parse_name(const char *text, char name[MESHNET_NAME_LEN], char *err, size_t errlen)
@@ -259,12 +259,12 @@ int meshnet_parse_name(const char *text, char name[MESHNET_NAME_LEN], char *err,
 	size_t len = text ? strlen(text) : 0;
 
 	if (len == 0)
-		return fail(err, errlen, "empty node id");
+		return meshnet_parse_fail(err, errlen, "empty node id");
 	if (len > MESHNET_NAME_LEN - 1)
-		return fail(err, errlen, "node id longer than %d characters",
+		return meshnet_parse_fail(err, errlen, "node id longer than %d characters",
 			    MESHNET_NAME_LEN - 1);
 	if (!meshnet_node_id_valid(text))
-		return fail(err, errlen,
+		return meshnet_parse_fail(err, errlen,
 			    "node id '%s' must match [a-z0-9][a-z0-9._-]* without '..'", text);
 	memcpy(name, text, len + 1);
 	return 0;
@@ -276,10 +276,10 @@ int meshnet_parse_reason(const char *text, char reason[MESHNET_REASON_LEN], char
 	size_t i, len = text ? strlen(text) : 0;
 
 	if (len > MESHNET_REASON_LEN - 1)
-		return fail(err, errlen, "reason longer than %d bytes", MESHNET_REASON_LEN - 1);
+		return meshnet_parse_fail(err, errlen, "reason longer than %d bytes", MESHNET_REASON_LEN - 1);
 	for (i = 0; i < len; i++)
 		if (iscntrl((unsigned char)text[i]))
-			return fail(err, errlen, "reason contains a control character");
+			return meshnet_parse_fail(err, errlen, "reason contains a control character");
 	if (len)
 		memcpy(reason, text, len);
 	reason[len] = '\0';
