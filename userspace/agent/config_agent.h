@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The config agent's parts (internal to userspace/agent/):
+ *
+ *   config_agent.c  set-up and the main loop: fetch, apply, publish
+ *   controller.c    talking to the controller: the config poll and its answer
+ *   apply.c         an epoch into the module (one transaction), then wg0
+ *   held.c          what the agent holds: a PSK-free copy of what it applied
+ */
+#ifndef AGENT_CONFIG_AGENT_H
+#define AGENT_CONFIG_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "backoff.h"
+#include "http.h"
+#include "nl/meshnet_types.h"
+#include "wg.h"
+
+struct meshnet_nl;
+
+struct pending_removal {
+	uint8_t key[MESHNET_KEY_LEN];
+	char name[MESHNET_NAME_LEN];
+	int64_t due; /* unix seconds */
+};
+
+struct agent_config {
+	struct agent_ctx *ctx;
+	struct meshnet_nl *nl;
+	struct agent_wg *wg;
+	struct agent_http http;
+	struct agent_backoff backoff;
+	/* what the module holds now (PSKs never kept here) */
+	struct meshnet_epoch current;
+	size_t n_pending;
+	struct pending_removal *pending;
+};
+
+/* ---- held.c ---- */
+
+/* dst = src without PSKs (dst's old peers are freed). 0 or -1. */
+int agent_held_copy(struct meshnet_epoch *dst, const struct meshnet_epoch *src);
+const struct meshnet_peer *agent_held_find(const struct meshnet_epoch *e, const uint8_t *key);
+const char *agent_peer_name(const struct meshnet_peer *p);
+/* Copies the held epoch into the shared state and writes status.json. */
+void agent_held_publish(struct agent_config *ca);
+/* Fills ca->current from the module after an agent restart. 0, or -1 (logged). */
+int agent_held_resume(struct agent_config *ca, const struct meshnet_state *st);
+
+/* ---- controller.c ---- */
+
+enum agent_fetch_result {
+	AGENT_FETCH_FAILED = -1,  /* text says why; back off */
+	AGENT_FETCH_ALLOWED = 0,  /* e: a config for this ALLOWED node */
+	AGENT_FETCH_DENIED = 1,   /* e: this node is DENIED (id, expiry, reason) */
+};
+
+/*
+ * One config poll (long-poll of @wait seconds when the agent holds an
+ * epoch). On success e is filled (the caller wipes it with
+ * meshnet_epoch_free); on failure text holds a sentence.
+ */
+enum agent_fetch_result agent_controller_fetch(struct agent_config *ca, unsigned int wait,
+					       struct meshnet_epoch *e, char *text, size_t textlen);
+
+/* ---- apply.c ---- */
+
+/* 200: module first (one transaction), then wg0. 0 or -1. e keeps its PSKs. */
+int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e);
+/* 403: self-deny in the module, PSKs wiped on wg0. 0 or -1. */
+int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e);
+/* Removes the DENIED peers whose WG_REMOVE_DELAY_SEC has passed. */
+void agent_apply_due_removals(struct agent_config *ca);
+/* Seconds until the next pending removal, or -1. */
+int64_t agent_apply_next_removal_in(const struct agent_config *ca);
+
+#endif
