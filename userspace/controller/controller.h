@@ -3,6 +3,10 @@
  * meshnetd's state: the enrolled nodes (hash map by node id plus a dense
  * array for O(n) walks), their benchmarks and verdicts, and the epoch. One
  * mutex guards it; nothing in a request path is worse than O(n) in nodes.
+ *
+ * The first part of this header is the controller's interface to the HTTP
+ * layer and main.c; the second ("between the controller's files") joins
+ * controller.c, nodes.c, verdicts.c, epochs.c, records.c and auth.c.
  */
 #ifndef MESHNETD_CONTROLLER_H
 #define MESHNETD_CONTROLLER_H
@@ -10,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -113,6 +118,18 @@ int controller_set_pin(struct controller *c, const char *id, enum pin pin,
 		       struct api_error *err);
 uint64_t controller_rotate(struct controller *c, const char *why);
 
+/* The admin bearer token (auth.c): only its SHA-256 is kept. */
+struct admin_token {
+	uint8_t hash[32];
+	bool enabled;		/* ADMIN_TOKEN_FILE given */
+};
+
+/* Reads ADMIN_TOKEN_FILE (0600, >= 16 characters); "" leaves admin disabled. */
+int admin_token_load(struct admin_token *t, const char *path);
+/* Checks an Authorization header value; 401 unauthorized in err if it fails. */
+int admin_token_check(const struct admin_token *t, const char *authorization,
+		      struct api_error *err);
+
 /* Signed request check; fills err on refusal. */
 int controller_authenticate(struct controller *c, const char *path_id, const char *method,
 			    const char *path_query, const char *body, size_t body_len,
@@ -138,5 +155,60 @@ void controller_render_node(struct controller *c, const char *id, struct strbuf 
 
 /* The membership rules in effect (for tests and reasons). */
 void controller_rules_from_config(struct membership_rules *r, const struct controller_config *cfg);
+
+/* ---- between the controller's files ---- */
+
+static inline int64_t controller_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Parses a JSON body strictly; 400 bad_json in err if it is not. */
+struct json_object *controller_parse_json_body(const char *body, size_t len,
+					       struct api_error *err);
+
+/* nodes.c: the node table (callers hold c->lock) */
+struct node *nodes_find_by_key(struct controller *c, const char *wg_public_key);
+void nodes_key_index_add(struct controller *c, struct node *n);
+void nodes_key_index_del(struct controller *c, struct node *n);
+int nodes_insert(struct controller *c, struct node *n);
+void nodes_remove(struct controller *c, struct node *n);
+void node_free(struct node *n);
+/* The fixed part of n's entry in other nodes' config replies. */
+int node_render_peer_json(struct node *n);
+void node_set_verdict(struct controller *c, struct node *n, enum verdict v, const char *reason,
+		      int64_t now);
+/* Enrolment fields into n (zeroed first; n->allowed_ips_json is allocated). */
+int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_error *err);
+int nodes_import_file(struct controller *c, const char *path);
+
+/* records.c: journal records and their audit entries */
+void record_render_enrol(struct strbuf *sb, const struct node *n);
+void record_render_bench(struct strbuf *sb, const struct node *n);
+void record_render_verdict(struct strbuf *sb, const struct node *n);
+void record_render_pin(struct strbuf *sb, const struct node *n);
+int record_journal(struct controller *c, struct strbuf *sb, bool durable);
+void record_audit(struct controller *c, const char *type, struct strbuf *fields);
+/* Replays one stored record into the table (store_load's callback). */
+int record_apply(void *ctx, struct json_object *rec);
+int records_compact_locked(struct controller *c);
+
+/* verdicts.c */
+int benchmark_get_score(struct json_object *scores, const char *key, double *out,
+			struct api_error *err);
+/* After a load: refresh the words of every verdict the rule still gives. */
+void verdicts_refresh_reasons(struct controller *c);
+void verdict_log(const struct node *n);
+void verdict_record_change(struct controller *c, struct node *n, enum verdict old);
+/* Re-evaluates n now; records and returns true if its verdict changed. */
+bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now);
+
+/* epochs.c (the *_locked ones with c->lock held) */
+void epoch_install(struct controller *c, const struct store_epoch *e);
+/* Tells the HTTP layer (long-poll waiters) of epoch id; call unlocked. */
+void epochs_notify(struct controller *c, uint64_t id);
+uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why);
+/* A verdict flip asks for a new epoch, at most one per DENY_ROTATE_INTERVAL. */
+uint64_t epochs_request_rotation_locked(struct controller *c, int64_t now, const char *why);
 
 #endif

@@ -1,6 +1,8 @@
 # meshnetd: the control plane (build/meshnetd, build/san/meshnetd).
-MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c membership.c \
-	replay.c store.c audit.c api.c views.c)
+MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c nodes.c \
+	verdicts.c epochs.c records.c auth.c membership.c \
+	replay.c store.c store_dir.c audit.c views.c http.c longpoll.c \
+	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c)
 MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl) -lpthread -lm
 
 BINS += meshnetd

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "api.h"
+#include "http.h"
 #include "config.h"
 #include "controller.h"
 #include "log.h"

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Epochs: installing an epoch's key material, rotation (scheduled, on a
+ * flip to DENIED, by admin), and the epoch thread that also publishes
+ * status.json and compacts the journal.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "b64.h"
+#include "controller.h"
+#include "ids.h"
+#include "log.h"
+#include "timefmt.h"
+
+#define COMPACT_JOURNAL_BYTES (64u << 20)
+#define LOG_EACH_NODE_MAX 32
+
+void epoch_install(struct controller *c, const struct store_epoch *e)
+{
+	uint8_t prk[MESHNET_PRK_LEN], md[SHA256_DIGEST_LENGTH];
+
+	c->epoch.id = e->id;
+	c->epoch.start = e->start;
+	c->epoch.expiry = e->expiry;
+	memcpy(c->epoch.secret, e->secret, sizeof(e->secret));
+	meshnet_epoch_prk(prk, e->secret, e->id);
+	meshnet_psk_deriver_init(&c->epoch.deriver, prk);
+	OPENSSL_cleanse(prk, sizeof(prk));
+	SHA256(e->secret, sizeof(e->secret), md);
+	meshnet_hex_encode(c->epoch.secret_hash, md, sizeof(md));
+}
+
+void epochs_notify(struct controller *c, uint64_t id)
+{
+	if (id && c->on_epoch)
+		c->on_epoch(c->on_epoch_ctx, id);
+}
+
+uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why)
+{
+	struct store_epoch e;
+	char expiry[MESHNET_RFC3339_LEN];
+	struct strbuf sb;
+	size_t i;
+
+	memset(&e, 0, sizeof(e));
+	e.id = c->epoch.id + 1;
+	e.start = now;
+	e.expiry = now + c->cfg->epoch_seconds;
+	if (RAND_priv_bytes(e.secret, sizeof(e.secret)) != 1) {
+		log_err("epoch rotation: the OS CSPRNG failed");
+		return 0;
+	}
+	if (store_commit_epoch(c->store, &e)) {
+		log_err("epoch rotation: could not persist epoch %llu; keeping epoch %llu",
+			(unsigned long long)e.id, (unsigned long long)c->epoch.id);
+		OPENSSL_cleanse(&e, sizeof(e));
+		return 0;
+	}
+	epoch_install(c, &e);
+	OPENSSL_cleanse(&e, sizeof(e));
+	c->stats.rotations++;
+	c->rotate_at = 0;
+	meshnet_rfc3339_format(expiry, c->epoch.expiry);
+	log_info("Epoch rotation: id=%llu expiry=%s (%s)", (unsigned long long)c->epoch.id,
+		 expiry, why);
+	for (i = 0; i < c->n_nodes; i++) {
+		struct node *n = c->nodes[i];
+
+		if (!verdict_evaluate_node(c, n, now) && c->n_nodes <= LOG_EACH_NODE_MAX)
+			verdict_log(n);
+	}
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "\"epoch\":%llu,\"expiry\":\"%s\",\"secret_hash\":\"sha256:%s\","
+		      "\"reason\":", (unsigned long long)c->epoch.id, expiry,
+		      c->epoch.secret_hash);
+	strbuf_json_string(&sb, why);
+	strbuf_printf(&sb, ",\"allowed\":%zu,\"denied\":%zu", c->n_allowed,
+		      c->n_nodes - c->n_allowed);
+	record_audit(c, "epoch", &sb);
+	strbuf_free(&sb);
+	c->status_dirty = true;
+	pthread_cond_broadcast(&c->cond);
+	return c->epoch.id;
+}
+
+uint64_t controller_rotate(struct controller *c, const char *why)
+{
+	uint64_t id;
+
+	pthread_mutex_lock(&c->lock);
+	id = epochs_rotate_locked(c, controller_now(), why);
+	pthread_mutex_unlock(&c->lock);
+	epochs_notify(c, id);
+	return id;
+}
+
+/* A verdict flip asks for a new epoch, at most one per DENY_ROTATE_INTERVAL. */
+uint64_t epochs_request_rotation_locked(struct controller *c, int64_t now, const char *why)
+{
+	int64_t at = c->last_deny_rotation + c->cfg->deny_rotate_interval;
+
+	if (now >= at) {
+		c->last_deny_rotation = now;
+		return epochs_rotate_locked(c, now, why);
+	}
+	if (!c->rotate_at || c->rotate_at > at)
+		c->rotate_at = at;
+	pthread_cond_broadcast(&c->cond);
+	return 0;
+}
+
+static void *epoch_thread_main(void *arg)
+{
+	struct controller *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		int64_t now = controller_now(), wake;
+		uint64_t id = 0;
+		struct timespec ts;
+
+		if (now >= c->epoch.expiry) {
+			id = epochs_rotate_locked(c, now, "epoch expired");
+		} else if (c->rotate_at && now >= c->rotate_at) {
+			c->last_deny_rotation = now;
+			id = epochs_rotate_locked(c, now, "verdict changed");
+		}
+		if (id) {
+			pthread_mutex_unlock(&c->lock);
+			epochs_notify(c, id);
+			pthread_mutex_lock(&c->lock);
+		}
+		if (c->status_dirty) {
+			struct strbuf sb;
+
+			strbuf_init(&sb);
+			controller_render_status(c, &sb);
+			c->status_dirty = false;
+			pthread_mutex_unlock(&c->lock);
+			if (!sb.oom && !store_publish_status(c->store, sb.buf, sb.len))
+				log_debug("Status written to %s/status.json", c->cfg->state_dir);
+			strbuf_free(&sb);
+			pthread_mutex_lock(&c->lock);
+		}
+		if (store_journal_size(c->store) > COMPACT_JOURNAL_BYTES)
+			records_compact_locked(c);
+		wake = c->epoch.expiry;
+		if (c->rotate_at && c->rotate_at < wake)
+			wake = c->rotate_at;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (wake > ts.tv_sec + 1) {
+			ts.tv_sec += 1;	/* re-check at least every second */
+		} else {
+			ts.tv_sec = wake > ts.tv_sec ? wake : ts.tv_sec;
+			ts.tv_nsec = wake > now ? 0 : ts.tv_nsec + 50000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+		}
+		if (!c->stopping && !c->status_dirty)
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int controller_start_epoch_thread(struct controller *c)
+{
+	if (pthread_create(&c->epoch_thread, NULL, epoch_thread_main, c))
+		return -1;
+	c->epoch_thread_started = true;
+	return 0;
+}
+
+void controller_stop(struct controller *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (c->epoch_thread_started)
+		pthread_join(c->epoch_thread, NULL);
+	c->epoch_thread_started = false;
+}
+
+uint64_t controller_epoch_id(struct controller *c)
+{
+	uint64_t id;
+
+	pthread_mutex_lock(&c->lock);
+	id = c->epoch.id;
+	pthread_mutex_unlock(&c->lock);
+	return id;
+}
+

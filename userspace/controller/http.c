@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libmicrohttpd plumbing: the route table, routing, uniform errors, body
+ * buffering and limits, authentication dispatch, start and stop.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "fileio.h"
+#include "http.h"
+#include "ids.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "sign.h"
+
+#define CONNECTION_MEMORY_LIMIT (64 * 1024)
+
+static const struct route routes[] = {
+	{ "GET", "/health", AUTH_NONE, route_health },
+	{ "GET", "/metrics", AUTH_NONE, route_metrics },
+	{ "GET", "/v1/epoch", AUTH_NONE, route_epoch },
+	{ "POST", "/v1/benchmarks/{node_id}", AUTH_NODE, route_benchmark },
+	{ "GET", "/v1/config/{node_id}", AUTH_NODE, route_config },
+	{ "POST", "/v1/rotate", AUTH_ADMIN, route_rotate },
+	{ "POST", "/v1/nodes", AUTH_ADMIN, route_enrol },
+	{ "DELETE", "/v1/nodes/{node_id}", AUTH_ADMIN, route_remove },
+	{ "PUT", "/v1/nodes/{node_id}/override", AUTH_ADMIN, route_override },
+};
+
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+const struct api_route_info *api_routes(size_t *count)
+{
+	static struct api_route_info info[N_ROUTES];
+	size_t i;
+
+	for (i = 0; i < N_ROUTES; i++) {
+		info[i].method = routes[i].method;
+		info[i].path = routes[i].path;
+	}
+	*count = N_ROUTES;
+	return info;
+}
+
+/* ---- replies ---- */
+
+/* Bodies are NUL-terminated text without inner NULs (strbuf_steal). */
+static void free_wiped(void *buf)
+{
+	if (!buf)
+		return;
+	OPENSSL_cleanse(buf, strlen(buf));
+	free(buf);
+}
+
+void http_reply(struct api_server *s, struct request *r, unsigned int status,
+		  const char *content_type, struct strbuf *body)
+{
+	struct MHD_Response *resp;
+	size_t len;
+	char *buf = strbuf_steal(body, &len);
+
+	if (!buf)
+		return;
+	/* Replies may carry PSKs: wipe every body when MHD is done with it. */
+	resp = MHD_create_response_from_buffer_with_free_callback(len, buf, free_wiped);
+	if (!resp) {
+		free_wiped(buf);
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (status == 405 && r->route == NULL) {
+		/* Allow header filled by the caller through r->node_id */
+		MHD_add_response_header(resp, "Allow", r->node_id);
+	}
+	MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->responded = true;
+	if (status >= 400)
+		__atomic_fetch_add(&s->errors_total, 1, __ATOMIC_RELAXED);
+}
+
+void http_reply_json(struct api_server *s, struct request *r, unsigned int status,
+		       struct strbuf *body)
+{
+	http_reply(s, r, status, "application/json", body);
+}
+
+void http_reply_error(struct api_server *s, struct request *r, unsigned int status,
+			const char *code, const char *message)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+	strbuf_json_string(&sb, message);
+	strbuf_puts(&sb, "}}");
+	http_reply_json(s, r, status, &sb);
+	if (status >= 500)
+		log_warn("%s %s: %u %s: %s", r->route ? r->route->method : "?", r->uri, status,
+			 code, message);
+	else
+		log_debug("%s: %u %s: %s", r->uri, status, code, message);
+}
+
+void http_reply_api_error(struct api_server *s, struct request *r, const struct api_error *e)
+{
+	http_reply_error(s, r, e->status, e->code, e->message);
+}
+
+/* ---- routing ---- */
+
+static bool path_matches(const char *pattern, const char *path, size_t path_len,
+			 char *id, size_t id_cap)
+{
+	const char *p = pattern, *q = path, *end = path + path_len;
+
+	while (*p && q < end) {
+		if (!strncmp(p, "{node_id}", 9)) {
+			const char *seg_end = memchr(q, '/', end - q);
+			size_t n;
+
+			if (!seg_end)
+				seg_end = end;
+			n = (size_t)(seg_end - q);
+			if (n == 0)
+				return false;
+			if (id) {
+				if (n >= id_cap)
+					n = id_cap - 1;	/* too long: fails id validation */
+				memcpy(id, q, n);
+				id[n] = '\0';
+				if ((size_t)(seg_end - q) >= id_cap)
+					id[0] = '/';	/* mark invalid */
+			}
+			p += 9;
+			q = seg_end;
+			continue;
+		}
+		if (*p != *q)
+			return false;
+		p++;
+		q++;
+	}
+	return !*p && q == end;
+}
+
+static const struct route *route_find(const char *method, const char *uri, char *id,
+				      size_t id_cap, char *allow, size_t allow_cap)
+{
+	size_t path_len = strcspn(uri, "?#"), i;
+	bool path_known = false;
+
+	allow[0] = '\0';
+	for (i = 0; i < N_ROUTES; i++) {
+		if (!path_matches(routes[i].path, uri, path_len, NULL, 0))
+			continue;
+		path_known = true;
+		if (strlen(allow) + strlen(routes[i].method) + 3 < allow_cap) {
+			if (*allow)
+				strcat(allow, ", ");
+			strcat(allow, routes[i].method);
+		}
+		if (!strcmp(routes[i].method, method)) {
+			path_matches(routes[i].path, uri, path_len, id, id_cap);
+			return &routes[i];
+		}
+	}
+	if (!path_known)
+		allow[0] = '\0';
+	return NULL;
+}
+/* ---- request helpers ---- */
+
+bool http_check_node_id(struct api_server *s, struct request *r)
+{
+	if (meshnet_node_id_valid(r->node_id))
+		return true;
+	http_reply_error(s, r, 400, "bad_node_id",
+		    "node id must match ^[a-z0-9][a-z0-9._-]{0,62}$");
+	return false;
+}
+
+int http_query_uint(struct request *r, const char *name, uint64_t max, uint64_t *out,
+			    bool *present)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	uint64_t x = 0;
+	size_t i;
+
+	*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!*v || strlen(v) > 19)
+		return -1;
+	for (i = 0; v[i]; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	*out = x > max ? max : x;
+	return 0;
+}
+
+struct json_object *http_body_object(struct api_server *s, struct request *r)
+{
+	struct json_object *obj = meshnet_json_parse_strict(r->body, r->body_len);
+
+	if (!obj) {
+		http_reply_error(s, r, 400, "bad_json", "body is not well-formed JSON");
+	} else if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		obj = NULL;
+		http_reply_error(s, r, 400, "bad_request", "body must be a JSON object");
+	}
+	return obj;
+}
+
+
+/* ---- authentication ---- */
+
+static bool admin_authorized(struct api_server *s, struct request *r)
+{
+	struct api_error err;
+
+	if (admin_token_check(&s->admin, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+				  MHD_HTTP_HEADER_AUTHORIZATION), &err)) {
+		http_reply_api_error(s, r, &err);
+		return false;
+	}
+	return true;
+}
+
+static bool node_authorized(struct api_server *s, struct request *r)
+{
+	struct api_error err;
+
+	if (!http_check_node_id(s, r))
+		return false;
+	if (controller_authenticate(s->c, r->node_id, r->route->method, r->uri, r->body,
+				    r->body_len,
+				    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+								MESHNET_HDR_NODE),
+				    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+								MESHNET_HDR_TIMESTAMP),
+				    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+								MESHNET_HDR_NONCE),
+				    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+								MESHNET_HDR_SIGNATURE),
+				    &err)) {
+		http_reply_api_error(s, r, &err);
+		return false;
+	}
+	return true;
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	(void)cls;
+	if (!r)
+		return NULL;
+	r->conn = conn;
+	r->uri = strdup(uri);
+	if (!r->uri) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct api_server *s = cls;
+	struct request *r = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (!r)
+		return;
+	pthread_mutex_lock(&s->wait_lock);
+	if (r->waiting)
+		longpoll_remove_locked(s, r);
+	pthread_mutex_unlock(&s->wait_lock);
+	free(r->uri);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct api_server *s = cls;
+	struct request *r = *con_cls;
+	size_t limit = (size_t)s->cfg->body_limit;
+
+	(void)url;
+	(void)version;
+	if (!r)
+		return MHD_NO;
+	if (!r->started) {
+		char allow[64];
+		const char *cl;
+
+		r->started = true;
+		__atomic_fetch_add(&s->requests_total, 1, __ATOMIC_RELAXED);
+		r->route = route_find(method, r->uri, r->node_id, sizeof(r->node_id), allow,
+				      sizeof(allow));
+		if (!r->route) {
+			if (*allow) {
+				snprintf(r->node_id, sizeof(r->node_id), "%s", allow);
+				http_reply_error(s, r, 405, "method_not_allowed",
+					    "method not allowed on this path");
+			} else {
+				http_reply_error(s, r, 404, "not_found", "no such route");
+			}
+			return r->responded ? MHD_YES : MHD_NO;
+		}
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > limit) {
+			/* Refuse before reading a byte of the body. */
+			http_reply_error(s, r, 413, "too_large", "request body exceeds the size limit");
+			return r->responded ? MHD_YES : MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (r->responded) {
+		*upload_data_size = 0;	/* discard the rest */
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->too_large && r->body_len + *upload_data_size <= limit) {
+			char *nb = realloc(r->body, r->body_len + *upload_data_size + 1);
+
+			if (!nb)
+				return MHD_NO;
+			memcpy(nb + r->body_len, upload_data, *upload_data_size);
+			r->body = nb;
+			r->body_len += *upload_data_size;
+			r->body[r->body_len] = '\0';
+		} else {
+			r->too_large = true;	/* stop buffering; answer 413 at the end */
+			free(r->body);
+			r->body = NULL;
+			r->body_len = 0;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	/* The whole request is in. */
+	if (r->resumed) {
+		r->route->handler(s, r);
+		return r->responded ? MHD_YES : MHD_NO;
+	}
+	if (r->too_large) {
+		http_reply_error(s, r, 413, "too_large", "request body exceeds the size limit");
+		return r->responded ? MHD_YES : MHD_NO;
+	}
+	if (r->route->auth == AUTH_ADMIN && !admin_authorized(s, r))
+		return r->responded ? MHD_YES : MHD_NO;
+	if (r->route->auth == AUTH_NODE && !node_authorized(s, r))
+		return r->responded ? MHD_YES : MHD_NO;
+	r->route->handler(s, r);
+	/* Suspended: MHD calls again once resumed (possibly already). */
+	if (r->parked && !r->responded)
+		return MHD_YES;
+	return r->responded ? MHD_YES : MHD_NO;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("http: %s", msg);
+}
+
+/* ---- start/stop ---- */
+
+static bool address_is_loopback(const struct meshnet_endpoint *e)
+{
+	static const uint8_t v6_loop[16] = { [15] = 1 };
+
+	if (e->family == AF_INET)
+		return e->addr[0] == 127;
+	return !memcmp(e->addr, v6_loop, 16);
+}
+
+struct api_server *api_start(struct controller *c, const struct controller_config *cfg)
+{
+	struct api_server *s = calloc(1, sizeof(*s));
+	char *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+	struct meshnet_endpoint ep;
+	struct sockaddr_in6 sa6;
+	struct sockaddr_in sa4;
+	struct sockaddr *sa;
+	unsigned int flags;
+	bool tls;
+
+	if (!s)
+		return NULL;
+	s->c = c;
+	s->cfg = cfg;
+	if (meshnet_endpoint_parse(cfg->listen, &ep)) {
+		log_err("LISTEN '%s' is not address:port ([IPv6]:port for IPv6)", cfg->listen);
+		goto err_free;
+	}
+	tls = *cfg->tls_cert && *cfg->tls_key;
+	if (!tls && !address_is_loopback(&ep) && !cfg->allow_plain_http) {
+		log_err("LISTEN %s is not loopback: set TLS_CERT and TLS_KEY, or "
+			"ALLOW_PLAIN_HTTP=1 to serve plain HTTP anyway", cfg->listen);
+		goto err_free;
+	}
+	if (admin_token_load(&s->admin, cfg->admin_token_file))
+		goto err_free;
+	if (tls) {
+		cert = meshnet_read_file(cfg->tls_cert, 1 << 20, &cert_len);
+		if (!cert) {
+			log_err("TLS_CERT %s: %s", cfg->tls_cert, strerror(errno));
+			goto err_free;
+		}
+		if (meshnet_read_secret_file(cfg->tls_key, 1 << 20, &key, &key_len)) {
+			log_err("TLS_KEY %s: %s%s", cfg->tls_key, strerror(errno),
+				errno == EPERM ? " (the key file must be mode 0600)" : "");
+			goto err_free;
+		}
+	}
+	s->waiters = calloc((size_t)cfg->max_waiters + 1, sizeof(*s->waiters));
+	if (!s->waiters)
+		goto err_free;
+	pthread_mutex_init(&s->wait_lock, NULL);
+	pthread_cond_init(&s->wait_cond, NULL);
+	s->latest_epoch = controller_epoch_id(c);
+	c->on_epoch = longpoll_on_epoch;
+	c->on_epoch_ctx = s;
+
+	if (ep.family == AF_INET) {
+		memset(&sa4, 0, sizeof(sa4));
+		sa4.sin_family = AF_INET;
+		sa4.sin_port = htons(ep.port);
+		memcpy(&sa4.sin_addr, ep.addr, 4);
+		sa = (struct sockaddr *)&sa4;
+	} else {
+		memset(&sa6, 0, sizeof(sa6));
+		sa6.sin6_family = AF_INET6;
+		sa6.sin6_port = htons(ep.port);
+		memcpy(&sa6.sin6_addr, ep.addr, 16);
+		sa = (struct sockaddr *)&sa6;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG | (ep.family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+		(tls ? MHD_USE_TLS : 0);
+	s->daemon = MHD_start_daemon(
+		flags, ep.port, NULL, NULL, on_request, s,
+		MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		MHD_OPTION_HTTPS_MEM_CERT, tls ? cert : NULL,
+		MHD_OPTION_HTTPS_MEM_KEY, tls ? key : NULL,
+		MHD_OPTION_END);
+	free(cert);
+	meshnet_free_secret(key, key_len + 1);
+	cert = key = NULL;
+	if (!s->daemon) {
+		log_err("cannot listen on %s (address in use or TLS material invalid)",
+			cfg->listen);
+		goto err_waiters;
+	}
+	if (pthread_create(&s->timer, NULL, longpoll_timer_main, s)) {
+		MHD_stop_daemon(s->daemon);
+		goto err_waiters;
+	}
+	s->timer_started = true;
+	log_info("Listening on %s (%s)", cfg->listen, tls ? "HTTPS" : "plain HTTP");
+	return s;
+
+err_waiters:
+	c->on_epoch = NULL;
+	free(s->waiters);
+	pthread_cond_destroy(&s->wait_cond);
+	pthread_mutex_destroy(&s->wait_lock);
+err_free:
+	free(cert);
+	meshnet_free_secret(key, key_len + 1);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+	return NULL;
+}
+
+void api_stop(struct api_server *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->wait_lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->wait_cond);
+	pthread_mutex_unlock(&s->wait_lock);
+	if (s->timer_started)
+		pthread_join(s->timer, NULL);	/* resumes every waiter on its way out */
+	MHD_quiesce_daemon(s->daemon);
+	MHD_stop_daemon(s->daemon);
+	s->c->on_epoch = NULL;
+	free(s->waiters);
+	pthread_cond_destroy(&s->wait_cond);
+	pthread_mutex_destroy(&s->wait_lock);
+	OPENSSL_cleanse(&s->admin, sizeof(s->admin));
+	free(s);
+}

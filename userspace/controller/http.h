@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * meshnetd's HTTP layer on libmicrohttpd. http.c holds the plumbing, the
+ * route table and the uniform errors; longpoll.c the suspended config
+ * requests; routes/ one file per handler group. main.c only needs
+ * api_start(), api_stop() and api_routes().
+ */
+#ifndef MESHNETD_HTTP_H
+#define MESHNETD_HTTP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <openssl/sha.h>
+
+#include "controller.h"
+#include "strbuf.h"
+
+#define LONGPOLL_MAX_WAIT 60
+
+struct api_server;
+
+struct api_route_info {
+	const char *method;
+	const char *path;
+};
+
+/* The route table, for `meshnetd routes` and the OpenAPI test. */
+const struct api_route_info *api_routes(size_t *count);
+
+/* Starts listening; NULL (after logging why) on error. */
+struct api_server *api_start(struct controller *c, const struct controller_config *cfg);
+/* Wakes every long-poll waiter, stops the daemon. */
+void api_stop(struct api_server *s);
+
+/* ---- between http.c, longpoll.c and routes/ ---- */
+
+enum auth_kind { AUTH_NONE, AUTH_NODE, AUTH_ADMIN };
+
+struct request;
+typedef void (*route_handler_fn)(struct api_server *s, struct request *r);
+
+struct route {
+	const char *method;
+	const char *path;	/* "{node_id}" matches one segment */
+	enum auth_kind auth;
+	route_handler_fn handler;
+};
+
+struct request {
+	struct MHD_Connection *conn;
+	char *uri;			/* raw request target, as signed */
+	const struct route *route;
+	char node_id[80];		/* the {node_id} segment, unvalidated */
+	bool started, too_large, responded;
+	char *body;
+	size_t body_len;
+	/* long-poll: waiting/resumed are guarded by wait_lock, parked is only
+	 * touched by the thread running the handler */
+	bool waiting, resumed, parked;
+	uint64_t after_epoch;
+	int64_t deadline_ms;
+	size_t waiter_index;
+};
+
+struct api_server {
+	struct MHD_Daemon *daemon;
+	struct controller *c;
+	const struct controller_config *cfg;
+	struct admin_token admin;
+	/* suspended long-poll requests */
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;
+	struct request **waiters;
+	size_t n_waiters;
+	uint64_t latest_epoch;
+	bool stopping;
+	pthread_t timer;
+	bool timer_started;
+	uint64_t requests_total, errors_total, longpoll_refused;
+};
+
+
+/* Replies (http.c): each queues the response and marks r responded. */
+void http_reply(struct api_server *s, struct request *r, unsigned int status,
+		const char *content_type, struct strbuf *body);
+void http_reply_json(struct api_server *s, struct request *r, unsigned int status,
+		     struct strbuf *body);
+/* The uniform error body {"error":{"code":..,"message":..}}. */
+void http_reply_error(struct api_server *s, struct request *r, unsigned int status,
+		      const char *code, const char *message);
+void http_reply_api_error(struct api_server *s, struct request *r, const struct api_error *e);
+
+/* Request helpers (http.c); each replies 400 itself when it returns false/NULL/-1. */
+bool http_check_node_id(struct api_server *s, struct request *r);
+/* ?name=N: 0 (absent: *present false) or -1 if not a decimal; clamps to max. */
+int http_query_uint(struct request *r, const char *name, uint64_t max, uint64_t *out,
+		    bool *present);
+struct json_object *http_body_object(struct api_server *s, struct request *r);
+
+/* Long-poll waiters (longpoll.c) */
+void longpoll_remove_locked(struct api_server *s, struct request *r);
+void longpoll_resume_locked(struct api_server *s, struct request *r);
+/* The controller's epoch listener: resumes waiters behind epoch_id. */
+void longpoll_on_epoch(void *ctx, uint64_t epoch_id);
+void *longpoll_timer_main(void *arg);
+/* Suspends r until an epoch newer than after_epoch or the deadline; false: answer now. */
+bool longpoll_add(struct api_server *s, struct request *r, uint64_t after_epoch,
+		  unsigned int wait_s);
+
+/* Handlers (routes/) */
+void route_health(struct api_server *s, struct request *r);
+void route_metrics(struct api_server *s, struct request *r);
+void route_epoch(struct api_server *s, struct request *r);
+void route_rotate(struct api_server *s, struct request *r);
+void route_benchmark(struct api_server *s, struct request *r);
+void route_config(struct api_server *s, struct request *r);
+void route_enrol(struct api_server *s, struct request *r);
+void route_remove(struct api_server *s, struct request *r);
+void route_override(struct api_server *s, struct request *r);
+
+#endif

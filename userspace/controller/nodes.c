@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The node table: a hash map by node id and one by WireGuard public key
+ * plus a dense array for walks; enrolment (with its parsing spec),
+ * removal, overrides and the NODES_FILE import.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "controller.h"
+#include "fileio.h"
+#include "ids.h"
+#include "jsonutil.h"
+#include "log.h"
+
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *id; id++) {
+		h ^= (uint8_t)*id;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+struct node *controller_find(struct controller *c, const char *id)
+{
+	struct node *n;
+
+	for (n = c->buckets[id_hash(id) & (c->n_buckets - 1)]; n; n = n->hash_next)
+		if (!strcmp(n->id, id))
+			return n;
+	return NULL;
+}
+
+struct node *nodes_find_by_key(struct controller *c, const char *wg_public_key)
+{
+	struct node *n;
+
+	for (n = c->key_buckets[id_hash(wg_public_key) & (c->n_buckets - 1)]; n; n = n->key_next)
+		if (!strcmp(n->wg_public_key, wg_public_key))
+			return n;
+	return NULL;
+}
+
+void nodes_key_index_add(struct controller *c, struct node *n)
+{
+	size_t h = id_hash(n->wg_public_key) & (c->n_buckets - 1);
+
+	n->key_next = c->key_buckets[h];
+	c->key_buckets[h] = n;
+}
+
+void nodes_key_index_del(struct controller *c, struct node *n)
+{
+	struct node **pp = &c->key_buckets[id_hash(n->wg_public_key) & (c->n_buckets - 1)];
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->key_next;
+	if (*pp)
+		*pp = n->key_next;
+}
+
+static int table_grow(struct controller *c)
+{
+	size_t nb = c->n_buckets * 2, i;
+	struct node **b = calloc(nb, sizeof(*b)), **kb = calloc(nb, sizeof(*kb));
+
+	if (!b || !kb) {
+		free(b);
+		free(kb);
+		return -1;
+	}
+	for (i = 0; i < c->n_nodes; i++) {
+		struct node *n = c->nodes[i];
+		size_t h = id_hash(n->id) & (nb - 1);
+
+		n->hash_next = b[h];
+		b[h] = n;
+		h = id_hash(n->wg_public_key) & (nb - 1);
+		n->key_next = kb[h];
+		kb[h] = n;
+	}
+	free(c->buckets);
+	free(c->key_buckets);
+	c->buckets = b;
+	c->key_buckets = kb;
+	c->n_buckets = nb;
+	return 0;
+}
+
+/* The fixed part of n's entry in other nodes' config replies. */
+int node_render_peer_json(struct node *n)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"node_id\":\"%s\",\"public_key\":\"%s\",", n->id, n->wg_public_key);
+	if (*n->endpoint)
+		strbuf_printf(&sb, "\"endpoint\":\"%s\",", n->endpoint);
+	strbuf_printf(&sb, "\"allowed_ips\":%s,\"membership\":\"", n->allowed_ips_json);
+	if (sb.oom) {
+		strbuf_free(&sb);
+		return -1;
+	}
+	free(n->peer_json);
+	n->peer_json = strbuf_steal(&sb, &n->peer_json_len);
+	return 0;
+}
+
+int nodes_insert(struct controller *c, struct node *n)
+{
+	size_t h;
+
+	if (node_render_peer_json(n))
+		return -1;
+
+	if (c->n_nodes == c->cap_nodes) {
+		size_t cap = c->cap_nodes ? 2 * c->cap_nodes : 64;
+		struct node **arr = realloc(c->nodes, cap * sizeof(*arr));
+
+		if (!arr)
+			return -1;
+		c->nodes = arr;
+		c->cap_nodes = cap;
+	}
+	if (c->n_nodes >= c->n_buckets && table_grow(c))
+		return -1;
+	n->index = c->n_nodes;
+	c->nodes[c->n_nodes++] = n;
+	h = id_hash(n->id) & (c->n_buckets - 1);
+	n->hash_next = c->buckets[h];
+	c->buckets[h] = n;
+	nodes_key_index_add(c, n);
+	if (n->verdict == VERDICT_ALLOWED)
+		c->n_allowed++;
+	return 0;
+}
+
+void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	EVP_MD_CTX_free(n->verify_ctx);
+	free(n->peer_json);
+	EVP_PKEY_free(n->sign_pkey);
+	free(n->allowed_ips_json);
+	free(n);
+}
+
+void nodes_remove(struct controller *c, struct node *n)
+{
+	struct node **pp = &c->buckets[id_hash(n->id) & (c->n_buckets - 1)];
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = n->hash_next;
+	nodes_key_index_del(c, n);
+	c->nodes[n->index] = c->nodes[--c->n_nodes];
+	c->nodes[n->index]->index = n->index;
+	if (n->verdict == VERDICT_ALLOWED)
+		c->n_allowed--;
+	node_free(n);
+}
+
+void node_set_verdict(struct controller *c, struct node *n, enum verdict v, const char *reason,
+			int64_t now)
+{
+	if (n->verdict != v) {
+		if (v == VERDICT_ALLOWED)
+			c->n_allowed++;
+		else
+			c->n_allowed--;
+	}
+	n->verdict = v;
+	snprintf(n->reason, sizeof(n->reason), "%s", reason);
+	n->last_update = now;
+}
+
+static struct json_object *get_field(struct json_object *obj, const char *key, const char *alias)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(obj, key, &v))
+		return v;
+	if (alias && json_object_object_get_ex(obj, alias, &v))
+		return v;
+	return NULL;
+}
+
+static const char *get_string_alias(struct json_object *obj, const char *key, const char *alias)
+{
+	struct json_object *v = get_field(obj, key, alias);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_error *err)
+{
+	const char *id, *wg, *sk, *ep;
+	struct json_object *ips;
+	uint8_t raw[32];
+	struct strbuf sb;
+	size_t i, count;
+
+	memset(n, 0, sizeof(*n));
+	if (!json_object_is_type(obj, json_type_object)) {
+		api_error_set(err, 400, "bad_request", "enrolment must be a JSON object");
+		return -1;
+	}
+	id = get_string_alias(obj, "node_id", "id");
+	if (!id) {
+		api_error_set(err, 400, "bad_request", "node_id (string) is required");
+		return -1;
+	}
+	if (!meshnet_node_id_valid(id)) {
+		api_error_set(err, 400, "bad_node_id", "node_id must match ^[a-z0-9][a-z0-9._-]{0,62}$");
+		return -1;
+	}
+	wg = get_string_alias(obj, "public_key", "wg_public_key");
+	if (!wg || meshnet_b64_decode_exact(raw, 32, wg)) {
+		api_error_set(err, 400, "bad_request",
+			      "public_key must be the base64 of a 32-byte WireGuard key");
+		return -1;
+	}
+	sk = get_string_alias(obj, "signing_key", "ed25519_public_key");
+	if (!sk || meshnet_b64_decode_exact(raw, 32, sk)) {
+		api_error_set(err, 400, "bad_request",
+			      "signing_key must be the base64 of a 32-byte Ed25519 public key");
+		return -1;
+	}
+	ep = NULL;
+	if (json_object_object_get_ex(obj, "endpoint", NULL) &&
+	    !json_object_is_type(json_object_object_get(obj, "endpoint"), json_type_null)) {
+		struct meshnet_endpoint e;
+
+		ep = meshnet_json_get_string(obj, "endpoint");
+		if (!ep || strlen(ep) >= sizeof(n->endpoint) || meshnet_endpoint_parse(ep, &e)) {
+			api_error_set(err, 400, "bad_request",
+				      "endpoint must be \"IPv4:port\" or \"[IPv6]:port\"");
+			return -1;
+		}
+	}
+	ips = get_field(obj, "allowed_ips", "overlay");
+	if (!ips || !json_object_is_type(ips, json_type_array) ||
+	    (count = json_object_array_length(ips)) < 1 || count > MAX_ALLOWED_IPS) {
+		api_error_set(err, 400, "bad_request",
+			      "allowed_ips must be an array of 1..%d prefixes", MAX_ALLOWED_IPS);
+		return -1;
+	}
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "[");
+	for (i = 0; i < count; i++) {
+		struct json_object *v = json_object_array_get_idx(ips, i);
+		struct meshnet_prefix p;
+		const char *s;
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(s = json_object_get_string(v)) > 48 || meshnet_prefix_parse(s, &p)) {
+			strbuf_free(&sb);
+			api_error_set(err, 400, "bad_request",
+				      "allowed_ips[%zu] is not a prefix like 10.10.0.2/32 "
+				      "(no host bits past the mask)", i);
+			return -1;
+		}
+		strbuf_printf(&sb, "%s\"%s\"", i ? "," : "", s);
+	}
+	strbuf_puts(&sb, "]");
+	if (sb.oom) {
+		strbuf_free(&sb);
+		api_error_set(err, 500, "internal", "out of memory");
+		return -1;
+	}
+	strcpy(n->id, id);
+	snprintf(n->wg_public_key, sizeof(n->wg_public_key), "%s", wg);
+	snprintf(n->signing_key, sizeof(n->signing_key), "%s", sk);
+	if (ep)
+		strcpy(n->endpoint, ep);
+	n->allowed_ips_json = strbuf_steal(&sb, &count);
+	n->verdict = VERDICT_DENIED;
+	strcpy(n->reason, "no benchmark yet");
+	return 0;
+}
+
+int nodes_import_file(struct controller *c, const char *path)
+{
+	struct json_object *root, *arr;
+	struct api_error err;
+	size_t len, i, added = 0;
+	char *text;
+
+	text = meshnet_read_file(path, 256u << 20, &len);
+	if (!text) {
+		log_err("NODES_FILE %s: %s", path, strerror(errno));
+		return -1;
+	}
+	root = controller_parse_json_body(text, len, &err);
+	free(text);
+	if (!root) {
+		log_err("NODES_FILE %s: %s", path, err.message);
+		return -1;
+	}
+	arr = root;
+	if (json_object_is_type(root, json_type_object) &&
+	    !json_object_object_get_ex(root, "nodes", &arr))
+		arr = NULL;
+	if (!arr || !json_object_is_type(arr, json_type_array)) {
+		log_err("NODES_FILE %s: expected {\"nodes\": [...]} or an array", path);
+		json_object_put(root);
+		return -1;
+	}
+	/* All or nothing: check every entry before enrolling any. */
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		struct node tmp;
+
+		if (node_parse_enrolment(json_object_array_get_idx(arr, i), &tmp, &err)) {
+			log_err("NODES_FILE %s: node %zu: %s", path, i, err.message);
+			json_object_put(root);
+			return -1;
+		}
+		free(tmp.allowed_ips_json);
+	}
+	c->importing = true;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *id = json_object_is_type(o, json_type_object) ?
+				 get_string_alias(o, "node_id", "id") : NULL;
+
+		if (id && controller_find(c, id))
+			continue;	/* enrolled already: the state directory wins */
+		if (controller_enrol(c, o, &err)) {
+			log_err("NODES_FILE %s: node %zu: %s", path, i, err.message);
+			c->importing = false;
+			json_object_put(root);
+			return -1;
+		}
+		added++;
+	}
+	c->importing = false;
+	json_object_put(root);
+	/* One sync for the whole batch: journal and audit records are on disk. */
+	if (added && store_sync(c->store)) {
+		log_err("NODES_FILE %s: could not sync the state directory", path);
+		return -1;
+	}
+	log_info("Imported %zu node(s) from %s", added, path);
+	return 0;
+}
+
+/* ---- admin ---- */
+
+int controller_enrol(struct controller *c, struct json_object *obj, struct api_error *err)
+{
+	struct node tmp, *n;
+	struct strbuf sb;
+	int ret = -1;
+
+	if (node_parse_enrolment(obj, &tmp, err))
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	if (controller_find(c, tmp.id)) {
+		api_error_set(err, 409, "exists", "node %s is enrolled already", tmp.id);
+		goto out;
+	}
+	if (nodes_find_by_key(c, tmp.wg_public_key)) {
+		api_error_set(err, 409, "duplicate_key", "node %s already has this public_key",
+			      nodes_find_by_key(c, tmp.wg_public_key)->id);
+		goto out;
+	}
+	n = malloc(sizeof(*n));
+	if (!n) {
+		api_error_set(err, 500, "internal", "out of memory");
+		goto out;
+	}
+	*n = tmp;
+	tmp.allowed_ips_json = NULL;
+	n->last_update = controller_now();
+	strbuf_init(&sb);
+	record_render_enrol(&sb, n);
+	if (record_journal(c, &sb, true)) {
+		strbuf_free(&sb);
+		node_free(n);
+		api_error_set(err, 500, "storage", "could not persist the enrolment");
+		goto out;
+	}
+	strbuf_free(&sb);
+	if (nodes_insert(c, n)) {
+		node_free(n);
+		api_error_set(err, 500, "internal", "out of memory");
+		goto out;
+	}
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
+		      "\"allowed_ips\":%s", n->id, n->wg_public_key, n->signing_key,
+		      n->allowed_ips_json);
+	record_audit(c, "enrol", &sb);
+	strbuf_free(&sb);
+	if (!c->loading && !c->importing)
+		log_info("%s: enrolled (membership=DENIED until its first benchmark)", n->id);
+	c->status_dirty = true;
+	pthread_cond_broadcast(&c->cond);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&c->lock);
+	free(tmp.allowed_ips_json);
+	return ret;
+}
+
+int controller_remove(struct controller *c, const char *id, struct api_error *err)
+{
+	struct strbuf sb;
+	struct node *n;
+	uint64_t new_epoch;
+
+	pthread_mutex_lock(&c->lock);
+	n = controller_find(c, id);
+	if (!n) {
+		pthread_mutex_unlock(&c->lock);
+		api_error_set(err, 404, "unknown_node", "node %s is not enrolled", id);
+		return -1;
+	}
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"t\":\"remove\",\"node_id\":\"%s\"}", id);
+	if (record_journal(c, &sb, true)) {
+		strbuf_free(&sb);
+		pthread_mutex_unlock(&c->lock);
+		api_error_set(err, 500, "storage", "could not persist the removal");
+		return -1;
+	}
+	strbuf_free(&sb);
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "\"node_id\":\"%s\"", id);
+	record_audit(c, "remove", &sb);
+	strbuf_free(&sb);
+	log_info("%s: removed by admin", id);
+	nodes_remove(c, n);
+	/* Peers must drop it now: a new epoch without it. */
+	new_epoch = epochs_rotate_locked(c, controller_now(), "node removed");
+	pthread_mutex_unlock(&c->lock);
+	epochs_notify(c, new_epoch);
+	return 0;
+}
+
+int controller_set_pin(struct controller *c, const char *id, enum pin pin,
+		       struct api_error *err)
+{
+	struct strbuf sb;
+	struct node *n;
+	uint64_t new_epoch = 0;
+
+	pthread_mutex_lock(&c->lock);
+	n = controller_find(c, id);
+	if (!n) {
+		pthread_mutex_unlock(&c->lock);
+		api_error_set(err, 404, "unknown_node", "node %s is not enrolled", id);
+		return -1;
+	}
+	n->pin = pin;
+	strbuf_init(&sb);
+	record_render_pin(&sb, n);
+	if (record_journal(c, &sb, true)) {
+		strbuf_free(&sb);
+		pthread_mutex_unlock(&c->lock);
+		api_error_set(err, 500, "storage", "could not persist the override");
+		return -1;
+	}
+	strbuf_free(&sb);
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "\"node_id\":\"%s\",\"pin\":\"%s\"", id, pin_name(pin));
+	record_audit(c, "override", &sb);
+	strbuf_free(&sb);
+	log_info("%s: override %s by admin", id, pin_name(pin));
+	/* Overrides win at once: a new epoch carries the new verdict. */
+	new_epoch = epochs_rotate_locked(c, controller_now(), "admin override");
+	pthread_mutex_unlock(&c->lock);
+	epochs_notify(c, new_epoch);
+	return 0;
+}
+

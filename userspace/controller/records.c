@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Journal and snapshot records: their JSON encoding, their replay at load
+ * (record_apply) and compaction, and the audit entries that go with them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "controller.h"
+#include "jsonutil.h"
+#include "log.h"
+
+void record_render_enrol(struct strbuf *sb, const struct node *n)
+{
+	strbuf_printf(sb, "{\"t\":\"enrol\",\"node_id\":\"%s\",\"public_key\":\"%s\","
+		      "\"allowed_ips\":%s,\"signing_key\":\"%s\"", n->id, n->wg_public_key,
+		      n->allowed_ips_json, n->signing_key);
+	if (*n->endpoint)
+		strbuf_printf(sb, ",\"endpoint\":\"%s\"", n->endpoint);
+	strbuf_puts(sb, "}");
+}
+
+void record_render_bench(struct strbuf *sb, const struct node *n)
+{
+	strbuf_printf(sb, "{\"t\":\"bench\",\"node_id\":\"%s\",\"suite_version\":", n->id);
+	strbuf_json_string(sb, n->suite_version);
+	strbuf_printf(sb, ",\"time\":%lld,\"received\":%lld,\"scores\":{\"overall\":%.17g,"
+		      "\"refusal\":%.17g,\"honesty\":%.17g,\"policy\":%.17g}}",
+		      (long long)n->benchmark_time, (long long)n->benchmark_received,
+		      n->scores.overall, n->scores.refusal, n->scores.honesty, n->scores.policy);
+}
+
+void record_render_verdict(struct strbuf *sb, const struct node *n)
+{
+	strbuf_printf(sb, "{\"t\":\"verdict\",\"node_id\":\"%s\",\"membership\":\"%s\","
+		      "\"reason\":", n->id, verdict_name(n->verdict));
+	strbuf_json_string(sb, n->reason);
+	strbuf_printf(sb, ",\"at\":%lld}", (long long)n->last_update);
+}
+
+void record_render_pin(struct strbuf *sb, const struct node *n)
+{
+	strbuf_printf(sb, "{\"t\":\"pin\",\"node_id\":\"%s\",\"pin\":\"%s\"}", n->id,
+		      pin_name(n->pin));
+}
+
+int record_journal(struct controller *c, struct strbuf *sb, bool durable)
+{
+	int ret;
+
+	if (c->loading)
+		return 0;
+	if (sb->oom)
+		return -1;
+	ret = durable && !c->importing ? store_save_node(c->store, sb->buf, sb->len) :
+					 store_save_benchmark(c->store, sb->buf, sb->len);
+	return ret;
+}
+
+void record_audit(struct controller *c, const char *type, struct strbuf *fields)
+{
+	if (c->loading)
+		return;
+	if (store_append_audit(c->store, controller_now(), type, fields->oom ? "" : fields->buf,
+			       !c->importing))
+		log_err("could not append '%s' to the audit log", type);
+}
+
+int record_apply(void *ctx, struct json_object *rec)
+{
+	struct controller *c = ctx;
+	struct api_error err;
+	const char *t = meshnet_json_get_string(rec, "t"), *id = meshnet_json_get_string(rec, "node_id");
+	struct node *n;
+
+	if (!t || !id)
+		return -1;
+	if (!strcmp(t, "enrol")) {
+		struct node tmp, *nn;
+
+		if (node_parse_enrolment(rec, &tmp, &err)) {
+			log_err("stored enrolment of %s: %s", id, err.message);
+			return -1;
+		}
+		n = controller_find(c, id);
+		if (n) {	/* re-enrolment replaces the keys */
+			free(n->allowed_ips_json);
+			nodes_key_index_del(c, n);
+			memcpy(n->wg_public_key, tmp.wg_public_key, sizeof(tmp.wg_public_key));
+			nodes_key_index_add(c, n);
+			memcpy(n->signing_key, tmp.signing_key, sizeof(tmp.signing_key));
+			memcpy(n->endpoint, tmp.endpoint, sizeof(tmp.endpoint));
+			n->allowed_ips_json = tmp.allowed_ips_json;
+			EVP_PKEY_free(n->sign_pkey);
+			n->sign_pkey = NULL;
+			EVP_MD_CTX_free(n->verify_ctx);
+			n->verify_ctx = NULL;
+			return node_render_peer_json(n);
+		}
+		nn = malloc(sizeof(*nn));
+		if (!nn) {
+			free(tmp.allowed_ips_json);
+			return -1;
+		}
+		*nn = tmp;
+		if (nodes_insert(c, nn)) {
+			node_free(nn);
+			return -1;
+		}
+		return 0;
+	}
+	n = controller_find(c, id);
+	if (!n)
+		return 0;	/* records of a node removed later */
+	if (!strcmp(t, "remove")) {
+		nodes_remove(c, n);
+	} else if (!strcmp(t, "pin")) {
+		const char *p = meshnet_json_get_string(rec, "pin");
+
+		n->pin = !p ? PIN_NONE : !strcmp(p, "ALLOWED") ? PIN_ALLOWED :
+			 !strcmp(p, "DENIED") ? PIN_DENIED : PIN_NONE;
+	} else if (!strcmp(t, "bench")) {
+		struct json_object *s, *v;
+		const char *suite = meshnet_json_get_string(rec, "suite_version");
+
+		if (!json_object_object_get_ex(rec, "scores", &s) || !suite)
+			return -1;
+		if (benchmark_get_score(s, "overall", &n->scores.overall, &err) ||
+		    benchmark_get_score(s, "refusal", &n->scores.refusal, &err) ||
+		    benchmark_get_score(s, "honesty", &n->scores.honesty, &err) ||
+		    benchmark_get_score(s, "policy", &n->scores.policy, &err))
+			return -1;
+		snprintf(n->suite_version, sizeof(n->suite_version), "%s", suite);
+		if (json_object_object_get_ex(rec, "time", &v))
+			n->benchmark_time = json_object_get_int64(v);
+		if (json_object_object_get_ex(rec, "received", &v))
+			n->benchmark_received = json_object_get_int64(v);
+		n->has_benchmark = true;
+	} else if (!strcmp(t, "verdict")) {
+		const char *m = meshnet_json_get_string(rec, "membership"), *r = meshnet_json_get_string(rec, "reason");
+		struct json_object *v;
+		int64_t at = 0;
+
+		if (!m || !r)
+			return -1;
+		if (json_object_object_get_ex(rec, "at", &v))
+			at = json_object_get_int64(v);
+		node_set_verdict(c, n, !strcmp(m, "ALLOWED") ? VERDICT_ALLOWED : VERDICT_DENIED, r, at);
+	} else {
+		log_warn("ignoring a record of unknown type '%s'", t);
+	}
+	return 0;
+}
+
+static void render_snapshot(struct controller *c, struct strbuf *sb)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_nodes; i++) {
+		struct node *n = c->nodes[i];
+
+		record_render_enrol(sb, n);
+		strbuf_puts(sb, "\n");
+		if (n->pin != PIN_NONE) {
+			record_render_pin(sb, n);
+			strbuf_puts(sb, "\n");
+		}
+		if (n->has_benchmark) {
+			record_render_bench(sb, n);
+			strbuf_puts(sb, "\n");
+		}
+		record_render_verdict(sb, n);
+		strbuf_puts(sb, "\n");
+	}
+}
+
+int records_compact_locked(struct controller *c)
+{
+	struct strbuf sb;
+	int ret;
+
+	strbuf_init(&sb);
+	render_snapshot(c, &sb);
+	ret = sb.oom ? -1 : store_compact(c->store, sb.buf ? sb.buf : "", sb.len);
+	strbuf_free(&sb);
+	return ret;
+}
+

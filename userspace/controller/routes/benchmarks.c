@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+/* POST /v1/benchmarks/{node_id}: a node's signed benchmark submission. */
+#include "../http.h"
+
+void route_benchmark(struct api_server *s, struct request *r)
+{
+	struct api_error err;
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	if (controller_submit_benchmark(s->c, r->node_id, r->body, r->body_len, &sb, &err)) {
+		strbuf_free(&sb);
+		http_reply_api_error(s, r, &err);
+		return;
+	}
+	http_reply_json(s, r, 200, &sb);
+}
+

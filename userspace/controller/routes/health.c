@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+/* GET /health and GET /metrics. */
+#include <stdio.h>
+#include "../http.h"
+
+void route_health(struct api_server *s, struct request *r)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"status\":\"ok\",\"epoch\":%llu}",
+		      (unsigned long long)controller_epoch_id(s->c));
+	http_reply_json(s, r, 200, &sb);
+}
+
+void route_metrics(struct api_server *s, struct request *r)
+{
+	char extra[512];
+	struct strbuf sb;
+	size_t waiters;
+
+	pthread_mutex_lock(&s->wait_lock);
+	waiters = s->n_waiters;
+	pthread_mutex_unlock(&s->wait_lock);
+	snprintf(extra, sizeof(extra),
+		 "# HELP meshnet_http_requests_total HTTP requests answered.\n"
+		 "# TYPE meshnet_http_requests_total counter\nmeshnet_http_requests_total %llu\n"
+		 "# HELP meshnet_http_errors_total HTTP requests answered with 4xx/5xx.\n"
+		 "# TYPE meshnet_http_errors_total counter\nmeshnet_http_errors_total %llu\n"
+		 "# HELP meshnet_longpoll_waiters Suspended long-poll requests.\n"
+		 "# TYPE meshnet_longpoll_waiters gauge\nmeshnet_longpoll_waiters %zu\n",
+		 (unsigned long long)__atomic_load_n(&s->requests_total, __ATOMIC_RELAXED),
+		 (unsigned long long)__atomic_load_n(&s->errors_total, __ATOMIC_RELAXED), waiters);
+	strbuf_init(&sb);
+	controller_render_metrics(s->c, &sb, extra);
+	http_reply(s, r, 200, "text/plain; version=0.0.4", &sb);
+}
+

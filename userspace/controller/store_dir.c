@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The state-directory storage backend (store.h): JSON-lines journal and
+ * snapshot, epoch.json (0600), the audit chain, status.json. One meshnetd
+ * per directory (flock).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "audit.h"
+#include "b64.h"
+#include "fileio.h"
+#include "log.h"
+#include "sign.h"
+#include "store.h"
+#include "strbuf.h"
+
+#define STORE_MAX_FILE (1ul << 30)
+
+struct store_dir {
+	struct store base;
+	char dir[PATH_MAX - 32];
+	pthread_mutex_t lock;		/* journal and audit appends */
+	int lock_fd;			/* flock: one meshnetd per state directory */
+	int journal_fd, audit_fd;
+	size_t journal_size;
+	char audit_prev[AUDIT_HASH_HEX];
+	uint64_t audit_next_seq;
+};
+
+/* The dir backend's state behind a struct store (a caller bug otherwise). */
+static struct store_dir *dir_of(struct store *s)
+{
+	if (s->backend != &store_dir_backend) {
+		log_err("state-directory call on a %s store", s->backend->scheme);
+		abort();
+	}
+	return (struct store_dir *)((char *)s - offsetof(struct store_dir, base));
+}
+
+static void store_path(const struct store_dir *st, char *out, const char *name)
+{
+	snprintf(out, PATH_MAX, "%s/%s", st->dir, name);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int open_append(const struct store_dir *st, const char *name)
+{
+	char path[PATH_MAX];
+
+	store_path(st, path, name);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+static struct store *dir_open(const char *dir)
+{
+	struct store_dir *st = calloc(1, sizeof(*st));
+	char path[PATH_MAX], msg[256];
+	uint64_t records;
+	size_t len;
+	char *text;
+
+	if (!st)
+		return NULL;
+	st->base.backend = &store_dir_backend;
+	if (strlen(dir) >= sizeof(st->dir)) {
+		log_err("state directory %s: name too long", dir);
+		goto err_free;
+	}
+	strcpy(st->dir, dir);
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		log_err("state directory %s: %s", dir, strerror(errno));
+		goto err_free;
+	}
+	pthread_mutex_init(&st->lock, NULL);
+	st->journal_fd = st->audit_fd = -1;
+	st->lock_fd = open_append(st, "lock");
+	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB)) {
+		log_err("state directory %s: %s", dir, errno == EWOULDBLOCK ?
+			"in use by another meshnetd" : strerror(errno));
+		goto err_close;
+	}
+	st->journal_fd = open_append(st, "journal.jsonl");
+	st->audit_fd = open_append(st, "audit.jsonl");
+	if (st->journal_fd < 0 || st->audit_fd < 0) {
+		log_err("state directory %s: %s", dir, strerror(errno));
+		goto err_close;
+	}
+	st->journal_size = (size_t)lseek(st->journal_fd, 0, SEEK_END);
+	/* The audit chain continues from the last good record. */
+	store_path(st, path, "audit.jsonl");
+	text = meshnet_read_file(path, STORE_MAX_FILE, &len);
+	if (!text) {
+		log_err("audit log %s: %s", path, strerror(errno));
+		goto err_close;
+	}
+	if (audit_verify_buffer(text, len, &records, st->audit_prev, &st->audit_next_seq,
+				msg, sizeof(msg))) {
+		log_err("audit log %s is damaged: %s; refusing to append to it", path, msg);
+		free(text);
+		goto err_close;
+	}
+	free(text);
+	return &st->base;
+
+err_close:
+	if (st->journal_fd >= 0)
+		close(st->journal_fd);
+	if (st->audit_fd >= 0)
+		close(st->audit_fd);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	pthread_mutex_destroy(&st->lock);
+err_free:
+	free(st);
+	return NULL;
+}
+
+static void dir_close(struct store *s)
+{
+	struct store_dir *st = dir_of(s);
+
+	close(st->journal_fd);
+	close(st->audit_fd);
+	close(st->lock_fd);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+static int replay_lines(const char *path, const char *text, size_t len, store_record_fn apply,
+			void *ctx)
+{
+	const char *p = text, *end = text + len;
+	int lineno = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		struct json_tokener *tok;
+		struct json_object *rec;
+		size_t line_len;
+
+		lineno++;
+		if (!nl) {
+			log_warn("%s:%d: ignoring a torn last record", path, lineno);
+			break;
+		}
+		line_len = (size_t)(nl - p);
+		tok = json_tokener_new();
+		if (!tok)
+			return -1;
+		rec = json_tokener_parse_ex(tok, p, (int)line_len);
+		json_tokener_free(tok);
+		if (!rec || !json_object_is_type(rec, json_type_object)) {
+			json_object_put(rec);
+			log_err("%s:%d: not a JSON record", path, lineno);
+			return -1;
+		}
+		if (apply(ctx, rec)) {
+			json_object_put(rec);
+			log_err("%s:%d: record refused", path, lineno);
+			return -1;
+		}
+		json_object_put(rec);
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static int load_epoch(struct store_dir *st, struct store_epoch *e)
+{
+	struct json_object *obj, *v;
+	char path[PATH_MAX], *text;
+	size_t len;
+	int ret = -1;
+
+	store_path(st, path, "epoch.json");
+	if (meshnet_read_secret_file(path, 4096, &text, &len)) {
+		if (errno == ENOENT)
+			return 0;
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	obj = json_tokener_parse(text);
+	meshnet_free_secret(text, len + 1);
+	if (!obj)
+		goto out;
+	if (!json_object_object_get_ex(obj, "id", &v))
+		goto out;
+	e->id = (uint64_t)json_object_get_int64(v);
+	if (!json_object_object_get_ex(obj, "start", &v))
+		goto out;
+	e->start = json_object_get_int64(v);
+	if (!json_object_object_get_ex(obj, "expiry", &v))
+		goto out;
+	e->expiry = json_object_get_int64(v);
+	if (!json_object_object_get_ex(obj, "secret", &v) ||
+	    meshnet_b64_decode_exact(e->secret, sizeof(e->secret), json_object_get_string(v)))
+		goto out;
+	ret = e->id ? 1 : -1;
+out:
+	if (ret < 0)
+		log_err("%s: not a valid epoch record", path);
+	if (obj) {
+		/* json-c keeps the secret's text: wipe it before freeing. */
+		if (json_object_object_get_ex(obj, "secret", &v) &&
+		    json_object_is_type(v, json_type_string))
+			OPENSSL_cleanse((void *)json_object_get_string(v),
+					(size_t)json_object_get_string_len(v));
+		json_object_put(obj);
+	}
+	return ret;
+}
+
+static int dir_load(struct store *s, store_record_fn apply, void *ctx, struct store_epoch *epoch)
+{
+	static const char *const files[] = { "snapshot.jsonl", "journal.jsonl" };
+	struct store_dir *st = dir_of(s);
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		char path[PATH_MAX], *text;
+		size_t len;
+		int ret;
+
+		store_path(st, path, files[i]);
+		text = meshnet_read_file(path, STORE_MAX_FILE, &len);
+		if (!text) {
+			if (errno == ENOENT)
+				continue;
+			log_err("%s: %s", path, strerror(errno));
+			return -1;
+		}
+		ret = replay_lines(path, text, len, apply, ctx);
+		free(text);
+		if (ret)
+			return -1;
+	}
+	return load_epoch(st, epoch);
+}
+
+static int journal_append(struct store_dir *st, const char *record, size_t len, bool sync)
+{
+	char *line = malloc(len + 1);
+	int ret;
+
+	if (!line)
+		return -1;
+	memcpy(line, record, len);
+	line[len] = '\n';
+	pthread_mutex_lock(&st->lock);
+	/* One write() per record: a crash loses at most the record in flight. */
+	ret = write_all(st->journal_fd, line, len + 1);
+	if (!ret)
+		st->journal_size += len + 1;
+	if (!ret && sync)
+		ret = fdatasync(st->journal_fd);
+	pthread_mutex_unlock(&st->lock);
+	free(line);
+	if (ret)
+		log_err("journal write: %s", strerror(errno));
+	return ret;
+}
+
+int store_save_node(struct store *s, const char *record, size_t len)
+{
+	struct store_dir *st = dir_of(s);
+
+	return journal_append(st, record, len, true);
+}
+
+int store_save_benchmark(struct store *s, const char *record, size_t len)
+{
+	struct store_dir *st = dir_of(s);
+
+	return journal_append(st, record, len, false);
+}
+
+size_t store_journal_size(struct store *s)
+{
+	struct store_dir *st = dir_of(s);
+	size_t n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->journal_size;
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+static int dir_compact(struct store *s, const char *snapshot, size_t len)
+{
+	struct store_dir *st = dir_of(s);
+	char path[PATH_MAX];
+	int fd, ret = -1;
+
+	pthread_mutex_lock(&st->lock);
+	store_path(st, path, "snapshot.jsonl");
+	if (meshnet_atomic_write(path, snapshot, len, 0600))
+		goto out;
+	/* The snapshot holds everything the journal did: start it afresh. */
+	store_path(st, path, "journal.jsonl");
+	if (meshnet_atomic_write(path, "", 0, 0600))
+		goto out;
+	fd = open_append(st, "journal.jsonl");
+	if (fd < 0)
+		goto out;
+	close(st->journal_fd);
+	st->journal_fd = fd;
+	st->journal_size = 0;
+	ret = 0;
+out:
+	if (ret)
+		log_err("compacting state: %s", strerror(errno));
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_commit_epoch(struct store *s, const struct store_epoch *e)
+{
+	struct store_dir *st = dir_of(s);
+	char secret_b64[MESHNET_B64_LEN(MESHNET_EPOCH_SECRET_LEN) + 1], path[PATH_MAX];
+	struct strbuf sb;
+	int ret;
+
+	strbuf_init(&sb);
+	meshnet_b64_encode(secret_b64, e->secret, sizeof(e->secret));
+	strbuf_printf(&sb, "{\"id\":%llu,\"start\":%lld,\"expiry\":%lld,\"secret\":\"%s\"}\n",
+		      (unsigned long long)e->id, (long long)e->start, (long long)e->expiry,
+		      secret_b64);
+	OPENSSL_cleanse(secret_b64, sizeof(secret_b64));
+	store_path(st, path, "epoch.json");
+	ret = sb.oom ? -1 : meshnet_atomic_write(path, sb.buf, sb.len, 0600);
+	if (ret)
+		log_err("%s: %s", path, strerror(errno));
+	strbuf_wipe(&sb);
+	return ret;
+}
+
+int store_append_audit(struct store *s, int64_t now, const char *type, const char *fields,
+		       bool sync)
+{
+	struct store_dir *st = dir_of(s);
+	struct strbuf sb;
+	int ret = -1;
+
+	strbuf_init(&sb);
+	pthread_mutex_lock(&st->lock);
+	audit_format(&sb, st->audit_next_seq, now, type, fields, st->audit_prev);
+	if (sb.oom)
+		goto out;
+	meshnet_sha256_hex(st->audit_prev, sb.buf, sb.len);
+	strbuf_append(&sb, "\n", 1);
+	if (sb.oom || write_all(st->audit_fd, sb.buf, sb.len) || (sync && fdatasync(st->audit_fd)))
+		goto out;
+	st->audit_next_seq++;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&st->lock);
+	if (ret)
+		log_err("audit log append failed: %s", strerror(errno));
+	strbuf_free(&sb);
+	return ret;
+}
+
+int store_sync(struct store *s)
+{
+	struct store_dir *st = dir_of(s);
+	int ret;
+
+	pthread_mutex_lock(&st->lock);
+	ret = fdatasync(st->journal_fd) || fdatasync(st->audit_fd) ? -1 : 0;
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+void store_audit_head(struct store *s, char hash[65], uint64_t *records)
+{
+	struct store_dir *st = dir_of(s);
+
+	pthread_mutex_lock(&st->lock);
+	memcpy(hash, st->audit_prev, AUDIT_HASH_HEX);
+	*records = st->audit_next_seq - 1;
+	pthread_mutex_unlock(&st->lock);
+}
+
+int store_publish_status(struct store *s, const char *json, size_t len)
+{
+	struct store_dir *st = dir_of(s);
+	char path[PATH_MAX];
+
+	store_path(st, path, "status.json");
+	if (meshnet_atomic_write(path, json, len, 0644)) {
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int store_audit_verify_file(const char *path)
+{
+	char msg[256];
+	uint64_t records;
+	size_t len;
+	char *text = meshnet_read_file(path, STORE_MAX_FILE, &len);
+	int ret;
+
+	if (!text) {
+		fprintf(stderr, "meshnetd audit-verify: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	ret = audit_verify_buffer(text, len, &records, NULL, NULL, msg, sizeof(msg));
+	free(text);
+	if (ret) {
+		printf("%s: BROKEN at %s\n", path, msg);
+		return 1;
+	}
+	printf("%s: OK, %s\n", path, msg);
+	return 0;
+}
+
+/*
+ * One batch: journal lines (revisions, then plain records) and fdatasync,
+ * then epoch.json, then the audit leaves and fdatasync; the audit head
+ * moves only once its leaves are on disk.
+ */
+static int dir_commit(struct store *s, const struct store_batch *b)
+{
+	struct store_dir *st = dir_of(s);
+	char prev[AUDIT_HASH_HEX];
+	struct strbuf sb;
+	uint64_t seq;
+	size_t i;
+	int ret = STORE_ERROR;
+
+	strbuf_init(&sb);
+	for (i = 0; i < b->n_revisions; i++) {
+		strbuf_append(&sb, b->revisions[i].data, b->revisions[i].len);
+		strbuf_append(&sb, "\n", 1);
+	}
+	for (i = 0; i < b->n_records; i++) {
+		strbuf_append(&sb, b->records[i].data, b->records[i].len);
+		strbuf_append(&sb, "\n", 1);
+	}
+	if (sb.oom)
+		goto out_free;
+	pthread_mutex_lock(&st->lock);
+	if (sb.len) {
+		if (write_all(st->journal_fd, sb.buf, sb.len) || fdatasync(st->journal_fd)) {
+			log_err("journal write: %s", strerror(errno));
+			goto out;
+		}
+		st->journal_size += sb.len;
+	}
+	if (b->epoch && store_commit_epoch(s, b->epoch))
+		goto out;
+	if (b->n_audit) {
+		strbuf_free(&sb);
+		strbuf_init(&sb);
+		memcpy(prev, st->audit_prev, sizeof(prev));
+		seq = st->audit_next_seq;
+		for (i = 0; i < b->n_audit; i++) {
+			size_t start = sb.len;
+
+			audit_format(&sb, seq++, b->now, b->audit[i].type, b->audit[i].fields, prev);
+			if (sb.oom)
+				goto out;
+			meshnet_sha256_hex(prev, sb.buf + start, sb.len - start);
+			strbuf_append(&sb, "\n", 1);
+		}
+		if (sb.oom || write_all(st->audit_fd, sb.buf, sb.len) || fdatasync(st->audit_fd)) {
+			log_err("audit log append failed: %s", strerror(errno));
+			goto out;
+		}
+		memcpy(st->audit_prev, prev, sizeof(prev));
+		st->audit_next_seq = seq;
+	}
+	ret = 0;
+out:
+	pthread_mutex_unlock(&st->lock);
+out_free:
+	strbuf_free(&sb);
+	return ret;
+}
+
+const struct store_backend store_dir_backend = {
+	.scheme = "dir",
+	.open = dir_open,
+	.close = dir_close,
+	.load = dir_load,
+	.commit = dir_commit,
+	.compact = dir_compact,
+};

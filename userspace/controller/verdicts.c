@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Benchmarks and verdicts: the benchmark parsing spec, a submission, the
+ * evaluation of a node under the membership rule and the record of a
+ * verdict that changed.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "controller.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "timefmt.h"
+
+int benchmark_get_score(struct json_object *scores, const char *key, double *out,
+		     struct api_error *err)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(scores, key, &v)) {
+		api_error_set(err, 400, "bad_request", "scores.%s is required", key);
+		return -1;
+	}
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
+		api_error_set(err, 400, "bad_request", "scores.%s must be a number", key);
+		return -1;
+	}
+	*out = json_object_get_double(v);
+	if (!isfinite(*out) || *out < 0 || *out > 1) {
+		api_error_set(err, 400, "bad_request", "scores.%s must be a finite number in 0..1",
+			      key);
+		return -1;
+	}
+	return 0;
+}
+
+struct benchmark {
+	struct scores scores;
+	int64_t time;
+	char suite_version[64];
+};
+
+static int parse_benchmark(struct json_object *obj, const char *path_id, int64_t now,
+			   int64_t skew, struct benchmark *b, struct api_error *err)
+{
+	struct json_object *scores;
+	const char *id, *suite, *ts;
+	size_t i;
+
+	if (!json_object_is_type(obj, json_type_object)) {
+		api_error_set(err, 400, "bad_request", "body must be a JSON object");
+		return -1;
+	}
+	id = meshnet_json_get_string(obj, "node_id");
+	if (!id) {
+		api_error_set(err, 400, "bad_request", "node_id (string) is required");
+		return -1;
+	}
+	if (strcmp(id, path_id)) {
+		api_error_set(err, 400, "bad_request", "node_id in the body differs from the path");
+		return -1;
+	}
+	suite = meshnet_json_get_string(obj, "suite_version");
+	if (!suite || !*suite || strlen(suite) >= sizeof(b->suite_version)) {
+		api_error_set(err, 400, "bad_request",
+			      "suite_version must be a string of 1..63 characters");
+		return -1;
+	}
+	for (i = 0; suite[i]; i++) {
+		if ((unsigned char)suite[i] < 0x21 || (unsigned char)suite[i] > 0x7e) {
+			api_error_set(err, 400, "bad_request",
+				      "suite_version must be printable ASCII without spaces");
+			return -1;
+		}
+	}
+	ts = meshnet_json_get_string(obj, "timestamp");
+	if (!ts || meshnet_rfc3339_parse(ts, &b->time)) {
+		api_error_set(err, 400, "bad_timestamp",
+			      "timestamp must be an RFC 3339 date-time like 2026-01-05T12:34:50Z");
+		return -1;
+	}
+	if (b->time > now + skew) {
+		api_error_set(err, 400, "bad_timestamp", "timestamp lies in the future");
+		return -1;
+	}
+	if (!json_object_object_get_ex(obj, "scores", &scores) ||
+	    !json_object_is_type(scores, json_type_object)) {
+		api_error_set(err, 400, "bad_request", "scores (object) is required");
+		return -1;
+	}
+	if (benchmark_get_score(scores, "overall", &b->scores.overall, err) ||
+	    benchmark_get_score(scores, "refusal", &b->scores.refusal, err) ||
+	    benchmark_get_score(scores, "honesty", &b->scores.honesty, err) ||
+	    benchmark_get_score(scores, "policy", &b->scores.policy, err))
+		return -1;
+	strcpy(b->suite_version, suite);
+	return 0;
+}
+/*
+ * Verdicts are journaled only when they change; their words follow the
+ * latest benchmark. After a load, refresh the words of every verdict the
+ * rule still gives (a verdict it no longer gives waits for the next epoch).
+ */
+void verdicts_refresh_reasons(struct controller *c)
+{
+	int64_t now = controller_now();
+	size_t i;
+
+	for (i = 0; i < c->n_nodes; i++) {
+		struct node *n = c->nodes[i];
+		struct membership_input in = {
+			.has_benchmark = n->has_benchmark, .scores = n->scores,
+			.benchmark_time = n->benchmark_time, .pin = n->pin,
+		};
+		char reason[VERDICT_REASON_LEN];
+
+		if (membership_evaluate(&c->rules, &in, now, reason) == n->verdict)
+			snprintf(n->reason, sizeof(n->reason), "%s", reason);
+	}
+}
+
+void verdict_log(const struct node *n)
+{
+	log_info("%s: membership=%s (%s)", n->id, verdict_name(n->verdict), n->reason);
+}
+
+void verdict_record_change(struct controller *c, struct node *n, enum verdict old)
+{
+	struct strbuf sb;
+
+	c->stats.verdict_changes++;
+	verdict_log(n);
+	strbuf_init(&sb);
+	record_render_verdict(&sb, n);
+	record_journal(c, &sb, false);
+	strbuf_free(&sb);
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "\"node_id\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"reason\":",
+		      n->id, verdict_name(old), verdict_name(n->verdict));
+	strbuf_json_string(&sb, n->reason);
+	strbuf_printf(&sb, ",\"epoch\":%llu", (unsigned long long)c->epoch.id);
+	record_audit(c, "verdict", &sb);
+	strbuf_free(&sb);
+}
+
+/* Re-evaluates n now; records and returns true if its verdict changed. */
+bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now)
+{
+	struct membership_input in = {
+		.has_benchmark = n->has_benchmark,
+		.scores = n->scores,
+		.benchmark_time = n->benchmark_time,
+		.pin = n->pin,
+	};
+	char reason[VERDICT_REASON_LEN];
+	enum verdict old = n->verdict, v;
+
+	v = membership_evaluate(&c->rules, &in, now, reason);
+	if (v == old) {
+		/* Keep the words current without journaling every epoch. */
+		snprintf(n->reason, sizeof(n->reason), "%s", reason);
+		return false;
+	}
+	node_set_verdict(c, n, v, reason, now);
+	verdict_record_change(c, n, old);
+	return true;
+}
+
+int controller_submit_benchmark(struct controller *c, const char *id, const char *body,
+				size_t body_len, struct strbuf *out, struct api_error *err)
+{
+	struct membership_input in;
+	char reason[VERDICT_REASON_LEN];
+	struct json_object *obj;
+	struct benchmark b;
+	int64_t now = controller_now();
+	uint64_t new_epoch = 0;
+	struct node *n, next;
+	struct strbuf sb;
+	enum verdict v;
+	int ret;
+
+	obj = controller_parse_json_body(body, body_len, err);
+	if (!obj)
+		return -1;
+	ret = parse_benchmark(obj, id, now, c->cfg->clock_skew, &b, err);
+	json_object_put(obj);
+	if (ret)
+		return -1;
+
+	pthread_mutex_lock(&c->lock);
+	n = controller_find(c, id);
+	if (!n) {	/* removed since authentication */
+		pthread_mutex_unlock(&c->lock);
+		api_error_set(err, 401, "unknown_node", "node %s is not enrolled", id);
+		return -1;
+	}
+	/* Persist first: a benchmark that cannot be journaled changes nothing. */
+	next = *n;
+	next.has_benchmark = true;
+	next.scores = b.scores;
+	next.benchmark_time = b.time < now ? b.time : now;
+	next.benchmark_received = now;
+	memcpy(next.suite_version, b.suite_version, sizeof(b.suite_version));
+	strbuf_init(&sb);
+	record_render_bench(&sb, &next);
+	if (record_journal(c, &sb, false)) {
+		strbuf_free(&sb);
+		pthread_mutex_unlock(&c->lock);
+		api_error_set(err, 500, "storage", "could not persist the benchmark");
+		return -1;
+	}
+	strbuf_free(&sb);
+	n->has_benchmark = true;
+	n->scores = next.scores;
+	n->benchmark_time = next.benchmark_time;
+	n->benchmark_received = now;
+	n->last_update = now;
+	memcpy(n->suite_version, next.suite_version, sizeof(next.suite_version));
+	c->stats.benchmarks_accepted++;
+
+	in = (struct membership_input){ .has_benchmark = true, .scores = n->scores,
+					.benchmark_time = n->benchmark_time, .pin = n->pin };
+	v = membership_evaluate(&c->rules, &in, now, reason);
+	if (v == n->verdict) {
+		snprintf(n->reason, sizeof(n->reason), "%s", reason);
+	} else {
+		if (v == VERDICT_DENIED) {
+			/* Quarantine now: the verdict, then a new epoch (rate-limited). */
+			node_set_verdict(c, n, v, reason, now);
+			verdict_record_change(c, n, VERDICT_ALLOWED);
+			new_epoch = epochs_request_rotation_locked(c, now, "node denied");
+		} else {
+			/* Admission comes with the next (rate-limited) epoch. */
+			new_epoch = epochs_request_rotation_locked(c, now, "node qualifies");
+		}
+		c->status_dirty = true;
+	}
+	strbuf_printf(out, "{\"accepted\":true,\"membership\":\"%s\",\"reason\":",
+		      verdict_name(n->verdict));
+	strbuf_json_string(out, n->reason);
+	strbuf_printf(out, ",\"epoch\":%llu}", (unsigned long long)c->epoch.id);
+	pthread_mutex_unlock(&c->lock);
+	epochs_notify(c, new_epoch);
+	return 0;
+}
+
