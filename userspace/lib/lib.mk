@@ -1,8 +1,9 @@
 # Shared userspace library: build/libmeshnet.a (release) and
 # build/san/libmeshnet.a (ASan+UBSan). Every .c in userspace/lib/ and
-# userspace/lib/nl/ (the libnl client of the kernel module) goes in.
+# userspace/lib/nl/ (the libnl client of the kernel module) and userspace/lib/tlog/
+# (the transparency log: Merkle proofs, signed notes, checkpoints) goes in.
 
-LIBMESHNET_SRCS := $(sort $(wildcard userspace/lib/*.c userspace/lib/nl/*.c))
+LIBMESHNET_SRCS := $(sort $(wildcard userspace/lib/*.c userspace/lib/nl/*.c userspace/lib/tlog/*.c))
 LIBMESHNET_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIBMESHNET_SRCS))
 LIBMESHNET_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(LIBMESHNET_SRCS))
 
