@@ -13,6 +13,8 @@ PKGS=(
 	# userspace libraries
 	libmicrohttpd-dev libjson-c-dev libssl-dev libnl-3-dev libnl-genl-3-dev
 	libcurl4-openssl-dev openssl curl ca-certificates
+	# PostgreSQL backend (libpq) and the real server its tests start
+	libpq-dev postgresql-15
 	# tests and lint
 	clang clang-tools libclang-rt-14-dev sparse cppcheck valgrind
 	# deployment checks
