@@ -22,7 +22,7 @@ KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
 KDIR ?= /usr/src/linux-headers-$(KVER)
 
 CC ?= gcc
-PKGS := libmicrohttpd json-c openssl libcurl libnl-genl-3.0
+PKGS := libmicrohttpd json-c openssl libcurl libnl-genl-3.0 libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON = -std=gnu11 -g $(WARN) -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/userspace/lib \

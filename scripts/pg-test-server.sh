@@ -115,7 +115,7 @@ do_start() {
 	if [ ! -f "$dir/created" ]; then
 		as_pg "$PG_BIN/psql" -qAt -h "$dir/sock" -p "$port" -U postgres -d postgres \
 			-v ON_ERROR_STOP=1 \
-			-c "CREATE ROLE $ROLE LOGIN" -c "CREATE DATABASE $DB OWNER $ROLE" >/dev/null ||
+			-c "CREATE ROLE $ROLE LOGIN CREATEDB" -c "CREATE DATABASE $DB OWNER $ROLE" >/dev/null ||
 			die "cannot create the database"
 		touch "$dir/created"
 	fi
