@@ -60,7 +60,7 @@ free_port() {
 url_of() {
 	local dir=$1
 	[ -f "$dir/port" ] || die "$dir: not a test server directory"
-	echo "postgresql://$ROLE@127.0.0.1:$(cat "$dir/port")/$DB?connect_timeout=5"
+	echo "postgres://$ROLE@127.0.0.1:$(cat "$dir/port")/$DB?connect_timeout=5"
 }
 
 do_init() {

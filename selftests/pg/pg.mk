@@ -3,11 +3,11 @@
 # 127.0.0.1), stopped and removed at the end.
 
 PG_TEST_LIBS = $(shell pkg-config --libs json-c openssl libpq) -lpthread -lm
+STORE_SRCS := $(addprefix userspace/controller/,store.c store_dir.c store_pg.c store_pg_schema.c \
+	epoch_seal.c audit.c)
 PG_RUN = env MESHNET_TOP=$(TOP) bash $(TOP)/scripts/pg-test-server.sh run --
 
-$(eval $(call program,store-pg-test,selftests/pg/store_pg_test.c \
-	userspace/controller/store_pg.c userspace/controller/store_pg_schema.c \
-	userspace/controller/epoch_seal.c,$(PG_TEST_LIBS)))
+$(eval $(call program,store-pg-test,selftests/pg/store_pg_test.c $(STORE_SRCS),$(PG_TEST_LIBS)))
 
 .PHONY: store-pg
 store-pg: $(BUILD)/san/store-pg-test

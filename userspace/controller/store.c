@@ -8,9 +8,11 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_pg.h"
 
 static const struct store_backend *const backends[] = {
 	&store_dir_backend,
+	&store_pg_backend,
 };
 
 struct store *store_open(const char *url)
@@ -20,6 +22,9 @@ struct store *store_open(const char *url)
 
 	/* "postgres://..." or "dir:/path"; anything else is a state directory path. */
 	if (colon && colon[1] == '/' && colon[2] == '/') {
+		/* libpq's two spellings: postgres:// and postgresql:// */
+		if (n == 10 && !strncmp(url, "postgresql", 10))
+			n = 8;
 		for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 			if (strlen(backends[i]->scheme) == n &&
 			    !strncmp(backends[i]->scheme, url, n))

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "sign.h"
 #include "store.h"
+#include "store_pg.h"
 #include "strbuf.h"
 
 #define STORE_MAX_FILE (1ul << 30)
@@ -302,9 +303,12 @@ int store_save_benchmark(struct store *s, const char *record, size_t len)
 
 size_t store_journal_size(struct store *s)
 {
-	struct store_dir *st = dir_of(s);
+	struct store_dir *st;
 	size_t n;
 
+	if (s->backend != &store_dir_backend)
+		return 0;	/* no journal elsewhere */
+	st = dir_of(s);
 	pthread_mutex_lock(&st->lock);
 	n = st->journal_size;
 	pthread_mutex_unlock(&st->lock);
@@ -388,9 +392,12 @@ out:
 
 int store_sync(struct store *s)
 {
-	struct store_dir *st = dir_of(s);
+	struct store_dir *st;
 	int ret;
 
+	if (s->backend != &store_dir_backend)
+		return 0;	/* every other commit is durable already */
+	st = dir_of(s);
 	pthread_mutex_lock(&st->lock);
 	ret = fdatasync(st->journal_fd) || fdatasync(st->audit_fd) ? -1 : 0;
 	pthread_mutex_unlock(&st->lock);
@@ -399,6 +406,11 @@ int store_sync(struct store *s)
 
 void store_audit_head(struct store *s, char hash[65], uint64_t *records)
 {
+	if (s->backend != &store_dir_backend) {
+		if (store_pg_audit_head(s, hash, records))
+			*records = 0;
+		return;
+	}
 	struct store_dir *st = dir_of(s);
 
 	pthread_mutex_lock(&st->lock);
@@ -409,8 +421,12 @@ void store_audit_head(struct store *s, char hash[65], uint64_t *records)
 
 int store_publish_status(struct store *s, const char *json, size_t len)
 {
-	struct store_dir *st = dir_of(s);
+	struct store_dir *st;
 	char path[PATH_MAX];
+
+	if (s->backend != &store_dir_backend)
+		return 0;	/* status.json is the state directory's */
+	st = dir_of(s);
 
 	store_path(st, path, "status.json");
 	if (meshnet_atomic_write(path, json, len, 0644)) {

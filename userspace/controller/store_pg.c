@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * The PostgreSQL backend (store_pg.h): a pool of libpq connections, each
- * operation one explicit transaction.
+ * operation one explicit transaction, and a listener thread for NOTIFY.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,9 +19,12 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "audit.h"
 #include "b64.h"
+#include "epoch_seal.h"
 #include "fileio.h"
 #include "log.h"
+#include "sign.h"
 #include "store_pg.h"
 #include "store_pg_schema.h"
 #include "strbuf.h"
@@ -26,6 +32,7 @@
 #define POOL_DEFAULT 8
 #define DOWN_RETRY_MS 500	/* while the database is down, reconnect at most this often */
 #define CHECKOUT_WAIT_S 10
+#define REPLAY_EXPIRE_MS 30000
 
 struct pg_slot {
 	PGconn *conn;
@@ -33,6 +40,7 @@ struct pg_slot {
 };
 
 struct store_pg {
+	struct store base;
 	char *url;
 	char origin[64];		/* this process, in every row it writes */
 	uint8_t key[EPOCH_SEAL_KEY_LEN];
@@ -45,13 +53,32 @@ struct store_pg {
 	int64_t down_until_ms;
 	bool available;
 
-	pthread_mutex_t listen_lock;	/* the LISTEN connection */
-	PGconn *listen;
-	int64_t listen_retry_ms;
+	PGconn *listen;			/* the listener thread's LISTEN connection */
+	pthread_t listener;
+	bool listener_started;
+	int event_fd;			/* store_notify_fd() */
+	int stop_fd;			/* wakes the listener to stop */
 
-	pthread_mutex_t poll_lock;	/* benchmark low-water mark */
-	char bench_low_xid[24];
+	pthread_mutex_t poll_lock;
+	char bench_low_xid[24];		/* benchmark low-water mark */
+	uint64_t applied_head;		/* newest revision loaded, polled or committed */
 };
+
+static struct store_pg_options pg_options;
+
+void store_pg_set_options(const struct store_pg_options *opt)
+{
+	pg_options = *opt;
+}
+
+static struct store_pg *pg_of(struct store *s)
+{
+	if (s->backend != &store_pg_backend) {
+		log_err("PostgreSQL call on a %s store", s->backend->scheme);
+		abort();
+	}
+	return (struct store_pg *)((char *)s - offsetof(struct store_pg, base));
+}
 
 static int64_t now_ms(void)
 {
@@ -108,8 +135,9 @@ static void set_available(struct store_pg *st, bool up)
 	pthread_mutex_unlock(&st->lock);
 }
 
-bool store_pg_available(struct store_pg *st)
+bool store_pg_available(struct store *s)
 {
+	struct store_pg *st = pg_of(s);
 	bool up;
 
 	pthread_mutex_lock(&st->lock);
@@ -199,7 +227,7 @@ static int pg_fail(struct store_pg *st, PGconn *conn, PGresult *r, const char *w
 	if (!strcmp(state, "23505") || !strcmp(state, "40001") || !strcmp(state, "40P01"))
 		return STORE_CONFLICT;
 	log_err("PostgreSQL: %s: [%s] %s", what, state, msg);
-	return -1;
+	return STORE_ERROR;
 }
 
 /* Runs a statement; *res holds the result if it succeeded, else the failure's code. */
@@ -249,19 +277,6 @@ static void copy_text(struct strbuf *sb, const char *s, size_t len)
 	strbuf_append(sb, s + start, len - start);
 }
 
-static void copy_bytea(struct strbuf *sb, const uint8_t *p, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	strbuf_puts(sb, "\\\\x");
-	for (i = 0; i < len; i++) {
-		char two[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
-
-		strbuf_append(sb, two, 2);
-	}
-}
-
 static int copy_in(struct store_pg *st, PGconn *conn, const char *what, const char *sql,
 		   const struct strbuf *data)
 {
@@ -271,7 +286,7 @@ static int copy_in(struct store_pg *st, PGconn *conn, const char *what, const ch
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		ret = pg_fail(st, conn, r, what);
 		PQclear(r);
-		return ret ? ret : -1;
+		return ret;
 	}
 	PQclear(r);
 	if (PQputCopyData(conn, data->buf, (int)data->len) != 1 || PQputCopyEnd(conn, NULL) != 1)
@@ -284,6 +299,22 @@ static int copy_in(struct store_pg *st, PGconn *conn, const char *what, const ch
 	return ret;
 }
 
+static struct json_object *parse_record(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *rec;
+
+	if (!tok)
+		return NULL;
+	rec = json_tokener_parse_ex(tok, text, (int)len);
+	json_tokener_free(tok);
+	if (rec && !json_object_is_type(rec, json_type_object)) {
+		json_object_put(rec);
+		rec = NULL;
+	}
+	return rec;
+}
+
 /* ---- open / close ---- */
 
 static int load_key(struct store_pg *st, PGconn *conn, const char *path)
@@ -291,7 +322,6 @@ static int load_key(struct store_pg *st, PGconn *conn, const char *path)
 	const char *params[1];
 	PGresult *r = NULL;
 	bool created = false;
-	int ret;
 
 	if (!path || !*path) {
 		log_err("PostgreSQL store: STORE_KEY_FILE is required (the key that seals epoch "
@@ -315,13 +345,11 @@ static int load_key(struct store_pg *st, PGconn *conn, const char *path)
 	if (epoch_seal_key_id(st->key_id, st->key))
 		return -1;
 	params[0] = st->key_id;
-	ret = run(st, conn, "recording the store key id",
-		  "INSERT INTO store_meta (id, key_id) VALUES (1, $1) ON CONFLICT DO NOTHING",
-		  1, params, NULL, NULL, NULL);
-	if (!ret)
-		ret = run(st, conn, "reading the store key id",
-			  "SELECT key_id FROM store_meta WHERE id = 1", 0, NULL, NULL, NULL, &r);
-	if (ret)
+	if (run(st, conn, "recording the store key id",
+		"INSERT INTO store_meta (id, key_id) VALUES (1, $1) ON CONFLICT DO NOTHING",
+		1, params, NULL, NULL, NULL) ||
+	    run(st, conn, "reading the store key id", "SELECT key_id FROM store_meta WHERE id = 1",
+		0, NULL, NULL, NULL, &r))
 		return -1;
 	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), st->key_id)) {
 		log_err("STORE_KEY_FILE %s%s is not the key this database was set up with "
@@ -347,196 +375,223 @@ static int listen_connect(struct store_pg *st)
 	if (!conn)
 		return -1;
 	r = PQexec(conn, "LISTEN meshnet_commit");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || PQsetnonblocking(conn, 1)) {
 		log_warn("PostgreSQL: LISTEN: %s", PQerrorMessage(conn));
 		PQclear(r);
 		PQfinish(conn);
 		return -1;
 	}
 	PQclear(r);
-	if (PQsetnonblocking(conn, 1)) {
-		PQfinish(conn);
-		return -1;
-	}
 	st->listen = conn;
 	return 0;
 }
 
-struct store_pg *store_pg_open(const char *url, const struct store_pg_options *opt)
+static void wake_waiters(struct store_pg *st)
+{
+	uint64_t one = 1;
+
+	if (write(st->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("store notify eventfd: %s", strerror(errno));
+}
+
+/*
+ * The listener: waits on the LISTEN connection and turns every NOTIFY into
+ * a wake of store_notify_fd(). When the connection breaks it reconnects
+ * (every DOWN_RETRY_MS) and wakes once: commits may have been missed.
+ * Also expires replay entries now and then.
+ */
+static void *listener_main(void *arg)
+{
+	struct store_pg *st = arg;
+	int64_t next_expire = now_ms() + REPLAY_EXPIRE_MS;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = st->stop_fd, .events = POLLIN },
+				       { .fd = -1, .events = POLLIN } };
+		bool got = false;
+		PGnotify *n;
+
+		if (!st->listen && !listen_connect(st)) {
+			log_info("PostgreSQL: listening for other controllers' commits again");
+			wake_waiters(st);
+		}
+		p[1].fd = st->listen ? PQsocket(st->listen) : -1;
+		if (poll(p, 2, st->listen ? 1000 : DOWN_RETRY_MS) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (st->listen && p[1].revents) {
+			if (!PQconsumeInput(st->listen) || PQstatus(st->listen) != CONNECTION_OK) {
+				log_warn("PostgreSQL: the LISTEN connection broke; reconnecting");
+				PQfinish(st->listen);
+				st->listen = NULL;
+				continue;
+			}
+			while ((n = PQnotifies(st->listen))) {
+				got = true;
+				PQfreemem(n);
+			}
+			if (got)
+				wake_waiters(st);
+		}
+		if (now_ms() >= next_expire) {
+			store_pg_replay_expire(&st->base, (int64_t)time(NULL));
+			next_expire = now_ms() + REPLAY_EXPIRE_MS;
+		}
+	}
+	return NULL;
+}
+
+static void pg_free(struct store_pg *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->n_slots; i++)
+		PQfinish(st->slots[i].conn);
+	PQfinish(st->listen);
+	if (st->event_fd >= 0)
+		close(st->event_fd);
+	if (st->stop_fd >= 0)
+		close(st->stop_fd);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->cond);
+	pthread_mutex_destroy(&st->poll_lock);
+	OPENSSL_cleanse(st->key, sizeof(st->key));
+	free(st->slots);
+	free(st->url);
+	free(st);
+}
+
+static struct store *pg_open(const char *url)
 {
 	struct store_pg *st = calloc(1, sizeof(*st));
-	int from = 0, to = 0, ret;
+	int from = 0, to = 0;
 	uint8_t rnd[6];
 	char rnd_hex[13], host[32] = "";
 	PGconn *conn;
-	unsigned int i;
 
 	if (!st)
 		return NULL;
+	st->base.backend = &store_pg_backend;
+	st->event_fd = st->stop_fd = -1;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	pthread_mutex_init(&st->poll_lock, NULL);
+	strcpy(st->bench_low_xid, "0");
 	st->url = strdup(url);
-	st->n_slots = opt && opt->pool_size ? opt->pool_size : POOL_DEFAULT;
+	st->n_slots = pg_options.pool_size ? pg_options.pool_size : POOL_DEFAULT;
 	st->slots = calloc(st->n_slots, sizeof(*st->slots));
-	if (!st->url || !st->slots || RAND_bytes(rnd, sizeof(rnd)) != 1)
-		goto err_free;
+	st->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	st->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!st->url || !st->slots || st->event_fd < 0 || st->stop_fd < 0 ||
+	    RAND_bytes(rnd, sizeof(rnd)) != 1)
+		goto err;
 	meshnet_hex_encode(rnd_hex, rnd, sizeof(rnd));
 	gethostname(host, sizeof(host) - 1);
 	snprintf(st->origin, sizeof(st->origin), "%s:%ld:%s", host, (long)getpid(), rnd_hex);
-	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->cond, NULL);
-	pthread_mutex_init(&st->listen_lock, NULL);
-	pthread_mutex_init(&st->poll_lock, NULL);
-	strcpy(st->bench_low_xid, "0");
 
 	conn = pg_connect(st);
 	if (!conn) {
 		log_err("PostgreSQL store: cannot connect to the database (see above)");
-		goto err_close;
+		goto err;
 	}
 	st->slots[0].conn = conn;
-	ret = store_pg_migrate(conn, "meshnetd", &from, &to);
-	if (ret)
-		goto err_close;
-	if (from != to)
-		log_info("PostgreSQL store: schema version %d -> %d", from, to);
-	if (load_key(st, conn, opt ? opt->key_file : NULL))
-		goto err_close;
+	if (store_pg_migrate(conn, "meshnetd", &from, &to) ||
+	    load_key(st, conn, pg_options.key_file))
+		goto err;
 	if (listen_connect(st)) {
 		log_err("PostgreSQL store: cannot LISTEN for other controllers' commits");
-		goto err_close;
+		goto err;
 	}
+	if (pthread_create(&st->listener, NULL, listener_main, st))
+		goto err;
+	st->listener_started = true;
 	st->available = true;
-	log_info("PostgreSQL store: schema version %d, %u connection(s), origin %s", to,
-		 st->n_slots, st->origin);
-	return st;
-
-err_close:
-	for (i = 0; i < st->n_slots; i++)
-		PQfinish(st->slots[i].conn);
-	PQfinish(st->listen);
-	pthread_mutex_destroy(&st->lock);
-	pthread_cond_destroy(&st->cond);
-	pthread_mutex_destroy(&st->listen_lock);
-	pthread_mutex_destroy(&st->poll_lock);
-err_free:
-	OPENSSL_cleanse(st->key, sizeof(st->key));
-	free(st->slots);
-	free(st->url);
-	free(st);
+	log_info("PostgreSQL store: schema version %d%s, %u connection(s), origin %s", to,
+		 from != to ? " (migrated)" : "", st->n_slots, st->origin);
+	return &st->base;
+err:
+	pg_free(st);
 	return NULL;
 }
 
-void store_pg_close(struct store_pg *st)
+static void pg_close(struct store *s)
 {
-	unsigned int i;
+	struct store_pg *st = pg_of(s);
+	uint64_t one = 1;
 
-	if (!st)
-		return;
-	for (i = 0; i < st->n_slots; i++)
-		PQfinish(st->slots[i].conn);
-	PQfinish(st->listen);
-	pthread_mutex_destroy(&st->lock);
-	pthread_cond_destroy(&st->cond);
-	pthread_mutex_destroy(&st->listen_lock);
-	pthread_mutex_destroy(&st->poll_lock);
-	OPENSSL_cleanse(st->key, sizeof(st->key));
-	free(st->slots);
-	free(st->url);
-	free(st);
+	if (st->listener_started) {
+		if (write(st->stop_fd, &one, sizeof(one)) != sizeof(one))
+			log_warn("store: cannot stop the listener: %s", strerror(errno));
+		pthread_join(st->listener, NULL);
+	}
+	pg_free(st);
 }
 
 /* ---- commit ---- */
 
-static int insert_revisions(struct store_pg *st, PGconn *conn, const struct store_pg_batch *b)
+/* A revision's kind (for its column), from its record. */
+static int revision_kind(const struct store_text *t, uint64_t want_rev, char kind[24])
+{
+	struct json_object *rec = parse_record(t->data, t->len), *v;
+	int ret = -1;
+
+	if (rec && json_object_object_get_ex(rec, "kind", &v) &&
+	    json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0 &&
+	    json_object_get_string_len(v) < 24 &&
+	    (!json_object_object_get_ex(rec, "rev", &v) ||
+	     (uint64_t)json_object_get_int64(v) == want_rev)) {
+		snprintf(kind, 24, "%s", json_object_get_string(json_object_object_get(rec, "kind")));
+		ret = 0;
+	}
+	json_object_put(rec);
+	if (ret)
+		log_err("PostgreSQL store: revision %" PRIu64 " is not a {\"rev\":%" PRIu64
+			",\"kind\":...} record", want_rev, want_rev);
+	return ret;
+}
+
+static int insert_revisions(struct store_pg *st, PGconn *conn, const struct store_batch *b,
+			    char (*kinds)[24])
 {
 	struct strbuf sb;
 	size_t i;
 	int ret;
 
-	if (b->n_revs == 1) {
-		char rev[24];
-		const char *vals[4] = { rev, b->revs[0].kind, NULL, st->origin };
-		int lens[4] = { 0, 0, (int)b->revs[0].len, 0 };
-
-		snprintf(rev, sizeof(rev), "%" PRIu64, b->revs[0].rev);
-		vals[2] = b->revs[0].json;
-		return run(st, conn, "inserting a revision",
-			   "INSERT INTO revisions (rev, kind, record, origin) "
-			   "VALUES ($1::bigint, $2, $3, $4)", 4, vals, lens, NULL, NULL);
-	}
 	strbuf_init(&sb);
-	for (i = 0; i < b->n_revs; i++) {
-		strbuf_printf(&sb, "%" PRIu64 "\t", b->revs[i].rev);
-		copy_text(&sb, b->revs[i].kind, strlen(b->revs[i].kind));
-		strbuf_puts(&sb, "\t");
-		copy_text(&sb, b->revs[i].json, b->revs[i].len);
+	for (i = 0; i < b->n_revisions; i++) {
+		strbuf_printf(&sb, "%" PRIu64 "\t%s\t", b->first_revision + i, kinds[i]);
+		copy_text(&sb, b->revisions[i].data, b->revisions[i].len);
 		strbuf_puts(&sb, "\t");
 		copy_text(&sb, st->origin, strlen(st->origin));
 		strbuf_puts(&sb, "\n");
 	}
-	ret = sb.oom ? -1 : copy_in(st, conn, "copying revisions",
-				    "COPY revisions (rev, kind, record, origin) FROM STDIN", &sb);
+	ret = sb.oom ? STORE_ERROR : copy_in(st, conn, "copying revisions",
+					     "COPY revisions (rev, kind, record, origin) FROM STDIN",
+					     &sb);
 	strbuf_free(&sb);
 	return ret;
 }
 
-static int insert_leaves(struct store_pg *st, PGconn *conn, const struct store_pg_batch *b,
-			 uint64_t first, uint64_t rev)
-{
-	struct strbuf sb;
-	size_t i;
-	int ret;
-
-	strbuf_init(&sb);
-	for (i = 0; i < b->n_leaves; i++) {
-		strbuf_printf(&sb, "%" PRIu64 "\t", first + i);
-		copy_bytea(&sb, b->leaves[i].data, b->leaves[i].len);
-		if (rev)
-			strbuf_printf(&sb, "\t%" PRIu64 "\n", rev);
-		else
-			strbuf_puts(&sb, "\t\\N\n");
-	}
-	ret = sb.oom ? -1 : copy_in(st, conn, "copying audit leaves",
-				    "COPY audit_leaves (idx, leaf, rev) FROM STDIN", &sb);
-	strbuf_free(&sb);
-	return ret;
-}
-
-static int insert_benchmarks(struct store_pg *st, PGconn *conn, const struct store_pg_batch *b)
+/* Plain records (benchmarks): the node id is a column, so a load finds each node's newest. */
+static int insert_records(struct store_pg *st, PGconn *conn, const struct store_batch *b)
 {
 	struct strbuf sb;
 	size_t i;
 	int ret = 0;
 
-	if (b->n_benchmarks == 1) {
-		struct json_object *rec, *v;
-		const char *vals[3] = { NULL, b->benchmarks[0].data, st->origin };
-		int lens[3] = { 0, (int)b->benchmarks[0].len, 0 };
-
-		/* The node id is a column so that a load finds each node's newest. */
-		rec = json_tokener_parse(b->benchmarks[0].data);
-		if (!rec || !json_object_object_get_ex(rec, "node_id", &v)) {
-			json_object_put(rec);
-			log_err("PostgreSQL store: a benchmark record without node_id");
-			return -1;
-		}
-		vals[0] = json_object_get_string(v);
-		ret = run(st, conn, "inserting a benchmark",
-			  "INSERT INTO benchmarks (node_id, record, origin) VALUES ($1, $2, $3)",
-			  3, vals, lens, NULL, NULL);
-		json_object_put(rec);
-		return ret;
-	}
 	strbuf_init(&sb);
-	for (i = 0; i < b->n_benchmarks && !ret; i++) {
-		struct json_object *rec = json_tokener_parse(b->benchmarks[i].data), *v;
+	for (i = 0; i < b->n_records && !ret; i++) {
+		struct json_object *rec = parse_record(b->records[i].data, b->records[i].len), *v;
 
-		if (!rec || !json_object_object_get_ex(rec, "node_id", &v)) {
-			log_err("PostgreSQL store: a benchmark record without node_id");
-			ret = -1;
+		if (!rec || !json_object_object_get_ex(rec, "node_id", &v) ||
+		    !json_object_is_type(v, json_type_string)) {
+			log_err("PostgreSQL store: a plain record without node_id");
+			ret = STORE_ERROR;
 		} else {
 			copy_text(&sb, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 			strbuf_puts(&sb, "\t");
-			copy_text(&sb, b->benchmarks[i].data, b->benchmarks[i].len);
+			copy_text(&sb, b->records[i].data, b->records[i].len);
 			strbuf_puts(&sb, "\t");
 			copy_text(&sb, st->origin, strlen(st->origin));
 			strbuf_puts(&sb, "\n");
@@ -544,13 +599,15 @@ static int insert_benchmarks(struct store_pg *st, PGconn *conn, const struct sto
 		json_object_put(rec);
 	}
 	if (!ret)
-		ret = sb.oom ? -1 : copy_in(st, conn, "copying benchmarks",
-					    "COPY benchmarks (node_id, record, origin) FROM STDIN", &sb);
+		ret = sb.oom ? STORE_ERROR :
+		      copy_in(st, conn, "copying benchmarks",
+			      "COPY benchmarks (node_id, record, origin) FROM STDIN", &sb);
 	strbuf_free(&sb);
 	return ret;
 }
 
-static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_pg_batch *b)
+static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_batch *b,
+			char (*kinds)[24])
 {
 	uint8_t sealed[EPOCH_SEALED_LEN];
 	char id[24], start[24], expiry[24], rev[24];
@@ -558,17 +615,21 @@ static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_pg
 				st->origin };
 	int lens[7] = { 0, 0, 0, sizeof(sealed), 0, 0, 0 };
 	int fmts[7] = { 0, 0, 0, 1, 0, 0, 0 };
-	uint64_t epoch_rev = b->revs[b->n_revs - 1].rev;
+	uint64_t epoch_rev = b->epoch->revision;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < b->n_revs; i++)
-		if (!strcmp(b->revs[i].kind, "epoch")) {
-			epoch_rev = b->revs[i].rev;
-			break;
-		}
+	/* The epoch's own revision: as given, else the batch's "epoch" record. */
+	if (epoch_rev < b->first_revision || epoch_rev >= b->first_revision + b->n_revisions) {
+		epoch_rev = b->first_revision + b->n_revisions - 1;
+		for (i = 0; i < b->n_revisions; i++)
+			if (!strcmp(kinds[i], "epoch")) {
+				epoch_rev = b->first_revision + i;
+				break;
+			}
+	}
 	if (epoch_seal(sealed, st->key, b->epoch->id, b->epoch->secret))
-		return -1;
+		return STORE_ERROR;
 	snprintf(id, sizeof(id), "%" PRIu64, b->epoch->id);
 	snprintf(start, sizeof(start), "%" PRId64, b->epoch->start);
 	snprintf(expiry, sizeof(expiry), "%" PRId64, b->epoch->expiry);
@@ -581,69 +642,96 @@ static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_pg
 	return ret;
 }
 
-static int commit_locked(struct store_pg *st, PGconn *conn, const struct store_pg_batch *b)
+/* The audit records, chained from the head row's hash; then the head moves. */
+static int insert_audit(struct store_pg *st, PGconn *conn, const struct store_batch *b,
+			uint64_t size, const char *prev_hex)
 {
-	bool serial = b->n_revs || b->n_leaves || b->epoch;
-	PGresult *r;
+	char prev[AUDIT_HASH_HEX], size_s[24], rev[24];
+	const char *vals[2] = { size_s, prev };
+	struct strbuf sb, rec;
+	size_t i;
 	int ret;
 
-	if (!serial) {
-		/* Benchmarks only: one statement is its own transaction. */
-		if (b->n_benchmarks == 1)
-			return insert_benchmarks(st, conn, b);
-		ret = run(st, conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
-		if (!ret)
-			ret = insert_benchmarks(st, conn, b);
-		goto commit;
+	snprintf(prev, sizeof(prev), "%s", prev_hex);
+	if (b->n_revisions)
+		snprintf(rev, sizeof(rev), "%" PRIu64, b->first_revision + b->n_revisions - 1);
+	else
+		strcpy(rev, "\\N");
+	strbuf_init(&sb);
+	for (i = 0; i < b->n_audit; i++) {
+		strbuf_init(&rec);
+		audit_format(&rec, size + 1 + i, b->now, b->audit[i].type, b->audit[i].fields, prev);
+		if (!rec.oom)
+			meshnet_sha256_hex(prev, rec.buf, rec.len);
+		strbuf_printf(&sb, "%" PRIu64 "\t", size + 1 + i);
+		copy_text(&sb, rec.buf ? rec.buf : "", rec.len);
+		strbuf_printf(&sb, "\t%s\n", rev);
+		if (rec.oom)
+			sb.oom = true;
+		strbuf_free(&rec);
 	}
+	ret = sb.oom ? STORE_ERROR : copy_in(st, conn, "copying audit records",
+					     "COPY audit_records (seq, record, rev) FROM STDIN", &sb);
+	strbuf_free(&sb);
+	if (ret)
+		return ret;
+	snprintf(size_s, sizeof(size_s), "%" PRIu64, size + b->n_audit);
+	return run(st, conn, "moving the audit head",
+		   "UPDATE store_head SET audit_size = $1::bigint, audit_prev = $2 WHERE id = 1",
+		   2, vals, NULL, NULL, NULL);
+}
+
+static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch *b,
+		     char (*kinds)[24])
+{
+	bool serial = b->n_revisions || b->n_audit || b->epoch;
+	char base[24], n_revs[24], head[24];
+	const char *vals[2] = { base, n_revs };
+	PGresult *r = NULL;
+	int ret;
+
 	ret = run(st, conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
 	if (ret)
 		return ret;
-	{
-		char base[24], n_revs[24], n_leaves[24];
-		const char *vals[3] = { base, n_revs, n_leaves };
-
-		snprintf(base, sizeof(base), "%" PRIu64, b->base_rev);
-		snprintf(n_revs, sizeof(n_revs), "%zu", b->n_revs);
-		snprintf(n_leaves, sizeof(n_leaves), "%zu", b->n_leaves);
+	if (serial) {
+		snprintf(base, sizeof(base), "%" PRIu64, b->first_revision - 1);
+		snprintf(n_revs, sizeof(n_revs), "%zu", b->n_revisions);
 		/*
 		 * The serialisation point: a concurrent commit holds this row until
 		 * it commits; then our WHERE no longer matches and we lose.
 		 */
-		ret = run(st, conn, "advancing the head",
-			  "UPDATE store_head SET rev = rev + $2::bigint, "
-			  "audit_size = audit_size + $3::bigint WHERE id = 1 AND rev = $1::bigint "
-			  "RETURNING audit_size - $3::bigint", 3, vals, NULL, NULL, &r);
-	}
-	if (ret)
-		goto commit;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		ret = STORE_CONFLICT;
-		goto commit;
-	}
-	{
-		uint64_t first_leaf = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-		char head[24];
-		const char *vals[1] = { head };
-
-		PQclear(r);
-		if (b->n_revs)
-			ret = insert_revisions(st, conn, b);
+		ret = b->n_revisions ?
+		      run(st, conn, "advancing the head",
+			  "UPDATE store_head SET rev = rev + $2::bigint WHERE id = 1 AND "
+			  "rev = $1::bigint RETURNING audit_size, audit_prev", 2, vals, NULL, NULL, &r) :
+		      run(st, conn, "locking the head",
+			  "SELECT audit_size, audit_prev FROM store_head WHERE id = 1 FOR UPDATE",
+			  0, NULL, NULL, NULL, &r);
+		if (ret)
+			goto out;
+		if (PQntuples(r) != 1) {
+			ret = STORE_CONFLICT;
+			goto out;
+		}
+		if (b->n_revisions)
+			ret = insert_revisions(st, conn, b, kinds);
 		if (!ret && b->epoch)
-			ret = insert_epoch(st, conn, b);
-		if (!ret && b->n_leaves)
-			ret = insert_leaves(st, conn, b, first_leaf,
-					    b->n_revs ? b->revs[b->n_revs - 1].rev : 0);
-		if (!ret && b->n_benchmarks)
-			ret = insert_benchmarks(st, conn, b);
-		snprintf(head, sizeof(head), "%" PRIu64, b->base_rev + b->n_revs);
-		/* Delivered to the listeners when (and only if) we commit. */
-		if (!ret)
-			ret = run(st, conn, "notifying", "SELECT pg_notify('meshnet_commit', $1)", 1,
-				  vals, NULL, NULL, NULL);
+			ret = insert_epoch(st, conn, b, kinds);
+		if (!ret && b->n_audit)
+			ret = insert_audit(st, conn, b, strtoull(PQgetvalue(r, 0, 0), NULL, 10),
+					   PQgetvalue(r, 0, 1));
 	}
-commit:
+	if (!ret && b->n_records)
+		ret = insert_records(st, conn, b);
+	if (!ret && b->n_revisions) {
+		/* Delivered to the listeners when (and only if) we commit. */
+		snprintf(head, sizeof(head), "%" PRIu64, b->first_revision + b->n_revisions - 1);
+		vals[0] = head;
+		ret = run(st, conn, "notifying", "SELECT pg_notify('meshnet_commit', $1)", 1, vals,
+			  NULL, NULL, NULL);
+	}
+out:
+	PQclear(r);
 	if (ret) {
 		rollback(conn);
 		return ret;
@@ -652,51 +740,54 @@ commit:
 	return run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
 }
 
-int store_pg_commit(struct store_pg *st, const struct store_pg_batch *b)
+static int pg_commit(struct store *s, const struct store_batch *b)
 {
+	struct store_pg *st = pg_of(s);
+	char (*kinds)[24] = NULL;
 	struct pg_slot *slot;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < b->n_revs; i++)
-		if (b->revs[i].rev != b->base_rev + 1 + i || !b->revs[i].kind || !*b->revs[i].kind) {
-			log_err("PostgreSQL store: revision %" PRIu64 " out of order (base %" PRIu64
-				")", b->revs[i].rev, b->base_rev);
-			return -1;
-		}
-	if (b->epoch && !b->n_revs) {
-		log_err("PostgreSQL store: an epoch must come with its revision");
-		return -1;
-	}
-	if (!b->n_revs && !b->n_leaves && !b->epoch && !b->n_benchmarks)
+	if (!b->n_revisions && !b->n_records && !b->n_audit && !b->epoch)
 		return 0;
+	if ((b->n_revisions && !b->first_revision) || (b->epoch && !b->n_revisions)) {
+		log_err("PostgreSQL store: %s", b->epoch && !b->n_revisions ?
+			"an epoch must come with its revision" : "revisions start at 1");
+		return STORE_ERROR;
+	}
+	if (b->n_revisions) {
+		kinds = calloc(b->n_revisions, sizeof(*kinds));
+		if (!kinds)
+			return STORE_ERROR;
+		for (i = 0; i < b->n_revisions; i++)
+			if (revision_kind(&b->revisions[i], b->first_revision + i, kinds[i])) {
+				free(kinds);
+				return STORE_ERROR;
+			}
+	}
 	ret = conn_get(st, &slot);
-	if (ret)
-		return ret;
-	ret = commit_locked(st, slot->conn, b);
-	conn_put(st, slot);
+	if (!ret) {
+		ret = commit_tx(st, slot->conn, b, kinds);
+		conn_put(st, slot);
+	}
+	free(kinds);
+	if (!ret && b->n_revisions) {
+		pthread_mutex_lock(&st->poll_lock);
+		if (st->applied_head < b->first_revision + b->n_revisions - 1)
+			st->applied_head = b->first_revision + b->n_revisions - 1;
+		pthread_mutex_unlock(&st->poll_lock);
+	}
 	return ret;
 }
 
 /* ---- load and poll ---- */
 
-static struct json_object *parse_record(const char *text, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *rec;
+struct pg_sink {
+	store_record_fn apply;
+	void *ctx;
+};
 
-	if (!tok)
-		return NULL;
-	rec = json_tokener_parse_ex(tok, text, (int)len);
-	json_tokener_free(tok);
-	if (rec && !json_object_is_type(rec, json_type_object)) {
-		json_object_put(rec);
-		rec = NULL;
-	}
-	return rec;
-}
-
-static int deliver_snapshot(const struct store_pg_sink *sink, const char *body, size_t len)
+static int deliver_snapshot(const struct pg_sink *sink, const char *body, size_t len)
 {
 	const char *p = body, *end = body + len;
 
@@ -710,24 +801,24 @@ static int deliver_snapshot(const struct store_pg_sink *sink, const char *body, 
 			rec = parse_record(p, line);
 			if (!rec) {
 				log_err("PostgreSQL store: a snapshot line is not a JSON record");
-				return -1;
+				return STORE_ERROR;
 			}
-			ret = sink->snapshot ? sink->snapshot(sink->ctx, rec) : 0;
+			ret = sink->apply(sink->ctx, rec);
 			json_object_put(rec);
-			if (ret)
-				return -1;
+			if (ret) {
+				log_err("PostgreSQL store: a snapshot record was refused");
+				return STORE_ERROR;
+			}
 		}
 		p += line + 1;
 	}
 	return 0;
 }
 
-enum row_kind { ROW_REVISION, ROW_BENCHMARK, ROW_LEAF };
-
-/* Streams a query's rows (single-row mode) into the sink. */
-static int stream_rows(struct store_pg *st, PGconn *conn, const char *what, const char *sql,
-		       int n, const char *const *vals, enum row_kind kind,
-		       const struct store_pg_sink *sink, uint64_t *count)
+/* Streams a query's first column, JSON records, into apply (single-row mode). */
+static int stream_records(struct store_pg *st, PGconn *conn, const char *what, const char *sql,
+			  int n, const char *const *vals, const struct pg_sink *sink,
+			  uint64_t *count)
 {
 	PGresult *r;
 	int ret = 0;
@@ -739,30 +830,19 @@ static int stream_rows(struct store_pg *st, PGconn *conn, const char *what, cons
 		ExecStatusType s = PQresultStatus(r);
 
 		if (s == PGRES_SINGLE_TUPLE && !ret) {
-			const char *text = PQgetvalue(r, 0, kind == ROW_LEAF ? 1 : 0);
-			size_t len = (size_t)PQgetlength(r, 0, kind == ROW_LEAF ? 1 : 0);
-			struct json_object *rec = NULL;
+			struct json_object *rec = parse_record(PQgetvalue(r, 0, 0),
+							       (size_t)PQgetlength(r, 0, 0));
 
-			if (kind == ROW_LEAF) {
-				size_t blen;
-				uint8_t *leaf = PQunescapeBytea((const unsigned char *)text, &blen);
-
-				ret = !leaf ? -1 : sink->leaf ?
-				      sink->leaf(sink->ctx, strtoull(PQgetvalue(r, 0, 0), NULL, 10),
-						 leaf, blen) : 0;
-				PQfreemem(leaf);
-			} else if (!(rec = parse_record(text, len))) {
+			if (!rec) {
 				log_err("PostgreSQL store: %s: a row is not a JSON record", what);
-				ret = -1;
-			} else if (kind == ROW_REVISION) {
-				ret = sink->revision ? sink->revision(sink->ctx,
-					strtoull(PQgetvalue(r, 0, 1), NULL, 10), rec) : 0;
-			} else {
-				ret = sink->benchmark ? sink->benchmark(sink->ctx, rec) : 0;
+				ret = STORE_ERROR;
+			} else if (sink->apply(sink->ctx, rec)) {
+				log_err("PostgreSQL store: %s: a record was refused", what);
+				ret = STORE_ERROR;
+			} else if (count) {
+				(*count)++;
 			}
 			json_object_put(rec);
-			if (count && !ret)
-				(*count)++;
 		} else if (s != PGRES_TUPLES_OK && s != PGRES_SINGLE_TUPLE && !ret) {
 			ret = pg_fail(st, conn, r, what);
 		}
@@ -771,10 +851,9 @@ static int stream_rows(struct store_pg *st, PGconn *conn, const char *what, cons
 	return ret;
 }
 
-static int deliver_epoch(struct store_pg *st, PGconn *conn, uint64_t after_epoch,
-			 const struct store_pg_sink *sink)
+static int read_epoch(struct store_pg *st, PGconn *conn, uint64_t after_epoch,
+		      struct store_epoch *e)
 {
-	struct store_pg_epoch e;
 	char after[24];
 	const char *vals[1] = { after };
 	size_t sealed_len;
@@ -782,11 +861,9 @@ static int deliver_epoch(struct store_pg *st, PGconn *conn, uint64_t after_epoch
 	PGresult *r;
 	int ret;
 
-	if (after_epoch >= (uint64_t)INT64_MAX)
-		return 0;	/* the caller wants no epoch */
 	snprintf(after, sizeof(after), "%" PRIu64, after_epoch);
 	ret = run(st, conn, "reading the epoch",
-		  "SELECT id, start_unix, expiry_unix, sealed_secret, key_id FROM epochs "
+		  "SELECT id, start_unix, expiry_unix, sealed_secret, key_id, rev FROM epochs "
 		  "WHERE id > $1::bigint ORDER BY id DESC LIMIT 1", 1, vals, NULL, NULL, &r);
 	if (ret)
 		return ret;
@@ -794,55 +871,58 @@ static int deliver_epoch(struct store_pg *st, PGconn *conn, uint64_t after_epoch
 		PQclear(r);
 		return 0;
 	}
-	memset(&e, 0, sizeof(e));
-	e.id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-	e.start = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	e.expiry = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	memset(e, 0, sizeof(*e));
+	e->id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	e->start = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	e->expiry = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	e->revision = strtoull(PQgetvalue(r, 0, 5), NULL, 10);
 	sealed = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 3), &sealed_len);
+	ret = 1;
 	if (strcmp(PQgetvalue(r, 0, 4), st->key_id)) {
 		log_err("PostgreSQL store: epoch %" PRIu64 " is sealed under another key (%.16s...)",
-			e.id, PQgetvalue(r, 0, 4));
-		ret = -1;
-	} else if (!sealed || epoch_open(e.secret, st->key, e.id, sealed, sealed_len)) {
+			e->id, PQgetvalue(r, 0, 4));
+		ret = STORE_ERROR;
+	} else if (!sealed || epoch_open(e->secret, st->key, e->id, sealed, sealed_len)) {
 		log_err("PostgreSQL store: epoch %" PRIu64 ": the sealed secret does not open "
-			"(damaged or moved)", e.id);
-		ret = -1;
-	} else if (sink->epoch) {
-		ret = sink->epoch(sink->ctx, &e);
+			"(damaged, or moved to another row)", e->id);
+		ret = STORE_ERROR;
 	}
+	if (ret < 0)
+		OPENSSL_cleanse(e, sizeof(*e));
 	PQfreemem(sealed);
 	PQclear(r);
-	OPENSSL_cleanse(&e, sizeof(e));
 	return ret;
 }
 
 /*
- * One consistent (REPEATABLE READ) read of what happened after the given
- * positions. Benchmarks have no revision: they are read from the lowest
- * transaction id still running at the last read (pg_snapshot_xmin), so a
- * transaction that committed late is never skipped; a record may come twice.
+ * One consistent (REPEATABLE READ) read: for a load, the snapshot, the
+ * revisions after it, each node's newest benchmark and the newest epoch;
+ * for a poll, the revisions after after_rev and the benchmarks since the
+ * last poll. Benchmarks have no revision: they are read from the lowest
+ * transaction id still running at the previous read (pg_snapshot_xmin), so
+ * a transaction that committed late is never skipped (a record may come
+ * twice; applying one again changes nothing).
  */
 static int read_after(struct store_pg *st, PGconn *conn, bool load, uint64_t after_rev,
-		      uint64_t after_leaves, uint64_t after_epoch,
-		      const struct store_pg_sink *sink, uint64_t *head)
+		      const struct pg_sink *sink, struct store_epoch *epoch)
 {
-	char rev_s[24], leaves_s[24], low[24];
+	char rev_s[24], low[24], old_low[24];
 	const char *vals[1];
-	uint64_t snap_rev = 0, n_revs = 0;
+	uint64_t snap_rev = 0, n_revs = 0, head;
 	PGresult *r;
-	int ret;
+	int ret, has_epoch = 0;
 
 	ret = run(st, conn, "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
 		  NULL, NULL, NULL);
 	if (ret)
 		return ret;
 	ret = run(st, conn, "reading the head",
-		  "SELECT rev, audit_size, pg_snapshot_xmin(pg_current_snapshot()) FROM store_head",
-		  0, NULL, NULL, NULL, &r);
+		  "SELECT rev, pg_snapshot_xmin(pg_current_snapshot()) FROM store_head", 0, NULL,
+		  NULL, NULL, &r);
 	if (ret)
 		goto out;
-	*head = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-	snprintf(low, sizeof(low), "%s", PQgetvalue(r, 0, 2));
+	head = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	snprintf(low, sizeof(low), "%s", PQgetvalue(r, 0, 1));
 	PQclear(r);
 	if (load) {
 		ret = run(st, conn, "reading the snapshot",
@@ -860,135 +940,113 @@ static int read_after(struct store_pg *st, PGconn *conn, bool load, uint64_t aft
 			goto out;
 		after_rev = snap_rev;
 	}
-	if (after_rev < *head) {
+	if (after_rev < head) {
 		snprintf(rev_s, sizeof(rev_s), "%" PRIu64, after_rev);
 		vals[0] = rev_s;
-		ret = stream_rows(st, conn, "reading revisions",
-				  "SELECT record, rev FROM revisions WHERE rev > $1::bigint ORDER BY rev",
-				  1, vals, ROW_REVISION, sink, &n_revs);
+		ret = stream_records(st, conn, "reading revisions",
+				     "SELECT record FROM revisions WHERE rev > $1::bigint ORDER BY rev",
+				     1, vals, sink, &n_revs);
 		if (ret)
 			goto out;
-		if (n_revs != *head - after_rev) {
+		if (n_revs != head - after_rev) {
 			log_err("PostgreSQL store: revisions %" PRIu64 "..%" PRIu64 " are incomplete "
-				"(%" PRIu64 " rows)", after_rev + 1, *head, n_revs);
-			ret = -1;
+				"(%" PRIu64 " rows)", after_rev + 1, head, n_revs);
+			ret = STORE_ERROR;
 			goto out;
 		}
 	}
 	if (load) {
-		ret = stream_rows(st, conn, "reading benchmarks",
-				  "SELECT DISTINCT ON (node_id) record FROM benchmarks "
-				  "ORDER BY node_id, seq DESC", 0, NULL, ROW_BENCHMARK, sink, NULL);
+		ret = stream_records(st, conn, "reading benchmarks",
+				     "SELECT DISTINCT ON (node_id) record FROM benchmarks "
+				     "ORDER BY node_id, seq DESC", 0, NULL, sink, NULL);
 	} else {
 		pthread_mutex_lock(&st->poll_lock);
-		snprintf(rev_s, sizeof(rev_s), "%s", st->bench_low_xid);
+		snprintf(old_low, sizeof(old_low), "%s", st->bench_low_xid);
 		pthread_mutex_unlock(&st->poll_lock);
-		vals[0] = rev_s;
-		ret = stream_rows(st, conn, "reading benchmarks",
-				  "SELECT record FROM benchmarks WHERE xid >= $1::xid8 ORDER BY seq",
-				  1, vals, ROW_BENCHMARK, sink, NULL);
+		vals[0] = old_low;
+		ret = stream_records(st, conn, "reading benchmarks",
+				     "SELECT record FROM benchmarks WHERE xid >= $1::xid8 ORDER BY seq",
+				     1, vals, sink, NULL);
 	}
-	if (ret)
-		goto out;
-	snprintf(leaves_s, sizeof(leaves_s), "%" PRIu64, load ? 0 : after_leaves);
-	vals[0] = leaves_s;
-	ret = stream_rows(st, conn, "reading audit leaves",
-			  "SELECT idx, leaf FROM audit_leaves WHERE idx >= $1::bigint ORDER BY idx",
-			  1, vals, ROW_LEAF, sink, NULL);
-	if (!ret)
-		ret = deliver_epoch(st, conn, load ? 0 : after_epoch, sink);
-	if (!ret)
+	if (!ret && epoch)
+		ret = has_epoch = read_epoch(st, conn, 0, epoch);
+	if (ret >= 0)
 		ret = run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
 	if (!ret) {
 		pthread_mutex_lock(&st->poll_lock);
 		snprintf(st->bench_low_xid, sizeof(st->bench_low_xid), "%s", low);
+		if (st->applied_head < head)
+			st->applied_head = head;
 		pthread_mutex_unlock(&st->poll_lock);
 	}
 out:
-	if (ret)
+	if (ret) {
 		rollback(conn);
-	return ret;
+		if (epoch)
+			OPENSSL_cleanse(epoch, sizeof(*epoch));
+		return ret;
+	}
+	return has_epoch;
 }
 
-int store_pg_load(struct store_pg *st, const struct store_pg_sink *sink, uint64_t *head)
+static int pg_load(struct store *s, store_record_fn apply, void *ctx, struct store_epoch *epoch)
 {
+	struct store_pg *st = pg_of(s);
+	struct pg_sink sink = { apply, ctx };
 	struct pg_slot *slot;
 	int ret = conn_get(st, &slot);
 
 	if (ret)
 		return ret;
-	ret = read_after(st, slot->conn, true, 0, 0, 0, sink, head);
+	ret = read_after(st, slot->conn, true, 0, &sink, epoch);
 	conn_put(st, slot);
 	return ret;
 }
 
-int store_pg_poll(struct store_pg *st, uint64_t after_rev, uint64_t after_leaves,
-		  uint64_t after_epoch, const struct store_pg_sink *sink, uint64_t *head)
+static int pg_poll(struct store *s, uint64_t after_revision, store_record_fn apply, void *ctx)
 {
+	struct store_pg *st = pg_of(s);
+	struct pg_sink sink = { apply, ctx };
 	struct pg_slot *slot;
 	int ret = conn_get(st, &slot);
 
 	if (ret)
 		return ret;
-	ret = read_after(st, slot->conn, false, after_rev, after_leaves, after_epoch, sink, head);
+	ret = read_after(st, slot->conn, false, after_revision, &sink, NULL);
 	conn_put(st, slot);
 	return ret;
 }
 
-/* ---- LISTEN / NOTIFY ---- */
-
-int store_pg_notify_fd(struct store_pg *st)
+int store_pg_newest_epoch(struct store *s, uint64_t after_epoch, struct store_epoch *e)
 {
-	int fd;
+	struct store_pg *st = pg_of(s);
+	struct pg_slot *slot;
+	int ret;
 
-	pthread_mutex_lock(&st->listen_lock);
-	fd = st->listen && PQstatus(st->listen) == CONNECTION_OK ? PQsocket(st->listen) : -1;
-	pthread_mutex_unlock(&st->listen_lock);
-	return fd;
-}
-
-int store_pg_notify_consume(struct store_pg *st)
-{
-	PGnotify *n;
-	int ret = 0;
-
-	pthread_mutex_lock(&st->listen_lock);
-	if (!st->listen) {
-		if (now_ms() < st->listen_retry_ms) {
-			ret = STORE_UNAVAILABLE;
-		} else if (listen_connect(st)) {
-			st->listen_retry_ms = now_ms() + DOWN_RETRY_MS;
-			ret = STORE_UNAVAILABLE;
-		} else {
-			ret = 1;	/* notifications may have been missed meanwhile */
-		}
-		pthread_mutex_unlock(&st->listen_lock);
+	if (after_epoch >= (uint64_t)INT64_MAX)
+		return 0;
+	ret = conn_get(st, &slot);
+	if (ret)
 		return ret;
-	}
-	if (!PQconsumeInput(st->listen) || PQstatus(st->listen) != CONNECTION_OK) {
-		log_warn("PostgreSQL: the LISTEN connection broke; reconnecting");
-		PQfinish(st->listen);
-		st->listen = NULL;
-		st->listen_retry_ms = 0;
-		pthread_mutex_unlock(&st->listen_lock);
-		return STORE_UNAVAILABLE;
-	}
-	while ((n = PQnotifies(st->listen))) {
-		ret = 1;
-		PQfreemem(n);
-	}
-	pthread_mutex_unlock(&st->listen_lock);
+	ret = read_epoch(st, slot->conn, after_epoch, e);
+	conn_put(st, slot);
 	return ret;
 }
 
-/* ---- replay protection, compaction ---- */
-
-int store_pg_replay_check_and_set(struct store_pg *st, const char *node_id,
-				  const uint8_t *nonce, size_t nonce_len, int64_t expiry)
+static int pg_notify_fd(struct store *s)
 {
+	return pg_of(s)->event_fd;
+}
+
+/* ---- replay protection, compaction, audit ---- */
+
+static int pg_replay_check_and_set(struct store *s, const char *node_id, const uint8_t nonce[16],
+				   int64_t expiry)
+{
+	struct store_pg *st = pg_of(s);
 	char exp_s[24];
 	const char *vals[3] = { node_id, (const char *)nonce, exp_s };
-	int lens[3] = { 0, (int)nonce_len, 0 }, fmts[3] = { 0, 1, 0 };
+	int lens[3] = { 0, 16, 0 }, fmts[3] = { 0, 1, 0 };
 	struct pg_slot *slot;
 	PGresult *r;
 	int ret;
@@ -1002,44 +1060,49 @@ int store_pg_replay_check_and_set(struct store_pg *st, const char *node_id,
 		  "VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING", 3, vals, lens, fmts, &r);
 	conn_put(st, slot);
 	if (ret)
-		return ret == STORE_UNAVAILABLE ? ret : -1;
+		return ret == STORE_UNAVAILABLE ? ret : STORE_ERROR;
 	ret = strcmp(PQcmdTuples(r), "1") ? 1 : 0;
 	PQclear(r);
 	return ret;
 }
 
-long store_pg_replay_expire(struct store_pg *st, int64_t now)
+long store_pg_replay_expire(struct store *s, int64_t now)
 {
+	struct store_pg *st = pg_of(s);
 	char now_s[24];
 	const char *vals[1] = { now_s };
 	struct pg_slot *slot;
 	PGresult *r;
 	long n;
-	int ret;
 
 	snprintf(now_s, sizeof(now_s), "%" PRId64, now);
 	if (conn_get(st, &slot))
 		return -1;
-	ret = run(st, slot->conn, "expiring nonces",
-		  "DELETE FROM replay_nonces WHERE expires_unix < $1::bigint", 1, vals, NULL, NULL,
-		  &r);
-	conn_put(st, slot);
-	if (ret)
+	if (run(st, slot->conn, "expiring nonces",
+		"DELETE FROM replay_nonces WHERE expires_unix < $1::bigint", 1, vals, NULL, NULL,
+		&r)) {
+		conn_put(st, slot);
 		return -1;
+	}
+	conn_put(st, slot);
 	n = strtol(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return n;
 }
 
-int store_pg_compact(struct store_pg *st, uint64_t rev, const char *lines, size_t len)
+/* The snapshot is the caller's state: every revision this store loaded, polled or committed. */
+static int pg_compact(struct store *s, const char *snapshot, size_t len)
 {
+	struct store_pg *st = pg_of(s);
 	char rev_s[24];
-	const char *vals[2] = { rev_s, lines };
+	const char *vals[2] = { rev_s, snapshot };
 	int lens[2] = { 0, (int)len };
 	struct pg_slot *slot;
 	int ret;
 
-	snprintf(rev_s, sizeof(rev_s), "%" PRIu64, rev);
+	pthread_mutex_lock(&st->poll_lock);
+	snprintf(rev_s, sizeof(rev_s), "%" PRIu64, st->applied_head);
+	pthread_mutex_unlock(&st->poll_lock);
 	ret = conn_get(st, &slot);
 	if (ret)
 		return ret;
@@ -1048,7 +1111,7 @@ int store_pg_compact(struct store_pg *st, uint64_t rev, const char *lines, size_
 		ret = run(st, slot->conn, "writing a snapshot",
 			  "INSERT INTO snapshots (rev, body) VALUES ($1::bigint, $2) "
 			  "ON CONFLICT (rev) DO NOTHING", 2, vals, lens, NULL, NULL);
-	/* Keep the newest two: a reader in the middle of a load keeps its own. */
+	/* Keep the newest two. */
 	if (!ret)
 		ret = run(st, slot->conn, "pruning snapshots",
 			  "DELETE FROM snapshots WHERE rev < (SELECT min(rev) FROM "
@@ -1061,3 +1124,65 @@ int store_pg_compact(struct store_pg *st, uint64_t rev, const char *lines, size_
 	conn_put(st, slot);
 	return ret;
 }
+
+int store_pg_audit_head(struct store *s, char hash[65], uint64_t *records)
+{
+	struct store_pg *st = pg_of(s);
+	struct pg_slot *slot;
+	PGresult *r;
+	int ret = conn_get(st, &slot);
+
+	if (ret)
+		return ret;
+	ret = run(st, slot->conn, "reading the audit head",
+		  "SELECT audit_prev, audit_size FROM store_head WHERE id = 1", 0, NULL, NULL, NULL,
+		  &r);
+	conn_put(st, slot);
+	if (ret)
+		return ret;
+	snprintf(hash, AUDIT_HASH_HEX, "%s", PQgetvalue(r, 0, 0));
+	*records = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+int store_pg_audit_dump(struct store *s, int (*line)(void *ctx, const char *rec, size_t len),
+			void *ctx)
+{
+	struct store_pg *st = pg_of(s);
+	struct pg_slot *slot;
+	PGresult *r;
+	int ret = conn_get(st, &slot);
+
+	if (ret)
+		return ret;
+	if (!PQsendQuery(slot->conn, "SELECT record FROM audit_records ORDER BY seq") ||
+	    !PQsetSingleRowMode(slot->conn)) {
+		ret = pg_fail(st, slot->conn, NULL, "reading the audit log");
+		conn_put(st, slot);
+		return ret;
+	}
+	while ((r = PQgetResult(slot->conn))) {
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE && !ret)
+			ret = line(ctx, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0)) ?
+			      STORE_ERROR : 0;
+		else if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+			 PQresultStatus(r) != PGRES_SINGLE_TUPLE && !ret)
+			ret = pg_fail(st, slot->conn, r, "reading the audit log");
+		PQclear(r);
+	}
+	conn_put(st, slot);
+	return ret;
+}
+
+const struct store_backend store_pg_backend = {
+	.scheme = "postgres",
+	.open = pg_open,
+	.close = pg_close,
+	.load = pg_load,
+	.commit = pg_commit,
+	.poll = pg_poll,
+	.notify_fd = pg_notify_fd,
+	.replay_check_and_set = pg_replay_check_and_set,
+	.compact = pg_compact,
+};

@@ -26,8 +26,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE store_head ("
 	"  id integer PRIMARY KEY CHECK (id = 1),"
 	"  rev bigint NOT NULL CHECK (rev >= 0),"
-	"  audit_size bigint NOT NULL CHECK (audit_size >= 0));"
-	"INSERT INTO store_head VALUES (1, 0, 0);"
+	"  audit_size bigint NOT NULL CHECK (audit_size >= 0),"
+	"  audit_prev text NOT NULL);"			/* hash of the last audit record */
+	"INSERT INTO store_head VALUES (1, 0, 0, repeat('0', 64));"
 	/* The revision log (CONTRACT-v2 §1): the replication unit. */
 	"CREATE TABLE revisions ("
 	"  rev bigint PRIMARY KEY CHECK (rev >= 1),"
@@ -55,10 +56,10 @@ static const char *const migrations[] = {
 	"  rev bigint NOT NULL REFERENCES revisions (rev),"
 	"  origin text NOT NULL,"
 	"  created_at timestamptz NOT NULL DEFAULT now());"
-	/* The audit log / transparency tree leaves, index 0, 1, ... */
-	"CREATE TABLE audit_leaves ("
-	"  idx bigint PRIMARY KEY CHECK (idx >= 0),"
-	"  leaf bytea NOT NULL,"
+	/* The audit log: records seq 1, 2, ... each naming its predecessor's hash. */
+	"CREATE TABLE audit_records ("
+	"  seq bigint PRIMARY KEY CHECK (seq >= 1),"
+	"  record text NOT NULL,"
 	"  rev bigint,"
 	"  committed_at timestamptz NOT NULL DEFAULT now());"
 	/* Compacted state: records up to rev, one row per compaction. */
