@@ -7,7 +7,8 @@ STORE_SRCS := $(addprefix userspace/controller/,store.c store_dir.c store_pg.c s
 	epoch_seal.c audit.c)
 PG_RUN = env MESHNET_TOP=$(TOP) bash $(TOP)/scripts/pg-test-server.sh run --
 
-$(eval $(call program,store-pg-test,selftests/pg/store_pg_test.c $(STORE_SRCS),$(PG_TEST_LIBS)))
+$(eval $(call program,store-pg-test,selftests/pg/store_pg_test.c selftests/pg/pgtest.c \
+	$(STORE_SRCS),$(PG_TEST_LIBS)))
 
 .PHONY: store-pg
 store-pg: $(BUILD)/san/store-pg-test

@@ -25,6 +25,7 @@
 
 #include "kselftest_harness.h"
 
+#include "pgtest.h"
 #include "../../userspace/controller/audit.h"
 #include "../../userspace/controller/epoch_seal.h"
 #include "../../userspace/controller/store.h"
@@ -32,78 +33,6 @@
 #include "fileio.h"
 #include "log.h"
 #include "strbuf.h"
-
-static const char *pg_url(void)
-{
-	const char *u = getenv("MESHNET_PG_URL");
-
-	return u && *u ? u : NULL;
-}
-
-/* The URL of database db on the test server. */
-static void db_url(char *out, size_t cap, const char *db)
-{
-	const char *u = pg_url(), *q = strchr(u, '?'), *slash;
-	size_t head;
-
-	for (slash = q ? q : u + strlen(u); slash > u && *slash != '/'; slash--)
-		;
-	head = (size_t)(slash - u);
-	snprintf(out, cap, "%.*s/%s%s", (int)head, u, db, q ? q : "");
-}
-
-static int sql(const char *url, const char *stmt)
-{
-	PGconn *c = PQconnectdb(url);
-	PGresult *r;
-	int ok;
-
-	if (PQstatus(c) != CONNECTION_OK) {
-		PQfinish(c);
-		return -1;
-	}
-	r = PQexec(c, stmt);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok)
-		fprintf(stderr, "# sql %s: %s", stmt, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-	return ok ? 0 : -1;
-}
-
-/* First column of the first row as a malloc'd string (NULL on error). */
-static char *sql_value(const char *url, const char *stmt)
-{
-	PGconn *c = PQconnectdb(url);
-	char *v = NULL;
-	PGresult *r;
-
-	if (PQstatus(c) == CONNECTION_OK) {
-		r = PQexec(c, stmt);
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1)
-			v = strdup(PQgetvalue(r, 0, 0));
-		PQclear(r);
-	}
-	PQfinish(c);
-	return v;
-}
-
-static int server(const char *cmd)
-{
-	char line[1024];
-
-	snprintf(line, sizeof(line), "bash %s/scripts/pg-test-server.sh %s '%s' >/dev/null",
-		 getenv("MESHNET_TOP") ? getenv("MESHNET_TOP") : ".", cmd, getenv("MESHNET_PG_DIR"));
-	return system(line);
-}
-
-static int64_t ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- an apply callback that records what it gets ---- */
 
@@ -209,16 +138,12 @@ static struct store *open_with(const char *url, const struct store_pg_options *o
 
 FIXTURE_SETUP(pg)
 {
-	char stmt[128], admin[512];
 	static int seq;
 
 	if (!pg_url())
 		SKIP(return, "MESHNET_PG_URL is not set (run under scripts/pg-test-server.sh run)");
 	snprintf(self->db, sizeof(self->db), "t_%ld_%d", (long)getpid(), seq++);
-	db_url(admin, sizeof(admin), "meshnet");
-	snprintf(stmt, sizeof(stmt), "CREATE DATABASE %s", self->db);
-	ASSERT_EQ(0, sql(admin, stmt));
-	db_url(self->url, sizeof(self->url), self->db);
+	ASSERT_EQ(0, pg_create_db(self->db, self->url, sizeof(self->url)));
 	snprintf(self->dir, sizeof(self->dir), "/tmp/store-pg-test.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->key_file, sizeof(self->key_file), "%s/store.key", self->dir);
@@ -227,18 +152,15 @@ FIXTURE_SETUP(pg)
 
 FIXTURE_TEARDOWN(pg)
 {
-	char stmt[160], admin[512];
+	char stmt[160];
 
 	if (!pg_url())
 		return;
-	db_url(admin, sizeof(admin), "meshnet");
-	snprintf(stmt, sizeof(stmt), "DROP DATABASE IF EXISTS %s WITH (FORCE)", self->db);
-	sql(admin, stmt);
+	pg_drop_db(self->db);
 	snprintf(stmt, sizeof(stmt), "rm -rf %s", self->dir);
 	if (system(stmt))
 		fprintf(stderr, "# could not remove %s\n", self->dir);
 }
-
 
 TEST_F(pg, migrations_fresh_idempotent_and_newer_refused)
 {
@@ -637,7 +559,7 @@ TEST_F(pg, database_down_then_back_unavailable_then_recovered)
 	b = (struct store_batch){ .first_revision = 1, .revisions = rb.revs, .n_revisions = 1 };
 	ASSERT_EQ(0, store_commit(st, &b));
 
-	ASSERT_EQ(0, server("kill"));
+	ASSERT_EQ(0, pg_server("kill"));
 	t0 = ms_now();
 	make_revs(&rb, 1, 1, "verdict");
 	b = (struct store_batch){ .first_revision = 2, .revisions = rb.revs, .n_revisions = 1 };
@@ -657,7 +579,7 @@ TEST_F(pg, database_down_then_back_unavailable_then_recovered)
 			;
 	}
 
-	ASSERT_EQ(0, server("start"));
+	ASSERT_EQ(0, pg_server("start"));
 	t0 = ms_now();
 	do {
 		ret = store_commit(st, &b);

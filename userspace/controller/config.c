@@ -36,6 +36,15 @@ static const struct setting settings[] = {
 	  "0", "serve plain HTTP on a non-loopback address (1/0)" },
 	{ "STATE_DIR", "--state-dir", SET_STRING, CFG(state_dir), CFGSZ(state_dir), 0, 0,
 	  "/var/lib/meshnetd", "state directory (created 0700)" },
+	{ "STORE", "--store", SET_STRING, CFG(store), CFGSZ(store), 0, 0, "",
+	  "storage: dir:/path (default dir:STATE_DIR) or postgres://user@host/db (libpq URL; "
+	  "several meshnetd may share one database)" },
+	{ "STORE_KEY_FILE", "--store-key-file", SET_STRING, CFG(store_key_file),
+	  CFGSZ(store_key_file), 0, 0, "",
+	  "PostgreSQL: key (0600) sealing epoch secrets in the database, the same file on every "
+	  "controller (default STATE_DIR/store.key, created if the database has none)" },
+	{ "STORE_POOL", "--store-pool", SET_LONG, CFG(store_pool), 0, 1, 64, "8",
+	  "PostgreSQL: connections per meshnetd" },
 	{ "NODES_FILE", "--nodes-file", SET_STRING, CFG(nodes_file), CFGSZ(nodes_file), 0, 0,
 	  "", "JSON enrolment file imported at start" },
 	{ "ADMIN_TOKEN_FILE", "--admin-token-file", SET_STRING, CFG(admin_token_file),
@@ -274,6 +283,20 @@ int controller_config_load(struct controller_config *cfg, int argc, char **argv)
 	}
 	if (!*cfg->state_dir) {
 		fprintf(stderr, "meshnetd: STATE_DIR must not be empty\n");
+		return -1;
+	}
+	if (!*cfg->store)
+		snprintf(cfg->store, sizeof(cfg->store), "dir:%s", cfg->state_dir);
+	if (strncmp(cfg->store, "dir:", 4) && strncmp(cfg->store, "postgres://", 11) &&
+	    strncmp(cfg->store, "postgresql://", 13)) {
+		fprintf(stderr, "meshnetd: STORE must be dir:/path or postgres://... (got '%.40s')\n",
+			cfg->store);
+		return -1;
+	}
+	if (!*cfg->store_key_file &&
+	    snprintf(cfg->store_key_file, sizeof(cfg->store_key_file), "%s/store.key",
+		     cfg->state_dir) >= (int)sizeof(cfg->store_key_file)) {
+		fprintf(stderr, "meshnetd: STATE_DIR is too long for STORE_KEY_FILE's default\n");
 		return -1;
 	}
 	return 0;

@@ -17,6 +17,9 @@ struct controller_config {
 	char tls_cert[256];		/* TLS_CERT */
 	char tls_key[256];		/* TLS_KEY */
 	char state_dir[256];		/* STATE_DIR */
+	char store[512];		/* STORE: dir:/path or postgres://... ("": dir:STATE_DIR) */
+	char store_key_file[256];	/* STORE_KEY_FILE ("": STATE_DIR/store.key) */
+	long store_pool;		/* STORE_POOL */
 	char nodes_file[256];		/* NODES_FILE */
 	char admin_token_file[256];	/* ADMIN_TOKEN_FILE */
 	long epoch_seconds;		/* EPOCH_SECONDS */

@@ -191,6 +191,8 @@ int record_journal(struct controller *c, struct strbuf *sb, bool durable);
 void record_audit(struct controller *c, const char *type, struct strbuf *fields);
 /* Replays one stored record into the table (store_load's callback). */
 int record_apply(void *ctx, struct json_object *rec);
+/* Every node's records, one line each: what a compaction or a migration writes. */
+void records_render_snapshot(struct controller *c, struct strbuf *sb);
 int records_compact_locked(struct controller *c);
 
 /* verdicts.c */

@@ -3,9 +3,11 @@
  * meshnetd: the aligned-meshnet control plane.
  *
  *   meshnetd [--config FILE] [--FLAG VALUE]...   serve (see --help)
- *   meshnetd audit-verify FILE                   check an audit log's chain
+ *   meshnetd audit-verify FILE|postgres://...    check an audit log's chain
+ *   meshnetd migrate FROM TO                     state directory -> PostgreSQL
  *   meshnetd routes                              print the route table
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include "controller.h"
 #include "log.h"
 #include "store.h"
+#include "store_migrate.h"
+#include "store_pg.h"
 
 static int routes_main(void)
 {
@@ -50,7 +54,16 @@ static int serve_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	st = store_open(cfg.state_dir);
+	if (strncmp(cfg.store, "dir:", 4)) {
+		/* A database store: the state directory still holds the local keys. */
+		if (mkdir(cfg.state_dir, 0700) && errno != EEXIST) {
+			log_err("STATE_DIR %s: %s", cfg.state_dir, strerror(errno));
+			return 1;
+		}
+		store_pg_set_options(&(struct store_pg_options){
+			.key_file = cfg.store_key_file, .pool_size = (unsigned int)cfg.store_pool });
+	}
+	st = store_open(cfg.store);
 	if (!st)
 		return 1;
 	c = controller_new(&cfg, st);
@@ -88,19 +101,24 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "audit-verify")) {
 		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-			printf("usage: meshnetd audit-verify FILE\n\n"
-			       "Checks the hash chain of an audit log (STATE_DIR/audit.jsonl):\n"
+			printf("usage: meshnetd audit-verify FILE|postgres://...\n\n"
+			       "Checks the hash chain of an audit log (STATE_DIR/audit.jsonl,\n"
+			       "or the audit_records of a PostgreSQL store: no key file needed):\n"
 			       "every record must carry the SHA-256 of the one before it.\n"
 			       "Exit status 0 when the chain is intact; otherwise the first\n"
 			       "bad record is named and the exit status is 1.\n");
 			return 0;
 		}
 		if (argc != 3) {
-			fprintf(stderr, "usage: meshnetd audit-verify FILE\n");
+			fprintf(stderr, "usage: meshnetd audit-verify FILE|postgres://...\n");
 			return 2;
 		}
+		if (strstr(argv[2], "://"))
+			return store_audit_verify_url(argv[2]);
 		return store_audit_verify_file(argv[2]);
 	}
+	if (argc >= 2 && !strcmp(argv[1], "migrate"))
+		return store_migrate_main(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "routes"))
 		return routes_main();
 	return serve_main(argc - 1, argv + 1);

@@ -152,7 +152,7 @@ int record_apply(void *ctx, struct json_object *rec)
 	return 0;
 }
 
-static void render_snapshot(struct controller *c, struct strbuf *sb)
+void records_render_snapshot(struct controller *c, struct strbuf *sb)
 {
 	size_t i;
 
@@ -180,7 +180,7 @@ int records_compact_locked(struct controller *c)
 	int ret;
 
 	strbuf_init(&sb);
-	render_snapshot(c, &sb);
+	records_render_snapshot(c, &sb);
 	ret = sb.oom ? -1 : store_compact(c->store, sb.buf ? sb.buf : "", sb.len);
 	strbuf_free(&sb);
 	return ret;

@@ -497,7 +497,7 @@ static struct store *pg_open(const char *url)
 	}
 	st->slots[0].conn = conn;
 	if (store_pg_migrate(conn, "meshnetd", &from, &to) ||
-	    load_key(st, conn, pg_options.key_file))
+	    (!pg_options.without_key && load_key(st, conn, pg_options.key_file)))
 		goto err;
 	if (listen_connect(st)) {
 		log_err("PostgreSQL store: cannot LISTEN for other controllers' commits");
@@ -620,7 +620,8 @@ static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_ba
 	int ret;
 
 	/* The epoch's own revision: as given, else the batch's "epoch" record. */
-	if (epoch_rev < b->first_revision || epoch_rev >= b->first_revision + b->n_revisions) {
+	if (b->n_revisions && (epoch_rev < b->first_revision ||
+			       epoch_rev >= b->first_revision + b->n_revisions)) {
 		epoch_rev = b->first_revision + b->n_revisions - 1;
 		for (i = 0; i < b->n_revisions; i++)
 			if (!strcmp(kinds[i], "epoch")) {
@@ -634,6 +635,8 @@ static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_ba
 	snprintf(start, sizeof(start), "%" PRId64, b->epoch->start);
 	snprintf(expiry, sizeof(expiry), "%" PRId64, b->epoch->expiry);
 	snprintf(rev, sizeof(rev), "%" PRIu64, epoch_rev);
+	if (!b->n_revisions)
+		vals[5] = NULL;	/* imported: no revision of its own */
 	ret = run(st, conn, "inserting an epoch",
 		  "INSERT INTO epochs (id, start_unix, expiry_unix, sealed_secret, key_id, rev, "
 		  "origin) VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6::bigint, $7)",
@@ -863,7 +866,8 @@ static int read_epoch(struct store_pg *st, PGconn *conn, uint64_t after_epoch,
 
 	snprintf(after, sizeof(after), "%" PRIu64, after_epoch);
 	ret = run(st, conn, "reading the epoch",
-		  "SELECT id, start_unix, expiry_unix, sealed_secret, key_id, rev FROM epochs "
+		  "SELECT id, start_unix, expiry_unix, sealed_secret, key_id, coalesce(rev, 0) "
+		  "FROM epochs "
 		  "WHERE id > $1::bigint ORDER BY id DESC LIMIT 1", 1, vals, NULL, NULL, &r);
 	if (ret)
 		return ret;
@@ -1144,6 +1148,91 @@ int store_pg_audit_head(struct store *s, char hash[65], uint64_t *records)
 	*records = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
 	PQclear(r);
 	return 0;
+}
+
+int store_pg_import(struct store *s, const char *snapshot, size_t snapshot_len,
+		    const struct store_epoch *epoch, const char *audit, size_t audit_len)
+{
+	struct store_pg *st = pg_of(s);
+	struct store_batch eb = { .epoch = epoch };
+	char last[AUDIT_HASH_HEX], msg[256], n_s[24];
+	const char *vals[2] = { snapshot, NULL };
+	int lens[2] = { (int)snapshot_len, 0 };
+	uint64_t records = 0, next, seq = 0;
+	const char *p = audit, *end = audit + audit_len;
+	struct pg_slot *slot;
+	struct strbuf sb;
+	PGresult *r;
+	int ret;
+
+	strcpy(last, "0000000000000000000000000000000000000000000000000000000000000000");
+	if (audit_len && audit_verify_buffer(audit, audit_len, &records, last, &next, msg,
+					     sizeof(msg))) {
+		log_err("migrate: the audit log is damaged (%s): refusing to import it", msg);
+		return STORE_ERROR;
+	}
+	strbuf_init(&sb);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			break;	/* a torn last line: audit_verify_buffer ignored it too */
+		if (nl > p) {
+			strbuf_printf(&sb, "%" PRIu64 "\t", ++seq);
+			copy_text(&sb, p, (size_t)(nl - p));
+			strbuf_puts(&sb, "\t\\N\n");
+		}
+		p = nl + 1;
+	}
+	if (sb.oom || seq != records) {
+		log_err("migrate: %" PRIu64 " audit lines but %" PRIu64 " verified records", seq,
+			records);
+		strbuf_free(&sb);
+		return STORE_ERROR;
+	}
+	ret = conn_get(st, &slot);
+	if (ret) {
+		strbuf_free(&sb);
+		return ret;
+	}
+	ret = run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	if (!ret)
+		ret = run(st, slot->conn, "checking the database is empty",
+			  "SELECT (SELECT rev FROM store_head WHERE id = 1 FOR UPDATE) = 0 AND "
+			  "(SELECT audit_size FROM store_head WHERE id = 1) = 0 AND "
+			  "NOT EXISTS (SELECT 1 FROM snapshots) AND NOT EXISTS (SELECT 1 FROM epochs) "
+			  "AND NOT EXISTS (SELECT 1 FROM benchmarks)", 0, NULL, NULL, NULL, &r);
+	if (!ret) {
+		if (strcmp(PQgetvalue(r, 0, 0), "t")) {
+			log_err("migrate: the database is not empty: refusing to import into it");
+			ret = STORE_CONFLICT;
+		}
+		PQclear(r);
+	}
+	if (!ret)
+		ret = run(st, slot->conn, "writing the snapshot",
+			  "INSERT INTO snapshots (rev, body) VALUES (0, $1)", 1, vals, lens, NULL,
+			  NULL);
+	if (!ret && epoch)
+		ret = insert_epoch(st, slot->conn, &eb, NULL);
+	if (!ret && seq)
+		ret = copy_in(st, slot->conn, "copying audit records",
+			      "COPY audit_records (seq, record, rev) FROM STDIN", &sb);
+	if (!ret) {
+		snprintf(n_s, sizeof(n_s), "%" PRIu64, seq);
+		vals[0] = n_s;
+		vals[1] = last;
+		ret = run(st, slot->conn, "moving the audit head",
+			  "UPDATE store_head SET audit_size = $1::bigint, audit_prev = $2 WHERE id = 1",
+			  2, vals, NULL, NULL, NULL);
+	}
+	if (!ret)
+		ret = run(st, slot->conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
+	else
+		rollback(slot->conn);
+	conn_put(st, slot);
+	strbuf_free(&sb);
+	return ret;
 }
 
 int store_pg_audit_dump(struct store *s, int (*line)(void *ctx, const char *rec, size_t len),

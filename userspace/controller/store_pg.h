@@ -39,6 +39,7 @@ extern const int store_pg_schema_version;
 struct store_pg_options {
 	const char *key_file;		/* STORE_KEY_FILE: created (0600) if the database has no key yet */
 	unsigned int pool_size;		/* STORE_POOL connections, default 8 */
+	bool without_key;		/* audit-verify: no key needed, epochs unreadable */
 };
 
 /* Options for the next store_open("postgres://...") (copied). */
@@ -59,7 +60,16 @@ long store_pg_replay_expire(struct store *st, int64_t now);
 /* The audit chain head: the last record's hash and the number of records. */
 int store_pg_audit_head(struct store *st, char hash[65], uint64_t *records);
 
-/* Prints every audit record of the database's chain (audit-verify, export). */
+/*
+ * `meshnetd migrate`: into an empty database, in one transaction, the
+ * compacted records of a state directory, its current epoch (may be NULL)
+ * and its audit log (JSON lines, the chain verified first and continued by
+ * every later commit). STORE_CONFLICT if the database is not empty.
+ */
+int store_pg_import(struct store *st, const char *snapshot, size_t snapshot_len,
+		    const struct store_epoch *epoch, const char *audit, size_t audit_len);
+
+/* Every audit record of the database's chain, in order (audit-verify). */
 int store_pg_audit_dump(struct store *st, int (*line)(void *ctx, const char *rec, size_t len),
 			void *ctx);
 

@@ -74,6 +74,8 @@ static const char *const migrations[] = {
 	"  expires_unix bigint NOT NULL,"
 	"  PRIMARY KEY (node_id, nonce));"
 	"CREATE INDEX replay_nonces_expiry ON replay_nonces (expires_unix);",
+	/* 2: an epoch imported by `meshnetd migrate` has no revision of its own. */
+	"ALTER TABLE epochs ALTER COLUMN rev DROP NOT NULL;",
 };
 
 const int store_pg_schema_version = (int)(sizeof(migrations) / sizeof(migrations[0]));
