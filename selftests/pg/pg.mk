@@ -10,12 +10,19 @@ PG_RUN = env MESHNET_TOP=$(TOP) bash $(TOP)/scripts/pg-test-server.sh run --
 $(eval $(call program,store-pg-test,selftests/pg/store_pg_test.c selftests/pg/pgtest.c \
 	$(STORE_SRCS),$(PG_TEST_LIBS)))
 
-.PHONY: store-pg
+# Several real meshnetd on one database (selftests/pg/cluster.c spawns them).
+$(eval $(call program,controller-ha-test,selftests/pg/ha_test.c selftests/pg/cluster.c \
+	selftests/pg/pgtest.c selftests/controller/client.c,$(PG_TEST_LIBS)))
+
+.PHONY: store-pg controller-ha
 store-pg: $(BUILD)/san/store-pg-test
 	@sh scripts/run-suite.sh $(RESULTS) store-pg $(PG_RUN) $(BUILD)/san/store-pg-test
+controller-ha: $(BUILD)/san/controller-ha-test $(BUILD)/san/meshnetd
+	@sh scripts/run-suite.sh $(RESULTS) controller-ha $(PG_RUN) $(BUILD)/san/controller-ha-test
 
-HOST_SUITES += store-pg
+HOST_SUITES += store-pg controller-ha
 
-PG_TEST_OBJS := $(BUILD)/obj/selftests/pg/store_pg_test.o $(BUILD)/san/obj/selftests/pg/store_pg_test.o
-$(PG_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
-$(PG_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
+PG_TEST_OBJS := $(foreach t,store_pg_test ha_test cluster,$(BUILD)/obj/selftests/pg/$(t).o \
+	$(BUILD)/san/obj/selftests/pg/$(t).o)
+$(PG_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
+$(PG_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
