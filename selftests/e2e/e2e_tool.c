@@ -163,10 +163,15 @@ static int query_main(int argc, char **argv)
 	if (!strcmp(argv[1], "state")) {
 		if (meshnet_nl_get_state(nl, &st))
 			goto err;
-		printf("state epoch=%llu expiry=%llu expired=%d self=%s peers=%u self_drop_hint=%llu\n",
+		printf("state epoch=%llu expiry=%llu expired=%d self=%s peers=%u self_drop_hint=%llu unknown=%s fail_closed=%d grace=%u attached=",
 		       (unsigned long long)st.epoch_id, (unsigned long long)st.epoch_expiry,
 		       st.expired, meshnet_verdict_name(st.self_verdict), st.peer_count,
-		       (unsigned long long)(st.counters.rx_drop_packets + st.counters.tx_drop_packets));
+		       (unsigned long long)(st.counters.rx_drop_packets + st.counters.tx_drop_packets),
+		       st.policy.unknown == MESHNET_UNKNOWN_DROP ? "drop" : "allow",
+		       st.policy.fail_closed, st.policy.grace);
+		for (size_t i = 0; i < st.n_devices; i++)
+			printf("%s%s:%u", i ? "," : "", st.devices[i].ifname, st.devices[i].ifindex);
+		printf("\n");
 	} else if (meshnet_nl_dump_peers(nl, false, print_peer, argc > 3 ? argv[3] : NULL)) {
 		goto err;
 	}

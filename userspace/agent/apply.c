@@ -124,7 +124,7 @@ static int collect_stale(const struct agent_wg_peer_info *info, void *arg)
  * epoch does not are removed. fresh: drop the sessions first (readmission
  * of this node), so handshakes restart at once with the new PSKs.
  */
-static int apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool fresh)
+int agent_apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool fresh)
 {
 	const struct agent_options *o = &ca->ctx->opts;
 	struct stale_ctx sc = { .epoch = e };
@@ -133,13 +133,16 @@ static int apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool
 	int64_t now = time(NULL);
 	int ret = 0;
 
-	if (agent_wg_dump_peers(ca->wg, collect_stale, &sc) < 0)
+	if (agent_wg_dump_peers(ca->wg, collect_stale, &sc) < 0) {
 		log_warn("wg: %s", agent_wg_error(ca->wg));
+		ret = -1;
+	}
 	if (sc.n) {
-		if (agent_wg_set_peers(ca->wg, sc.list, sc.n))
+		if (agent_wg_set_peers(ca->wg, sc.list, sc.n)) {
 			log_err("wg: cannot remove %zu unknown peers: %s", sc.n,
 				agent_wg_error(ca->wg));
-		else
+			ret = -1;
+		} else
 			log_info("WG REMOVED %zu peer(s) that are not in epoch %llu", sc.n,
 				 (unsigned long long)e->id);
 	}
@@ -147,7 +150,7 @@ static int apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool
 
 	list = calloc(e->n_peers ? 2 * e->n_peers : 1, sizeof(*list));
 	if (!list)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < e->n_peers; i++) {
 		const struct meshnet_peer *p = &e->peers[i];
 		struct agent_wg_peer *w = &list[n];
@@ -193,37 +196,62 @@ static int apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool
 	return ret;
 }
 
-/* Self-deny: wipe every peer's PSK on wg0 (sessions stay; the module drops). */
-static void wipe_wg_psks(struct agent_config *ca)
-{
-	struct agent_wg_peer *list = calloc(ca->current.n_peers + 1, sizeof(*list));
+struct psk_holders {
+	struct agent_wg_peer *list;
+	size_t n, cap;
+};
 
-	if (!list)
-		return;
-	for (size_t i = 0; i < ca->current.n_peers; i++) {
-		memcpy(list[i].public_key, ca->current.peers[i].public_key, MESHNET_KEY_LEN);
-		list[i].set_psk = true; /* all zeros: no PSK */
-		list[i].keepalive = -1;
+static int collect_psk_holder(const struct agent_wg_peer_info *info, void *arg)
+{
+	struct psk_holders *ph = arg;
+
+	if (!info->has_psk)
+		return 0;
+	if (ph->n == ph->cap) {
+		struct agent_wg_peer *n;
+
+		ph->cap = ph->cap ? ph->cap * 2 : 8;
+		n = realloc(ph->list, ph->cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		ph->list = n;
 	}
-	if (ca->current.n_peers && agent_wg_set_peers(ca->wg, list, ca->current.n_peers))
+	memset(&ph->list[ph->n], 0, sizeof(ph->list[0]));
+	memcpy(ph->list[ph->n].public_key, info->public_key, MESHNET_KEY_LEN);
+	ph->list[ph->n].set_psk = true; /* all zeros: no PSK */
+	ph->list[ph->n].keepalive = -1;
+	ph->n++;
+	return 0;
+}
+
+/*
+ * Self-deny: wipe the PSK of every wg0 peer that has one (sessions stay;
+ * the module drops). Peers are never created here. 0 or -1.
+ */
+int agent_apply_wg_self_denied(struct agent_config *ca)
+{
+	struct psk_holders ph = { 0 };
+	int ret = 0;
+
+	if (agent_wg_dump_peers(ca->wg, collect_psk_holder, &ph) < 0) {
+		log_err("wg: %s", agent_wg_error(ca->wg));
+		ret = -1;
+	} else if (ph.n && agent_wg_set_peers(ca->wg, ph.list, ph.n)) {
 		log_err("wg: cannot remove the PSKs: %s", agent_wg_error(ca->wg));
-	free(list);
+		ret = -1;
+	}
+	free(ph.list);
+	return ret;
 }
 
 /* ---- transitions ---- */
 
 static void log_transitions(const struct meshnet_epoch *old, const struct meshnet_epoch *e)
 {
-	size_t allowed = 0, denied = 0;
-
 	for (size_t i = 0; i < e->n_peers; i++) {
 		const struct meshnet_peer *p = &e->peers[i];
 		const struct meshnet_peer *was = agent_held_find(old, p->public_key);
 
-		if (p->verdict == MESHNET_VERDICT_ALLOWED)
-			allowed++;
-		else
-			denied++;
 		if (was && was->verdict == p->verdict)
 			continue;
 		log_info("PEER %s %s epoch=%llu%s%s", agent_peer_name(p), meshnet_verdict_name(p->verdict),
@@ -235,8 +263,43 @@ static void log_transitions(const struct meshnet_epoch *old, const struct meshne
 		if (!agent_held_find(e, old->peers[i].public_key))
 			log_info("PEER %s left the mesh epoch=%llu", agent_peer_name(&old->peers[i]),
 				 (unsigned long long)e->id);
+}
+
+void agent_apply_log_applied(const struct agent_config *ca)
+{
+	const struct meshnet_epoch *e = &ca->current;
+	size_t allowed = 0, denied = 0;
+
+	if (e->self_verdict == MESHNET_VERDICT_DENIED) {
+		log_info("APPLIED self-deny epoch=%llu: all wg traffic dropped, peers' PSKs removed",
+			 (unsigned long long)e->id);
+		return;
+	}
+	for (size_t i = 0; i < e->n_peers; i++) {
+		if (e->peers[i].verdict == MESHNET_VERDICT_ALLOWED)
+			allowed++;
+		else
+			denied++;
+	}
 	log_info("APPLIED epoch=%llu psk **** peers allowed=%zu denied=%zu (module, then %s)",
 		 (unsigned long long)e->id, allowed, denied, "wg");
+}
+
+/* After the module step: wg0, and APPLIED only once both are done. */
+static void finish_wg(struct agent_config *ca, int wg_result, bool fresh)
+{
+	pthread_mutex_lock(&ca->ctx->state.lock);
+	ca->ctx->state.wg_pending = wg_result != 0;
+	pthread_mutex_unlock(&ca->ctx->state.lock);
+	ca->wg_pending = wg_result != 0;
+	if (!wg_result) {
+		ca->wg_fresh = false;
+		agent_apply_log_applied(ca);
+		return;
+	}
+	ca->wg_fresh = ca->wg_fresh || fresh;
+	log_warn("MODULE has epoch=%llu; the wg0 step failed: the reconcile loop retries it (not APPLIED yet)",
+		 (unsigned long long)ca->current.id);
 }
 
 /* 200: a config for this ALLOWED node. */
@@ -254,7 +317,7 @@ int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e)
 	if (e->id < cur->id)
 		log_warn("controller epoch %llu is older than the module's %llu (controller state reset?): applying it",
 			 (unsigned long long)e->id, (unsigned long long)cur->id);
-	if (e->id == cur->id && !readmitted)
+	if (e->id == cur->id && !readmitted && !atomic_load(&ca->resync))
 		return 0; /* nothing new */
 	/* 1. the module: from here on, DENIED peers' packets are dropped */
 	r = meshnet_nl_apply_epoch(ca->nl, e, force);
@@ -267,10 +330,12 @@ int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e)
 			 (unsigned long long)e->id, e->self_reason[0] ? " reason=" : "",
 			 e->self_reason);
 	log_transitions(cur, e);
-	/* 2. wg0 */
-	apply_wg(ca, e, readmitted);
 	/* cur gets a PSK-free copy; the caller wipes and frees e */
-	return agent_held_copy(cur, e);
+	if (agent_held_copy(cur, e))
+		return -1;
+	/* 2. wg0 */
+	finish_wg(ca, agent_apply_wg(ca, e, readmitted), readmitted);
+	return 0;
 }
 
 /* 403: this node is DENIED. */
@@ -298,12 +363,10 @@ int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e)
 	}
 	log_info("MEMBERSHIP=DENIED epoch=%llu reason=%s", (unsigned long long)e->id,
 		 e->self_reason[0] ? e->self_reason : "(none given)");
-	wipe_wg_psks(ca);
-	log_info("APPLIED self-deny epoch=%llu: all wg traffic dropped, peers' PSKs removed",
-		 (unsigned long long)e->id);
 	cur->id = e->id;
 	cur->expiry_unix = e->expiry_unix;
 	cur->self_verdict = MESHNET_VERDICT_DENIED;
 	memcpy(cur->self_reason, deny.self_reason, sizeof(cur->self_reason));
+	finish_wg(ca, agent_apply_wg_self_denied(ca), false);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <net/if.h>
 
 #include "config_agent.h"
 #include "log.h"
@@ -33,16 +34,29 @@ static int poll_once(struct agent_config *ca, unsigned int wait)
 	uint8_t before_self = ca->current.self_verdict;
 	int ret;
 
-	switch (agent_controller_fetch(ca, wait, &e, text, sizeof(text))) {
-	case AGENT_FETCH_DENIED:
-		ret = agent_apply_denied(ca, &e);
-		break;
-	case AGENT_FETCH_ALLOWED:
-		ret = agent_apply_allowed(ca, &e);
-		break;
-	default:
+	bool resync = atomic_load(&ca->resync);
+	enum agent_fetch_result got = agent_controller_fetch(ca, wait, &e, text, sizeof(text));
+
+	if (got == AGENT_FETCH_INTERRUPTED)
+		return 0; /* the reconcile loop wants a full config: ask at once */
+	if (got == AGENT_FETCH_FAILED)
 		goto fail;
+	pthread_mutex_lock(&ca->lock);
+	if (got == AGENT_FETCH_DENIED)
+		ret = agent_apply_denied(ca, &e);
+	else
+		ret = agent_apply_allowed(ca, &e);
+	if (!ret && resync) {
+		atomic_store(&ca->resync, false);
+		log_info("REPAIRED resync: epoch %llu fetched and applied again", (unsigned long long)e.id);
+		pthread_mutex_lock(&ca->ctx->state.lock);
+		ca->ctx->state.repairs[AGENT_REPAIR_RESYNC]++;
+		pthread_mutex_unlock(&ca->ctx->state.lock);
 	}
+	if (!o->reconcile_interval)
+		agent_reconcile_pass(ca, true); /* no reconcile thread: check now */
+	pthread_mutex_unlock(&ca->lock);
+	atomic_store(&ca->check_now, true);
 	if (ret) {
 		snprintf(text, sizeof(text), "epoch %llu could not be applied",
 			 (unsigned long long)e.id);
@@ -84,12 +98,6 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 {
 	const struct agent_options *o = &ctx->opts;
 	struct agent_config *ca = calloc(1, sizeof(*ca));
-	struct meshnet_policy pol = {
-		.mask = MESHNET_POLICY_UNKNOWN | MESHNET_POLICY_FAIL_CLOSED | MESHNET_POLICY_GRACE,
-		.unknown = MESHNET_UNKNOWN_DROP,
-		.fail_closed = o->fail_closed,
-		.grace = o->grace,
-	};
 	struct meshnet_state st;
 	char err[512];
 	int r;
@@ -97,12 +105,23 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 	if (!ca)
 		return -1;
 	ca->ctx = ctx;
+	ca->policy = (struct meshnet_policy){
+		.mask = MESHNET_POLICY_UNKNOWN | MESHNET_POLICY_FAIL_CLOSED | MESHNET_POLICY_GRACE,
+		.unknown = MESHNET_UNKNOWN_DROP,
+		.fail_closed = o->fail_closed,
+		.grace = o->grace,
+	};
+	if (pthread_mutex_init(&ca->lock, NULL)) {
+		free(ca);
+		return -1;
+	}
 	agent_backoff_init(&ca->backoff, o->backoff_min_ms, o->backoff_max_ms);
 	if (agent_http_init(&ca->http, ctx->sign_key, o->node_id, o->controller, o->ca_file,
 			    &ctx->stop)) {
 		log_err("libcurl: cannot create a handle");
 		goto err;
 	}
+	ca->http.interrupt = &ca->wake;
 	if (agent_wg_open(&ca->wg, o->wg_ifname, err, sizeof(err))) {
 		log_err("%s", err);
 		goto err;
@@ -112,6 +131,7 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 			o->wg_ifname);
 		goto err;
 	}
+	ca->wg_ifindex = if_nametoindex(o->wg_ifname);
 	if (meshnet_nl_open(&ca->nl, err, sizeof(err))) {
 		log_err("%s", err);
 		goto err;
@@ -121,7 +141,7 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 		log_err("module: attach %s: %s", o->wg_ifname, meshnet_nl_error(ca->nl));
 		goto err;
 	}
-	if (meshnet_nl_set_policy(ca->nl, &pol)) {
+	if (meshnet_nl_set_policy(ca->nl, &ca->policy)) {
 		log_err("module: policy: %s", meshnet_nl_error(ca->nl));
 		goto err;
 	}
@@ -153,6 +173,8 @@ void agent_config_run(struct agent_config *ca)
 	struct agent_ctx *ctx = ca->ctx;
 	const struct agent_options *o = &ctx->opts;
 
+	if (agent_reconcile_start(ca))
+		log_err("reconcile: cannot start its thread: checking after each poll only");
 	while (!atomic_load(&ctx->stop)) {
 		unsigned int wait = o->long_poll;
 		int64_t rm = agent_apply_next_removal_in(ca);
@@ -162,7 +184,9 @@ void agent_config_run(struct agent_config *ca)
 		if (rm >= 0 && rm < (int64_t)wait)
 			wait = (unsigned int)rm;
 		r = poll_once(ca, wait);
+		pthread_mutex_lock(&ca->lock);
 		agent_apply_due_removals(ca);
+		pthread_mutex_unlock(&ca->lock);
 		if (r < 0) {
 			unsigned int d = agent_backoff_next(&ca->backoff, agent_rand_u32());
 
@@ -182,6 +206,7 @@ void agent_config_run(struct agent_config *ca)
 				agent_sleep_ms(ctx, 1000);
 		}
 	}
+	agent_reconcile_stop(ca);
 }
 
 void agent_config_free(struct agent_config *ca)
@@ -194,5 +219,6 @@ void agent_config_free(struct agent_config *ca)
 	agent_wg_close(ca->wg);
 	agent_http_free(&ca->http);
 	free(ca->pending);
+	pthread_mutex_destroy(&ca->lock);
 	free(ca);
 }

@@ -10,6 +10,8 @@
 #ifndef AGENT_CONFIG_AGENT_H
 #define AGENT_CONFIG_AGENT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +32,13 @@ struct pending_removal {
 
 struct agent_config {
 	struct agent_ctx *ctx;
+	/*
+	 * Held by whoever touches the module, wg0 or the fields below: the
+	 * main loop while it applies, the reconcile thread while it checks.
+	 * Never held across an HTTP request.
+	 */
+	pthread_mutex_t lock;
+	struct meshnet_policy policy;  /* what the agent sets on the module */
 	struct meshnet_nl *nl;
 	struct agent_wg *wg;
 	struct agent_http http;
@@ -38,6 +47,16 @@ struct agent_config {
 	struct meshnet_epoch current;
 	size_t n_pending;
 	struct pending_removal *pending;
+	/* reconcile.c */
+	bool wg_pending;               /* the last wg step failed: retried, APPLIED after */
+	bool wg_fresh;                 /* ... and it was a readmission (sessions re-created) */
+	unsigned int wg_ifindex;       /* wg0 as last configured */
+	bool wg_gone;                  /* no device of that name right now */
+	bool module_missing;           /* logged once per outage */
+	atomic_bool resync;            /* PSKs lost in module and wg0: fetch a full config */
+	atomic_bool wake;              /* aborts the long-poll in progress (for resync) */
+	atomic_bool check_now;         /* a change was applied: compare everything */
+	struct agent_reconcile *rec;
 };
 
 /* ---- held.c ---- */
@@ -57,6 +76,7 @@ enum agent_fetch_result {
 	AGENT_FETCH_FAILED = -1,  /* text says why; back off */
 	AGENT_FETCH_ALLOWED = 0,  /* e: a config for this ALLOWED node */
 	AGENT_FETCH_DENIED = 1,   /* e: this node is DENIED (id, expiry, reason) */
+	AGENT_FETCH_INTERRUPTED = 2, /* resync asked for while waiting: ask again now */
 };
 
 /*
@@ -77,5 +97,19 @@ int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e);
 void agent_apply_due_removals(struct agent_config *ca);
 /* Seconds until the next pending removal, or -1. */
 int64_t agent_apply_next_removal_in(const struct agent_config *ca);
+/* wg0 from an epoch WITH PSKs (fresh: re-create sessions). 0 or -1 (logged). */
+int agent_apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool fresh);
+/* This node is DENIED: no PSK on any wg0 peer. 0 or -1 (logged). */
+int agent_apply_wg_self_denied(struct agent_config *ca);
+/* The APPLIED line for ca->current (module and wg0 both done). */
+void agent_apply_log_applied(const struct agent_config *ca);
+
+/* ---- reconcile.c ---- */
+
+/* Starts the reconcile thread (RECONCILE_INTERVAL_SEC 0: none). 0 or -1. */
+int agent_reconcile_start(struct agent_config *ca);
+void agent_reconcile_stop(struct agent_config *ca);
+/* One pass, lock held by the caller; full: compare the tables too. */
+void agent_reconcile_pass(struct agent_config *ca, bool full);
 
 #endif

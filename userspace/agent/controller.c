@@ -48,13 +48,16 @@ enum agent_fetch_result agent_controller_fetch(struct agent_config *ca, unsigned
 	char path[256], err[400];
 
 	memset(e, 0, sizeof(*e));
-	if (ca->current.id)
+	atomic_store(&ca->wake, false);
+	if (ca->current.id && !atomic_load(&ca->resync))
 		snprintf(path, sizeof(path), "/v1/config/%s?wait=%u&after_epoch=%llu", o->node_id,
 			 wait, (unsigned long long)ca->current.id);
 	else
 		snprintf(path, sizeof(path), "/v1/config/%s", o->node_id);
 	if (agent_http_request(&ca->http, "GET", path, NULL, wait + o->http_timeout, &reply, err,
 			       sizeof(err))) {
+		if (atomic_load(&ca->wake) && !atomic_load(&ca->ctx->stop))
+			return AGENT_FETCH_INTERRUPTED;
 		snprintf(text, textlen, "controller unreachable: %s", err);
 		return AGENT_FETCH_FAILED;
 	}

@@ -85,6 +85,8 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
+	if (h->interrupt && atomic_load(h->interrupt))
+		return 1;
 	return h->stop && atomic_load(h->stop) ? 1 : 0;
 }
 

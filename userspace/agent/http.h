@@ -22,6 +22,7 @@ struct agent_http {
 	const char *base_url;     /* without trailing slash */
 	const char *ca_file;      /* NULL or "" for plain http */
 	const atomic_bool *stop;  /* aborts a transfer when set */
+	const atomic_bool *interrupt; /* NULL, or also aborts a transfer when set */
 };
 
 struct agent_http_reply {

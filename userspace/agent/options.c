@@ -82,6 +82,10 @@ static const struct option_spec option_table[] = {
 	UINT("EXPIRY_GRACE_SEC", "grace", grace, 0, 86400, "seconds past epoch expiry before failing closed"),
 	UINT("WG_REMOVE_DELAY_SEC", "wg-remove-delay", wg_remove_delay, 0, 86400,
 	     "seconds after the module drop before a DENIED peer is removed from wg"),
+	UINT("RECONCILE_INTERVAL_SEC", "reconcile-interval", reconcile_interval, 0, 3600,
+	     "seconds between checks of the module and wg0 against the applied epoch (0 = off)"),
+	UINT("RECONCILE_FULL_SEC", "reconcile-full", reconcile_full, 1, 86400,
+	     "seconds between full comparisons of the module's table and wg0's peers"),
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))
@@ -106,6 +110,8 @@ void agent_options_defaults(struct agent_options *o)
 	o->bench_timeout = 60;
 	o->fail_closed = true;
 	o->grace = 30;
+	o->reconcile_interval = 2;
+	o->reconcile_full = 30;
 }
 
 static int valid_node_id(const char *s)

@@ -54,6 +54,8 @@ struct agent_options {
 	bool fail_closed;            /* FAIL_CLOSED */
 	unsigned int grace;          /* EXPIRY_GRACE_SEC */
 	unsigned int wg_remove_delay; /* WG_REMOVE_DELAY_SEC */
+	unsigned int reconcile_interval; /* RECONCILE_INTERVAL_SEC, 0 = off */
+	unsigned int reconcile_full;     /* RECONCILE_FULL_SEC */
 };
 
 void agent_options_defaults(struct agent_options *o);

@@ -13,6 +13,15 @@
 #include "state.h"
 #include "timefmt.h"
 
+const char *const agent_repair_names[AGENT_REPAIR_COUNT] = {
+	[AGENT_REPAIR_WG_DEVICE] = "wg_device",
+	[AGENT_REPAIR_ATTACH] = "attach",
+	[AGENT_REPAIR_POLICY] = "policy",
+	[AGENT_REPAIR_MODULE] = "module",
+	[AGENT_REPAIR_WG_PEERS] = "wg_peers",
+	[AGENT_REPAIR_RESYNC] = "resync",
+};
+
 int agent_state_init(struct agent_state *s, const char *node_id, const char *state_dir)
 {
 	memset(s, 0, sizeof(*s));
@@ -108,6 +117,21 @@ int agent_state_publish(const struct agent_state *s)
 	if (s->config_error[0])
 		json_object_object_add(o, "last_error", json_object_new_string(s->config_error));
 	json_object_object_add(root, "controller", o);
+
+	o = json_object_new_object();
+	{
+		struct json_object *counts = json_object_new_object();
+
+		for (int i = 0; i < AGENT_REPAIR_COUNT; i++)
+			json_object_object_add(counts, agent_repair_names[i],
+					       json_object_new_int64(s->repairs[i]));
+		json_object_object_add(o, "repairs", counts);
+	}
+	add_time(o, "last_repair_utc", s->last_repair_at);
+	if (s->last_repair[0])
+		json_object_object_add(o, "last_repair", json_object_new_string(s->last_repair));
+	json_object_object_add(o, "wg_pending", json_object_new_boolean(s->wg_pending));
+	json_object_object_add(root, "reconcile", o);
 
 	o = json_object_new_object();
 	add_time(o, "last_submit_utc", s->last_submit_at);
@@ -222,6 +246,27 @@ int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, s
 			fprintf(out, ", %s failures in a row, last: %s", json_object_get_string(v),
 				str_of(ctl, "last_error", "?"));
 		fputc('\n', out);
+	}
+	{
+		struct json_object *rec = obj_of(root, "reconcile"), *counts = obj_of(rec, "repairs");
+		int64_t total = 0;
+
+		if (counts) {
+			json_object_object_foreach(counts, k, cv) {
+				(void)k;
+				total += json_object_get_int64(cv);
+			}
+		}
+		if (rec) {
+			fprintf(out, "reconcile:   %lld repairs", (long long)total);
+			if (str_of(rec, "last_repair", NULL))
+				fprintf(out, ", last at %s: %s", str_of(rec, "last_repair_utc", "?"),
+					str_of(rec, "last_repair", ""));
+			if (json_object_object_get_ex(rec, "wg_pending", &v) &&
+			    json_object_get_boolean(v))
+				fprintf(out, " (wg0 step pending)");
+			fputc('\n', out);
+		}
 	}
 	if (bench) {
 		fprintf(out, "benchmark:   last submitted %s", str_of(bench, "last_submit_utc", "never"));

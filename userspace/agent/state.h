@@ -29,6 +29,19 @@ struct agent_peer_status {
 	char ping_why[64];
 };
 
+/* Repairs of the reconcile loop (reconcile.c), one counter per kind. */
+enum agent_repair {
+	AGENT_REPAIR_WG_DEVICE,   /* wg0 recreated: private key and port set again */
+	AGENT_REPAIR_ATTACH,      /* the module was not attached to wg0 */
+	AGENT_REPAIR_POLICY,      /* the module's policy differed from the agent's */
+	AGENT_REPAIR_MODULE,      /* module reloaded or its table changed: epoch re-applied */
+	AGENT_REPAIR_WG_PEERS,    /* wg0's peers differed or a wg step had failed: re-applied */
+	AGENT_REPAIR_RESYNC,      /* PSKs lost on both sides: full config fetched again */
+	AGENT_REPAIR_COUNT
+};
+
+extern const char *const agent_repair_names[AGENT_REPAIR_COUNT];
+
 struct agent_state {
 	pthread_mutex_t lock;
 	char node_id[MESHNET_NAME_LEN];
@@ -42,6 +55,11 @@ struct agent_state {
 	int64_t last_config_at;        /* last good answer of the controller */
 	unsigned int config_failures;  /* consecutive */
 	char config_error[256];
+	/* reconcile loop */
+	unsigned int repairs[AGENT_REPAIR_COUNT];
+	int64_t last_repair_at;
+	char last_repair[160];
+	bool wg_pending;               /* the last wg step failed; the loop retries */
 	/* emitter */
 	int64_t last_submit_at;
 	double last_overall;

@@ -230,6 +230,7 @@ static int on_device(struct nl_msg *msg, void *arg)
 			static const uint8_t zero[32];
 
 			info.has_psk = memcmp(nla_data(p[WGPEER_A_PRESHARED_KEY]), zero, 32) != 0;
+			memcpy(info.psk, nla_data(p[WGPEER_A_PRESHARED_KEY]), 32);
 			OPENSSL_cleanse(nla_data(p[WGPEER_A_PRESHARED_KEY]), 32);
 		}
 		if (p[WGPEER_A_LAST_HANDSHAKE_TIME] &&
@@ -243,11 +244,11 @@ static int on_device(struct nl_msg *msg, void *arg)
 			info.rx_bytes = nla_get_u64(p[WGPEER_A_RX_BYTES]);
 		if (p[WGPEER_A_TX_BYTES])
 			info.tx_bytes = nla_get_u64(p[WGPEER_A_TX_BYTES]);
-		if (ctx->fn) {
+		if (ctx->fn)
 			ctx->ret = ctx->fn(&info, ctx->arg);
-			if (ctx->ret)
-				return NL_STOP;
-		}
+		OPENSSL_cleanse(info.psk, sizeof(info.psk));
+		if (ctx->ret)
+			return NL_STOP;
 	}
 	return NL_OK;
 }

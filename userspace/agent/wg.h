@@ -32,6 +32,7 @@ struct agent_wg_peer {
 struct agent_wg_peer_info {
 	uint8_t public_key[32];
 	bool has_psk;
+	uint8_t psk[32];          /* valid during the callback only, wiped after it */
 	int64_t last_handshake;   /* unix seconds, 0 = never */
 	uint64_t rx_bytes, tx_bytes;
 };
