@@ -13,6 +13,14 @@ HOST_SUITES += agent-units
 agent-units: $(BUILD)/san/agent-test
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-units $(BUILD)/san/agent-test
 
+# Host tests of the control path: controller list, failover, statements.
+AGENT_CONTROL_TEST_SRCS := userspace/agent/tests/control_test.c $(AGENT_SRCS)
+$(eval $(call program,agent-control-test,$(AGENT_CONTROL_TEST_SRCS),$(AGENT_LIBS)))
+HOST_SUITES += agent-control
+.PHONY: agent-control
+agent-control: $(BUILD)/san/agent-control-test
+	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-control $(BUILD)/san/agent-control-test
+
 # make bench-e2e: quarantine latency of the real mesh in the guest
 # (selftests/e2e/bench-e2e.sh), figures in build/bench/e2e.txt.
 BENCH_TARGETS += bench-e2e

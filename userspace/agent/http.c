@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "http.h"
+#include "log.h"
 #include "sign.h"
 
 int agent_http_global_init(void)
@@ -21,15 +23,21 @@ void agent_http_global_cleanup(void)
 }
 
 int agent_http_init(struct agent_http *h, EVP_PKEY *key, const char *node_id,
-		    const char *base_url, const char *ca_file, const atomic_bool *stop)
+		    const char *base_urls, const char *ca_file, const atomic_bool *stop)
 {
+	char err[320];
+
 	memset(h, 0, sizeof(*h));
+	if (agent_ctl_urls_parse(&h->urls, base_urls, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
 	h->curl = curl_easy_init();
 	if (!h->curl)
 		return -1;
 	h->key = key;
 	h->node_id = node_id;
-	h->base_url = base_url;
+	h->current = agent_ctl_urls_start(&h->urls, node_id);
 	h->ca_file = ca_file;
 	h->stop = stop;
 	return 0;
@@ -90,7 +98,51 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	return h->stop && atomic_load(h->stop) ? 1 : 0;
 }
 
+const char *agent_http_url(const struct agent_http *h)
+{
+	return h->urls.url[h->current];
+}
+
+void agent_http_failover(struct agent_http *h, const char *why)
+{
+	const char *from = h->urls.url[h->current];
+
+	if (h->urls.n < 2)
+		return;
+	h->current = (h->current + 1) % h->urls.n;
+	log_warn("CONTROLLER %s: %s; switching to %s", from, why, h->urls.url[h->current]);
+}
+
+static int request_one(struct agent_http *h, const char *method, const char *path_query,
+		       const char *body, unsigned int timeout_sec, struct agent_http_reply *reply,
+		       char *err, size_t errlen);
+
 int agent_http_request(struct agent_http *h, const char *method, const char *path_query,
+		       const char *body, unsigned int timeout_sec, struct agent_http_reply *reply,
+		       char *err, size_t errlen)
+{
+	for (size_t tries = 1;; tries++) {
+		char why[400];
+		int r = request_one(h, method, path_query, body, timeout_sec, reply, err, errlen);
+		bool stopped = (h->stop && atomic_load(h->stop)) ||
+			       (h->interrupt && atomic_load(h->interrupt));
+
+		if (h->urls.n < 2 || stopped)
+			return r;
+		if (!r && reply->status != 502 && reply->status != 503 && reply->status != 504)
+			return 0;
+		if (r)
+			snprintf(why, sizeof(why), "%s", err);
+		else
+			agent_http_error_text(reply, why, sizeof(why));
+		agent_http_failover(h, why);
+		if (tries == h->urls.n)
+			return r;
+		agent_http_reply_free(reply);
+	}
+}
+
+static int request_one(struct agent_http *h, const char *method, const char *path_query,
 		       const char *body, unsigned int timeout_sec, struct agent_http_reply *reply,
 		       char *err, size_t errlen)
 {
@@ -104,7 +156,7 @@ int agent_http_request(struct agent_http *h, const char *method, const char *pat
 	int ret = -1;
 
 	memset(reply, 0, sizeof(*reply));
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", h->base_url, path_query) >= sizeof(url)) {
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", agent_http_url(h), path_query) >= sizeof(url)) {
 		snprintf(err, errlen, "URL too long");
 		return -1;
 	}

@@ -13,13 +13,16 @@
 
 #include <openssl/evp.h>
 
+#include "ctl_urls.h"
+
 #define AGENT_HTTP_MAX_BODY (1024 * 1024)
 
 struct agent_http {
 	void *curl;               /* CURL * */
 	EVP_PKEY *key;            /* borrowed */
 	const char *node_id;
-	const char *base_url;     /* without trailing slash */
+	struct agent_ctl_urls urls; /* the controllers (ctl_urls.h) */
+	size_t current;           /* the one requests go to */
 	const char *ca_file;      /* NULL or "" for plain http */
 	const atomic_bool *stop;  /* aborts a transfer when set */
 	const atomic_bool *interrupt; /* NULL, or also aborts a transfer when set */
@@ -35,20 +38,32 @@ struct agent_http_reply {
 int agent_http_global_init(void);
 void agent_http_global_cleanup(void);
 
+/*
+ * base_urls: one controller URL or a comma-separated list (ctl_urls.h);
+ * the first one used is chosen by a hash of node_id. 0 or -1.
+ */
 int agent_http_init(struct agent_http *h, EVP_PKEY *key, const char *node_id,
-		    const char *base_url, const char *ca_file, const atomic_bool *stop);
+		    const char *base_urls, const char *ca_file, const atomic_bool *stop);
 void agent_http_free(struct agent_http *h);
 
 /*
  * Sends a signed request. path_query starts with '/'. body may be NULL
- * (GET). timeout_sec bounds the whole transfer. Returns 0 when an HTTP
+ * (GET). timeout_sec bounds each transfer. Returns 0 when an HTTP
  * answer arrived (any status), -1 with a sentence in err otherwise
  * (connection refused, TLS failure, timeout, answer too large, stopped).
+ * With several controllers, a controller that gives no answer or a 502,
+ * 503 or 504 is left for the next one, and the request is sent again
+ * (signed anew) to each of the others in turn before it fails.
  */
 int agent_http_request(struct agent_http *h, const char *method, const char *path_query,
 		       const char *body, unsigned int timeout_sec, struct agent_http_reply *reply,
 		       char *err, size_t errlen);
 void agent_http_reply_free(struct agent_http_reply *reply);
+
+/* The controller requests go to now. */
+const char *agent_http_url(const struct agent_http *h);
+/* Leaves the current controller for the next one (logged with why). */
+void agent_http_failover(struct agent_http *h, const char *why);
 
 /* The "message" (or "code") of a {"error": {...}} body, or a short excerpt. */
 void agent_http_error_text(const struct agent_http_reply *reply, char *out, size_t outlen);

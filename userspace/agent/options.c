@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_urls.h"
 #include "options.h"
 
 const char *const agent_score_names[AGENT_SCORE_COUNT] = {
@@ -38,7 +39,9 @@ static const struct option_spec option_table[] = {
 	{ "NODE_ID", "node-id", OPT_NODE_ID, OFF(node_id), SZ(node_id), 0, 0,
 	  "this node's id (^[a-z0-9][a-z0-9._-]{0,62}$)" },
 	{ "CONTROLLER_URL", "controller", OPT_URL, OFF(controller), SZ(controller), 0, 0,
-	  "controller base URL, https://HOST:PORT" },
+	  "controller base URL, https://HOST:PORT (or a comma-separated list)" },
+	{ "CONTROLLER_URLS", "controllers", OPT_URL, OFF(controller), SZ(controller), 0, 0,
+	  "several controllers, https://A:PORT,https://B:PORT: spread by node id, failover" },
 	STR("CA_FILE", "ca", ca_file, "CA certificate file that signs the controller's certificate"),
 	BOOL("ALLOW_PLAIN_HTTP", "plain-http", plain_http, "allow an http:// controller URL"),
 	STR("STATE_DIR", "state-dir", state_dir, "keys (0600) and status.json"),
@@ -146,11 +149,14 @@ static int set_value(struct agent_options *o, const struct option_spec *spec,
 		}
 		/* fall through */
 	case OPT_URL:
-		if (spec->type == OPT_URL && strncmp(value, "https://", 8) &&
-		    strncmp(value, "http://", 7)) {
-			snprintf(err, errlen, "%s: '%s' is not an http:// or https:// URL",
-				 spec->key, value);
-			return -1;
+		if (spec->type == OPT_URL) {
+			struct agent_ctl_urls urls;
+			char why[320];
+
+			if (agent_ctl_urls_parse(&urls, value, why, sizeof(why))) {
+				snprintf(err, errlen, "%s: %s", spec->key, why);
+				return -1;
+			}
 		}
 		/* fall through */
 	case OPT_STRING:
@@ -392,6 +398,8 @@ int agent_options_parse(struct agent_options *o, int argc, char **argv, char *co
 
 int agent_options_validate(const struct agent_options *o, char *err, size_t errlen)
 {
+	struct agent_ctl_urls urls;
+
 	if (!o->node_id[0]) {
 		snprintf(err, errlen, "NODE_ID (--node-id) is required");
 		return -1;
@@ -400,15 +408,19 @@ int agent_options_validate(const struct agent_options *o, char *err, size_t errl
 		snprintf(err, errlen, "CONTROLLER_URL (--controller) is required");
 		return -1;
 	}
-	if (!strncmp(o->controller, "http://", 7) && !o->plain_http) {
-		snprintf(err, errlen,
-			 "CONTROLLER_URL: %s is plain http; use https:// or set ALLOW_PLAIN_HTTP (--plain-http)",
-			 o->controller);
+	if (agent_ctl_urls_parse(&urls, o->controller, err, errlen))
 		return -1;
-	}
-	if (!strncmp(o->controller, "https://", 8) && !o->ca_file[0]) {
-		snprintf(err, errlen, "CA_FILE (--ca) is required for an https:// controller");
-		return -1;
+	for (size_t i = 0; i < urls.n; i++) {
+		if (!strncmp(urls.url[i], "http://", 7) && !o->plain_http) {
+			snprintf(err, errlen,
+				 "CONTROLLER_URL: %s is plain http; use https:// or set ALLOW_PLAIN_HTTP (--plain-http)",
+				 urls.url[i]);
+			return -1;
+		}
+		if (!strncmp(urls.url[i], "https://", 8) && !o->ca_file[0]) {
+			snprintf(err, errlen, "CA_FILE (--ca) is required for an https:// controller");
+			return -1;
+		}
 	}
 	if (o->backoff_min_ms > o->backoff_max_ms) {
 		snprintf(err, errlen, "BACKOFF_MIN_MS (%u) is greater than BACKOFF_MAX_MS (%u)",

@@ -27,7 +27,7 @@ extern const char *const agent_score_names[AGENT_SCORE_COUNT];
 
 struct agent_options {
 	char node_id[64];
-	char controller[256];      /* CONTROLLER_URL, https://host:port */
+	char controller[2048];     /* CONTROLLER_URL(S): https://host:port[,https://...] */
 	char ca_file[PATH_MAX];    /* CA_FILE */
 	bool plain_http;           /* ALLOW_PLAIN_HTTP */
 	char state_dir[PATH_MAX];  /* STATE_DIR: keys, status.json */
