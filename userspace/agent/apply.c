@@ -314,6 +314,14 @@ int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e)
 		log_err("config is for node %s, not for us: ignored", e->node_id);
 		return -1;
 	}
+	if (e->id < cur->id && ca->http.urls.n > 1) {
+		/* several controllers: this one is behind the one we heard from */
+		log_warn("controller %s answered epoch %llu, older than the held %llu: ignored",
+			 agent_http_url(&ca->http), (unsigned long long)e->id,
+			 (unsigned long long)cur->id);
+		agent_http_failover(&ca->http, "behind the others");
+		return -1;
+	}
 	if (e->id < cur->id)
 		log_warn("controller epoch %llu is older than the module's %llu (controller state reset?): applying it",
 			 (unsigned long long)e->id, (unsigned long long)cur->id);

@@ -67,6 +67,8 @@ static int poll_once(struct agent_config *ca, unsigned int wait)
 	ret = ca->current.id != before || ca->current.self_verdict != before_self;
 	pthread_mutex_lock(&ca->ctx->state.lock);
 	ca->ctx->state.last_config_at = time(NULL);
+	agent_strcpy(ca->ctx->state.controller_url, sizeof(ca->ctx->state.controller_url),
+		     agent_http_url(&ca->http));
 	ca->ctx->state.config_failures = 0;
 	ca->ctx->state.config_error[0] = '\0';
 	pthread_mutex_unlock(&ca->ctx->state.lock);
@@ -76,6 +78,8 @@ fail:
 	pthread_mutex_lock(&ca->ctx->state.lock);
 	ca->ctx->state.config_failures++;
 	agent_strcpy(ca->ctx->state.config_error, sizeof(ca->ctx->state.config_error), text);
+	agent_strcpy(ca->ctx->state.controller_url, sizeof(ca->ctx->state.controller_url),
+		     agent_http_url(&ca->http));
 	agent_state_publish(&ca->ctx->state);
 	pthread_mutex_unlock(&ca->ctx->state.lock);
 	if (atomic_load(&ca->ctx->stop))

@@ -113,7 +113,7 @@ void agent_options_defaults(struct agent_options *o)
 	o->bench_timeout = 60;
 	o->fail_closed = true;
 	o->grace = 30;
-	o->reconcile_interval = 2;
+	o->reconcile_interval = 1;
 	o->reconcile_full = 30;
 }
 

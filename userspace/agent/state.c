@@ -111,6 +111,8 @@ int agent_state_publish(const struct agent_state *s)
 	json_object_object_add(root, "epoch", o);
 
 	o = json_object_new_object();
+	if (s->controller_url[0])
+		json_object_object_add(o, "url", json_object_new_string(s->controller_url));
 	add_time(o, "last_ok_utc", s->last_config_at);
 	json_object_object_add(o, "consecutive_failures",
 			       json_object_new_int64(s->config_failures));
@@ -240,7 +242,8 @@ int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, s
 		fprintf(out, "epoch:       %s, expires %s\n", json_object_get_string(v),
 			str_of(ep, "expiry_utc", "never"));
 	if (ctl) {
-		fprintf(out, "controller:  last answer %s", str_of(ctl, "last_ok_utc", "never"));
+		fprintf(out, "controller:  %s, last answer %s", str_of(ctl, "url", "?"),
+			str_of(ctl, "last_ok_utc", "never"));
 		if (json_object_object_get_ex(ctl, "consecutive_failures", &v) &&
 		    json_object_get_int64(v) > 0)
 			fprintf(out, ", %s failures in a row, last: %s", json_object_get_string(v),

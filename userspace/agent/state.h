@@ -53,6 +53,7 @@ struct agent_state {
 	uint8_t self_verdict;
 	char self_reason[MESHNET_REASON_LEN];
 	int64_t last_config_at;        /* last good answer of the controller */
+	char controller_url[256];      /* the controller the config agent talks to */
 	unsigned int config_failures;  /* consecutive */
 	char config_error[256];
 	/* reconcile loop */
