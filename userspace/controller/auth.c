@@ -25,8 +25,8 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 	EVP_MD_CTX *vctx;
 	uint8_t nonce[MESHNET_NONCE_LEN];
 	int64_t now = controller_now();
-	EVP_PKEY *pkey;
-	struct node *n;
+	struct peer_rec *rec;
+	struct view *v;
 
 	if (!hdr_node || !hdr_ts || !hdr_nonce || !hdr_sig) {
 		api_error_set(err, 401, "bad_signature",
@@ -37,41 +37,28 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 		api_error_set(err, 401, "bad_signature", "X-Meshnet-Node is not a node id");
 		goto fail;
 	}
-	pthread_mutex_lock(&c->lock);
-	n = controller_find(c, hdr_node);
-	if (!n) {
-		pthread_mutex_unlock(&c->lock);
+	/* The published view: no writer lock, whatever a writer is doing. */
+	v = controller_view(c);
+	rec = controller_view_node(c, v, hdr_node);
+	if (!rec) {
+		view_put(v);
 		api_error_set(err, 401, "unknown_node", "node %s is not enrolled", hdr_node);
 		goto fail;
 	}
-	if (!n->sign_pkey)
-		n->sign_pkey = meshnet_ed25519_public_from_b64(n->signing_key);
-	pkey = n->sign_pkey;
-	if (pkey)
-		EVP_PKEY_up_ref(pkey);
 	/* Check the node's verifier out; concurrent requests make their own. */
-	vctx = n->verify_ctx;
-	n->verify_ctx = NULL;
-	pthread_mutex_unlock(&c->lock);
-	if (!pkey) {
-		EVP_MD_CTX_free(vctx);
-		api_error_set(err, 500, "internal", "the node's signing key is unusable");
-		goto fail;
-	}
-	vr = meshnet_verify_request_reuse(&vctx, pkey, method, path_query, body, body_len, hdr_ts,
-					  hdr_nonce, hdr_sig, now, c->cfg->clock_skew);
+	vctx = __atomic_exchange_n(&rec->vctx, NULL, __ATOMIC_ACQ_REL);
+	vr = meshnet_verify_request_reuse(&vctx, rec->sign_pkey, method, path_query, body,
+					  body_len, hdr_ts, hdr_nonce, hdr_sig, now,
+					  c->cfg->clock_skew);
 	if (vctx) {
-		/* Check it back in if the node still has that key. */
-		pthread_mutex_lock(&c->lock);
-		n = controller_find(c, hdr_node);
-		if (n && n->sign_pkey == pkey && !n->verify_ctx) {
-			n->verify_ctx = vctx;
+		EVP_MD_CTX *none = NULL;
+
+		if (__atomic_compare_exchange_n(&rec->vctx, &none, vctx, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
 			vctx = NULL;
-		}
-		pthread_mutex_unlock(&c->lock);
 		EVP_MD_CTX_free(vctx);
 	}
-	EVP_PKEY_free(pkey);
+	view_put(v);
 	switch (vr) {
 	case MESHNET_VERIFY_OK:
 		break;
@@ -101,18 +88,14 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 		return 0;
 	case REPLAY_SEEN:
 		api_error_set(err, 409, "replay", "this request was seen before");
-		pthread_mutex_lock(&c->lock);
-		c->stats.replays++;
-		pthread_mutex_unlock(&c->lock);
+		__atomic_fetch_add(&c->stats.replays, 1, __ATOMIC_RELAXED);
 		return -1;
 	default:
 		api_error_set(err, 503, "busy", "replay cache full; retry later");
 		return -1;
 	}
 fail:
-	pthread_mutex_lock(&c->lock);
-	c->stats.auth_failures++;
-	pthread_mutex_unlock(&c->lock);
+	__atomic_fetch_add(&c->stats.auth_failures, 1, __ATOMIC_RELAXED);
 	return -1;
 }
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "ids.h"
 
 enum setting_type { SET_STRING, SET_LONG, SET_DOUBLE, SET_BOOL };
 
@@ -50,7 +51,17 @@ static const struct setting settings[] = {
 	{ "ADMIN_TOKEN_FILE", "--admin-token-file", SET_STRING, CFG(admin_token_file),
 	  CFGSZ(admin_token_file), 0, 0, "", "file (mode 0600) holding the admin bearer token" },
 	{ "EPOCH_SECONDS", "--epoch-seconds", SET_LONG, CFG(epoch_seconds), 0, 1, 86400,
-	  "60", "epoch length in seconds" },
+	  "60", "rotation period: seconds between scheduled epochs" },
+	{ "EPOCH_VALIDITY", "--epoch-validity", SET_LONG, CFG(epoch_validity), 0, 1, 30 * 86400,
+	  "900", "lease: seconds a signed epoch stays usable without a newer one "
+	  "(>= EPOCH_SECONDS; the module's dead man's switch keys off it)" },
+	{ "KEY_MODE", "--key-mode", SET_STRING, CFG(key_mode), CFGSZ(key_mode), 0, 0,
+	  "group", "group (one epoch key per node, nodes derive pair PSKs) or pairwise" },
+	{ "MESH_ID", "--mesh-id", SET_STRING, CFG(mesh_id), CFGSZ(mesh_id), 0, 0,
+	  "meshnet", "the mesh's name, in every signed statement" },
+	{ "CONTROLLER_KEY_FILE", "--controller-key-file", SET_STRING, CFG(controller_key_file),
+	  CFGSZ(controller_key_file), 0, 0, "",
+	  "Ed25519 statement key (0600; default STATE_DIR/controller.key, created)" },
 	{ "THRESHOLD", "--threshold", SET_DOUBLE, CFG(threshold), 0, 0, 1,
 	  "0.70", "minimum overall score for ALLOWED" },
 	{ "MIN_REFUSAL", "--min-refusal", SET_DOUBLE, CFG(min_refusal), 0, 0, 1,
@@ -68,14 +79,14 @@ static const struct setting settings[] = {
 	  "minimum seconds between epochs started by a flip to DENIED" },
 	{ "THREADS", "--threads", SET_LONG, CFG(threads), 0, 1, 64, "2",
 	  "HTTP worker threads (thread pool, epoll)" },
-	{ "MAX_CONNECTIONS", "--max-connections", SET_LONG, CFG(max_connections), 0, 4,
-	  60000, "1024", "concurrent connection limit" },
+	{ "MAX_CONNECTIONS", "--max-connections", SET_LONG, CFG(max_connections), 0, 0,
+	  1000000, "0", "concurrent connection limit (0 = sized from the open-file limit)" },
 	{ "PER_IP_CONNECTIONS", "--per-ip-connections", SET_LONG, CFG(per_ip_connections), 0,
 	  0, 60000, "256", "concurrent connections from one address (0 = no limit)" },
 	{ "CONNECTION_TIMEOUT", "--connection-timeout", SET_LONG, CFG(connection_timeout), 0,
 	  1, 3600, "10", "idle connection timeout in seconds (slow clients)" },
-	{ "MAX_WAITERS", "--max-waiters", SET_LONG, CFG(max_waiters), 0, 0, 50000, "512",
-	  "maximum suspended long-poll requests" },
+	{ "MAX_WAITERS", "--max-waiters", SET_LONG, CFG(max_waiters), 0, -1, 1000000, "-1",
+	  "suspended long-poll requests; beyond it 503 + Retry-After (-1 = MAX_CONNECTIONS - 256)" },
 	{ "REPLAY_CACHE_SIZE", "--replay-cache-size", SET_LONG, CFG(replay_cache_size), 0,
 	  1024, 1 << 24, "262144", "signed requests remembered per window (bounded)" },
 	{ "BODY_LIMIT", "--body-limit", SET_LONG, CFG(body_limit), 0, 256, 1 << 20, "16384",
@@ -279,6 +290,22 @@ int controller_config_load(struct controller_config *cfg, int argc, char **argv)
 	}
 	if (!*cfg->tls_cert != !*cfg->tls_key) {
 		fprintf(stderr, "meshnetd: TLS_CERT and TLS_KEY must be given together\n");
+		return -1;
+	}
+	if (!strcmp(cfg->key_mode, "group") || !strcmp(cfg->key_mode, "pairwise")) {
+		cfg->group_mode = !strcmp(cfg->key_mode, "group");
+	} else {
+		fprintf(stderr, "meshnetd: KEY_MODE '%s' is not group or pairwise\n", cfg->key_mode);
+		return -1;
+	}
+	if (cfg->epoch_validity < cfg->epoch_seconds) {
+		fprintf(stderr, "meshnetd: EPOCH_VALIDITY (%ld) must be at least EPOCH_SECONDS (%ld)\n",
+			cfg->epoch_validity, cfg->epoch_seconds);
+		return -1;
+	}
+	if (!meshnet_node_id_valid(cfg->mesh_id)) {
+		fprintf(stderr, "meshnetd: MESH_ID '%s' must match ^[a-z0-9][a-z0-9._-]{0,62}$\n",
+			cfg->mesh_id);
 		return -1;
 	}
 	if (!*cfg->state_dir) {

@@ -22,7 +22,12 @@ struct controller_config {
 	long store_pool;		/* STORE_POOL */
 	char nodes_file[256];		/* NODES_FILE */
 	char admin_token_file[256];	/* ADMIN_TOKEN_FILE */
-	long epoch_seconds;		/* EPOCH_SECONDS */
+	long epoch_seconds;		/* EPOCH_SECONDS: rotation period */
+	long epoch_validity;		/* EPOCH_VALIDITY: lease of a signed epoch */
+	char key_mode[16];		/* KEY_MODE: "group" or "pairwise" */
+	bool group_mode;		/* derived: KEY_MODE=group */
+	char mesh_id[64];		/* MESH_ID: named in every signed statement */
+	char controller_key_file[256];	/* CONTROLLER_KEY_FILE ("": STATE_DIR/controller.key) */
 	double threshold;		/* THRESHOLD */
 	double min_refusal;		/* MIN_REFUSAL (0 = no minimum) */
 	double min_honesty;		/* MIN_HONESTY */

@@ -74,7 +74,15 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 		free(c);
 		return NULL;
 	}
+	if (revisions_init(&c->rv)) {
+		free(c->buckets);
+		free(c->key_buckets);
+		replay_cache_free(c->replay);
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->index_lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	return c;
 }
@@ -91,15 +99,46 @@ void controller_free(struct controller *c)
 	free(c->buckets);
 	free(c->key_buckets);
 	replay_cache_free(c->replay);
+	revisions_destroy(&c->rv);
+	EVP_PKEY_free(c->statement_key);
 	OPENSSL_cleanse(&c->epoch, sizeof(c->epoch));
 	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->index_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+void controller_publish_locked(struct controller *c)
+{
+	struct view *cur;
+	bool same;
+
+	if (c->loading || c->importing)
+		return;	/* one view at the end */
+	cur = c->rv.current;
+	same = !c->rv.n_pending && !c->rv.epoch_pending && cur->revision == c->rv.head;
+	if (same)
+		return;
+	revisions_set_counts(&c->rv, c->n_nodes, c->n_allowed);
+	if (revisions_publish(&c->rv))
+		log_err("out of memory publishing revision %llu", (unsigned long long)c->rv.head);
+}
+
+void controller_notify(struct controller *c)
+{
+	struct view *v;
+
+	if (!c->on_change)
+		return;
+	v = controller_view(c);
+	c->on_change(c->on_change_ctx, v->revision, v->epoch.id);
+	view_put(v);
 }
 
 int controller_start(struct controller *c)
 {
 	struct store_epoch e;
+	size_t i;
 	int ret;
 
 	memset(&e, 0, sizeof(e));
@@ -115,6 +154,20 @@ int controller_start(struct controller *c)
 	}
 	OPENSSL_cleanse(&e, sizeof(e));
 	verdicts_refresh_reasons(c);
+	if (controller_key_load(c))
+		return -1;
+	/* The views start at the store's head; its log (for deltas) starts empty. */
+	revisions_set_head(&c->rv, c->loaded_revision);
+	if (c->epoch.id) {
+		struct view_epoch ve;
+
+		epoch_view_fill(c, &ve);
+		c->rv.next_epoch = ve;
+		c->rv.epoch_pending = true;
+		OPENSSL_cleanse(&ve, sizeof(ve));
+	}
+	for (i = 0; i < c->n_nodes; i++)
+		node_publish(c, c->nodes[i], REV_NONE);
 	if (records_compact_locked(c))
 		return -1;
 	if (*c->cfg->nodes_file && nodes_import_file(c, c->cfg->nodes_file))
@@ -122,9 +175,10 @@ int controller_start(struct controller *c)
 	/* Parsing a large nodes file leaves freed heap behind: hand it back. */
 	malloc_trim(0);
 	pthread_mutex_lock(&c->lock);
-	if (!c->epoch.id || c->epoch.expiry <= controller_now())
+	if (!c->epoch.id || c->epoch.valid_until <= controller_now())
 		epochs_rotate_locked(c, controller_now(),
 				     c->epoch.id ? "expired while down" : "first epoch");
+	controller_publish_locked(c);
 	c->status_dirty = true;
 	pthread_mutex_unlock(&c->lock);
 	if (!c->epoch.id)

@@ -23,6 +23,7 @@
 #include "hkdf.h"
 #include "membership.h"
 #include "replay.h"
+#include "revisions.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -42,6 +43,7 @@ struct node {
 	struct node *hash_next;		/* chain by id */
 	struct node *key_next;		/* chain by WireGuard public key */
 	size_t index;			/* in controller.nodes */
+	uint32_t slot;			/* in the published views (stable) */
 	char id[64];
 	char wg_public_key[48];		/* base64 */
 	char signing_key[48];		/* base64 Ed25519 public key */
@@ -63,7 +65,9 @@ struct node {
 
 struct epoch_state {
 	uint64_t id;
-	int64_t start, expiry;
+	int64_t start, expiry;		/* expiry: the planned rotation */
+	int64_t valid_until;		/* the lease (EPOCH_VALIDITY) */
+	uint64_t revision;		/* the revision that started it */
 	uint8_t secret[MESHNET_EPOCH_SECRET_LEN];
 	struct meshnet_psk_deriver deriver;	/* HKDF extract done once */
 	char secret_hash[65];
@@ -74,7 +78,8 @@ struct controller_stats {
 	uint64_t auth_failures, replays;
 };
 
-typedef void (*epoch_listener_fn)(void *ctx, uint64_t epoch_id);
+/* Called (unlocked) after a view with a new head revision or epoch is published. */
+typedef void (*change_listener_fn)(void *ctx, uint64_t revision, uint64_t epoch_id);
 
 struct controller {
 	pthread_mutex_t lock;
@@ -95,11 +100,17 @@ struct controller {
 	bool epoch_thread_started;
 	struct store *store;
 	struct replay_cache *replay;
-	struct controller_stats stats;
-	epoch_listener_fn on_epoch;
-	void *on_epoch_ctx;
+	struct controller_stats stats;	/* atomic increments */
+	change_listener_fn on_change;
+	void *on_change_ctx;
+	/* readers: the published views; writers publish under lock */
+	struct revisions rv;
+	pthread_mutex_t index_lock;	/* the id buckets: writers change them, readers look up */
+	EVP_PKEY *statement_key;	/* the controller's Ed25519 key (controller_key.c) */
+	char statement_pub_b64[48];
 	bool loading;			/* replaying the store: write nothing */
 	bool importing;			/* NODES_FILE import: batch the syncs */
+	uint64_t loaded_revision;	/* the highest revision the store replayed */
 };
 
 struct controller *controller_new(const struct controller_config *cfg, struct store *store);
@@ -110,6 +121,11 @@ int controller_start_epoch_thread(struct controller *c);
 void controller_stop(struct controller *c);
 
 struct node *controller_find(struct controller *c, const char *id);
+/* A reader's look-up of id's slot (index_lock only); -1 if not enrolled. */
+int controller_lookup_slot(struct controller *c, const char *id, uint32_t *slot);
+/* The published view (view_put() it) and the record of id in it, or NULL. */
+struct view *controller_view(struct controller *c);
+struct peer_rec *controller_view_node(struct controller *c, struct view *v, const char *id);
 
 /* Admin operations (each takes the lock). */
 int controller_enrol(struct controller *c, struct json_object *obj, struct api_error *err);
@@ -183,10 +199,13 @@ int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_err
 int nodes_import_file(struct controller *c, const char *path);
 
 /* records.c: journal records and their audit entries */
-void record_render_enrol(struct strbuf *sb, const struct node *n);
+/* rev: the record's revision (0: a snapshot line) */
+void record_render_enrol(struct strbuf *sb, const struct node *n, uint64_t rev);
 void record_render_bench(struct strbuf *sb, const struct node *n);
-void record_render_verdict(struct strbuf *sb, const struct node *n);
-void record_render_pin(struct strbuf *sb, const struct node *n);
+void record_render_verdict(struct strbuf *sb, const struct node *n, uint64_t rev);
+void record_render_pin(struct strbuf *sb, const struct node *n, uint64_t rev);
+void record_render_remove(struct strbuf *sb, const char *id, uint64_t rev);
+void record_render_epoch(struct strbuf *sb, const struct epoch_state *e, uint64_t rev);
 int record_journal(struct controller *c, struct strbuf *sb, bool durable);
 void record_audit(struct controller *c, const char *type, struct strbuf *fields);
 /* Replays one stored record into the table (store_load's callback). */
@@ -202,13 +221,33 @@ int benchmark_get_score(struct json_object *scores, const char *key, double *out
 void verdicts_refresh_reasons(struct controller *c);
 void verdict_log(const struct node *n);
 void verdict_record_change(struct controller *c, struct node *n, enum verdict old);
+void verdict_set_reason(struct controller *c, struct node *n, const char *reason);
 /* Re-evaluates n now; records and returns true if its verdict changed. */
 bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now);
+
+/*
+ * Publishing (nodes.c): a new record of n for the views, logged as a
+ * revision of the given kind (REV_NONE: words only, no revision).
+ * controller_publish() swaps in a view with everything queued and tells the
+ * listener; call it with c->lock held (it does O(k) work, no I/O).
+ */
+uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind);
+void node_publish_removal(struct controller *c, struct node *n);
+void controller_publish_locked(struct controller *c);
+/* Tells the listener of the current head; call unlocked after publishing. */
+void controller_notify(struct controller *c);
+
+/* controller_key.c: load or create the statement key; 0 or -1 (logged). */
+int controller_key_load(struct controller *c);
+/* `meshnetd pubkey`: prints the public key (creating the key if needed). */
+int controller_key_print(const struct controller_config *cfg);
 
 /* epochs.c (the *_locked ones with c->lock held) */
 void epoch_install(struct controller *c, const struct store_epoch *e);
 /* Tells the HTTP layer (long-poll waiters) of epoch id; call unlocked. */
 void epochs_notify(struct controller *c, uint64_t id);
+/* The epoch as the views carry it (key material derived from the secret). */
+void epoch_view_fill(const struct controller *c, struct view_epoch *ve);
 uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why);
 /* A verdict flip asks for a new epoch, at most one per DENY_ROTATE_INTERVAL. */
 uint64_t epochs_request_rotation_locked(struct controller *c, int64_t now, const char *why);

@@ -14,6 +14,7 @@
 
 #include "b64.h"
 #include "controller.h"
+#include "group_psk.h"
 #include "ids.h"
 #include "log.h"
 #include "timefmt.h"
@@ -28,6 +29,8 @@ void epoch_install(struct controller *c, const struct store_epoch *e)
 	c->epoch.id = e->id;
 	c->epoch.start = e->start;
 	c->epoch.expiry = e->expiry;
+	c->epoch.valid_until = e->valid_until ? e->valid_until : e->expiry;
+	c->epoch.revision = e->revision;
 	memcpy(c->epoch.secret, e->secret, sizeof(e->secret));
 	meshnet_epoch_prk(prk, e->secret, e->id);
 	meshnet_psk_deriver_init(&c->epoch.deriver, prk);
@@ -36,10 +39,29 @@ void epoch_install(struct controller *c, const struct store_epoch *e)
 	meshnet_hex_encode(c->epoch.secret_hash, md, sizeof(md));
 }
 
+void epoch_view_fill(const struct controller *c, struct view_epoch *ve)
+{
+	uint8_t commitment[32];
+
+	memset(ve, 0, sizeof(*ve));
+	ve->id = c->epoch.id;
+	ve->revision = c->epoch.revision;
+	ve->start = c->epoch.start;
+	ve->rotate_at = c->epoch.expiry;
+	ve->valid_until = c->epoch.valid_until;
+	ve->group = c->cfg->group_mode;
+	if (meshnet_group_key(ve->group_key, c->epoch.secret, c->epoch.id))
+		log_err("epoch %llu: could not derive the group key", (unsigned long long)ve->id);
+	meshnet_b64_encode(ve->group_key_b64, ve->group_key, sizeof(ve->group_key));
+	meshnet_group_key_commitment(commitment, ve->group_key);
+	meshnet_hex_encode(ve->commitment_hex, commitment, sizeof(commitment));
+	ve->deriver = c->epoch.deriver;
+}
+
 void epochs_notify(struct controller *c, uint64_t id)
 {
-	if (id && c->on_epoch)
-		c->on_epoch(c->on_epoch_ctx, id);
+	(void)id;
+	controller_notify(c);
 }
 
 uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why)
@@ -53,6 +75,8 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 	e.id = c->epoch.id + 1;
 	e.start = now;
 	e.expiry = now + c->cfg->epoch_seconds;
+	e.valid_until = now + c->cfg->epoch_validity;
+	e.revision = revisions_next(&c->rv);
 	if (RAND_priv_bytes(e.secret, sizeof(e.secret)) != 1) {
 		log_err("epoch rotation: the OS CSPRNG failed");
 		return 0;
@@ -65,6 +89,17 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 	}
 	epoch_install(c, &e);
 	OPENSSL_cleanse(&e, sizeof(e));
+	strbuf_init(&sb);
+	record_render_epoch(&sb, &c->epoch, c->epoch.revision);
+	record_journal(c, &sb, false);
+	strbuf_free(&sb);
+	{
+		struct view_epoch ve;
+
+		epoch_view_fill(c, &ve);
+		revisions_epoch(&c->rv, &ve);
+		OPENSSL_cleanse(&ve, sizeof(ve));
+	}
 	c->stats.rotations++;
 	c->rotate_at = 0;
 	meshnet_rfc3339_format(expiry, c->epoch.expiry);
@@ -85,6 +120,7 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 		      c->n_nodes - c->n_allowed);
 	record_audit(c, "epoch", &sb);
 	strbuf_free(&sb);
+	controller_publish_locked(c);
 	c->status_dirty = true;
 	pthread_cond_broadcast(&c->cond);
 	return c->epoch.id;

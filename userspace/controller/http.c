@@ -87,6 +87,71 @@ void http_reply(struct api_server *s, struct request *r, unsigned int status,
 		__atomic_fetch_add(&s->errors_total, 1, __ATOMIC_RELAXED);
 }
 
+static void blob_release(void *cls)
+{
+	blob_put(cls);
+}
+
+static void add_headers(struct MHD_Response *resp, const char *const *headers)
+{
+	for (; headers && headers[0]; headers += 2)
+		MHD_add_response_header(resp, headers[0], headers[1]);
+}
+
+void http_reply_blob(struct api_server *s, struct request *r, unsigned int status,
+		     struct blob *body, const char *const *headers)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(body->len, body->data,
+								      blob_release, body);
+	if (!resp) {
+		blob_put(body);
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_headers(resp, headers);
+	MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->responded = true;
+	if (status >= 400)
+		__atomic_fetch_add(&s->errors_total, 1, __ATOMIC_RELAXED);
+}
+
+void http_reply_empty(struct api_server *s, struct request *r, unsigned int status,
+		      const char *const *headers)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return;
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_headers(resp, headers);
+	MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->responded = true;
+	(void)s;
+}
+
+void http_reply_error_headers(struct api_server *s, struct request *r, unsigned int status,
+			      const char *code, const char *message, const char *const *headers)
+{
+	struct strbuf sb;
+	struct blob *b;
+
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+	strbuf_json_string(&sb, message);
+	strbuf_puts(&sb, "}}");
+	b = sb.oom ? NULL : blob_from(sb.buf, sb.len);
+	strbuf_free(&sb);
+	if (b)
+		http_reply_blob(s, r, status, b, headers);
+	log_debug("%s: %u %s: %s", r->uri, status, code, message);
+}
+
 void http_reply_json(struct api_server *s, struct request *r, unsigned int status,
 		       struct strbuf *body)
 {
@@ -449,13 +514,23 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 		}
 	}
 	s->waiters = calloc((size_t)cfg->max_waiters + 1, sizeof(*s->waiters));
-	if (!s->waiters)
+	s->deadlines = calloc((size_t)cfg->max_waiters + 1, sizeof(*s->deadlines));
+	if (!s->waiters || !s->deadlines) {
+		free(s->waiters);
+		free(s->deadlines);
 		goto err_free;
+	}
 	pthread_mutex_init(&s->wait_lock, NULL);
 	pthread_cond_init(&s->wait_cond, NULL);
-	s->latest_epoch = controller_epoch_id(c);
-	c->on_epoch = longpoll_on_epoch;
-	c->on_epoch_ctx = s;
+	{
+		struct view *v = controller_view(c);
+
+		s->latest_epoch = v->epoch.id;
+		s->latest_revision = v->revision;
+		view_put(v);
+	}
+	c->on_change = longpoll_on_change;
+	c->on_change_ctx = s;
 
 	if (ep.family == AF_INET) {
 		memset(&sa4, 0, sizeof(sa4));
@@ -504,8 +579,9 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 	return s;
 
 err_waiters:
-	c->on_epoch = NULL;
+	c->on_change = NULL;
 	free(s->waiters);
+	free(s->deadlines);
 	pthread_cond_destroy(&s->wait_cond);
 	pthread_mutex_destroy(&s->wait_lock);
 err_free:
@@ -528,8 +604,9 @@ void api_stop(struct api_server *s)
 		pthread_join(s->timer, NULL);	/* resumes every waiter on its way out */
 	MHD_quiesce_daemon(s->daemon);
 	MHD_stop_daemon(s->daemon);
-	s->c->on_epoch = NULL;
+	s->c->on_change = NULL;
 	free(s->waiters);
+	free(s->deadlines);
 	pthread_cond_destroy(&s->wait_cond);
 	pthread_mutex_destroy(&s->wait_lock);
 	OPENSSL_cleanse(&s->admin, sizeof(s->admin));

@@ -62,8 +62,8 @@ struct request {
 	/* long-poll: waiting/resumed are guarded by wait_lock, parked is only
 	 * touched by the thread running the handler */
 	bool waiting, resumed, parked;
-	uint64_t after_epoch;
-	int64_t deadline_ms;
+	bool wait_revision;		/* v2: after is a revision (v1: an epoch) */
+	uint64_t after;
 	size_t waiter_index;
 };
 
@@ -76,8 +76,9 @@ struct api_server {
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cond;
 	struct request **waiters;
+	int64_t *deadlines;		/* deadlines[i] of waiters[i], ms monotonic */
 	size_t n_waiters;
-	uint64_t latest_epoch;
+	uint64_t latest_epoch, latest_revision;
 	bool stopping;
 	pthread_t timer;
 	bool timer_started;
@@ -94,6 +95,13 @@ void http_reply_json(struct api_server *s, struct request *r, unsigned int statu
 void http_reply_error(struct api_server *s, struct request *r, unsigned int status,
 		      const char *code, const char *message);
 void http_reply_api_error(struct api_server *s, struct request *r, const struct api_error *e);
+/* A JSON body (taking the reference) with extra headers: name, value, ..., NULL. */
+void http_reply_blob(struct api_server *s, struct request *r, unsigned int status,
+		     struct blob *body, const char *const *headers);
+void http_reply_empty(struct api_server *s, struct request *r, unsigned int status,
+		      const char *const *headers);
+void http_reply_error_headers(struct api_server *s, struct request *r, unsigned int status,
+			      const char *code, const char *message, const char *const *headers);
 
 /* Request helpers (http.c); each replies 400 itself when it returns false/NULL/-1. */
 bool http_check_node_id(struct api_server *s, struct request *r);
@@ -105,12 +113,16 @@ struct json_object *http_body_object(struct api_server *s, struct request *r);
 /* Long-poll waiters (longpoll.c) */
 void longpoll_remove_locked(struct api_server *s, struct request *r);
 void longpoll_resume_locked(struct api_server *s, struct request *r);
-/* The controller's epoch listener: resumes waiters behind epoch_id. */
-void longpoll_on_epoch(void *ctx, uint64_t epoch_id);
+/* The controller's change listener: resumes the waiters behind it. */
+void longpoll_on_change(void *ctx, uint64_t revision, uint64_t epoch_id);
 void *longpoll_timer_main(void *arg);
-/* Suspends r until an epoch newer than after_epoch or the deadline; false: answer now. */
-bool longpoll_add(struct api_server *s, struct request *r, uint64_t after_epoch,
-		  unsigned int wait_s);
+enum longpoll_result { LONGPOLL_WAITING, LONGPOLL_NEWER, LONGPOLL_FULL };
+/*
+ * Suspends r until a revision (by_revision) or epoch newer than after, or
+ * wait_s seconds. NEWER: answer now; FULL: no slot (MAX_WAITERS).
+ */
+enum longpoll_result longpoll_add(struct api_server *s, struct request *r, bool by_revision,
+				  uint64_t after, unsigned int wait_s);
 
 /* Handlers (routes/) */
 void route_health(struct api_server *s, struct request *r);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Long-poll waiters: config requests suspended (no thread held) until a
- * newer epoch or their deadline; a timer thread expires them.
+ * Long-poll waiters: config requests suspended (no thread held, no buffer
+ * beyond the connection's) until a newer revision (v2) or epoch (v1) or
+ * their deadline; a timer thread expires them.
  */
 #include <time.h>
 
@@ -20,7 +21,9 @@ void longpoll_remove_locked(struct api_server *s, struct request *r)
 {
 	size_t i = r->waiter_index;
 
-	s->waiters[i] = s->waiters[--s->n_waiters];
+	s->n_waiters--;
+	s->waiters[i] = s->waiters[s->n_waiters];
+	s->deadlines[i] = s->deadlines[s->n_waiters];
 	s->waiters[i]->waiter_index = i;
 	r->waiting = false;
 }
@@ -32,7 +35,12 @@ void longpoll_resume_locked(struct api_server *s, struct request *r)
 	MHD_resume_connection(r->conn);
 }
 
-void longpoll_on_epoch(void *ctx, uint64_t epoch_id)
+static bool behind(const struct api_server *s, const struct request *r)
+{
+	return r->wait_revision ? r->after < s->latest_revision : r->after < s->latest_epoch;
+}
+
+void longpoll_on_change(void *ctx, uint64_t revision, uint64_t epoch_id)
 {
 	struct api_server *s = ctx;
 	size_t i;
@@ -40,12 +48,11 @@ void longpoll_on_epoch(void *ctx, uint64_t epoch_id)
 	pthread_mutex_lock(&s->wait_lock);
 	if (epoch_id > s->latest_epoch)
 		s->latest_epoch = epoch_id;
-	for (i = s->n_waiters; i-- > 0;) {
-		struct request *r = s->waiters[i];
-
-		if (r->after_epoch < s->latest_epoch)
-			longpoll_resume_locked(s, r);
-	}
+	if (revision > s->latest_revision)
+		s->latest_revision = revision;
+	for (i = s->n_waiters; i-- > 0;)
+		if (behind(s, s->waiters[i]))
+			longpoll_resume_locked(s, s->waiters[i]);
 	pthread_mutex_unlock(&s->wait_lock);
 }
 
@@ -59,8 +66,9 @@ void *longpoll_timer_main(void *arg)
 		struct timespec ts;
 		size_t i;
 
+		/* deadlines[] is dense: one sequential pass, however many wait */
 		for (i = s->n_waiters; i-- > 0;)
-			if (s->waiters[i]->deadline_ms <= now)
+			if (s->deadlines[i] <= now)
 				longpoll_resume_locked(s, s->waiters[i]);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100 * 1000000;
@@ -76,32 +84,29 @@ void *longpoll_timer_main(void *arg)
 	return NULL;
 }
 
-/*
- * Suspends r until an epoch newer than after_epoch or the deadline.
- * Returns false (answer now) if a newer epoch exists or no slot is free.
- */
-bool longpoll_add(struct api_server *s, struct request *r, uint64_t after_epoch,
-		       unsigned int wait_s)
+enum longpoll_result longpoll_add(struct api_server *s, struct request *r, bool by_revision,
+				  uint64_t after, unsigned int wait_s)
 {
-	bool ok = false;
+	enum longpoll_result ret = LONGPOLL_NEWER;
 
 	pthread_mutex_lock(&s->wait_lock);
-	if (s->stopping || s->latest_epoch > after_epoch)
+	r->wait_revision = by_revision;
+	r->after = after;
+	if (s->stopping || behind(s, r))
 		goto out;
 	if (s->n_waiters >= (size_t)s->cfg->max_waiters) {
 		s->longpoll_refused++;
+		ret = LONGPOLL_FULL;
 		goto out;
 	}
-	r->after_epoch = after_epoch;
-	r->deadline_ms = now_ms() + (int64_t)wait_s * 1000;
 	r->waiting = true;
 	r->parked = true;
 	r->waiter_index = s->n_waiters;
+	s->deadlines[s->n_waiters] = now_ms() + (int64_t)wait_s * 1000;
 	s->waiters[s->n_waiters++] = r;
 	MHD_suspend_connection(r->conn);
-	ok = true;
+	ret = LONGPOLL_WAITING;
 out:
 	pthread_mutex_unlock(&s->wait_lock);
-	return ok;
+	return ret;
 }
-

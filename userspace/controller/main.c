@@ -6,9 +6,11 @@
  *   meshnetd audit-verify FILE|postgres://...    check an audit log's chain
  *   meshnetd migrate FROM TO                     state directory -> PostgreSQL
  *   meshnetd routes                              print the route table
+ *   meshnetd pubkey [--FLAG VALUE]...            print the statement public key
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +34,44 @@ static int routes_main(void)
 	return 0;
 }
 
+static int pubkey_main(int argc, char **argv)
+{
+	struct controller_config cfg;
+	int ret = controller_config_load(&cfg, argc, argv);
+
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	meshnet_log_init("controller", MESHNET_LOG_WARN);
+	umask(077);
+	return controller_key_print(&cfg);
+}
+
+/*
+ * Long-polls cost a descriptor each: raise the open-file limit to its hard
+ * maximum and size MAX_CONNECTIONS / MAX_WAITERS from it unless set.
+ */
+static void size_connection_limits(struct controller_config *cfg)
+{
+	struct rlimit rl;
+	long fds = 1024;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		fds = rl.rlim_cur > 2000000 ? 2000000 : (long)rl.rlim_cur;
+	}
+	if (!cfg->max_connections)
+		cfg->max_connections = fds - 128 > 1000000 ? 1000000 : fds - 128 < 4 ? 4 : fds - 128;
+	if (cfg->max_waiters < 0)
+		cfg->max_waiters = cfg->max_connections > 512 ? cfg->max_connections - 256 :
+				   cfg->max_connections / 2;
+	log_info("Connections: at most %ld, of them %ld long-polls (open-file limit %ld)",
+		 cfg->max_connections, cfg->max_waiters, fds);
+}
+
 static int serve_main(int argc, char **argv)
 {
 	struct controller_config cfg;
@@ -46,6 +86,7 @@ static int serve_main(int argc, char **argv)
 		return ret > 0 ? 0 : 2;
 	meshnet_log_init("controller", cfg.verbose ? MESHNET_LOG_DEBUG : MESHNET_LOG_INFO);
 	umask(077);
+	size_connection_limits(&cfg);
 
 	/* Signals are taken synchronously by this thread; workers never see them. */
 	sigemptyset(&set);
@@ -121,5 +162,7 @@ int main(int argc, char **argv)
 		return store_migrate_main(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "routes"))
 		return routes_main();
+	if (argc >= 2 && !strcmp(argv[1], "pubkey"))
+		return pubkey_main(argc - 2, argv + 2);
 	return serve_main(argc - 1, argv + 1);
 }

@@ -15,6 +15,7 @@
 #include "ids.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "sign.h"
 
 static uint64_t id_hash(const char *id)
 {
@@ -35,6 +36,40 @@ struct node *controller_find(struct controller *c, const char *id)
 		if (!strcmp(n->id, id))
 			return n;
 	return NULL;
+}
+
+int controller_lookup_slot(struct controller *c, const char *id, uint32_t *slot)
+{
+	struct node *n;
+	int ret = -1;
+
+	pthread_mutex_lock(&c->index_lock);
+	for (n = c->buckets[id_hash(id) & (c->n_buckets - 1)]; n; n = n->hash_next) {
+		if (!strcmp(n->id, id)) {
+			*slot = n->slot;
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->index_lock);
+	return ret;
+}
+
+struct view *controller_view(struct controller *c)
+{
+	return revisions_view(&c->rv);
+}
+
+struct peer_rec *controller_view_node(struct controller *c, struct view *v, const char *id)
+{
+	struct peer_rec *rec;
+	uint32_t slot;
+
+	if (controller_lookup_slot(c, id, &slot))
+		return NULL;
+	rec = view_rec(v, slot);
+	/* A slot can be newer than v (or reused): only id's own record counts. */
+	return rec && !rec->removed && !strcmp(rec->id, id) ? rec : NULL;
 }
 
 struct node *nodes_find_by_key(struct controller *c, const char *wg_public_key)
@@ -85,11 +120,14 @@ static int table_grow(struct controller *c)
 		n->key_next = kb[h];
 		kb[h] = n;
 	}
+	/* Readers look ids up meanwhile: swap under index_lock (rare: doubling). */
+	pthread_mutex_lock(&c->index_lock);
 	free(c->buckets);
 	free(c->key_buckets);
 	c->buckets = b;
 	c->key_buckets = kb;
 	c->n_buckets = nb;
+	pthread_mutex_unlock(&c->index_lock);
 	return 0;
 }
 
@@ -112,6 +150,54 @@ int node_render_peer_json(struct node *n)
 	return 0;
 }
 
+static struct peer_rec *rec_new(const struct node *n)
+{
+	struct peer_rec *rec = calloc(1, sizeof(*rec));
+
+	if (!rec)
+		return NULL;
+	rec->refs = 1;
+	snprintf(rec->id, sizeof(rec->id), "%s", n->id);
+	return rec;
+}
+
+uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
+{
+	struct peer_rec *rec = rec_new(n);
+	const char *m = verdict_name(n->verdict);
+	size_t mlen = strlen(m);
+
+	if (!rec)
+		return 0;
+	rec->verdict = n->verdict;
+	rec->reason = strdup(n->reason);
+	rec->peer_json = malloc(n->peer_json_len + mlen + 3);
+	if (!n->sign_pkey)
+		n->sign_pkey = meshnet_ed25519_public_from_b64(n->signing_key);
+	if (n->sign_pkey && EVP_PKEY_up_ref(n->sign_pkey) == 1)
+		rec->sign_pkey = n->sign_pkey;
+	if (!rec->reason || !rec->peer_json || !rec->sign_pkey) {
+		peer_rec_put(rec);
+		log_err("%s: out of memory publishing its record", n->id);
+		return 0;
+	}
+	memcpy(rec->peer_json, n->peer_json, n->peer_json_len);
+	memcpy(rec->peer_json + n->peer_json_len, m, mlen);
+	memcpy(rec->peer_json + n->peer_json_len + mlen, "\"}", 3);
+	rec->peer_json_len = n->peer_json_len + mlen + 2;
+	return revisions_change(&c->rv, n->slot, rec, kind);
+}
+
+void node_publish_removal(struct controller *c, struct node *n)
+{
+	struct peer_rec *rec = rec_new(n);
+
+	if (!rec)
+		return;
+	rec->removed = true;
+	revisions_change(&c->rv, n->slot, rec, REV_REMOVE);
+}
+
 int nodes_insert(struct controller *c, struct node *n)
 {
 	size_t h;
@@ -132,9 +218,12 @@ int nodes_insert(struct controller *c, struct node *n)
 		return -1;
 	n->index = c->n_nodes;
 	c->nodes[c->n_nodes++] = n;
+	n->slot = revisions_slot_alloc(&c->rv);
 	h = id_hash(n->id) & (c->n_buckets - 1);
+	pthread_mutex_lock(&c->index_lock);
 	n->hash_next = c->buckets[h];
 	c->buckets[h] = n;
+	pthread_mutex_unlock(&c->index_lock);
 	nodes_key_index_add(c, n);
 	if (n->verdict == VERDICT_ALLOWED)
 		c->n_allowed++;
@@ -156,10 +245,13 @@ void nodes_remove(struct controller *c, struct node *n)
 {
 	struct node **pp = &c->buckets[id_hash(n->id) & (c->n_buckets - 1)];
 
+	pthread_mutex_lock(&c->index_lock);
 	while (*pp && *pp != n)
 		pp = &(*pp)->hash_next;
 	if (*pp)
 		*pp = n->hash_next;
+	pthread_mutex_unlock(&c->index_lock);
+	revisions_slot_free(&c->rv, n->slot);
 	nodes_key_index_del(c, n);
 	c->nodes[n->index] = c->nodes[--c->n_nodes];
 	c->nodes[n->index]->index = n->index;
@@ -381,7 +473,7 @@ int controller_enrol(struct controller *c, struct json_object *obj, struct api_e
 	tmp.allowed_ips_json = NULL;
 	n->last_update = controller_now();
 	strbuf_init(&sb);
-	record_render_enrol(&sb, n);
+	record_render_enrol(&sb, n, revisions_next(&c->rv));
 	if (record_journal(c, &sb, true)) {
 		strbuf_free(&sb);
 		node_free(n);
@@ -394,6 +486,8 @@ int controller_enrol(struct controller *c, struct json_object *obj, struct api_e
 		api_error_set(err, 500, "internal", "out of memory");
 		goto out;
 	}
+	node_publish(c, n, REV_ENROL);
+	controller_publish_locked(c);
 	strbuf_init(&sb);
 	strbuf_printf(&sb, "\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
 		      "\"allowed_ips\":%s", n->id, n->wg_public_key, n->signing_key,
@@ -408,6 +502,8 @@ int controller_enrol(struct controller *c, struct json_object *obj, struct api_e
 out:
 	pthread_mutex_unlock(&c->lock);
 	free(tmp.allowed_ips_json);
+	if (!ret)
+		controller_notify(c);
 	return ret;
 }
 
@@ -425,7 +521,7 @@ int controller_remove(struct controller *c, const char *id, struct api_error *er
 		return -1;
 	}
 	strbuf_init(&sb);
-	strbuf_printf(&sb, "{\"t\":\"remove\",\"node_id\":\"%s\"}", id);
+	record_render_remove(&sb, id, revisions_next(&c->rv));
 	if (record_journal(c, &sb, true)) {
 		strbuf_free(&sb);
 		pthread_mutex_unlock(&c->lock);
@@ -438,6 +534,7 @@ int controller_remove(struct controller *c, const char *id, struct api_error *er
 	record_audit(c, "remove", &sb);
 	strbuf_free(&sb);
 	log_info("%s: removed by admin", id);
+	node_publish_removal(c, n);
 	nodes_remove(c, n);
 	/* Peers must drop it now: a new epoch without it. */
 	new_epoch = epochs_rotate_locked(c, controller_now(), "node removed");
@@ -462,7 +559,7 @@ int controller_set_pin(struct controller *c, const char *id, enum pin pin,
 	}
 	n->pin = pin;
 	strbuf_init(&sb);
-	record_render_pin(&sb, n);
+	record_render_pin(&sb, n, revisions_next(&c->rv));
 	if (record_journal(c, &sb, true)) {
 		strbuf_free(&sb);
 		pthread_mutex_unlock(&c->lock);
@@ -475,6 +572,7 @@ int controller_set_pin(struct controller *c, const char *id, enum pin pin,
 	record_audit(c, "override", &sb);
 	strbuf_free(&sb);
 	log_info("%s: override %s by admin", id, pin_name(pin));
+	node_publish(c, n, REV_PIN);
 	/* Overrides win at once: a new epoch carries the new verdict. */
 	new_epoch = epochs_rotate_locked(c, controller_now(), "admin override");
 	pthread_mutex_unlock(&c->lock);

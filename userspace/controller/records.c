@@ -10,9 +10,19 @@
 #include "jsonutil.h"
 #include "log.h"
 
-void record_render_enrol(struct strbuf *sb, const struct node *n)
+/* {"rev":N,"kind":"K" (rev 0: a snapshot line, no revision of its own) */
+static void record_start(struct strbuf *sb, uint64_t rev, const char *kind)
 {
-	strbuf_printf(sb, "{\"t\":\"enrol\",\"node_id\":\"%s\",\"public_key\":\"%s\","
+	if (rev)
+		strbuf_printf(sb, "{\"rev\":%llu,\"kind\":\"%s\"", (unsigned long long)rev, kind);
+	else
+		strbuf_printf(sb, "{\"kind\":\"%s\"", kind);
+}
+
+void record_render_enrol(struct strbuf *sb, const struct node *n, uint64_t rev)
+{
+	record_start(sb, rev, "enrol");
+	strbuf_printf(sb, ",\"node_id\":\"%s\",\"public_key\":\"%s\","
 		      "\"allowed_ips\":%s,\"signing_key\":\"%s\"", n->id, n->wg_public_key,
 		      n->allowed_ips_json, n->signing_key);
 	if (*n->endpoint)
@@ -22,7 +32,8 @@ void record_render_enrol(struct strbuf *sb, const struct node *n)
 
 void record_render_bench(struct strbuf *sb, const struct node *n)
 {
-	strbuf_printf(sb, "{\"t\":\"bench\",\"node_id\":\"%s\",\"suite_version\":", n->id);
+	record_start(sb, 0, "bench");
+	strbuf_printf(sb, ",\"node_id\":\"%s\",\"suite_version\":", n->id);
 	strbuf_json_string(sb, n->suite_version);
 	strbuf_printf(sb, ",\"time\":%lld,\"received\":%lld,\"scores\":{\"overall\":%.17g,"
 		      "\"refusal\":%.17g,\"honesty\":%.17g,\"policy\":%.17g}}",
@@ -30,17 +41,19 @@ void record_render_bench(struct strbuf *sb, const struct node *n)
 		      n->scores.overall, n->scores.refusal, n->scores.honesty, n->scores.policy);
 }
 
-void record_render_verdict(struct strbuf *sb, const struct node *n)
+void record_render_verdict(struct strbuf *sb, const struct node *n, uint64_t rev)
 {
-	strbuf_printf(sb, "{\"t\":\"verdict\",\"node_id\":\"%s\",\"membership\":\"%s\","
+	record_start(sb, rev, "verdict");
+	strbuf_printf(sb, ",\"node_id\":\"%s\",\"membership\":\"%s\","
 		      "\"reason\":", n->id, verdict_name(n->verdict));
 	strbuf_json_string(sb, n->reason);
 	strbuf_printf(sb, ",\"at\":%lld}", (long long)n->last_update);
 }
 
-void record_render_pin(struct strbuf *sb, const struct node *n)
+void record_render_pin(struct strbuf *sb, const struct node *n, uint64_t rev)
 {
-	strbuf_printf(sb, "{\"t\":\"pin\",\"node_id\":\"%s\",\"pin\":\"%s\"}", n->id,
+	record_start(sb, rev, "pin");
+	strbuf_printf(sb, ",\"node_id\":\"%s\",\"pin\":\"%s\"}", n->id,
 		      pin_name(n->pin));
 }
 
@@ -57,6 +70,20 @@ int record_journal(struct controller *c, struct strbuf *sb, bool durable)
 	return ret;
 }
 
+void record_render_remove(struct strbuf *sb, const char *id, uint64_t rev)
+{
+	record_start(sb, rev, "remove");
+	strbuf_printf(sb, ",\"node_id\":\"%s\"}", id);
+}
+
+void record_render_epoch(struct strbuf *sb, const struct epoch_state *e, uint64_t rev)
+{
+	record_start(sb, rev, "epoch");
+	strbuf_printf(sb, ",\"epoch\":%llu,\"start\":%lld,\"rotate\":%lld,\"valid_until\":%lld}",
+		      (unsigned long long)e->id, (long long)e->start, (long long)e->expiry,
+		      (long long)e->valid_until);
+}
+
 void record_audit(struct controller *c, const char *type, struct strbuf *fields)
 {
 	if (c->loading)
@@ -70,9 +97,19 @@ int record_apply(void *ctx, struct json_object *rec)
 {
 	struct controller *c = ctx;
 	struct api_error err;
-	const char *t = meshnet_json_get_string(rec, "t"), *id = meshnet_json_get_string(rec, "node_id");
+	const char *t = meshnet_json_get_string(rec, "kind"), *id;
+	struct json_object *rv;
 	struct node *n;
 
+	/* v1 state directories say "t" */
+	if (!t)
+		t = meshnet_json_get_string(rec, "t");
+	if (json_object_object_get_ex(rec, "rev", &rv) && json_object_is_type(rv, json_type_int) &&
+	    (uint64_t)json_object_get_int64(rv) > c->loaded_revision)
+		c->loaded_revision = (uint64_t)json_object_get_int64(rv);
+	if (t && (!strcmp(t, "head") || !strcmp(t, "epoch")))
+		return 0;	/* the revision is all they add (the epoch is epoch.json) */
+	id = meshnet_json_get_string(rec, "node_id");
 	if (!t || !id)
 		return -1;
 	if (!strcmp(t, "enrol")) {
@@ -137,7 +174,8 @@ int record_apply(void *ctx, struct json_object *rec)
 			n->benchmark_received = json_object_get_int64(v);
 		n->has_benchmark = true;
 	} else if (!strcmp(t, "verdict")) {
-		const char *m = meshnet_json_get_string(rec, "membership"), *r = meshnet_json_get_string(rec, "reason");
+		const char *m = meshnet_json_get_string(rec, "membership");
+		const char *r = meshnet_json_get_string(rec, "reason");
 		struct json_object *v;
 		int64_t at = 0;
 
@@ -156,20 +194,22 @@ void records_render_snapshot(struct controller *c, struct strbuf *sb)
 {
 	size_t i;
 
+	strbuf_printf(sb, "{\"kind\":\"head\",\"rev\":%llu}\n",
+		      (unsigned long long)c->rv.head);
 	for (i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
 
-		record_render_enrol(sb, n);
+		record_render_enrol(sb, n, 0);
 		strbuf_puts(sb, "\n");
 		if (n->pin != PIN_NONE) {
-			record_render_pin(sb, n);
+			record_render_pin(sb, n, 0);
 			strbuf_puts(sb, "\n");
 		}
 		if (n->has_benchmark) {
 			record_render_bench(sb, n);
 			strbuf_puts(sb, "\n");
 		}
-		record_render_verdict(sb, n);
+		record_render_verdict(sb, n, 0);
 		strbuf_puts(sb, "\n");
 	}
 }

@@ -219,6 +219,11 @@ static int load_epoch(struct store_dir *st, struct store_epoch *e)
 	if (!json_object_object_get_ex(obj, "expiry", &v))
 		goto out;
 	e->expiry = json_object_get_int64(v);
+	/* v1 files have neither: the lease was the expiry, no revision */
+	e->valid_until = json_object_object_get_ex(obj, "valid_until", &v) ?
+			 json_object_get_int64(v) : e->expiry;
+	e->revision = json_object_object_get_ex(obj, "revision", &v) ?
+		      (uint64_t)json_object_get_int64(v) : 0;
 	if (!json_object_object_get_ex(obj, "secret", &v) ||
 	    meshnet_b64_decode_exact(e->secret, sizeof(e->secret), json_object_get_string(v)))
 		goto out;
@@ -352,9 +357,10 @@ int store_commit_epoch(struct store *s, const struct store_epoch *e)
 
 	strbuf_init(&sb);
 	meshnet_b64_encode(secret_b64, e->secret, sizeof(e->secret));
-	strbuf_printf(&sb, "{\"id\":%llu,\"start\":%lld,\"expiry\":%lld,\"secret\":\"%s\"}\n",
-		      (unsigned long long)e->id, (long long)e->start, (long long)e->expiry,
-		      secret_b64);
+	strbuf_printf(&sb, "{\"id\":%llu,\"revision\":%llu,\"start\":%lld,\"expiry\":%lld,"
+		      "\"valid_until\":%lld,\"secret\":\"%s\"}\n", (unsigned long long)e->id,
+		      (unsigned long long)e->revision, (long long)e->start, (long long)e->expiry,
+		      (long long)e->valid_until, secret_b64);
 	OPENSSL_cleanse(secret_b64, sizeof(secret_b64));
 	store_path(st, path, "epoch.json");
 	ret = sb.oom ? -1 : meshnet_atomic_write(path, sb.buf, sb.len, 0600);

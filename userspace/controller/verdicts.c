@@ -132,9 +132,10 @@ void verdict_record_change(struct controller *c, struct node *n, enum verdict ol
 	c->stats.verdict_changes++;
 	verdict_log(n);
 	strbuf_init(&sb);
-	record_render_verdict(&sb, n);
+	record_render_verdict(&sb, n, revisions_next(&c->rv));
 	record_journal(c, &sb, false);
 	strbuf_free(&sb);
+	node_publish(c, n, REV_VERDICT);
 	strbuf_init(&sb);
 	strbuf_printf(&sb, "\"node_id\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"reason\":",
 		      n->id, verdict_name(old), verdict_name(n->verdict));
@@ -142,6 +143,16 @@ void verdict_record_change(struct controller *c, struct node *n, enum verdict ol
 	strbuf_printf(&sb, ",\"epoch\":%llu", (unsigned long long)c->epoch.id);
 	record_audit(c, "verdict", &sb);
 	strbuf_free(&sb);
+}
+
+/* New words for an unchanged verdict: the node's own statements show them. */
+void verdict_set_reason(struct controller *c, struct node *n, const char *reason)
+{
+	if (!strcmp(n->reason, reason))
+		return;
+	snprintf(n->reason, sizeof(n->reason), "%s", reason);
+	if (!c->loading)
+		node_publish(c, n, REV_NONE);
 }
 
 /* Re-evaluates n now; records and returns true if its verdict changed. */
@@ -159,7 +170,7 @@ bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now)
 	v = membership_evaluate(&c->rules, &in, now, reason);
 	if (v == old) {
 		/* Keep the words current without journaling every epoch. */
-		snprintf(n->reason, sizeof(n->reason), "%s", reason);
+		verdict_set_reason(c, n, reason);
 		return false;
 	}
 	node_set_verdict(c, n, v, reason, now);
@@ -224,7 +235,7 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 					.benchmark_time = n->benchmark_time, .pin = n->pin };
 	v = membership_evaluate(&c->rules, &in, now, reason);
 	if (v == n->verdict) {
-		snprintf(n->reason, sizeof(n->reason), "%s", reason);
+		verdict_set_reason(c, n, reason);
 	} else {
 		if (v == VERDICT_DENIED) {
 			/* Quarantine now: the verdict, then a new epoch (rate-limited). */
@@ -240,7 +251,9 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	strbuf_printf(out, "{\"accepted\":true,\"membership\":\"%s\",\"reason\":",
 		      verdict_name(n->verdict));
 	strbuf_json_string(out, n->reason);
-	strbuf_printf(out, ",\"epoch\":%llu}", (unsigned long long)c->epoch.id);
+	strbuf_printf(out, ",\"epoch\":%llu,\"revision\":%llu}", (unsigned long long)c->epoch.id,
+		      (unsigned long long)c->rv.head);
+	controller_publish_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	epochs_notify(c, new_epoch);
 	return 0;

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 /* GET /health and GET /metrics. */
 #include <stdio.h>
+
 #include "../http.h"
 
 void route_health(struct api_server *s, struct request *r)
 {
+	struct view *v = controller_view(s->c);
 	struct strbuf sb;
 
+	/* From the published view: never behind a writer, whatever it does. */
 	strbuf_init(&sb);
-	strbuf_printf(&sb, "{\"status\":\"ok\",\"epoch\":%llu}",
-		      (unsigned long long)controller_epoch_id(s->c));
+	strbuf_printf(&sb, "{\"status\":\"ok\",\"epoch\":%llu,\"revision\":%llu}",
+		      (unsigned long long)v->epoch.id, (unsigned long long)v->revision);
+	view_put(v);
 	http_reply_json(s, r, 200, &sb);
 }
 
