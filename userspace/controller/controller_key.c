@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The controller's statement key: Ed25519, the base64 of its 32-byte seed in
- * a 0600 file (CONTROLLER_KEY_FILE, or STATE_DIR/controller.key created at
- * first start); its public half goes to STATE_DIR/controller.pub and to
- * `meshnetd pubkey`. Several controllers of one mesh share one key file.
+ * The controller's statement key (lib/signing_key.c does the file work):
+ * CONTROLLER_KEY_FILE, or STATE_DIR/controller.key created at first start;
+ * its public half goes to STATE_DIR/controller.pub and to `meshnetd pubkey`.
+ * Several controllers of one mesh share one key file.
  */
 #include <errno.h>
 #include <limits.h>
@@ -11,50 +11,33 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/crypto.h>
-
 #include "b64.h"
 #include "controller.h"
-#include "fileio.h"
 #include "log.h"
 #include "sign.h"
+#include "signing_key.h"
 
-/* Reads (or, in the state directory, creates) the key; 0 or -1 (logged). */
 static EVP_PKEY *key_open(const struct controller_config *cfg, char pub_b64[48])
 {
-	uint8_t seed[MESHNET_ED25519_KEY_LEN], pub[MESHNET_ED25519_KEY_LEN];
-	char path[PATH_MAX];
-	EVP_PKEY *key = NULL;
+	char path[PATH_MAX], pub_path[PATH_MAX];
+	uint8_t pub[MESHNET_ED25519_KEY_LEN];
 	bool given = *cfg->controller_key_file;
+	EVP_PKEY *key;
 
 	if (given)
 		snprintf(path, sizeof(path), "%s", cfg->controller_key_file);
 	else
 		snprintf(path, sizeof(path), "%s/controller.key", cfg->state_dir);
-	if (meshnet_read_key_file(path, seed, sizeof(seed))) {
-		if (errno != ENOENT || given) {
-			log_err("%s %s: %s%s", given ? "CONTROLLER_KEY_FILE" : "controller key",
-				path, strerror(errno),
-				errno == EPERM ? " (the key file must be mode 0600)" :
-				errno == ENOENT ? "" : " (expected the base64 of 32 bytes)");
-			return NULL;
-		}
-		if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
-			log_err("state directory %s: %s", cfg->state_dir, strerror(errno));
-			return NULL;
-		}
-		if (meshnet_ed25519_generate(seed, pub) ||
-		    meshnet_write_key_file(path, seed, sizeof(seed))) {
-			log_err("controller key %s: could not create it: %s", path, strerror(errno));
-			OPENSSL_cleanse(seed, sizeof(seed));
-			return NULL;
-		}
-		log_info("Created the controller's statement key %s", path);
+	snprintf(pub_path, sizeof(pub_path), "%s/controller.pub", cfg->state_dir);
+	if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
+		log_err("state directory %s: %s", cfg->state_dir, strerror(errno));
+		return NULL;
 	}
-	key = meshnet_ed25519_private_from_raw(seed);
-	OPENSSL_cleanse(seed, sizeof(seed));
-	if (!key || meshnet_ed25519_public_raw(key, pub)) {
-		log_err("controller key %s: not a usable Ed25519 key", path);
+	/* A given key file must exist: creating one would split the mesh's key. */
+	key = meshnet_signing_key_load(path, pub_path, !given);
+	if (!key)
+		return NULL;
+	if (meshnet_ed25519_public_raw(key, pub)) {
 		EVP_PKEY_free(key);
 		return NULL;
 	}
@@ -64,16 +47,9 @@ static EVP_PKEY *key_open(const struct controller_config *cfg, char pub_b64[48])
 
 int controller_key_load(struct controller *c)
 {
-	char path[PATH_MAX], line[64];
-
 	c->statement_key = key_open(c->cfg, c->statement_pub_b64);
 	if (!c->statement_key)
 		return -1;
-	snprintf(path, sizeof(path), "%s/controller.pub", c->cfg->state_dir);
-	snprintf(line, sizeof(line), "%s\n", c->statement_pub_b64);
-	if (meshnet_atomic_write(path, line, strlen(line), 0644))
-		log_warn("%s: %s (the public key is also printed by `meshnetd pubkey`)", path,
-			 strerror(errno));
 	log_info("Statement key: %s", c->statement_pub_b64);
 	return 0;
 }
