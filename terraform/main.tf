@@ -71,10 +71,14 @@ locals {
     }
   } }
 
+  # "postgres": the compose file's postgres service, password from pgpass.
+  controller_store = var.controller_store == "postgres" ? "postgres://meshnet@postgres:5432/meshnet?passfile=/etc/meshnet/pgpass&connect_timeout=5" : var.controller_store
+
   controller_conf = templatefile("${path.module}/templates/meshnetd.conf.tftpl", {
     listen        = var.controller_listen
     threshold     = var.threshold
     epoch_seconds = var.epoch_seconds
+    store         = local.controller_store
   })
 }
 
@@ -132,6 +136,22 @@ resource "terraform_data" "admin_token" {
   provisioner "local-exec" {
     when    = destroy
     command = "bash '${self.input.scripts}/admin-token.sh' destroy '${self.input.dir}'"
+  }
+}
+
+# With a PostgreSQL store: the key sealing epoch secrets, shared by every
+# controller, and the database password (scripts/store-secrets.sh).
+resource "terraform_data" "store_secrets" {
+  count      = var.controller_store == "" ? 0 : 1
+  depends_on = [terraform_data.artifacts]
+  input      = { dir = local.artifacts, scripts = local.scripts }
+
+  provisioner "local-exec" {
+    command = "bash '${self.input.scripts}/store-secrets.sh' create '${self.input.dir}'"
+  }
+  provisioner "local-exec" {
+    when    = destroy
+    command = "bash '${self.input.scripts}/store-secrets.sh' destroy '${self.input.dir}'"
   }
 }
 

@@ -134,3 +134,13 @@ variable "epoch_seconds" {
     error_message = "epoch_seconds must be within 5..86400."
   }
 }
+
+variable "controller_store" {
+  description = "meshnetd's STORE: \"\" keeps the state directory (one controller); \"postgres\" renders a PostgreSQL store for the compose file's postgres profile (several controllers on one database, docs/postgres.md); any other postgres://... URL is used as given (an external database; replication and backups are that database's job)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.controller_store == "" || var.controller_store == "postgres" || can(regex("^postgres(ql)?://", var.controller_store))
+    error_message = "controller_store must be \"\", \"postgres\" or a postgres://... URL."
+  }
+}

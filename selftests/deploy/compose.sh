@@ -2,7 +2,8 @@
 # Validates docker-compose.yml and the Dockerfiles offline (no Docker engine here):
 #
 #   docker-compose.yml ──config -q──> schema valid
-#        │── services controller, node-a, node-b, node-c: health check, restart policy,
+#        │── services controller, node-a, node-b, node-c (and, --profile postgres,
+#        │   postgres + controller-b): health check, restart policy,
 #        │   least capabilities, nodes mount only their own artifacts read-only,
 #        │   controller state read-write
 #        └── each build: every COPY/ADD source exists in the build context
@@ -39,8 +40,14 @@ if ok is not True:
 PY
 }
 nodes="['node-a', 'node-b', 'node-c']"
-check "services are exactly controller, node-a, node-b, node-c" \
-	query "sorted(s) == ['controller', 'node-a', 'node-b', 'node-c']"
+check "services are exactly controller, node-a, node-b, node-c (+ postgres, controller-b)" \
+	query "sorted(s) == ['controller', 'controller-b', 'node-a', 'node-b', 'node-c', 'postgres']"
+check "postgres and controller-b only run with --profile postgres" \
+	query "all(s[n].get('profiles') == ['postgres'] for n in ['postgres', 'controller-b']) and not any(s[n].get('profiles') for n in ['controller'] + $nodes)"
+check "controller-b: no capability, artifacts read-only, after postgres is healthy" \
+	query "s['controller-b'].get('cap_drop') == ['ALL'] and not s['controller-b'].get('cap_add') and [(v['source'].rsplit('/artifacts/', 1)[-1], v['target'], v.get('read_only')) for v in s['controller-b']['volumes']] == [('controller', '/etc/meshnet', True)] and s['controller-b']['depends_on']['postgres']['condition'] == 'service_healthy'"
+check "postgres: PostgreSQL 15, password from a secret file, data in a volume" \
+	query "s['postgres']['image'] == 'postgres:15' and s['postgres']['environment']['POSTGRES_PASSWORD_FILE'] == '/run/secrets/postgres_password' and doc['secrets']['postgres_password']['file'].endswith('/artifacts/controller/postgres.password') and 'pgdata' in doc['volumes']"
 check "every service has a health check" \
 	query "all(s[n].get('healthcheck', {}).get('test') for n in s)"
 check "every service has a restart policy" \
@@ -93,6 +100,8 @@ import sys, yaml
 s = yaml.safe_load(open(sys.argv[1]))["services"]
 for n, svc in s.items():
     b = svc.get("build")
+    if not b and svc.get("image") == "postgres:15":
+        continue    # the upstream PostgreSQL image (--profile postgres)
     if not b:
         print("service %s has no build" % n); sys.exit(1)
     print(b["context"], b.get("dockerfile", "Dockerfile"))
