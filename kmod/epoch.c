@@ -3,7 +3,8 @@
  * Copyright (C) 2026 The aligned-meshnet authors.
  *
  * Epoch transactions (begin, stage peers, commit, abort), the abort of a
- * transaction whose owner socket closes, and the dead man's switch.
+ * transaction whose owner socket closes or that stays idle too long, and
+ * the dead man's switch's notification.
  */
 
 #include <linux/jhash.h>
@@ -37,14 +38,26 @@ void mn_txn_free(struct mn_txn *txn)
 	kvfree(txn);
 }
 
-static int mn_txn_check(struct mn_net *mn, u32 portid,
+static void mn_txn_end(struct mn_net *mn)
+{
+	mn_txn_free(mn->txn);
+	mn->txn = NULL;
+	cancel_delayed_work(&mn->txn_work);
+}
+
+static void mn_txn_touch(struct mn_net *mn)
+{
+	mod_delayed_work(mn_wq, &mn->txn_work, MN_TXN_IDLE_SECS * HZ);
+}
+
+static int mn_txn_check(struct mn_net *mn, struct sock *sk, u32 portid,
 			struct netlink_ext_ack *extack)
 {
 	if (!mn->txn) {
 		NL_SET_ERR_MSG_MOD(extack, "No epoch transaction is open");
 		return -ENOENT;
 	}
-	if (mn->txn->owner_portid != portid) {
+	if (mn->txn->owner != sk || mn->txn->owner_portid != portid) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "Epoch transaction is owned by another socket");
 		return -EBUSY;
@@ -52,33 +65,44 @@ static int mn_txn_check(struct mn_net *mn, u32 portid,
 	return 0;
 }
 
-int mn_epoch_begin(struct mn_net *mn, u32 portid, u64 epoch_id, u64 expiry,
-		   bool force, struct netlink_ext_ack *extack)
+int mn_epoch_begin(struct mn_net *mn, struct sock *sk, u32 portid,
+		   const struct mn_epoch_args *args,
+		   struct netlink_ext_ack *extack)
 {
 	struct mn_table *cur = mn_table_current(mn);
 	struct mn_txn *txn;
 
 	lockdep_assert_held(&mn->lock);
-	if (mn->txn && mn->txn->owner_portid != portid) {
+	if (mn->txn && (mn->txn->owner != sk ||
+			mn->txn->owner_portid != portid)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "Epoch transaction is owned by another socket");
 		return -EBUSY;
 	}
-	if (!force && epoch_id <= cur->epoch_id) {
+	if (!args->force && args->epoch_id <= cur->epoch_id) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "Epoch id is not newer than the current epoch");
+		return -ESTALE;
+	}
+	if (!args->force && args->revision && args->revision < cur->revision) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Revision is older than the current revision");
 		return -ESTALE;
 	}
 	txn = kvzalloc(sizeof(*txn), GFP_KERNEL_ACCOUNT);
 	if (!txn)
 		return -ENOMEM;
 	hash_init(txn->peers);
+	txn->owner = sk;
 	txn->owner_portid = portid;
-	txn->epoch_id = epoch_id;
-	txn->expiry = expiry;
+	txn->epoch_id = args->epoch_id;
+	txn->expiry = args->expiry;
+	txn->valid_until = args->valid_until;
+	txn->revision = args->revision;
 	/* Beginning again from the owner discards what was staged. */
 	mn_txn_free(mn->txn);
 	mn->txn = txn;
+	mn_txn_touch(mn);
 	return 0;
 }
 
@@ -93,10 +117,11 @@ static struct mn_peer *mn_txn_find(struct mn_txn *txn, const u8 *key)
 	return NULL;
 }
 
+/* Staged memory of one peer: entry, counters, index share; CPU-independent. */
 static size_t mn_peer_bytes(const struct mn_peer *peer)
 {
 	return struct_size(peer, allowedips, peer->n_allowedips) +
-	       sizeof(struct mn_pcpu_stats) * num_possible_cpus();
+	       sizeof(struct mn_counters) + 64 * (1 + peer->n_allowedips);
 }
 
 static void mn_txn_unstage(struct mn_txn *txn, struct mn_peer *peer)
@@ -110,15 +135,16 @@ static void mn_txn_unstage(struct mn_txn *txn, struct mn_peer *peer)
  * Stages @n peers, all or none. On success the transaction takes over the
  * caller's references (the array slots are set to NULL).
  */
-int mn_epoch_stage(struct mn_net *mn, u32 portid, struct mn_peer **peers,
-		   u32 n, struct netlink_ext_ack *extack)
+int mn_epoch_stage(struct mn_net *mn, struct sock *sk, u32 portid,
+		   struct mn_peer **peers, u32 n,
+		   struct netlink_ext_ack *extack)
 {
 	struct mn_txn *txn;
 	u32 i;
 	int ret;
 
 	lockdep_assert_held(&mn->lock);
-	ret = mn_txn_check(mn, portid, extack);
+	ret = mn_txn_check(mn, sk, portid, extack);
 	if (ret)
 		return ret;
 	txn = mn->txn;
@@ -148,6 +174,7 @@ int mn_epoch_stage(struct mn_net *mn, u32 portid, struct mn_peer **peers,
 		txn->bytes += mn_peer_bytes(peer);
 	}
 	memset(peers, 0, n * sizeof(*peers));
+	mn_txn_touch(mn);
 	return 0;
 
 err:
@@ -157,27 +184,61 @@ err:
 	return ret;
 }
 
-static void mn_self_set(struct mn_net *mn, u8 verdict, const char *reason)
+/*
+ * Gives @peer (not yet published) the counters of the entry with its key in
+ * @old, or fresh ones for a new key: counters are allocated only for keys
+ * the table does not have yet.
+ */
+int mn_counters_resolve(const struct mn_table *old, struct mn_peer *peer)
 {
-	WRITE_ONCE(mn->self_verdict, verdict);
-	strscpy(mn->self_reason, reason ? reason : "",
-		sizeof(mn->self_reason));
+	const struct mn_peer *prev = mn_lookup_key(old, peer->public_key);
+
+	if (prev) {
+		if (prev->counters != peer->counters) {
+			refcount_inc(&prev->counters->ref);
+			mn_counters_put(peer->counters);
+			peer->counters = prev->counters;
+		}
+		return 0;
+	}
+	if (!peer->counters)
+		peer->counters = mn_counters_new();
+	return peer->counters ? 0 : -ENOMEM;
 }
 
-int mn_epoch_commit(struct mn_net *mn, u32 portid, u64 epoch_id,
-		    const u8 *self_verdict, const char *self_reason,
+static int mn_stage_reserve(struct mn_table *t, struct mn_txn *txn)
+{
+	u32 *count = kcalloc(2 * 129, sizeof(*count), GFP_KERNEL);
+	struct mn_peer *peer;
+	int bkt, c, ret = 0;
+	u16 i;
+
+	if (!count)
+		return -ENOMEM;
+	hash_for_each(txn->peers, bkt, peer, stage_node)
+		for (i = 0; i < peer->n_allowedips; i++)
+			count[(peer->allowedips[i].family == AF_INET6) * 129 +
+			      peer->allowedips[i].cidr]++;
+	for (c = 0; c < 2 * 129 && !ret; c++)
+		if (count[c])
+			ret = mn_lpm_reserve(t, c < 129 ? AF_INET : AF_INET6,
+					     c % 129, count[c]);
+	kfree(count);
+	return ret;
+}
+
+int mn_epoch_commit(struct mn_net *mn, struct sock *sk, u32 portid,
+		    u64 epoch_id, const u8 *self_verdict,
+		    const char *self_reason, struct list_head *notices,
 		    struct netlink_ext_ack *extack)
 {
 	struct mn_table *old = mn_table_current(mn), *t;
 	struct mn_txn *txn = mn->txn;
-	bool notify = mn_has_listeners(mn);
-	struct mn_peer **peers, *peer;
-	u8 *changed = NULL;
-	u32 i, n = 0;
+	struct mn_peer *peer;
 	int bkt, ret;
 
 	lockdep_assert_held(&mn->lock);
-	ret = mn_txn_check(mn, portid, extack);
+	ret = mn_txn_check(mn, sk, portid, extack);
 	if (ret)
 		return ret;
 	if (txn->epoch_id != epoch_id) {
@@ -185,74 +246,66 @@ int mn_epoch_commit(struct mn_net *mn, u32 portid, u64 epoch_id,
 				   "Epoch id does not match the open transaction");
 		return -ESTALE;
 	}
-	peers = kvcalloc(max_t(u32, txn->n_peers, 1), sizeof(*peers),
-			 GFP_KERNEL);
-	if (!peers)
-		return -ENOMEM;
-	if (notify) {
-		changed = kvzalloc(max_t(u32, txn->n_peers, 1), GFP_KERNEL);
-		if (!changed) {
-			ret = -ENOMEM;
-			goto out;
-		}
+	t = mn_table_new(mn, txn->n_peers);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	ret = mn_stage_reserve(t, txn);
+	if (ret)
+		goto err;
+	/* Counters carry over by public key. */
+	hash_for_each(txn->peers, bkt, peer, stage_node) {
+		ret = mn_counters_resolve(old, peer);
+		if (ret)
+			goto err;
+		ret = mn_table_insert(t, peer, extack);
+		if (ret)
+			goto err;
+		if (!mn_has_listeners(mn))
+			continue;
+		if (mn_lookup_key(old, peer->public_key) &&
+		    mn_lookup_key(old, peer->public_key)->verdict ==
+		    peer->verdict)
+			continue;
+		ret = mn_notice_peer(notices, epoch_id, peer);
+		if (ret)
+			goto err;
 	}
-	hash_for_each(txn->peers, bkt, peer, stage_node)
-		peers[n++] = peer;
-
-	t = mn_table_build(peers, n, txn->epoch_id, txn->expiry, extack);
-	if (IS_ERR(t)) {
-		/* Nothing changed; the transaction stays open. */
-		ret = PTR_ERR(t);
-		goto out;
-	}
-	/* Cannot fail from here on. Counters carry over by public key. */
-	for (i = 0; i < n; i++) {
-		struct mn_peer *prev = mn_lookup_key(old, peers[i]->public_key);
-
-		if (prev) {
-			refcount_inc(&prev->counters->ref);
-			mn_counters_put(peers[i]->counters);
-			peers[i]->counters = prev->counters;
-		}
-		if (changed)
-			changed[i] = !prev || prev->verdict != peers[i]->verdict;
-		mn_txn_unstage(txn, peers[i]);
-	}
-	mn_txn_free(txn);
-	mn->txn = NULL;
-
+	t->epoch_id = txn->epoch_id;
+	t->epoch_expiry = txn->expiry;
+	t->revision = txn->revision ? txn->revision : old->revision;
+	mn_table_set_validity(t, txn->valid_until ? txn->valid_until :
+			      txn->expiry);
+	t->self_verdict = old->self_verdict;
+	strscpy(t->self_reason, old->self_reason, sizeof(t->self_reason));
 	if (self_verdict) {
-		bool self_changed = *self_verdict != mn->self_verdict;
-
-		mn_self_set(mn, *self_verdict, self_reason);
-		if (self_changed)
-			mn_notify_self(mn, epoch_id);
+		t->self_verdict = *self_verdict;
+		strscpy(t->self_reason, self_reason ? self_reason : "",
+			sizeof(t->self_reason));
+		if (t->self_verdict != old->self_verdict &&
+		    mn_has_listeners(mn)) {
+			ret = mn_notice_self(notices, t);
+			if (ret)
+				goto err;
+		}
 	}
-	/* The table now holds the staged references. */
+	/* Cannot fail from here on: the table holds its own references. */
+	mn_txn_end(mn);
 	mn_table_publish(mn, t);
-	WRITE_ONCE(mn->expired, 0);
-	mn_expiry_rearm(mn);
+	return 0;
 
-	if (notify) {
-		for (i = 0; i < n; i++)
-			if (changed[i])
-				mn_notify_verdict(mn, epoch_id, peers[i]);
-		mn_notify_epoch(mn, t);
-	}
-	ret = 0;
-out:
-	kvfree(changed);
-	kvfree(peers);
+err:
+	/* Nothing changed; the transaction stays open. */
+	mn_table_discard(t);
 	return ret;
 }
 
-int mn_epoch_abort(struct mn_net *mn, u32 portid, const u64 *epoch_id,
-		   struct netlink_ext_ack *extack)
+int mn_epoch_abort(struct mn_net *mn, struct sock *sk, u32 portid,
+		   const u64 *epoch_id, struct netlink_ext_ack *extack)
 {
 	int ret;
 
 	lockdep_assert_held(&mn->lock);
-	ret = mn_txn_check(mn, portid, extack);
+	ret = mn_txn_check(mn, sk, portid, extack);
 	if (ret)
 		return ret;
 	if (epoch_id && *epoch_id != mn->txn->epoch_id) {
@@ -260,35 +313,46 @@ int mn_epoch_abort(struct mn_net *mn, u32 portid, const u64 *epoch_id,
 				   "Epoch id does not match the open transaction");
 		return -ESTALE;
 	}
-	mn_txn_free(mn->txn);
-	mn->txn = NULL;
+	mn_txn_end(mn);
 	return 0;
 }
 
+/* An owner that stays silent for MN_TXN_IDLE_SECS loses its transaction. */
+void mn_txn_work(struct work_struct *work)
+{
+	struct mn_net *mn = container_of(to_delayed_work(work), struct mn_net,
+					 txn_work);
+
+	mutex_lock(&mn->lock);
+	mn_txn_free(mn->txn);
+	mn->txn = NULL;
+	mutex_unlock(&mn->lock);
+}
+
 /*
- * Dead man's switch. Expiry is unix time (CLOCK_REALTIME) but the work runs
- * on jiffies: it never sleeps longer than MN_EXPIRY_RECHECK_SECS and
- * recomputes the deadline each time, so clock steps are picked up.
+ * Dead man's switch. The packet path compares the boottime clock with the
+ * table's deadline itself (so it holds across suspend, when jiffies stop);
+ * this work only sends MESHNET_CMD_EXPIRED_NOTIFY. It never sleeps longer
+ * than MN_EXPIRY_RECHECK_SECS.
  */
 void mn_expiry_rearm(struct mn_net *mn)
 {
 	struct mn_table *t = mn_table_current(mn);
-	time64_t now = ktime_get_real_seconds();
-	u64 deadline, delay;
+	u64 now = ktime_get_boottime_ns(), deadline, delay;
 
 	lockdep_assert_held(&mn->lock);
-	if (!t->epoch_id || READ_ONCE(mn->expired)) {
+	if (!t || !t->epoch_id || t->valid_until_boot == U64_MAX ||
+	    mn->expired_notified) {
 		cancel_delayed_work(&mn->expiry_work);
 		return;
 	}
-	deadline = t->epoch_expiry + mn->grace;
-	if (deadline < t->epoch_expiry)	/* overflow: never expires */
-		deadline = U64_MAX;
-	if (now < 0 || deadline > (u64)now)
-		delay = min_t(u64, deadline - max_t(time64_t, now, 0),
-			      MN_EXPIRY_RECHECK_SECS);
-	else
-		delay = 0;
+	deadline = t->valid_until_boot + mn->grace_ns;
+	if (deadline < t->valid_until_boot) {
+		cancel_delayed_work(&mn->expiry_work);
+		return;
+	}
+	delay = deadline > now ? div_u64(deadline - now, NSEC_PER_SEC) + 1 : 0;
+	delay = min_t(u64, delay, MN_EXPIRY_RECHECK_SECS);
 	mod_delayed_work(mn_wq, &mn->expiry_work, delay * HZ);
 }
 
@@ -297,15 +361,11 @@ void mn_expiry_work(struct work_struct *work)
 	struct mn_net *mn = container_of(to_delayed_work(work), struct mn_net,
 					 expiry_work);
 	struct mn_table *t;
-	time64_t now;
 
 	mutex_lock(&mn->lock);
 	t = mn_table_current(mn);
-	now = ktime_get_real_seconds();
-	if (t->epoch_id && !READ_ONCE(mn->expired) && now >= 0 &&
-	    (u64)now >= t->epoch_expiry &&
-	    (u64)now - t->epoch_expiry >= mn->grace) {
-		WRITE_ONCE(mn->expired, 1);
+	if (t && !mn->expired_notified && mn_table_expired(mn, t)) {
+		mn->expired_notified = 1;
 		mn_notify_expired(mn, t);
 	} else {
 		mn_expiry_rearm(mn);
@@ -324,10 +384,8 @@ static int mn_netlink_event(struct notifier_block *nb, unsigned long event,
 		return NOTIFY_DONE;
 	mn = mn_net(n->net);
 	mutex_lock(&mn->lock);
-	if (mn->txn && mn->txn->owner_portid == n->portid) {
-		mn_txn_free(mn->txn);
-		mn->txn = NULL;
-	}
+	if (mn->txn && mn->txn->owner_portid == n->portid)
+		mn_txn_end(mn);
 	mutex_unlock(&mn->lock);
 	return NOTIFY_DONE;
 }

@@ -2,13 +2,15 @@
 /*
  * Copyright (C) 2026 The aligned-meshnet authors.
  *
- * Lookup structures of a verdict table, built once before the table is
- * published and never mutated afterwards:
+ * Lookup structures of a verdict table, kept in copy-on-write chunked
+ * arrays (vec.c) so that a new table version changes them in O(changes):
  *  - longest-prefix match per address family: one open-addressing hash table
  *    per prefix length present, probed longest first (O(number of distinct
  *    lengths), independent of the number of peers);
- *  - public key -> peer;
- *  - outer endpoint (address, port) -> DENIED peer.
+ *  - public key -> peer slot.
+ * Both use linear probing with backward-shift deletion (no tombstones) and
+ * grow by rehashing when half full. They are written only in a table that is
+ * not yet published (mn_vec_wr() with the table's generation).
  */
 
 #include <linux/jhash.h>
@@ -44,6 +46,7 @@ static void mn_mask(u16 family, union mn_addr *dst, const union mn_addr *src,
 		    u8 cidr)
 {
 	if (family == AF_INET) {
+		memset(dst, 0, sizeof(*dst));
 		dst->v4 = cidr ? src->v4 & htonl(~0U << (32 - cidr)) : 0;
 		return;
 	}
@@ -55,22 +58,157 @@ static struct mn_lpm *mn_lpm_of(struct mn_table *t, u16 family)
 	return family == AF_INET ? &t->lpm4 : &t->lpm6;
 }
 
-static int mn_lpm_insert(struct mn_table *t, struct mn_lpm_level *lvl,
-			 u16 family, const struct mn_prefix *p,
-			 struct mn_peer *peer, struct netlink_ext_ack *extack)
+/* Is @k (a home slot) cyclically within (@i, @j]? */
+static bool mn_between(u32 i, u32 k, u32 j)
 {
-	u32 i = mn_hash_addr(family, &p->addr, t->seed ^ p->cidr) & lvl->mask;
+	return i <= j ? (k > i && k <= j) : (k > i || k <= j);
+}
+
+/* ---- longest-prefix match ---- */
+
+static u32 mn_lpm_home(const struct mn_table *t, u16 family,
+		       const struct mn_lpm_level *lvl, const union mn_addr *a)
+{
+	return mn_hash_addr(family, a, t->seed ^ lvl->cidr) & lvl->mask;
+}
+
+static struct mn_lpm_level *mn_lpm_level_find(struct mn_lpm *lpm, u8 cidr)
+{
+	u32 l;
+
+	for (l = 0; l < lpm->n_levels; l++)
+		if (lpm->levels[l].cidr == cidr)
+			return &lpm->levels[l];
+	return NULL;
+}
+
+static struct mn_lpm_level *mn_lpm_level_add(struct mn_table *t,
+					     struct mn_lpm *lpm, u8 cidr,
+					     u32 n)
+{
+	struct mn_lpm_level *lvl;
+	u32 l;
+
+	for (l = 0; l < lpm->n_levels && lpm->levels[l].cidr > cidr; l++)
+		;
+	lvl = &lpm->levels[l];
+	memmove(lvl + 1, lvl, (lpm->n_levels - l) * sizeof(*lvl));
+	memset(lvl, 0, sizeof(*lvl));
+	lvl->cidr = cidr;
+	lvl->mask = mn_slots_for(n) - 1;
+	if (mn_vec_alloc(&lvl->slots, MN_VEC_LPM, lvl->mask + 1,
+			 t->generation)) {
+		memmove(lvl, lvl + 1, (lpm->n_levels - l) * sizeof(*lvl));
+		return NULL;
+	}
+	lpm->n_levels++;
+	return lvl;
+}
+
+static void mn_lpm_level_del(struct mn_lpm *lpm, struct mn_lpm_level *lvl)
+{
+	u32 l = lvl - lpm->levels;
+
+	mn_vec_free(&lvl->slots);
+	memmove(lvl, lvl + 1, (lpm->n_levels - l - 1) * sizeof(*lvl));
+	lpm->n_levels--;
+}
+
+static int mn_lpm_put_slot(struct mn_table *t, u16 family,
+			   struct mn_lpm_level *lvl, const union mn_addr *a,
+			   u32 idx)
+{
+	u32 i = mn_lpm_home(t, family, lvl, a);
+	struct mn_lpm_slot *s;
 
 	for (;; i = (i + 1) & lvl->mask) {
-		struct mn_lpm_slot *slot = &lvl->slots[i];
+		s = mn_vec_at(&lvl->slots, i);
+		if (!s->idx)
+			break;
+	}
+	s = mn_vec_wr(&lvl->slots, i, t->generation);
+	if (!s)
+		return -ENOMEM;
+	s->addr = *a;
+	s->idx = idx;
+	lvl->count++;
+	return 0;
+}
 
-		if (!slot->peer) {
-			slot->peer = peer;
-			slot->addr = p->addr;
-			return 0;
+/* Rehashes @lvl into a table for @n entries. */
+static int mn_lpm_resize(struct mn_table *t, u16 family,
+			 struct mn_lpm_level *lvl, u32 n)
+{
+	struct mn_lpm_level old = *lvl;
+	u32 i;
+	int ret;
+
+	lvl->mask = mn_slots_for(n) - 1;
+	lvl->count = 0;
+	ret = mn_vec_alloc(&lvl->slots, MN_VEC_LPM, lvl->mask + 1,
+			   t->generation);
+	if (ret) {
+		*lvl = old;
+		return ret;
+	}
+	for (i = 0; i <= old.mask; i++) {
+		const struct mn_lpm_slot *s = mn_vec_at(&old.slots, i);
+
+		if (s->idx) {
+			ret = mn_lpm_put_slot(t, family, lvl, &s->addr, s->idx);
+			if (ret) {
+				mn_vec_free(&lvl->slots);
+				*lvl = old;
+				return ret;
+			}
 		}
-		if (mn_addr_eq(family, &slot->addr, &p->addr)) {
-			if (slot->peer == peer)
+	}
+	mn_vec_free(&old.slots);
+	return 0;
+}
+
+/* Room for @n more prefixes of length @cidr (bulk builds). */
+int mn_lpm_reserve(struct mn_table *t, u16 family, u8 cidr, u32 n)
+{
+	struct mn_lpm *lpm = mn_lpm_of(t, family);
+	struct mn_lpm_level *lvl = mn_lpm_level_find(lpm, cidr);
+
+	if (!lvl)
+		return mn_lpm_level_add(t, lpm, cidr, n) ? 0 : -ENOMEM;
+	if ((lvl->count + n) * 2 <= lvl->mask + 1)
+		return 0;
+	return mn_lpm_resize(t, family, lvl, lvl->count + n);
+}
+
+static s32 mn_lpm_find(const struct mn_table *t, u16 family,
+		       const struct mn_lpm_level *lvl, const union mn_addr *a)
+{
+	u32 i = mn_lpm_home(t, family, lvl, a);
+
+	for (;; i = (i + 1) & lvl->mask) {
+		const struct mn_lpm_slot *s = mn_vec_at(&lvl->slots, i);
+
+		if (!s->idx)
+			return -1;
+		if (mn_addr_eq(family, &s->addr, a))
+			return i;
+	}
+}
+
+int mn_lpm_insert(struct mn_table *t, const struct mn_prefix *p, u32 idx,
+		  struct netlink_ext_ack *extack)
+{
+	struct mn_lpm *lpm = mn_lpm_of(t, p->family);
+	struct mn_lpm_level *lvl = mn_lpm_level_find(lpm, p->cidr);
+	s32 i;
+	int ret;
+
+	if (lvl) {
+		i = mn_lpm_find(t, p->family, lvl, &p->addr);
+		if (i >= 0) {
+			const struct mn_lpm_slot *s = mn_vec_at(&lvl->slots, i);
+
+			if (s->idx == idx)
 				NL_SET_ERR_MSG_MOD(extack,
 						   "Duplicate allowed IP prefix in one peer");
 			else
@@ -79,6 +217,93 @@ static int mn_lpm_insert(struct mn_table *t, struct mn_lpm_level *lvl,
 			return -EEXIST;
 		}
 	}
+	ret = mn_lpm_reserve(t, p->family, p->cidr, 1);
+	if (ret)
+		return ret;
+	lvl = mn_lpm_level_find(lpm, p->cidr);
+	return mn_lpm_put_slot(t, p->family, lvl, &p->addr, idx);
+}
+
+int mn_lpm_remove(struct mn_table *t, const struct mn_prefix *p)
+{
+	struct mn_lpm *lpm = mn_lpm_of(t, p->family);
+	struct mn_lpm_level *lvl = mn_lpm_level_find(lpm, p->cidr);
+	struct mn_lpm_slot *hole, *s;
+	s32 i;
+	u32 j, k;
+
+	if (!lvl)
+		return -ENOENT;
+	i = mn_lpm_find(t, p->family, lvl, &p->addr);
+	if (i < 0)
+		return -ENOENT;
+	if (lvl->count == 1) {
+		mn_lpm_level_del(lpm, lvl);
+		return 0;
+	}
+	/* Backward-shift deletion keeps every probe sequence unbroken. */
+	for (j = i;;) {
+		j = (j + 1) & lvl->mask;
+		s = mn_vec_at(&lvl->slots, j);
+		if (!s->idx)
+			break;
+		k = mn_lpm_home(t, p->family, lvl, &s->addr);
+		if (mn_between(i, k, j))
+			continue;
+		hole = mn_vec_wr(&lvl->slots, i, t->generation);
+		if (!hole)
+			return -ENOMEM;
+		*hole = *s;
+		i = j;
+	}
+	hole = mn_vec_wr(&lvl->slots, i, t->generation);
+	if (!hole)
+		return -ENOMEM;
+	memset(hole, 0, sizeof(*hole));
+	lvl->count--;
+	return 0;
+}
+
+int mn_lpm_set_idx(struct mn_table *t, const struct mn_prefix *p, u32 idx)
+{
+	struct mn_lpm_level *lvl = mn_lpm_level_find(mn_lpm_of(t, p->family),
+						     p->cidr);
+	struct mn_lpm_slot *s;
+	s32 i;
+
+	if (!lvl)
+		return -ENOENT;
+	i = mn_lpm_find(t, p->family, lvl, &p->addr);
+	if (i < 0)
+		return -ENOENT;
+	s = mn_vec_wr(&lvl->slots, i, t->generation);
+	if (!s)
+		return -ENOMEM;
+	s->idx = idx;
+	return 0;
+}
+
+int mn_lpm_clone(struct mn_table *t)
+{
+	struct mn_lpm *lpms[2] = { &t->lpm4, &t->lpm6 };
+	int f, ret;
+	u32 l;
+
+	for (f = 0; f < 2; f++) {
+		struct mn_lpm *lpm = lpms[f];
+		u32 n = lpm->n_levels;
+
+		lpm->n_levels = 0;
+		for (l = 0; l < n; l++) {
+			struct mn_vec src = lpm->levels[l].slots;
+
+			ret = mn_vec_clone(&lpm->levels[l].slots, &src);
+			if (ret)
+				return ret;
+			lpm->n_levels++;
+		}
+	}
+	return 0;
 }
 
 void mn_lpm_free(struct mn_table *t)
@@ -86,83 +311,14 @@ void mn_lpm_free(struct mn_table *t)
 	u32 i;
 
 	for (i = 0; i < t->lpm4.n_levels; i++)
-		kvfree(t->lpm4.levels[i].slots);
+		mn_vec_free(&t->lpm4.levels[i].slots);
 	for (i = 0; i < t->lpm6.n_levels; i++)
-		kvfree(t->lpm6.levels[i].slots);
+		mn_vec_free(&t->lpm6.levels[i].slots);
 	t->lpm4.n_levels = 0;
 	t->lpm6.n_levels = 0;
 }
 
-int mn_lpm_build(struct mn_table *t, struct netlink_ext_ack *extack)
-{
-	u32 *count4, *count6;
-	u8 level_of[2][129];
-	u32 i, j;
-	int c, ret = -ENOMEM;
-
-	count4 = kcalloc(2 * 129, sizeof(*count4), GFP_KERNEL);
-	if (!count4)
-		return -ENOMEM;
-	count6 = count4 + 129;
-	for (i = 0; i < t->n_peers; i++) {
-		const struct mn_peer *peer = t->peers[i];
-
-		for (j = 0; j < peer->n_allowedips; j++) {
-			const struct mn_prefix *p = &peer->allowedips[j];
-
-			if (p->family == AF_INET)
-				count4[p->cidr]++;
-			else
-				count6[p->cidr]++;
-		}
-	}
-	for (c = 128; c >= 0; c--) {
-		struct mn_lpm_level *lvl;
-
-		if (c <= 32 && count4[c]) {
-			lvl = &t->lpm4.levels[t->lpm4.n_levels];
-			lvl->cidr = c;
-			lvl->mask = mn_slots_for(count4[c]) - 1;
-			lvl->slots = kvcalloc(lvl->mask + 1, sizeof(*lvl->slots),
-					      GFP_KERNEL_ACCOUNT);
-			if (!lvl->slots)
-				goto out;
-			level_of[0][c] = t->lpm4.n_levels++;
-		}
-		if (count6[c]) {
-			lvl = &t->lpm6.levels[t->lpm6.n_levels];
-			lvl->cidr = c;
-			lvl->mask = mn_slots_for(count6[c]) - 1;
-			lvl->slots = kvcalloc(lvl->mask + 1, sizeof(*lvl->slots),
-					      GFP_KERNEL_ACCOUNT);
-			if (!lvl->slots)
-				goto out;
-			level_of[1][c] = t->lpm6.n_levels++;
-		}
-	}
-	for (i = 0; i < t->n_peers; i++) {
-		struct mn_peer *peer = t->peers[i];
-
-		for (j = 0; j < peer->n_allowedips; j++) {
-			const struct mn_prefix *p = &peer->allowedips[j];
-			bool v4 = p->family == AF_INET;
-			struct mn_lpm *lpm = mn_lpm_of(t, p->family);
-
-			ret = mn_lpm_insert(t,
-					    &lpm->levels[level_of[!v4][p->cidr]],
-					    p->family, p, peer, extack);
-			if (ret)
-				goto out;
-		}
-	}
-	ret = 0;
-out:
-	kfree(count4);
-	if (ret)
-		mn_lpm_free(t);
-	return ret;
-}
-
+/* Packet path: RCU read side, the table is immutable. */
 static struct mn_peer *mn_lpm_lookup(const struct mn_table *t,
 				     const struct mn_lpm *lpm, u16 family,
 				     const union mn_addr *addr)
@@ -175,14 +331,14 @@ static struct mn_peer *mn_lpm_lookup(const struct mn_table *t,
 		u32 i;
 
 		mn_mask(family, &key, addr, lvl->cidr);
-		i = mn_hash_addr(family, &key, t->seed ^ lvl->cidr) & lvl->mask;
+		i = mn_lpm_home(t, family, lvl, &key);
 		for (;; i = (i + 1) & lvl->mask) {
-			const struct mn_lpm_slot *slot = &lvl->slots[i];
+			const struct mn_lpm_slot *s = mn_vec_at(&lvl->slots, i);
 
-			if (!slot->peer)
+			if (!s->idx)
 				break;
-			if (mn_addr_eq(family, &slot->addr, &key))
-				return slot->peer;
+			if (mn_addr_eq(family, &s->addr, &key))
+				return mn_table_peer(t, s->idx - 1);
 		}
 	}
 	return NULL;
@@ -203,135 +359,143 @@ struct mn_peer *mn_lookup_v6(const struct mn_table *t,
 	return mn_lpm_lookup(t, &t->lpm6, AF_INET6, &a);
 }
 
-static u32 mn_hash_key(const struct mn_table *t, const u8 *key)
+/* ---- public key -> slot ---- */
+
+static u32 mn_key_home(const struct mn_table *t, const u8 *key)
 {
-	return jhash(key, MESHNET_KEY_LEN, t->seed);
+	return jhash(key, MESHNET_KEY_LEN, t->seed) & t->key_mask;
 }
 
-int mn_key_index_build(struct mn_table *t, struct netlink_ext_ack *extack)
+static s32 mn_key_find(const struct mn_table *t, const u8 *key)
 {
-	u32 n;
+	u32 i = mn_key_home(t, key);
 
-	t->key_mask = mn_slots_for(t->n_peers) - 1;
-	t->key_index = kvcalloc(t->key_mask + 1, sizeof(*t->key_index),
-				GFP_KERNEL_ACCOUNT);
-	if (!t->key_index)
-		return -ENOMEM;
-	for (n = 0; n < t->n_peers; n++) {
-		const u8 *key = t->peers[n]->public_key;
-		u32 i = mn_hash_key(t, key) & t->key_mask;
+	for (;; i = (i + 1) & t->key_mask) {
+		u32 idx = *(u32 *)mn_vec_at(&t->keys, i);
 
-		for (;; i = (i + 1) & t->key_mask) {
-			u32 idx = t->key_index[i];
-
-			if (!idx) {
-				t->key_index[i] = n + 1;
-				break;
-			}
-			if (!memcmp(t->peers[idx - 1]->public_key, key,
-				    MESHNET_KEY_LEN)) {
-				NL_SET_ERR_MSG_MOD(extack,
-						   "Duplicate peer public key");
-				return -EEXIST;
-			}
-		}
+		if (!idx)
+			return -1;
+		if (!memcmp(mn_table_peer(t, idx - 1)->public_key, key,
+			    MESHNET_KEY_LEN))
+			return i;
 	}
-	return 0;
+}
+
+s32 mn_lookup_slot(const struct mn_table *t, const u8 *key)
+{
+	s32 i;
+
+	if (!t || !t->keys.dir)
+		return -1;
+	i = mn_key_find(t, key);
+	if (i < 0)
+		return -1;
+	return *(u32 *)mn_vec_at(&t->keys, i) - 1;
 }
 
 struct mn_peer *mn_lookup_key(const struct mn_table *t, const u8 *key)
 {
-	u32 i;
+	s32 slot = mn_lookup_slot(t, key);
 
-	if (!t || !t->key_index)
-		return NULL;
-	i = mn_hash_key(t, key) & t->key_mask;
-	for (;;) {
-		u32 idx = t->key_index[i];
+	return slot < 0 ? NULL : mn_table_peer(t, slot);
+}
 
-		if (!idx)
-			return NULL;
-		if (!memcmp(t->peers[idx - 1]->public_key, key,
-			    MESHNET_KEY_LEN))
-			return t->peers[idx - 1];
+static int mn_key_put_slot(struct mn_table *t, const u8 *key, u32 idx)
+{
+	u32 i = mn_key_home(t, key);
+	u32 *e;
+
+	while (*(u32 *)mn_vec_at(&t->keys, i))
 		i = (i + 1) & t->key_mask;
-	}
-}
-
-static void mn_endpoint_key(const struct mn_peer *peer, u16 *family,
-			    union mn_addr *addr, __be16 *port)
-{
-	*family = peer->endpoint.sa.sa_family;
-	memset(addr, 0, sizeof(*addr));
-	if (*family == AF_INET) {
-		addr->v4 = peer->endpoint.sin.sin_addr.s_addr;
-		*port = peer->endpoint.sin.sin_port;
-	} else {
-		addr->v6 = peer->endpoint.sin6.sin6_addr;
-		*port = peer->endpoint.sin6.sin6_port;
-	}
-}
-
-static u32 mn_hash_endpoint(const struct mn_table *t, u16 family,
-			    const union mn_addr *addr, __be16 port)
-{
-	return mn_hash_addr(family, addr, t->seed ^ (__force u16)port);
-}
-
-/* Only DENIED peers with an endpoint are indexed: the outer drop. */
-int mn_endpoint_index_build(struct mn_table *t)
-{
-	u32 n, count = 0;
-
-	for (n = 0; n < t->n_peers; n++)
-		if (t->peers[n]->has_endpoint &&
-		    t->peers[n]->verdict == MESHNET_VERDICT_DENIED)
-			count++;
-	if (!count)
-		return 0;
-	t->ep_mask = mn_slots_for(count) - 1;
-	t->ep_slots = kvcalloc(t->ep_mask + 1, sizeof(*t->ep_slots),
-			       GFP_KERNEL_ACCOUNT);
-	if (!t->ep_slots)
+	e = mn_vec_wr(&t->keys, i, t->generation);
+	if (!e)
 		return -ENOMEM;
-	for (n = 0; n < t->n_peers; n++) {
-		struct mn_peer *peer = t->peers[n];
-		union mn_addr addr;
-		u16 family;
-		__be16 port;
-		u32 i;
-
-		if (!peer->has_endpoint ||
-		    peer->verdict != MESHNET_VERDICT_DENIED)
-			continue;
-		mn_endpoint_key(peer, &family, &addr, &port);
-		i = mn_hash_endpoint(t, family, &addr, port) & t->ep_mask;
-		while (t->ep_slots[i])
-			i = (i + 1) & t->ep_mask;
-		t->ep_slots[i] = peer;
-	}
+	*e = idx;
 	return 0;
 }
 
-struct mn_peer *mn_lookup_endpoint(const struct mn_table *t, u16 family,
-				   const union mn_addr *addr, __be16 port)
+/* Room for @n keys in all (the peers in slots 0..n_peers-1 are indexed). */
+int mn_key_reserve(struct mn_table *t, u32 n)
 {
-	u32 i;
+	struct mn_vec old = t->keys;
+	u32 old_mask = t->key_mask, i;
+	int ret;
 
-	if (!t->ep_slots)
-		return NULL;
-	i = mn_hash_endpoint(t, family, addr, port) & t->ep_mask;
-	for (;; i = (i + 1) & t->ep_mask) {
-		const struct mn_peer *peer = t->ep_slots[i];
-		union mn_addr paddr;
-		u16 pfamily;
-		__be16 pport;
+	if (t->keys.dir && n * 2 <= t->key_mask + 1)
+		return 0;
+	t->key_mask = mn_slots_for(n) - 1;
+	ret = mn_vec_alloc(&t->keys, MN_VEC_KEYS, t->key_mask + 1,
+			   t->generation);
+	if (ret)
+		goto err;
+	for (i = 0; old.dir && i <= old_mask; i++) {
+		u32 idx = *(u32 *)mn_vec_at(&old, i);
 
-		if (!peer)
-			return NULL;
-		mn_endpoint_key(peer, &pfamily, &paddr, &pport);
-		if (pfamily == family && pport == port &&
-		    mn_addr_eq(family, &paddr, addr))
-			return t->ep_slots[i];
+		if (!idx)
+			continue;
+		ret = mn_key_put_slot(t, mn_table_peer(t, idx - 1)->public_key,
+				      idx);
+		if (ret) {
+			mn_vec_free(&t->keys);
+			goto err;
+		}
 	}
+	mn_vec_free(&old);
+	return 0;
+err:
+	t->keys = old;
+	t->key_mask = old_mask;
+	return ret;
+}
+
+/* The caller checked that @key is not indexed yet. */
+int mn_key_insert(struct mn_table *t, const u8 *key, u32 idx)
+{
+	int ret = mn_key_reserve(t, t->n_peers + 1);
+
+	if (ret)
+		return ret;
+	return mn_key_put_slot(t, key, idx);
+}
+
+int mn_key_remove(struct mn_table *t, const u8 *key)
+{
+	s32 i = mn_key_find(t, key);
+	u32 j, k, idx, *hole;
+
+	if (i < 0)
+		return -ENOENT;
+	for (j = i;;) {
+		j = (j + 1) & t->key_mask;
+		idx = *(u32 *)mn_vec_at(&t->keys, j);
+		if (!idx)
+			break;
+		k = mn_key_home(t, mn_table_peer(t, idx - 1)->public_key);
+		if (mn_between(i, k, j))
+			continue;
+		hole = mn_vec_wr(&t->keys, i, t->generation);
+		if (!hole)
+			return -ENOMEM;
+		*hole = idx;
+		i = j;
+	}
+	hole = mn_vec_wr(&t->keys, i, t->generation);
+	if (!hole)
+		return -ENOMEM;
+	*hole = 0;
+	return 0;
+}
+
+int mn_key_set_idx(struct mn_table *t, const u8 *key, u32 idx)
+{
+	s32 i = mn_key_find(t, key);
+	u32 *e;
+
+	if (i < 0)
+		return -ENOENT;
+	e = mn_vec_wr(&t->keys, i, t->generation);
+	if (!e)
+		return -ENOMEM;
+	*e = idx;
+	return 0;
 }

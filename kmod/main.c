@@ -22,9 +22,15 @@ static int __init mn_mod_init(void)
 	mn_wq = alloc_workqueue("meshnet", WQ_UNBOUND, 0);
 	if (!mn_wq)
 		return -ENOMEM;
-	ret = mn_netns_init();
+	ret = mn_chunk_cache_init();
 	if (ret)
 		goto err_wq;
+	ret = mn_peer_cache_init();
+	if (ret)
+		goto err_chunk;
+	ret = mn_netns_init();
+	if (ret)
+		goto err_cache;
 	ret = mn_device_notifier_register();
 	if (ret)
 		goto err_netns;
@@ -44,6 +50,12 @@ err_device:
 	mn_device_notifier_unregister();
 err_netns:
 	mn_netns_uninit();
+	rcu_barrier();
+	flush_workqueue(mn_wq);
+err_cache:
+	mn_peer_cache_uninit();
+err_chunk:
+	mn_chunk_cache_uninit();
 err_wq:
 	destroy_workqueue(mn_wq);
 	return ret;
@@ -59,6 +71,8 @@ static void __exit mn_mod_exit(void)
 	/* Tables are freed by rcu_work: flush the callbacks, then the work. */
 	rcu_barrier();
 	destroy_workqueue(mn_wq);
+	mn_peer_cache_uninit();
+	mn_chunk_cache_uninit();
 }
 
 module_init(mn_mod_init);

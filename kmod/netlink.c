@@ -81,6 +81,17 @@ static const struct nla_policy mn_begin_policy[MESHNET_A_MAX + 1] = {
 	[MESHNET_A_EPOCH_ID] = NLA_POLICY_MIN(NLA_U64, 1),
 	[MESHNET_A_EPOCH_EXPIRY] = { .type = NLA_U64 },
 	[MESHNET_A_EPOCH_FORCE] = { .type = NLA_FLAG },
+	[MESHNET_A_REVISION] = NLA_POLICY_MIN(NLA_U64, 1),
+	[MESHNET_A_VALID_UNTIL] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy mn_verdict_peer_policy[MESHNET_PEER_A_MAX + 1] = {
+	[MESHNET_PEER_A_PUBLIC_KEY] = NLA_POLICY_EXACT_LEN(MESHNET_KEY_LEN),
+	[MESHNET_PEER_A_VERDICT] = NLA_POLICY_RANGE(NLA_U8,
+						    MESHNET_VERDICT_ALLOWED,
+						    MESHNET_VERDICT_DENIED),
+	[MESHNET_PEER_A_REASON] = { .type = NLA_NUL_STRING,
+				    .len = MESHNET_REASON_LEN - 1 },
 };
 
 static const struct nla_policy mn_set_peers_policy[MESHNET_A_MAX + 1] = {
@@ -108,6 +119,22 @@ static const struct nla_policy mn_peer_key_only_policy[MESHNET_A_MAX + 1] = {
 	[MESHNET_A_PEER] = NLA_POLICY_NESTED(mn_peer_key_policy),
 };
 
+static const struct nla_policy mn_delta_policy[MESHNET_A_MAX + 1] = {
+	[MESHNET_A_REVISION] = NLA_POLICY_MIN(NLA_U64, 1),
+	[MESHNET_A_EPOCH_ID] = { .type = NLA_U64 },
+	[MESHNET_A_EPOCH_FORCE] = { .type = NLA_FLAG },
+	[MESHNET_A_VALID_UNTIL] = { .type = NLA_U64 },
+	[MESHNET_A_PEERS] = NLA_POLICY_NESTED_ARRAY(mn_peer_policy),
+	[MESHNET_A_REMOVE_PEERS] = NLA_POLICY_NESTED_ARRAY(mn_peer_key_policy),
+	[MESHNET_A_VERDICT_PEERS] =
+		NLA_POLICY_NESTED_ARRAY(mn_verdict_peer_policy),
+	[MESHNET_A_SELF_VERDICT] = NLA_POLICY_RANGE(NLA_U8,
+						    MESHNET_VERDICT_ALLOWED,
+						    MESHNET_VERDICT_DENIED),
+	[MESHNET_A_SELF_REASON] = { .type = NLA_NUL_STRING,
+				    .len = MESHNET_REASON_LEN - 1 },
+};
+
 static const struct nla_policy mn_get_peers_policy[MESHNET_A_MAX + 1] = {
 	[MESHNET_A_SHOW_PSK] = { .type = NLA_FLAG },
 };
@@ -119,39 +146,45 @@ static struct mn_net *mn_info_net(struct genl_info *info)
 
 /* ---- replies ---- */
 
+static int mn_put_sum(struct sk_buff *skb, int attrtype,
+		      const struct mn_stats_sum *sum)
+{
+	static const u16 attr_of[MN_C_COUNT] = {
+		[MN_C_RX_PACKETS] = MESHNET_COUNTER_A_RX_PACKETS,
+		[MN_C_RX_BYTES] = MESHNET_COUNTER_A_RX_BYTES,
+		[MN_C_TX_PACKETS] = MESHNET_COUNTER_A_TX_PACKETS,
+		[MN_C_TX_BYTES] = MESHNET_COUNTER_A_TX_BYTES,
+		[MN_C_RX_DROP_PACKETS] = MESHNET_COUNTER_A_RX_DROP_PACKETS,
+		[MN_C_RX_DROP_BYTES] = MESHNET_COUNTER_A_RX_DROP_BYTES,
+		[MN_C_TX_DROP_PACKETS] = MESHNET_COUNTER_A_TX_DROP_PACKETS,
+		[MN_C_TX_DROP_BYTES] = MESHNET_COUNTER_A_TX_DROP_BYTES,
+		[MN_C_ENDPOINT_DROP_PACKETS] =
+			MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS,
+	};
+	struct nlattr *nest;
+	int i;
+
+	nest = nla_nest_start(skb, attrtype);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < MN_C_COUNT; i++) {
+		if (nla_put_u64_64bit(skb, attr_of[i], sum->c[i],
+				      MESHNET_COUNTER_A_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
 static int mn_put_counters(struct sk_buff *skb, int attrtype,
 			   const struct mn_counters *c)
 {
 	struct mn_stats_sum s;
-	struct nlattr *nest;
 
 	mn_counters_sum(c, &s);
-	nest = nla_nest_start(skb, attrtype);
-	if (!nest)
-		return -EMSGSIZE;
-	if (nla_put_u64_64bit(skb, MESHNET_COUNTER_A_RX_PACKETS, s.rx_packets,
-			      MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_RX_BYTES, s.rx_bytes,
-			      MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_TX_PACKETS, s.tx_packets,
-			      MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_TX_BYTES, s.tx_bytes,
-			      MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_RX_DROP_PACKETS,
-			      s.rx_drop_packets, MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_RX_DROP_BYTES,
-			      s.rx_drop_bytes, MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_TX_DROP_PACKETS,
-			      s.tx_drop_packets, MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_TX_DROP_BYTES,
-			      s.tx_drop_bytes, MESHNET_COUNTER_A_PAD) ||
-	    nla_put_u64_64bit(skb, MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS,
-			      s.endpoint_drop_packets, MESHNET_COUNTER_A_PAD)) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
-	}
-	nla_nest_end(skb, nest);
-	return 0;
+	return mn_put_sum(skb, attrtype, &s);
 }
 
 static int mn_put_allowedips(struct sk_buff *skb, const struct mn_peer *peer)
@@ -264,6 +297,7 @@ static int mn_put_devices(struct sk_buff *skb, struct mn_net *mn)
 static int mn_get_state(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mn_net *mn = mn_info_net(info);
+	struct mn_stats_sum totals;
 	struct mn_table *t;
 	struct sk_buff *msg;
 	void *hdr;
@@ -278,14 +312,19 @@ static int mn_get_state(struct sk_buff *skb, struct genl_info *info)
 		goto err;
 	mutex_lock(&mn->lock);
 	t = mn_table_current(mn);
+	mn_totals_sum(&mn->totals, &totals);
 	if (nla_put_u64_64bit(msg, MESHNET_A_EPOCH_ID, t->epoch_id,
 			      MESHNET_A_PAD) ||
 	    nla_put_u64_64bit(msg, MESHNET_A_EPOCH_EXPIRY, t->epoch_expiry,
 			      MESHNET_A_PAD) ||
-	    nla_put_u8(msg, MESHNET_A_EXPIRED, mn->expired) ||
-	    nla_put_u8(msg, MESHNET_A_SELF_VERDICT, mn->self_verdict) ||
-	    (mn->self_reason[0] &&
-	     nla_put_string(msg, MESHNET_A_SELF_REASON, mn->self_reason)) ||
+	    nla_put_u64_64bit(msg, MESHNET_A_REVISION, t->revision,
+			      MESHNET_A_PAD) ||
+	    nla_put_u64_64bit(msg, MESHNET_A_VALID_UNTIL, t->valid_until,
+			      MESHNET_A_PAD) ||
+	    nla_put_u8(msg, MESHNET_A_EXPIRED, mn_table_expired(mn, t)) ||
+	    nla_put_u8(msg, MESHNET_A_SELF_VERDICT, t->self_verdict) ||
+	    (t->self_reason[0] &&
+	     nla_put_string(msg, MESHNET_A_SELF_REASON, t->self_reason)) ||
 	    nla_put_u8(msg, MESHNET_A_POLICY_UNKNOWN, mn->policy_unknown) ||
 	    nla_put_u8(msg, MESHNET_A_POLICY_FAIL_CLOSED, mn->fail_closed) ||
 	    nla_put_u32(msg, MESHNET_A_POLICY_GRACE, mn->grace) ||
@@ -297,7 +336,7 @@ static int mn_get_state(struct sk_buff *skb, struct genl_info *info)
 				MESHNET_A_PAD) ||
 	      nla_put_u32(msg, MESHNET_A_TXN_PEER_COUNT, mn->txn->n_peers))) ||
 	    mn_put_devices(msg, mn) ||
-	    mn_put_counters(msg, MESHNET_A_COUNTERS, mn->totals)) {
+	    mn_put_sum(msg, MESHNET_A_COUNTERS, &totals)) {
 		mutex_unlock(&mn->lock);
 		goto err;
 	}
@@ -362,6 +401,12 @@ static int mn_set_policy(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "No policy attribute given");
 		return -EINVAL;
 	}
+	if (a[MESHNET_A_POLICY_ENDPOINT_DROP] &&
+	    nla_get_u8(a[MESHNET_A_POLICY_ENDPOINT_DROP])) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[MESHNET_A_POLICY_ENDPOINT_DROP],
+				    "Outer endpoint drop was removed (see uapi/linux/meshnet.h)");
+		return -EOPNOTSUPP;
+	}
 	mutex_lock(&mn->lock);
 	if (a[MESHNET_A_POLICY_UNKNOWN])
 		WRITE_ONCE(mn->policy_unknown,
@@ -369,11 +414,9 @@ static int mn_set_policy(struct sk_buff *skb, struct genl_info *info)
 	if (a[MESHNET_A_POLICY_FAIL_CLOSED])
 		WRITE_ONCE(mn->fail_closed,
 			   nla_get_u8(a[MESHNET_A_POLICY_FAIL_CLOSED]));
-	if (a[MESHNET_A_POLICY_ENDPOINT_DROP])
-		WRITE_ONCE(mn->endpoint_drop,
-			   nla_get_u8(a[MESHNET_A_POLICY_ENDPOINT_DROP]));
 	if (a[MESHNET_A_POLICY_GRACE]) {
 		mn->grace = nla_get_u32(a[MESHNET_A_POLICY_GRACE]);
+		WRITE_ONCE(mn->grace_ns, (u64)mn->grace * NSEC_PER_SEC);
 		mn_expiry_rearm(mn);
 	}
 	mutex_unlock(&mn->lock);
@@ -384,23 +427,24 @@ static int mn_set_self(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mn_net *mn = mn_info_net(info);
 	struct nlattr *reason = info->attrs[MESHNET_A_SELF_REASON];
-	bool changed;
+	struct mn_delta d = { .force = true };
+	LIST_HEAD(notices);
 	u8 verdict;
+	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_SELF_VERDICT)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "Missing self verdict");
 		return -EINVAL;
 	}
 	verdict = nla_get_u8(info->attrs[MESHNET_A_SELF_VERDICT]);
+	d.self_verdict = &verdict;
+	d.self_reason = reason ? nla_data(reason) : NULL;
 	mutex_lock(&mn->lock);
-	changed = verdict != mn->self_verdict;
-	WRITE_ONCE(mn->self_verdict, verdict);
-	strscpy(mn->self_reason, reason ? (char *)nla_data(reason) : "",
-		sizeof(mn->self_reason));
-	if (changed)
-		mn_notify_self(mn, mn_table_current(mn)->epoch_id);
+	d.revision = mn_table_current(mn)->revision;
+	ret = mn_delta_apply(mn, &d, &notices, info->extack);
 	mutex_unlock(&mn->lock);
-	return 0;
+	mn_notify_send_all(mn, &notices);
+	return ret;
 }
 
 /* ---- peers ---- */
@@ -476,6 +520,21 @@ static int mn_parse_endpoint(struct nlattr *attr, struct mn_peer *peer,
 	return -EINVAL;
 }
 
+/* The request skb is ours: no copy of a key stays in it once parsed. */
+static void mn_wipe_psks(struct nlattr *peers)
+{
+	struct nlattr *peer, *psk;
+	int rem;
+
+	if (!peers)
+		return;
+	nla_for_each_nested(peer, peers, rem) {
+		psk = nla_find_nested(peer, MESHNET_PEER_A_PRESHARED_KEY);
+		if (psk)
+			memzero_explicit(nla_data(psk), nla_len(psk));
+	}
+}
+
 /* Parses and validates one peer; nothing is changed. */
 static struct mn_peer *mn_parse_peer(struct nlattr *attr,
 				     struct netlink_ext_ack *extack)
@@ -508,11 +567,6 @@ static struct mn_peer *mn_parse_peer(struct nlattr *attr,
 	peer = mn_peer_alloc(n);
 	if (!peer)
 		return ERR_PTR(-ENOMEM);
-	peer->counters = mn_counters_new();
-	if (!peer->counters) {
-		ret = -ENOMEM;
-		goto err;
-	}
 	nla_memcpy(peer->public_key, tb[MESHNET_PEER_A_PUBLIC_KEY],
 		   MESHNET_KEY_LEN);
 	peer->verdict = nla_get_u8(tb[MESHNET_PEER_A_VERDICT]);
@@ -551,6 +605,8 @@ err:
 static int mn_epoch_begin_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mn_net *mn = mn_info_net(info);
+	struct nlattr **a = info->attrs;
+	struct mn_epoch_args args = {};
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_EPOCH_ID) ||
@@ -559,14 +615,40 @@ static int mn_epoch_begin_doit(struct sk_buff *skb, struct genl_info *info)
 				   "Epoch begin needs an epoch id and an expiry");
 		return -EINVAL;
 	}
+	args.epoch_id = nla_get_u64(a[MESHNET_A_EPOCH_ID]);
+	args.expiry = nla_get_u64(a[MESHNET_A_EPOCH_EXPIRY]);
+	args.force = nla_get_flag(a[MESHNET_A_EPOCH_FORCE]);
+	if (a[MESHNET_A_VALID_UNTIL])
+		args.valid_until = nla_get_u64(a[MESHNET_A_VALID_UNTIL]);
+	if (a[MESHNET_A_REVISION])
+		args.revision = nla_get_u64(a[MESHNET_A_REVISION]);
 	mutex_lock(&mn->lock);
-	ret = mn_epoch_begin(mn, info->snd_portid,
-			     nla_get_u64(info->attrs[MESHNET_A_EPOCH_ID]),
-			     nla_get_u64(info->attrs[MESHNET_A_EPOCH_EXPIRY]),
-			     nla_get_flag(info->attrs[MESHNET_A_EPOCH_FORCE]),
+	ret = mn_epoch_begin(mn, NETLINK_CB(skb).sk, info->snd_portid, &args,
 			     info->extack);
 	if (ret)
-		NL_SET_BAD_ATTR(info->extack, info->attrs[MESHNET_A_EPOCH_ID]);
+		NL_SET_BAD_ATTR(info->extack, a[MESHNET_A_EPOCH_ID]);
+	mutex_unlock(&mn->lock);
+	return ret;
+}
+
+/* Caps checked before a single peer of the message is allocated. */
+static int mn_stage_precheck(struct mn_net *mn, struct sock *sk, u32 portid,
+			     u32 n, struct netlink_ext_ack *extack)
+{
+	int ret = 0;
+
+	mutex_lock(&mn->lock);
+	if (!mn->txn) {
+		NL_SET_ERR_MSG_MOD(extack, "No epoch transaction is open");
+		ret = -ENOENT;
+	} else if (mn->txn->owner != sk || mn->txn->owner_portid != portid) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Epoch transaction is owned by another socket");
+		ret = -EBUSY;
+	} else if (mn->txn->n_peers + n > MN_MAX_PEERS) {
+		NL_SET_ERR_MSG_MOD(extack, "Too many peers in one epoch");
+		ret = -E2BIG;
+	}
 	mutex_unlock(&mn->lock);
 	return ret;
 }
@@ -574,7 +656,9 @@ static int mn_epoch_begin_doit(struct sk_buff *skb, struct genl_info *info)
 static int mn_epoch_set_peers_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mn_net *mn = mn_info_net(info);
-	struct mn_peer **peers;
+	struct nlattr *list = info->attrs[MESHNET_A_PEERS];
+	struct sock *sk = NETLINK_CB(skb).sk;
+	struct mn_peer **peers = NULL;
 	struct nlattr *attr;
 	int i, n = 0, rem, ret = 0;
 
@@ -582,14 +666,19 @@ static int mn_epoch_set_peers_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "Missing peers");
 		return -EINVAL;
 	}
-	nla_for_each_nested(attr, info->attrs[MESHNET_A_PEERS], rem)
+	nla_for_each_nested(attr, list, rem)
 		n++;
-	peers = kvcalloc(max(n, 1), sizeof(*peers), GFP_KERNEL);
-	if (!peers)
-		return -ENOMEM;
+	ret = mn_stage_precheck(mn, sk, info->snd_portid, n, info->extack);
+	if (ret)
+		goto out;
+	peers = kvcalloc(max(n, 1), sizeof(*peers), GFP_KERNEL_ACCOUNT);
+	if (!peers) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	/* Validate every peer of the message before staging any. */
 	i = 0;
-	nla_for_each_nested(attr, info->attrs[MESHNET_A_PEERS], rem) {
+	nla_for_each_nested(attr, list, rem) {
 		peers[i] = mn_parse_peer(attr, info->extack);
 		if (IS_ERR(peers[i])) {
 			ret = PTR_ERR(peers[i]);
@@ -599,10 +688,11 @@ static int mn_epoch_set_peers_doit(struct sk_buff *skb, struct genl_info *info)
 		i++;
 	}
 	mutex_lock(&mn->lock);
-	ret = mn_epoch_stage(mn, info->snd_portid, peers, n, info->extack);
+	ret = mn_epoch_stage(mn, sk, info->snd_portid, peers, n, info->extack);
 	mutex_unlock(&mn->lock);
 out:
-	for (i = 0; i < n; i++)
+	mn_wipe_psks(list);
+	for (i = 0; peers && i < n; i++)
 		mn_peer_put(peers[i]);
 	kvfree(peers);
 	return ret;
@@ -613,6 +703,8 @@ static int mn_epoch_commit_doit(struct sk_buff *skb, struct genl_info *info)
 	struct mn_net *mn = mn_info_net(info);
 	struct nlattr *self = info->attrs[MESHNET_A_SELF_VERDICT];
 	struct nlattr *reason = info->attrs[MESHNET_A_SELF_REASON];
+	LIST_HEAD(notices);
+	struct mn_table *t = NULL;
 	u8 verdict;
 	int ret;
 
@@ -628,11 +720,19 @@ static int mn_epoch_commit_doit(struct sk_buff *skb, struct genl_info *info)
 	if (self)
 		verdict = nla_get_u8(self);
 	mutex_lock(&mn->lock);
-	ret = mn_epoch_commit(mn, info->snd_portid,
+	ret = mn_epoch_commit(mn, NETLINK_CB(skb).sk, info->snd_portid,
 			      nla_get_u64(info->attrs[MESHNET_A_EPOCH_ID]),
 			      self ? &verdict : NULL,
-			      reason ? nla_data(reason) : NULL, info->extack);
+			      reason ? nla_data(reason) : NULL, &notices,
+			      info->extack);
+	if (!ret)
+		t = mn_table_get(mn_table_current(mn));
 	mutex_unlock(&mn->lock);
+	mn_notify_send_all(mn, &notices);
+	if (t) {
+		mn_notify_epoch(mn, t);
+		mn_table_put(t);
+	}
 	return ret;
 }
 
@@ -646,15 +746,197 @@ static int mn_epoch_abort_doit(struct sk_buff *skb, struct genl_info *info)
 	if (id)
 		epoch_id = nla_get_u64(id);
 	mutex_lock(&mn->lock);
-	ret = mn_epoch_abort(mn, info->snd_portid, id ? &epoch_id : NULL,
-			     info->extack);
+	ret = mn_epoch_abort(mn, NETLINK_CB(skb).sk, info->snd_portid,
+			     id ? &epoch_id : NULL, info->extack);
 	mutex_unlock(&mn->lock);
+	return ret;
+}
+
+static int mn_parse_key_attr(struct nlattr *peer, u8 *key,
+			     struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[MESHNET_PEER_A_MAX + 1];
+	int ret;
+
+	ret = nla_parse_nested(tb, MESHNET_PEER_A_MAX, peer,
+			       mn_peer_key_policy, extack);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(extack, peer, tb, MESHNET_PEER_A_PUBLIC_KEY)) {
+		NL_SET_ERR_MSG_MOD(extack, "Peer needs a public key");
+		return -EINVAL;
+	}
+	nla_memcpy(key, tb[MESHNET_PEER_A_PUBLIC_KEY], MESHNET_KEY_LEN);
+	return 0;
+}
+
+static int mn_parse_key(struct genl_info *info, u8 *key)
+{
+	return mn_parse_key_attr(info->attrs[MESHNET_A_PEER], key,
+				 info->extack);
+}
+
+/* A key-only peer (removal) or key + verdict + reason (verdict change). */
+static struct mn_peer *mn_parse_delta_key(struct nlattr *attr, u8 kind,
+					  struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[MESHNET_PEER_A_MAX + 1];
+	struct mn_peer *peer;
+	int ret;
+
+	if (kind == MN_DELTA_REMOVE) {
+		peer = mn_peer_alloc(0);
+		if (!peer)
+			return ERR_PTR(-ENOMEM);
+		ret = mn_parse_key_attr(attr, peer->public_key, extack);
+		if (ret) {
+			mn_peer_put(peer);
+			return ERR_PTR(ret);
+		}
+		return peer;
+	}
+	ret = nla_parse_nested(tb, MESHNET_PEER_A_MAX, attr,
+			       mn_verdict_peer_policy, extack);
+	if (ret)
+		return ERR_PTR(ret);
+	if (NL_REQ_ATTR_CHECK(extack, attr, tb, MESHNET_PEER_A_PUBLIC_KEY) ||
+	    NL_REQ_ATTR_CHECK(extack, attr, tb, MESHNET_PEER_A_VERDICT)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "Verdict change needs a public key and a verdict");
+		return ERR_PTR(-EINVAL);
+	}
+	peer = mn_peer_alloc(0);
+	if (!peer)
+		return ERR_PTR(-ENOMEM);
+	nla_memcpy(peer->public_key, tb[MESHNET_PEER_A_PUBLIC_KEY],
+		   MESHNET_KEY_LEN);
+	peer->verdict = nla_get_u8(tb[MESHNET_PEER_A_VERDICT]);
+	if (tb[MESHNET_PEER_A_REASON])
+		nla_strscpy(peer->reason, tb[MESHNET_PEER_A_REASON],
+			    sizeof(peer->reason));
+	return peer;
+}
+
+static void mn_delta_free(struct mn_delta *d)
+{
+	u32 i;
+
+	for (i = 0; d->e && i < d->n; i++) {
+		mn_peer_put(d->e[i].peer);
+		mn_peer_put(d->e[i].repl);
+	}
+	kvfree(d->e);
+}
+
+static int mn_apply_delta_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	static const struct {
+		u16 attr;
+		u8 kind;
+	} lists[] = {
+		{ MESHNET_A_REMOVE_PEERS, MN_DELTA_REMOVE },
+		{ MESHNET_A_VERDICT_PEERS, MN_DELTA_VERDICT },
+		{ MESHNET_A_PEERS, MN_DELTA_UPSERT },
+	};
+	struct mn_net *mn = mn_info_net(info);
+	struct nlattr **a = info->attrs;
+	struct mn_delta d = {};
+	u64 epoch_id, valid_until;
+	LIST_HEAD(notices);
+	struct nlattr *attr;
+	u32 n = 0, l;
+	u8 verdict;
+	int rem, ret = 0;
+
+	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_REVISION)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "Delta needs a revision");
+		return -EINVAL;
+	}
+	if (a[MESHNET_A_SELF_REASON] && !a[MESHNET_A_SELF_VERDICT]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[MESHNET_A_SELF_REASON],
+				    "Self reason given without self verdict");
+		return -EINVAL;
+	}
+	d.revision = nla_get_u64(a[MESHNET_A_REVISION]);
+	d.force = nla_get_flag(a[MESHNET_A_EPOCH_FORCE]);
+	if (a[MESHNET_A_EPOCH_ID]) {
+		epoch_id = nla_get_u64(a[MESHNET_A_EPOCH_ID]);
+		d.epoch_id = &epoch_id;
+	}
+	if (a[MESHNET_A_VALID_UNTIL]) {
+		valid_until = nla_get_u64(a[MESHNET_A_VALID_UNTIL]);
+		d.valid_until = &valid_until;
+	}
+	if (a[MESHNET_A_SELF_VERDICT]) {
+		verdict = nla_get_u8(a[MESHNET_A_SELF_VERDICT]);
+		d.self_verdict = &verdict;
+		if (a[MESHNET_A_SELF_REASON])
+			d.self_reason = nla_data(a[MESHNET_A_SELF_REASON]);
+	}
+	/* Count and cap before allocating anything. */
+	for (l = 0; l < ARRAY_SIZE(lists); l++)
+		if (a[lists[l].attr])
+			nla_for_each_nested(attr, a[lists[l].attr], rem)
+				n++;
+	if (n > MN_MAX_DELTA) {
+		NL_SET_ERR_MSG_MOD(info->extack, "Too many changes in one delta");
+		ret = -E2BIG;
+		goto out;
+	}
+	d.e = kvcalloc(max_t(u32, n, 1), sizeof(*d.e), GFP_KERNEL_ACCOUNT);
+	if (!d.e) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (l = 0; l < ARRAY_SIZE(lists); l++) {
+		if (!a[lists[l].attr])
+			continue;
+		nla_for_each_nested(attr, a[lists[l].attr], rem) {
+			struct mn_peer *p;
+
+			if (lists[l].kind == MN_DELTA_UPSERT)
+				p = mn_parse_peer(attr, info->extack);
+			else
+				p = mn_parse_delta_key(attr, lists[l].kind,
+						       info->extack);
+			if (IS_ERR(p)) {
+				ret = PTR_ERR(p);
+				goto out;
+			}
+			d.e[d.n].peer = p;
+			d.e[d.n++].kind = lists[l].kind;
+		}
+	}
+	mutex_lock(&mn->lock);
+	ret = mn_delta_apply(mn, &d, &notices, info->extack);
+	mutex_unlock(&mn->lock);
+	mn_notify_send_all(mn, &notices);
+out:
+	mn_wipe_psks(a[MESHNET_A_PEERS]);
+	mn_delta_free(&d);
+	return ret;
+}
+
+/* One-entry deltas that keep the revision. */
+static int mn_one_change(struct mn_net *mn, struct mn_peer *peer, u8 kind,
+			 struct netlink_ext_ack *extack)
+{
+	struct mn_delta_entry e = { .peer = peer, .kind = kind };
+	struct mn_delta d = { .force = true, .n = 1, .e = &e };
+	LIST_HEAD(notices);
+	int ret;
+
+	mutex_lock(&mn->lock);
+	d.revision = mn_table_current(mn)->revision;
+	ret = mn_delta_apply(mn, &d, &notices, extack);
+	mutex_unlock(&mn->lock);
+	mn_notify_send_all(mn, &notices);
+	mn_peer_put(e.repl);
 	return ret;
 }
 
 static int mn_set_peer_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct mn_net *mn = mn_info_net(info);
 	struct mn_peer *peer;
 	int ret;
 
@@ -665,49 +947,30 @@ static int mn_set_peer_doit(struct sk_buff *skb, struct genl_info *info)
 	peer = mn_parse_peer(info->attrs[MESHNET_A_PEER], info->extack);
 	if (IS_ERR(peer))
 		return PTR_ERR(peer);
-	mutex_lock(&mn->lock);
-	ret = mn_table_set_peer(mn, peer, info->extack);
-	mutex_unlock(&mn->lock);
-	if (ret)
-		mn_peer_put(peer);
+	ret = mn_one_change(mn_info_net(info), peer, MN_DELTA_UPSERT,
+			    info->extack);
+	mn_peer_put(peer);
 	return ret;
-}
-
-static int mn_parse_key(struct genl_info *info, u8 *key)
-{
-	struct nlattr *tb[MESHNET_PEER_A_MAX + 1];
-	struct nlattr *peer = info->attrs[MESHNET_A_PEER];
-	int ret;
-
-	ret = nla_parse_nested(tb, MESHNET_PEER_A_MAX, peer,
-			       mn_peer_key_policy, info->extack);
-	if (ret)
-		return ret;
-	if (NL_REQ_ATTR_CHECK(info->extack, peer, tb,
-			      MESHNET_PEER_A_PUBLIC_KEY)) {
-		NL_SET_ERR_MSG_MOD(info->extack, "Peer needs a public key");
-		return -EINVAL;
-	}
-	nla_memcpy(key, tb[MESHNET_PEER_A_PUBLIC_KEY], MESHNET_KEY_LEN);
-	return 0;
 }
 
 static int mn_del_peer_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct mn_net *mn = mn_info_net(info);
-	u8 key[MESHNET_KEY_LEN];
+	struct mn_peer *peer;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_PEER)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "Missing peer");
 		return -EINVAL;
 	}
-	ret = mn_parse_key(info, key);
-	if (ret)
-		return ret;
-	mutex_lock(&mn->lock);
-	ret = mn_table_del_peer(mn, key, info->extack);
-	mutex_unlock(&mn->lock);
+	peer = mn_parse_delta_key(info->attrs[MESHNET_A_PEER],
+				  MN_DELTA_REMOVE, info->extack);
+	if (IS_ERR(peer))
+		return PTR_ERR(peer);
+	ret = mn_one_change(mn_info_net(info), peer, MN_DELTA_REMOVE,
+			    info->extack);
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_MOD(info->extack, "No peer with this public key");
+	mn_peer_put(peer);
 	return ret;
 }
 
@@ -738,9 +1001,11 @@ static int mn_reset_counters_doit(struct sk_buff *skb, struct genl_info *info)
 			ret = -ENOENT;
 		}
 	} else {
-		for (i = 0; i < t->n_peers; i++)
-			mn_counters_reset(t->peers[i]->counters);
-		mn_counters_reset(mn->totals);
+		for (i = 0; i < t->n_peers; i++) {
+			mn_counters_reset(mn_table_peer(t, i)->counters);
+			cond_resched();
+		}
+		mn_totals_reset(&mn->totals);
 	}
 	mutex_unlock(&mn->lock);
 	return ret;
@@ -784,13 +1049,15 @@ static int mn_get_peers_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_u64_64bit(skb, MESHNET_A_EPOCH_ID, t->epoch_id,
+			      MESHNET_A_PAD) ||
+	    nla_put_u64_64bit(skb, MESHNET_A_REVISION, t->revision,
 			      MESHNET_A_PAD))
 		goto err;
 	list = nla_nest_start(skb, MESHNET_A_PEERS);
 	if (!list)
 		goto err;
 	for (; i < t->n_peers; i++)
-		if (mn_put_peer(skb, i - first, t->peers[i], true,
+		if (mn_put_peer(skb, i - first, mn_table_peer(t, i), true,
 				cb->args[MN_DUMP_PSK]))
 			break;
 	if (i == first && t->n_peers)
@@ -833,6 +1100,13 @@ static struct sk_buff *mn_notify_new(u8 cmd, void **hdr)
 	return msg;
 }
 
+/*
+ * Notifications may come from work items that outlive the family during
+ * module unload: multicast only while the family is registered.
+ */
+static DEFINE_MUTEX(mn_notify_mutex);
+static bool mn_notify_live;
+
 static void mn_notify_send(struct mn_net *mn, struct sk_buff *msg, void *hdr,
 			   bool ok)
 {
@@ -841,45 +1115,49 @@ static void mn_notify_send(struct mn_net *mn, struct sk_buff *msg, void *hdr,
 		return;
 	}
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&mn_genl_family, mn->net, msg, 0, 0,
-				GFP_KERNEL);
+	mutex_lock(&mn_notify_mutex);
+	if (mn_notify_live)
+		genlmsg_multicast_netns(&mn_genl_family, mn->net, msg, 0, 0,
+					GFP_KERNEL);
+	else
+		nlmsg_free(msg);
+	mutex_unlock(&mn_notify_mutex);
 }
 
-void mn_notify_verdict(struct mn_net *mn, u64 epoch_id,
-		       const struct mn_peer *peer)
+static void mn_notify_one(struct mn_net *mn, const struct mn_notice *n)
 {
 	struct sk_buff *msg;
 	void *hdr;
+	bool ok;
 
-	if (!mn_has_listeners(mn))
-		return;
 	msg = mn_notify_new(MESHNET_CMD_VERDICT_NOTIFY, &hdr);
 	if (!msg)
 		return;
-	mn_notify_send(mn, msg, hdr,
-		       !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_ID, epoch_id,
-					  MESHNET_A_PAD) &&
-		       !mn_put_peer(msg, MESHNET_A_PEER, peer, false, false));
+	ok = !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_ID, n->epoch_id,
+				MESHNET_A_PAD);
+	if (ok && n->peer)
+		ok = !mn_put_peer(msg, MESHNET_A_PEER, n->peer, false, false);
+	else if (ok)
+		ok = !nla_put_u8(msg, MESHNET_A_SELF_VERDICT, n->self_verdict) &&
+		     (!n->self_reason[0] ||
+		      !nla_put_string(msg, MESHNET_A_SELF_REASON,
+				      n->self_reason));
+	mn_notify_send(mn, msg, hdr, ok);
 }
 
-void mn_notify_self(struct mn_net *mn, u64 epoch_id)
+/* Sends and frees @notices; called without the writer lock. */
+void mn_notify_send_all(struct mn_net *mn, struct list_head *notices)
 {
-	struct sk_buff *msg;
-	void *hdr;
+	struct mn_notice *n, *tmp;
 
-	if (!mn_has_listeners(mn))
-		return;
-	msg = mn_notify_new(MESHNET_CMD_VERDICT_NOTIFY, &hdr);
-	if (!msg)
-		return;
-	mn_notify_send(mn, msg, hdr,
-		       !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_ID, epoch_id,
-					  MESHNET_A_PAD) &&
-		       !nla_put_u8(msg, MESHNET_A_SELF_VERDICT,
-				   mn->self_verdict) &&
-		       (!mn->self_reason[0] ||
-			!nla_put_string(msg, MESHNET_A_SELF_REASON,
-					mn->self_reason)));
+	list_for_each_entry_safe(n, tmp, notices, node) {
+		if (mn_has_listeners(mn))
+			mn_notify_one(mn, n);
+		list_del(&n->node);
+		mn_peer_put(n->peer);
+		kfree(n);
+		cond_resched();
+	}
 }
 
 void mn_notify_epoch(struct mn_net *mn, const struct mn_table *t)
@@ -915,7 +1193,7 @@ void mn_notify_expired(struct mn_net *mn, const struct mn_table *t)
 					  MESHNET_A_PAD) &&
 		       !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_EXPIRY,
 					  t->epoch_expiry, MESHNET_A_PAD) &&
-		       !nla_put_u8(msg, MESHNET_A_EXPIRED, mn->expired));
+		       !nla_put_u8(msg, MESHNET_A_EXPIRED, 1));
 }
 
 /* ---- family ---- */
@@ -953,10 +1231,11 @@ static const struct genl_ops mn_genl_ops[] = {
 	},
 	MN_OP(MESHNET_CMD_RESET_COUNTERS, mn_reset_counters_doit,
 	      mn_peer_key_only_policy),
+	MN_OP(MESHNET_CMD_APPLY_DELTA, mn_apply_delta_doit, mn_delta_policy),
 };
 
 static const struct genl_multicast_group mn_genl_mcgrps[] = {
-	{ .name = MESHNET_MCGRP_NAME },
+	{ .name = MESHNET_MCGRP_NAME, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 struct genl_family mn_genl_family __ro_after_init = {
@@ -975,10 +1254,20 @@ struct genl_family mn_genl_family __ro_after_init = {
 
 int mn_genl_register(void)
 {
-	return genl_register_family(&mn_genl_family);
+	int ret = genl_register_family(&mn_genl_family);
+
+	if (!ret) {
+		mutex_lock(&mn_notify_mutex);
+		mn_notify_live = true;
+		mutex_unlock(&mn_notify_mutex);
+	}
+	return ret;
 }
 
 void mn_genl_unregister(void)
 {
+	mutex_lock(&mn_notify_mutex);
+	mn_notify_live = false;
+	mutex_unlock(&mn_notify_mutex);
 	genl_unregister_family(&mn_genl_family);
 }

@@ -27,15 +27,16 @@ static int __net_init mn_net_init(struct net *net)
 	mn->net = net;
 	mutex_init(&mn->lock);
 	INIT_DELAYED_WORK(&mn->expiry_work, mn_expiry_work);
-	mn->self_verdict = MESHNET_VERDICT_ALLOWED;
+	INIT_DELAYED_WORK(&mn->txn_work, mn_txn_work);
 	mn->policy_unknown = MESHNET_UNKNOWN_DROP;
 	mn->fail_closed = 1;
 	mn->grace = 60;
+	mn->grace_ns = 60 * NSEC_PER_SEC;
 
-	mn->totals = mn_counters_new();
-	if (!mn->totals)
-		return -ENOMEM;
-	t = mn_table_build(NULL, 0, 0, 0, NULL);
+	ret = mn_totals_init(&mn->totals);
+	if (ret)
+		return ret;
+	t = mn_table_new(mn, 0);
 	if (IS_ERR(t)) {
 		ret = PTR_ERR(t);
 		goto err_totals;
@@ -48,9 +49,9 @@ static int __net_init mn_net_init(struct net *net)
 
 err_table:
 	RCU_INIT_POINTER(mn->table, NULL);
-	mn_table_put(t);
+	mn_table_discard(t);
 err_totals:
-	mn_counters_put(mn->totals);
+	mn_totals_free(&mn->totals);
 	return ret;
 }
 
@@ -63,6 +64,7 @@ static void __net_exit mn_net_exit(struct net *net)
 	/* No packet reaches our hooks after this (it synchronises RCU). */
 	mn_hooks_unregister(mn);
 	cancel_delayed_work_sync(&mn->expiry_work);
+	cancel_delayed_work_sync(&mn->txn_work);
 
 	mutex_lock(&mn->lock);
 	mn_txn_free(mn->txn);
@@ -76,7 +78,8 @@ static void __net_exit mn_net_exit(struct net *net)
 
 	mn_table_put(t);
 	kfree_rcu(devs, rcu);
-	mn_counters_put(mn->totals);
+	/* The tables' rcu_work may still count nothing: no packet is left. */
+	mn_totals_free(&mn->totals);
 	mutex_destroy(&mn->lock);
 }
 

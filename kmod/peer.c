@@ -2,7 +2,7 @@
 /*
  * Copyright (C) 2026 The aligned-meshnet authors.
  *
- * Peer entries and their per-CPU counters.
+ * Peer entries, their counters and the namespace totals.
  */
 
 #include <linux/overflow.h>
@@ -12,125 +12,132 @@
 
 #include "meshnet.h"
 
+static struct kmem_cache *mn_counters_cache;
+
+int mn_peer_cache_init(void)
+{
+	mn_counters_cache = KMEM_CACHE(mn_counters, SLAB_ACCOUNT);
+	return mn_counters_cache ? 0 : -ENOMEM;
+}
+
+void mn_peer_cache_uninit(void)
+{
+	kmem_cache_destroy(mn_counters_cache);
+}
+
 struct mn_counters *mn_counters_new(void)
 {
 	struct mn_counters *c;
-	int cpu;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	c = kmem_cache_zalloc(mn_counters_cache, GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return NULL;
-	c->pcpu = alloc_percpu(struct mn_pcpu_stats);
-	if (!c->pcpu) {
-		kfree(c);
-		return NULL;
-	}
-	for_each_possible_cpu(cpu)
-		u64_stats_init(&per_cpu_ptr(c->pcpu, cpu)->syncp);
 	refcount_set(&c->ref, 1);
 	return c;
 }
 
 void mn_counters_put(struct mn_counters *c)
 {
-	if (!c || !refcount_dec_and_test(&c->ref))
-		return;
-	free_percpu(c->pcpu);
-	kfree(c);
-}
-
-/* Packet path: called under RCU, possibly with preemption enabled. */
-void mn_counters_add(struct mn_counters *c, enum mn_count_kind kind,
-		     unsigned int len)
-{
-	struct mn_pcpu_stats *s = get_cpu_ptr(c->pcpu);
-	unsigned long flags;
-
-	flags = u64_stats_update_begin_irqsave(&s->syncp);
-	switch (kind) {
-	case MN_RX_PASS:
-		u64_stats_inc(&s->rx_packets);
-		u64_stats_add(&s->rx_bytes, len);
-		break;
-	case MN_TX_PASS:
-		u64_stats_inc(&s->tx_packets);
-		u64_stats_add(&s->tx_bytes, len);
-		break;
-	case MN_RX_DROP:
-		u64_stats_inc(&s->rx_drop_packets);
-		u64_stats_add(&s->rx_drop_bytes, len);
-		break;
-	case MN_TX_DROP:
-		u64_stats_inc(&s->tx_drop_packets);
-		u64_stats_add(&s->tx_drop_bytes, len);
-		break;
-	case MN_ENDPOINT_DROP:
-		u64_stats_inc(&s->endpoint_drop_packets);
-		break;
-	}
-	u64_stats_update_end_irqrestore(&s->syncp, flags);
-	put_cpu_ptr(c->pcpu);
+	if (c && refcount_dec_and_test(&c->ref))
+		kmem_cache_free(mn_counters_cache, c);
 }
 
 void mn_counters_sum(const struct mn_counters *c, struct mn_stats_sum *sum)
 {
+	int i;
+
+	for (i = 0; i < MN_C_COUNT; i++)
+		sum->c[i] = c ? atomic64_read(&c->c[i]) : 0;
+}
+
+/* Atomic stores: safe against packets counted concurrently on any CPU. */
+void mn_counters_reset(struct mn_counters *c)
+{
+	int i;
+
+	for (i = 0; c && i < MN_C_COUNT; i++)
+		atomic64_set(&c->c[i], 0);
+}
+
+int mn_totals_init(struct mn_totals *t)
+{
 	int cpu;
+
+	memset(&t->base, 0, sizeof(t->base));
+	t->pcpu = alloc_percpu_gfp(struct mn_pcpu_stats, GFP_KERNEL_ACCOUNT);
+	if (!t->pcpu)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(t->pcpu, cpu)->syncp);
+	return 0;
+}
+
+void mn_totals_free(struct mn_totals *t)
+{
+	free_percpu(t->pcpu);
+	t->pcpu = NULL;
+}
+
+static const u8 mn_kind_counter[][2] = {
+	[MN_RX_PASS] = { MN_C_RX_PACKETS, MN_C_RX_BYTES },
+	[MN_TX_PASS] = { MN_C_TX_PACKETS, MN_C_TX_BYTES },
+	[MN_RX_DROP] = { MN_C_RX_DROP_PACKETS, MN_C_RX_DROP_BYTES },
+	[MN_TX_DROP] = { MN_C_TX_DROP_PACKETS, MN_C_TX_DROP_BYTES },
+	[MN_ENDPOINT_DROP] = { MN_C_ENDPOINT_DROP_PACKETS, MN_C_COUNT },
+};
+
+/* Packet path: called under RCU, possibly with preemption enabled. */
+void mn_totals_add(struct mn_totals *t, enum mn_count_kind kind,
+		   unsigned int pkts, unsigned int len)
+{
+	struct mn_pcpu_stats *s = get_cpu_ptr(t->pcpu);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	u64_stats_add(&s->c[mn_kind_counter[kind][0]], pkts);
+	if (mn_kind_counter[kind][1] < MN_C_COUNT)
+		u64_stats_add(&s->c[mn_kind_counter[kind][1]], len);
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(t->pcpu);
+}
+
+static void mn_totals_raw(const struct mn_totals *t, struct mn_stats_sum *sum)
+{
+	int cpu, i;
 
 	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
-		const struct mn_pcpu_stats *s = per_cpu_ptr(c->pcpu, cpu);
+		const struct mn_pcpu_stats *s = per_cpu_ptr(t->pcpu, cpu);
 		struct mn_stats_sum v;
 		unsigned int start;
 
 		do {
 			start = u64_stats_fetch_begin(&s->syncp);
-			v.rx_packets = u64_stats_read(&s->rx_packets);
-			v.rx_bytes = u64_stats_read(&s->rx_bytes);
-			v.tx_packets = u64_stats_read(&s->tx_packets);
-			v.tx_bytes = u64_stats_read(&s->tx_bytes);
-			v.rx_drop_packets = u64_stats_read(&s->rx_drop_packets);
-			v.rx_drop_bytes = u64_stats_read(&s->rx_drop_bytes);
-			v.tx_drop_packets = u64_stats_read(&s->tx_drop_packets);
-			v.tx_drop_bytes = u64_stats_read(&s->tx_drop_bytes);
-			v.endpoint_drop_packets =
-				u64_stats_read(&s->endpoint_drop_packets);
+			for (i = 0; i < MN_C_COUNT; i++)
+				v.c[i] = u64_stats_read(&s->c[i]);
 		} while (u64_stats_fetch_retry(&s->syncp, start));
-		sum->rx_packets += v.rx_packets;
-		sum->rx_bytes += v.rx_bytes;
-		sum->tx_packets += v.tx_packets;
-		sum->tx_bytes += v.tx_bytes;
-		sum->rx_drop_packets += v.rx_drop_packets;
-		sum->rx_drop_bytes += v.rx_drop_bytes;
-		sum->tx_drop_packets += v.tx_drop_packets;
-		sum->tx_drop_bytes += v.tx_drop_bytes;
-		sum->endpoint_drop_packets += v.endpoint_drop_packets;
+		for (i = 0; i < MN_C_COUNT; i++)
+			sum->c[i] += v.c[i];
 	}
 }
 
-/*
- * Resetting races with packets counted concurrently on other CPUs; a few
- * packets may survive the reset, which is acceptable for statistics.
- */
-void mn_counters_reset(struct mn_counters *c)
+/* Writer lock held (the baseline). */
+void mn_totals_sum(const struct mn_totals *t, struct mn_stats_sum *sum)
 {
-	int cpu;
+	int i;
 
-	for_each_possible_cpu(cpu) {
-		struct mn_pcpu_stats *s = per_cpu_ptr(c->pcpu, cpu);
-		unsigned long flags;
+	mn_totals_raw(t, sum);
+	for (i = 0; i < MN_C_COUNT; i++)
+		sum->c[i] -= t->base.c[i];
+}
 
-		flags = u64_stats_update_begin_irqsave(&s->syncp);
-		u64_stats_set(&s->rx_packets, 0);
-		u64_stats_set(&s->rx_bytes, 0);
-		u64_stats_set(&s->tx_packets, 0);
-		u64_stats_set(&s->tx_bytes, 0);
-		u64_stats_set(&s->rx_drop_packets, 0);
-		u64_stats_set(&s->rx_drop_bytes, 0);
-		u64_stats_set(&s->tx_drop_packets, 0);
-		u64_stats_set(&s->tx_drop_bytes, 0);
-		u64_stats_set(&s->endpoint_drop_packets, 0);
-		u64_stats_update_end_irqrestore(&s->syncp, flags);
-	}
+/*
+ * Only the owning CPU writes its per-CPU counters (a remote write would race
+ * with its u64_stats writer on 32-bit SMP): a reset moves the baseline.
+ */
+void mn_totals_reset(struct mn_totals *t)
+{
+	mn_totals_raw(t, &t->base);
 }
 
 struct mn_peer *mn_peer_alloc(u16 n_allowedips)
@@ -161,4 +168,21 @@ void mn_peer_put(struct mn_peer *peer)
 {
 	if (peer)
 		kref_put(&peer->ref, mn_peer_release);
+}
+
+bool mn_peer_same_prefixes(const struct mn_peer *a, const struct mn_peer *b)
+{
+	u16 i;
+
+	if (a->n_allowedips != b->n_allowedips)
+		return false;
+	for (i = 0; i < a->n_allowedips; i++) {
+		const struct mn_prefix *p = &a->allowedips[i];
+		const struct mn_prefix *q = &b->allowedips[i];
+
+		if (p->family != q->family || p->cidr != q->cidr ||
+		    memcmp(&p->addr, &q->addr, sizeof(p->addr)))
+			return false;
+	}
+	return true;
 }

@@ -2,10 +2,15 @@
 /*
  * Copyright (C) 2026 The aligned-meshnet authors.
  *
- * Verdict tables: immutable once published. A change builds a new table
- * (sharing the unchanged, refcounted peer entries), publishes it with
- * rcu_assign_pointer() and frees the old one after a grace period, in
- * process context, once no dump holds a reference to it any more.
+ * Verdict tables: immutable once published. A change clones the current
+ * table (sharing every index chunk, vec.c), writes its k changes into the
+ * clone (copying only the chunks it touches), publishes the clone with
+ * rcu_assign_pointer() and frees the old version after a grace period, in
+ * process context, once no dump holds a reference to it any more. A clone
+ * that fails half-way is discarded: nothing was published.
+ *
+ * Peer slots are dense (0..n_peers-1): a removal moves the last peer into
+ * the hole and re-points its key and prefixes, O(its prefixes).
  */
 
 #include <linux/mm.h>
@@ -15,21 +20,22 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 
 #include "meshnet.h"
 
+static void mn_table_free_now(struct mn_table *t)
+{
+	mn_lpm_free(t);
+	mn_vec_free(&t->keys);
+	mn_vec_free(&t->peers);	/* drops the peer references */
+	kvfree(t);
+}
+
 static void mn_table_free_work(struct work_struct *work)
 {
-	struct mn_table *t = container_of(to_rcu_work(work), struct mn_table,
-					  free_work);
-	u32 i;
-
-	mn_lpm_free(t);
-	kvfree(t->key_index);
-	kvfree(t->ep_slots);
-	for (i = 0; i < t->n_peers; i++)
-		mn_peer_put(t->peers[i]);
-	kvfree(t);
+	mn_table_free_now(container_of(to_rcu_work(work), struct mn_table,
+				       free_work));
 }
 
 static void mn_table_release(struct kref *ref)
@@ -53,48 +59,58 @@ struct mn_table *mn_table_get(struct mn_table *t)
 	return t;
 }
 
-/*
- * Builds a table from @n peers. On success the table owns the caller's
- * references to the peers; on failure the caller keeps them.
- */
-struct mn_table *mn_table_build(struct mn_peer **peers, u32 n, u64 epoch_id,
-				u64 expiry, struct netlink_ext_ack *extack)
+/* A table that was never published (readers cannot see it). */
+void mn_table_discard(struct mn_table *t)
+{
+	if (t)
+		mn_table_free_now(t);
+}
+
+/* An empty table with room for @n_hint peers, not yet published. */
+struct mn_table *mn_table_new(struct mn_net *mn, u32 n_hint)
 {
 	struct mn_table *t;
-	int ret;
 
-	if (n > MN_MAX_PEERS) {
-		NL_SET_ERR_MSG_MOD(extack, "Too many peers");
+	if (n_hint > MN_MAX_PEERS)
 		return ERR_PTR(-E2BIG);
-	}
-	t = kvzalloc(struct_size(t, peers, n), GFP_KERNEL_ACCOUNT);
+	t = kvzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&t->ref);
-	t->epoch_id = epoch_id;
-	t->epoch_expiry = expiry;
+	t->generation = ++mn->generation;
 	t->seed = get_random_u32();
-	t->n_peers = n;
-	if (n)
-		memcpy(t->peers, peers, n * sizeof(*peers));
-
-	ret = mn_key_index_build(t, extack);
-	if (ret)
-		goto err;
-	ret = mn_lpm_build(t, extack);
-	if (ret)
-		goto err;
-	ret = mn_endpoint_index_build(t);
-	if (ret)
-		goto err_lpm;
+	t->valid_until_boot = U64_MAX;
+	t->self_verdict = MESHNET_VERDICT_ALLOWED;
+	if (mn_vec_alloc(&t->peers, MN_VEC_PEERS, n_hint, t->generation) ||
+	    mn_key_reserve(t, n_hint)) {
+		mn_table_free_now(t);
+		return ERR_PTR(-ENOMEM);
+	}
 	return t;
+}
 
-err_lpm:
-	mn_lpm_free(t);
-err:
-	kvfree(t->key_index);
-	kvfree(t);
-	return ERR_PTR(ret);
+/*
+ * A private copy of @old sharing all its chunks: O(n / 512) pointer copies.
+ * Everything but the indexes (epoch, revision, validity, self) is inherited.
+ */
+struct mn_table *mn_table_clone(struct mn_net *mn, const struct mn_table *old)
+{
+	struct mn_table *t;
+
+	t = kvmalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	if (!t)
+		return ERR_PTR(-ENOMEM);
+	memcpy(t, old, sizeof(*t));
+	kref_init(&t->ref);
+	t->generation = ++mn->generation;
+	memset(&t->peers, 0, sizeof(t->peers));
+	memset(&t->keys, 0, sizeof(t->keys));
+	if (mn_lpm_clone(t) || mn_vec_clone(&t->peers, &old->peers) ||
+	    mn_vec_clone(&t->keys, &old->keys)) {
+		mn_table_free_now(t);
+		return ERR_PTR(-ENOMEM);
+	}
+	return t;
 }
 
 struct mn_table *mn_table_current(struct mn_net *mn)
@@ -108,92 +124,125 @@ void mn_table_publish(struct mn_net *mn, struct mn_table *t)
 {
 	struct mn_table *old = mn_table_current(mn);
 
-	t->generation = ++mn->generation;
+	if (!old || old->valid_until_boot != t->valid_until_boot ||
+	    old->epoch_id != t->epoch_id)
+		mn->expired_notified = 0;
 	rcu_assign_pointer(mn->table, t);
 	mn_table_put(old);
+	mn_expiry_rearm(mn);
 }
 
-/* Copy-on-write: the current peers minus @skip, plus @add (may be NULL). */
-static int mn_table_rebuild(struct mn_net *mn, const u8 *skip,
-			    struct mn_peer *add, struct netlink_ext_ack *extack)
+/* Adds @peer (a new key) to an unpublished table; takes its own reference. */
+int mn_table_insert(struct mn_table *t, struct mn_peer *peer,
+		    struct netlink_ext_ack *extack)
 {
-	struct mn_table *old = mn_table_current(mn), *t;
-	struct mn_peer **peers;
-	u32 i, n = 0;
-	int ret = 0;
-
-	peers = kvcalloc(old->n_peers + 1, sizeof(*peers), GFP_KERNEL);
-	if (!peers)
-		return -ENOMEM;
-	for (i = 0; i < old->n_peers; i++) {
-		if (skip && !memcmp(old->peers[i]->public_key, skip,
-				    MESHNET_KEY_LEN))
-			continue;
-		peers[n++] = old->peers[i];
-	}
-	if (add)
-		peers[n++] = add;
-	t = mn_table_build(peers, n, old->epoch_id, old->epoch_expiry, extack);
-	if (IS_ERR(t)) {
-		ret = PTR_ERR(t);
-		goto out;
-	}
-	/* The new table shares the old table's entries. */
-	for (i = 0; i < n; i++)
-		if (peers[i] != add)
-			mn_peer_get(peers[i]);
-	mn_table_publish(mn, t);
-out:
-	kvfree(peers);
-	return ret;
-}
-
-/*
- * Adds or replaces one peer between epochs. On success the table takes over
- * the caller's reference to @peer.
- */
-int mn_table_set_peer(struct mn_net *mn, struct mn_peer *peer,
-		      struct netlink_ext_ack *extack)
-{
-	struct mn_table *old = mn_table_current(mn);
-	struct mn_peer *prev = mn_lookup_key(old, peer->public_key);
-	u8 prev_verdict = prev ? prev->verdict : MESHNET_VERDICT_UNSPEC;
-	struct mn_counters *fresh = NULL;
-	u64 epoch = old->epoch_id;
+	u32 slot = t->n_peers;
+	struct mn_peer **p;
+	u16 i;
 	int ret;
 
-	if (!prev && old->n_peers >= MN_MAX_PEERS) {
+	if (t->n_peers >= MN_MAX_PEERS) {
 		NL_SET_ERR_MSG_MOD(extack, "Too many peers");
 		return -E2BIG;
 	}
-	peer->epoch = epoch;
-	if (prev) {
-		fresh = peer->counters;
-		refcount_inc(&prev->counters->ref);
-		peer->counters = prev->counters;
+	if (mn_lookup_slot(t, peer->public_key) >= 0) {
+		NL_SET_ERR_MSG_MOD(extack, "Duplicate peer public key");
+		return -EEXIST;
 	}
-	ret = mn_table_rebuild(mn, prev ? peer->public_key : NULL, peer,
-			       extack);
-	if (ret) {
-		if (prev) {
-			mn_counters_put(peer->counters);
-			peer->counters = fresh;
-		}
+	ret = mn_vec_grow(&t->peers, slot + 1, t->generation);
+	if (ret)
 		return ret;
+	p = mn_vec_wr(&t->peers, slot, t->generation);
+	if (!p)
+		return -ENOMEM;
+	*p = mn_peer_get(peer);
+	ret = mn_key_insert(t, peer->public_key, slot + 1);
+	if (ret)
+		return ret;
+	for (i = 0; i < peer->n_allowedips; i++) {
+		ret = mn_lpm_insert(t, &peer->allowedips[i], slot + 1, extack);
+		if (ret)
+			return ret;
 	}
-	mn_counters_put(fresh);
-	/* @old and @prev may be freed by now: use the saved values. */
-	if (prev_verdict != peer->verdict)
-		mn_notify_verdict(mn, epoch, peer);
+	t->n_peers++;
 	return 0;
 }
 
-int mn_table_del_peer(struct mn_net *mn, const u8 *key,
-		      struct netlink_ext_ack *extack)
+/* Removes the peer in @slot; the last peer moves into it. */
+int mn_table_remove(struct mn_table *t, u32 slot)
 {
-	if (!mn_lookup_key(mn_table_current(mn), key)) {
-		NL_SET_ERR_MSG_MOD(extack, "No peer with this public key");
-		return -ENOENT;
+	struct mn_peer *victim = mn_table_peer(t, slot), *last;
+	u32 last_slot = t->n_peers - 1;
+	struct mn_peer **ps, **pl;
+	u16 i;
+	int ret;
+
+	ret = mn_key_remove(t, victim->public_key);
+	for (i = 0; !ret && i < victim->n_allowedips; i++)
+		ret = mn_lpm_remove(t, &victim->allowedips[i]);
+	if (ret)
+		return ret;
+	if (slot != last_slot) {
+		last = mn_table_peer(t, last_slot);
+		ret = mn_key_set_idx(t, last->public_key, slot + 1);
+		for (i = 0; !ret && i < last->n_allowedips; i++)
+			ret = mn_lpm_set_idx(t, &last->allowedips[i], slot + 1);
+		if (ret)
+			return ret;
 	}
-	return mn_table_rebuild(mn, key, NULL, extack);
+	ps = mn_vec_wr(&t->peers, slot, t->generation);
+	pl = ps ? mn_vec_wr(&t->peers, last_slot, t->generation) : NULL;
+	if (!pl)
+		return -ENOMEM;
+	/* The slot's reference moves with the pointer. */
+	*ps = *pl;
+	*pl = NULL;
+	t->n_peers--;
+	mn_peer_put(victim);
+	return 0;
+}
+
+/* Replaces the peer in @slot by @peer (same key and prefixes). */
+int mn_table_replace(struct mn_table *t, u32 slot, struct mn_peer *peer)
+{
+	struct mn_peer **p = mn_vec_wr(&t->peers, slot, t->generation);
+	struct mn_peer *prev;
+
+	if (!p)
+		return -ENOMEM;
+	prev = *p;
+	*p = mn_peer_get(peer);
+	mn_peer_put(prev);
+	return 0;
+}
+
+/*
+ * The dead man's switch runs on the boottime clock, which keeps counting in
+ * suspend: @valid_until (unix seconds) becomes a boottime deadline now.
+ */
+void mn_table_set_validity(struct mn_table *t, u64 valid_until)
+{
+	time64_t now = ktime_get_real_seconds();
+	u64 left, boot = ktime_get_boottime_ns();
+
+	t->valid_until = valid_until;
+	if (now < 0)
+		now = 0;
+	left = valid_until > (u64)now ? valid_until - (u64)now : 0;
+	if (left > (U64_MAX - boot) / NSEC_PER_SEC)
+		t->valid_until_boot = U64_MAX;
+	else
+		t->valid_until_boot = boot + left * NSEC_PER_SEC;
+}
+
+/* Past validity plus grace: the packet path calls this too. */
+bool mn_table_expired(const struct mn_net *mn, const struct mn_table *t)
+{
+	u64 deadline = t->valid_until_boot + READ_ONCE(mn->grace_ns);
+
+	if (!t->epoch_id || t->valid_until_boot == U64_MAX)
+		return false;
+	if (deadline < t->valid_until_boot)	/* overflow */
+		return false;
+	return ktime_get_boot_fast_ns() >= deadline;
 }

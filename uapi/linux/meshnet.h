@@ -244,6 +244,7 @@ enum meshnet_cmd {
 	MESHNET_CMD_VERDICT_NOTIFY,
 	MESHNET_CMD_EPOCH_NOTIFY,
 	MESHNET_CMD_EXPIRED_NOTIFY,
+	MESHNET_CMD_APPLY_DELTA,
 	__MESHNET_CMD_MAX
 };
 
@@ -273,6 +274,13 @@ enum meshnet_cmd {
  * @MESHNET_A_TXN_EPOCH_ID: u64, epoch of the open transaction
  * @MESHNET_A_TXN_PEER_COUNT: u32, peers staged in the open transaction
  * @MESHNET_A_PAD: padding for 64-bit attributes
+ * @MESHNET_A_REVISION: u64, control-plane revision the table reflects
+ * @MESHNET_A_VALID_UNTIL: u64, unix seconds until which the table may be
+ *	enforced without a newer one (the dead man's switch deadline)
+ * @MESHNET_A_REMOVE_PEERS: nested array of peers (public key only) a delta
+ *	removes
+ * @MESHNET_A_VERDICT_PEERS: nested array of peers (public key, verdict,
+ *	reason) whose verdict a delta changes
  * @__MESHNET_A_LAST: internal
  */
 enum meshnet_attr {
@@ -298,6 +306,10 @@ enum meshnet_attr {
 	MESHNET_A_TXN_EPOCH_ID,
 	MESHNET_A_TXN_PEER_COUNT,
 	MESHNET_A_PAD,
+	MESHNET_A_REVISION,
+	MESHNET_A_VALID_UNTIL,
+	MESHNET_A_REMOVE_PEERS,
+	MESHNET_A_VERDICT_PEERS,
 	__MESHNET_A_LAST
 };
 
