@@ -147,6 +147,7 @@ static int mn_delta_prepare(const struct mn_table *old,
 static int mn_delta_write(struct mn_table *t, const struct mn_delta *d,
 			  struct netlink_ext_ack *extack)
 {
+	s32 slot;
 	u32 i;
 	int ret;
 
@@ -160,8 +161,8 @@ static int mn_delta_write(struct mn_table *t, const struct mn_delta *d,
 		if (e->kind == MN_DELTA_REMOVE ||
 		    (e->kind == MN_DELTA_UPSERT && e->existed &&
 		     !e->same_prefixes)) {
-			ret = mn_table_remove(t, mn_lookup_slot(t,
-						e->peer->public_key));
+			slot = mn_lookup_slot(t, e->peer->public_key);
+			ret = mn_table_remove(t, slot);
 			if (ret)
 				return ret;
 		}
@@ -173,9 +174,9 @@ static int mn_delta_write(struct mn_table *t, const struct mn_delta *d,
 		if (e->kind == MN_DELTA_REMOVE)
 			continue;
 		p->epoch = t->epoch_id;
+		slot = mn_lookup_slot(t, p->public_key);
 		if (e->same_prefixes)
-			ret = mn_table_replace(t, mn_lookup_slot(t,
-						p->public_key), p);
+			ret = mn_table_replace(t, slot, p);
 		else
 			ret = mn_table_insert(t, p, extack);
 		if (ret)

@@ -842,11 +842,11 @@ static int mn_apply_delta_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr **a = info->attrs;
 	struct mn_delta d = {};
 	u64 epoch_id, valid_until;
+	struct nlattr *attr, *top;
 	LIST_HEAD(notices);
-	struct nlattr *attr;
 	u32 n = 0, l;
 	u8 verdict;
-	int rem, ret = 0;
+	int rem, trem, ret = 0;
 
 	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_REVISION)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "Delta needs a revision");
@@ -873,11 +873,17 @@ static int mn_apply_delta_doit(struct sk_buff *skb, struct genl_info *info)
 		if (a[MESHNET_A_SELF_REASON])
 			d.self_reason = nla_data(a[MESHNET_A_SELF_REASON]);
 	}
-	/* Count and cap before allocating anything. */
-	for (l = 0; l < ARRAY_SIZE(lists); l++)
-		if (a[lists[l].attr])
-			nla_for_each_nested(attr, a[lists[l].attr], rem)
-				n++;
+	/*
+	 * Each list may come as several nests of its type (a nest is at most
+	 * 64 KiB); the policy has validated all of them. Count and cap before
+	 * allocating anything.
+	 */
+	nla_for_each_attr(top, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), trem)
+		for (l = 0; l < ARRAY_SIZE(lists); l++)
+			if (nla_type(top) == lists[l].attr)
+				nla_for_each_nested(attr, top, rem)
+					n++;
 	if (n > MN_MAX_DELTA) {
 		NL_SET_ERR_MSG_MOD(info->extack, "Too many changes in one delta");
 		ret = -E2BIG;
@@ -889,22 +895,26 @@ static int mn_apply_delta_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	for (l = 0; l < ARRAY_SIZE(lists); l++) {
-		if (!a[lists[l].attr])
-			continue;
-		nla_for_each_nested(attr, a[lists[l].attr], rem) {
-			struct mn_peer *p;
+		nla_for_each_attr(top, genlmsg_data(info->genlhdr),
+				  genlmsg_len(info->genlhdr), trem) {
+			if (nla_type(top) != lists[l].attr)
+				continue;
+			nla_for_each_nested(attr, top, rem) {
+				struct mn_peer *p;
 
-			if (lists[l].kind == MN_DELTA_UPSERT)
-				p = mn_parse_peer(attr, info->extack);
-			else
-				p = mn_parse_delta_key(attr, lists[l].kind,
-						       info->extack);
-			if (IS_ERR(p)) {
-				ret = PTR_ERR(p);
-				goto out;
+				if (lists[l].kind == MN_DELTA_UPSERT)
+					p = mn_parse_peer(attr, info->extack);
+				else
+					p = mn_parse_delta_key(attr,
+							       lists[l].kind,
+							       info->extack);
+				if (IS_ERR(p)) {
+					ret = PTR_ERR(p);
+					goto out;
+				}
+				d.e[d.n].peer = p;
+				d.e[d.n++].kind = lists[l].kind;
 			}
-			d.e[d.n].peer = p;
-			d.e[d.n++].kind = lists[l].kind;
 		}
 	}
 	mutex_lock(&mn->lock);
@@ -912,7 +922,10 @@ static int mn_apply_delta_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_unlock(&mn->lock);
 	mn_notify_send_all(mn, &notices);
 out:
-	mn_wipe_psks(a[MESHNET_A_PEERS]);
+	nla_for_each_attr(top, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), trem)
+		if (nla_type(top) == MESHNET_A_PEERS)
+			mn_wipe_psks(top);
 	mn_delta_free(&d);
 	return ret;
 }

@@ -11,7 +11,9 @@
  * tree built from the family's policies, valid-looking or mutated (wrong
  * lengths, nested garbage, duplicate attributes, truncated attributes,
  * zero-length nests, huge allowed-IP counts); epoch transactions
- * (begin / set-peers / commit / abort) interleaved across sockets; sockets
+ * (begin / set-peers / commit / abort) interleaved across sockets; deltas
+ * (APPLY_DELTA: flips, removals and whole peers over the same key space,
+ * fresh and stale revisions, lists split over several nests); sockets
  * closed mid-transaction; dumps abandoned after the first message; and,
  * rarely, a 10,000-peer SET_PEERS. With -c one more thread churns:
  * creates a WireGuard device in a fresh network namespace, attaches it,
@@ -404,6 +406,41 @@ static uint64_t epoch_hint(uint64_t *r)
 	return atomic_fetch_add(&hint, 1 + rn(r, 3));
 }
 
+/*
+ * A delta list of @n entries: keys (REMOVE_PEERS) or keys with a verdict
+ * and reason (VERDICT_PEERS), with now and then a field that does not
+ * belong, a missing key or a whole peer.
+ */
+static void put_key_list(uint64_t *r, struct mn_msg *m, uint16_t type, int n)
+{
+	size_t list = mn_msg_nest_start(m, type);
+	uint8_t key[MESHNET_KEY_LEN];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		size_t p;
+
+		if (chance(r, 5)) {
+			put_peer(r, m, (uint16_t)i, rn(r, FZ_KEYS), chance(r, 50));
+			continue;
+		}
+		p = mn_msg_nest_start(m, (uint16_t)i);
+		key_of(rn(r, FZ_KEYS), key);
+		if (!chance(r, 5))
+			mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key,
+				   chance(r, 95) ? sizeof(key) : rn(r, 40));
+		if (type == MESHNET_A_VERDICT_PEERS && !chance(r, 5))
+			mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT,
+				      chance(r, 90) ? 1 + rn(r, 2) : rn(r, 5));
+		if (type == MESHNET_A_VERDICT_PEERS && chance(r, 40))
+			mn_msg_put_str(m, MESHNET_PEER_A_REASON, "fuzz");
+		if (chance(r, 5))
+			put_rand_blob(r, m, (uint16_t)rn(r, MESHNET_PEER_A_MAX + 2), 24);
+		mn_msg_nest_end(m, p);
+	}
+	mn_msg_nest_end(m, list);
+}
+
 /* A random top-level attribute of type @type, sometimes with a bad length. */
 static void put_top_attr(uint64_t *r, struct mn_msg *m, uint16_t type)
 {
@@ -463,6 +500,18 @@ static void put_top_attr(uint64_t *r, struct mn_msg *m, uint16_t type)
 		mn_msg_nest_end(m, list);
 		break;
 	}
+	case MESHNET_A_REVISION:
+		mn_msg_put_u64(m, type, chance(r, 10) ? rnd(r) :
+			       chance(r, 10) ? 0 : epoch_hint(r));
+		break;
+	case MESHNET_A_VALID_UNTIL:
+		mn_msg_put_u64(m, type, chance(r, 20) ? rnd(r) :
+			       chance(r, 30) ? 1 : (uint64_t)now + rn(r, 600));
+		break;
+	case MESHNET_A_REMOVE_PEERS:
+	case MESHNET_A_VERDICT_PEERS:
+		put_key_list(r, m, type, rn(r, 8));
+		break;
 	case MESHNET_A_DEVICES:
 	case MESHNET_A_COUNTERS: {
 		size_t nest = mn_msg_nest_start(m, type);
@@ -509,6 +558,12 @@ static void put_random_attrs(uint64_t *r, struct mn_msg *m, uint8_t cmd)
 		break;
 	case MESHNET_CMD_SET_SELF:
 		put_top_attr(r, m, MESHNET_A_SELF_VERDICT);
+		break;
+	case MESHNET_CMD_APPLY_DELTA:
+		put_top_attr(r, m, MESHNET_A_REVISION);
+		put_top_attr(r, m, MESHNET_A_REMOVE_PEERS + rn(r, 2));
+		if (chance(r, 50))
+			put_top_attr(r, m, MESHNET_A_PEERS);
 		break;
 	}
 	if (chance(r, 50))
@@ -686,6 +741,46 @@ static void act_txn(struct fz_worker *w)
 	}
 }
 
+/*
+ * A well-formed delta (most of the time): a fresh or stale revision, flips,
+ * removals and whole peers over the shared key space, sometimes split over
+ * several nests of one type, sometimes with the epoch id or a validity.
+ */
+static void act_delta(struct fz_worker *w)
+{
+	uint64_t *r = &w->rng;
+	struct fz_sock *s = pick(w);
+	struct mn_msg m;
+	int i, nests;
+
+	if (!s)
+		return;
+	mn_msg_init(&m, family_of(s), 0, MESHNET_CMD_APPLY_DELTA, 1);
+	mn_msg_put_u64(&m, MESHNET_A_REVISION, chance(r, 85) ? epoch_hint(r) :
+		       1 + rn(r, 4));
+	if (chance(r, 10))
+		mn_msg_put_flag(&m, MESHNET_A_EPOCH_FORCE);
+	if (chance(r, 20))
+		put_top_attr(r, &m, MESHNET_A_EPOCH_ID);
+	if (chance(r, 30))
+		put_top_attr(r, &m, MESHNET_A_VALID_UNTIL);
+	if (chance(r, 10))
+		put_top_attr(r, &m, MESHNET_A_SELF_VERDICT);
+	nests = 1 + (chance(r, 15) ? rn(r, 3) : 0);
+	for (i = 0; i < nests; i++) {
+		if (chance(r, 60))
+			put_key_list(r, &m, MESHNET_A_VERDICT_PEERS, 1 + rn(r, 6));
+		if (chance(r, 30))
+			put_key_list(r, &m, MESHNET_A_REMOVE_PEERS, 1 + rn(r, 3));
+		if (chance(r, 30))
+			put_top_attr(r, &m, MESHNET_A_PEERS);
+	}
+	if (chance(r, 5))
+		mutate_msg(r, &m);
+	fz_transact(s, &m, 0);
+	mn_msg_free(&m);
+}
+
 /* A dump read for one message, then the socket is closed. */
 static void act_abandon_dump(struct fz_worker *w)
 {
@@ -755,8 +850,10 @@ static void *worker_main(void *arg)
 	while (!time_up(atomic_load(&total_iters))) {
 		uint32_t k = rn(&w->rng, 1000);
 
-		if (k < 600)
+		if (k < 500)
 			act_random_msg(w);
+		else if (k < 600)
+			act_delta(w);
 		else if (k < 850)
 			act_txn(w);
 		else if (k < 990)

@@ -66,17 +66,17 @@ static void put_prefix(struct mn_msg *m, int idx, uint16_t family,
 	mn_msg_nest_end(m, nest);
 }
 
-/* Peer i: ALLOWED unless @denied, 10.(i>>8).(i&255).1/32 and fd00::i/128. */
-static void put_peer(struct mn_msg *m, uint16_t type, unsigned int i,
-		     uint8_t verdict, bool psk)
+/* Peer @i's key with the prefixes of peer @ip (see put_peer()). */
+static void put_peer_ips(struct mn_msg *m, uint16_t type, unsigned int i,
+			 unsigned int ip, uint8_t verdict, bool psk)
 {
 	size_t nest = mn_msg_nest_start(m, type), ips;
 	uint8_t key[MESHNET_KEY_LEN], k[MESHNET_KEY_LEN];
 	char a4[32], a6[64], name[32];
 
 	key_of(i, key);
-	snprintf(a4, sizeof(a4), "10.%u.%u.1", (i >> 8) & 255, i & 255);
-	snprintf(a6, sizeof(a6), "fd00::%x:%x", i >> 16, i & 0xffff);
+	snprintf(a4, sizeof(a4), "10.%u.%u.1", (ip >> 8) & 255, ip & 255);
+	snprintf(a6, sizeof(a6), "fd00::%x:%x", ip >> 16, ip & 0xffff);
 	snprintf(name, sizeof(name), "node-%u", i);
 	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
 	mn_msg_put_str(m, MESHNET_PEER_A_NAME, name);
@@ -91,6 +91,13 @@ static void put_peer(struct mn_msg *m, uint16_t type, unsigned int i,
 	put_prefix(m, 1, AF_INET6, a6, 128);
 	mn_msg_nest_end(m, ips);
 	mn_msg_nest_end(m, nest);
+}
+
+/* Peer i: ALLOWED unless @denied, 10.(i>>8).(i&255).1/32 and fd00::i/128. */
+static void put_peer(struct mn_msg *m, uint16_t type, unsigned int i,
+		     uint8_t verdict, bool psk)
+{
+	put_peer_ips(m, type, i, i, verdict, psk);
 }
 
 static int epoch_begin(struct mn_genl *g, uint64_t id, uint64_t expiry,
@@ -404,7 +411,7 @@ TEST_F(genl, unknown_attributes)
 		  b_unknown_type, EINVAL, "Unknown attribute type" },
 		{ "attribute of another command", MESHNET_CMD_ATTACH,
 		  b_attach_foreign_attr, EINVAL, "Unsupported attribute" },
-		{ "unknown command", MESHNET_CMD_EXPIRED_NOTIFY + 1, NULL,
+		{ "unknown command", MESHNET_CMD_MAX + 1, NULL,
 		  EOPNOTSUPP, "" },
 		{ "notification is not a command", MESHNET_CMD_EPOCH_NOTIFY,
 		  NULL, EOPNOTSUPP, "" },
@@ -517,8 +524,14 @@ TEST_F(genl, set_policy_and_self)
 	mn_msg_put_u8(&m, MESHNET_A_POLICY_UNKNOWN, MESHNET_UNKNOWN_ALLOW);
 	mn_msg_put_u8(&m, MESHNET_A_POLICY_FAIL_CLOSED, 0);
 	mn_msg_put_u32(&m, MESHNET_A_POLICY_GRACE, MESHNET_GRACE_MAX);
-	mn_msg_put_u8(&m, MESHNET_A_POLICY_ENDPOINT_DROP, 1);
+	mn_msg_put_u8(&m, MESHNET_A_POLICY_ENDPOINT_DROP, 0);
 	ASSERT_EQ(0, send_req(g, &m));
+	/* Outer endpoint drop was removed: asking for it changes nothing. */
+	req(g, &m, MESHNET_CMD_SET_POLICY);
+	mn_msg_put_u8(&m, MESHNET_A_POLICY_UNKNOWN, MESHNET_UNKNOWN_DROP);
+	mn_msg_put_u8(&m, MESHNET_A_POLICY_ENDPOINT_DROP, 1);
+	EXPECT_EQ(-EOPNOTSUPP, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "endpoint drop was removed"));
 	req(g, &m, MESHNET_CMD_SET_SELF);
 	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_DENIED);
 	mn_msg_put_str(&m, MESHNET_A_SELF_REASON, "score below threshold");
@@ -528,7 +541,7 @@ TEST_F(genl, set_policy_and_self)
 	EXPECT_EQ(MESHNET_UNKNOWN_ALLOW, s.unknown);
 	EXPECT_EQ(0, s.fail_closed);
 	EXPECT_EQ(MESHNET_GRACE_MAX, s.grace);
-	EXPECT_EQ(1, s.endpoint_drop);
+	EXPECT_EQ(0, s.endpoint_drop);
 	EXPECT_EQ(MESHNET_VERDICT_DENIED, s.self_verdict);
 	EXPECT_STREQ("score below threshold", s.self_reason);
 
@@ -1785,6 +1798,566 @@ TEST_F_TIMEOUT(genl, ten_thousand_peers, 300)
 	EXPECT_EQ(SCALE_PEERS, s.peer_count);
 	EXPECT_EQ(201, s.epoch_id);
 	free(seen);
+}
+
+/* -------------------------------------------------------------- deltas -- */
+
+/* A flip of peer @i in an APPLY_DELTA's MESHNET_A_VERDICT_PEERS nest. */
+static void put_flip(struct mn_msg *m, int idx, unsigned int i, uint8_t verdict,
+		     const char *reason)
+{
+	size_t nest = mn_msg_nest_start(m, idx);
+	uint8_t key[MESHNET_KEY_LEN];
+
+	key_of(i, key);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, verdict);
+	if (reason)
+		mn_msg_put_str(m, MESHNET_PEER_A_REASON, reason);
+	mn_msg_nest_end(m, nest);
+}
+
+static void put_remove(struct mn_msg *m, int idx, unsigned int i)
+{
+	size_t nest = mn_msg_nest_start(m, idx);
+	uint8_t key[MESHNET_KEY_LEN];
+
+	key_of(i, key);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_nest_end(m, nest);
+}
+
+static void delta_req(struct mn_genl *g, struct mn_msg *m, uint64_t revision)
+{
+	req(g, m, MESHNET_CMD_APPLY_DELTA);
+	mn_msg_put_u64(m, MESHNET_A_REVISION, revision);
+}
+
+/* One flip of peer @i as a whole delta. */
+static int delta_flip(struct mn_genl *g, uint64_t revision, unsigned int i,
+		      uint8_t verdict)
+{
+	struct mn_msg m;
+	size_t list;
+
+	delta_req(g, &m, revision);
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, i, verdict, "delta");
+	mn_msg_nest_end(&m, list);
+	return send_req(g, &m);
+}
+
+struct peer_q {
+	unsigned int idx;
+	bool found;
+	uint8_t verdict;
+	bool has_psk;
+	int n_ips;
+	char reason[MESHNET_REASON_LEN];
+	uint64_t revision;
+};
+
+static int peer_q_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MESHNET_A_MAX + 1], *p;
+	struct peer_q *q = arg;
+	int rem;
+
+	mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
+	if (tb[MESHNET_A_REVISION])
+		q->revision = mn_attr_u64(tb[MESHNET_A_REVISION]);
+	if (!tb[MESHNET_A_PEERS])
+		return 0;
+	mn_attr_for_each_nested(p, tb[MESHNET_A_PEERS], rem) {
+		const struct nlattr *pt[MESHNET_PEER_A_MAX + 1];
+		uint8_t key[MESHNET_KEY_LEN];
+
+		mn_attr_parse_nested(pt, MESHNET_PEER_A_MAX, p);
+		key_of(q->idx, key);
+		if (!pt[MESHNET_PEER_A_PUBLIC_KEY] ||
+		    memcmp(mn_attr_data(pt[MESHNET_PEER_A_PUBLIC_KEY]), key,
+			   sizeof(key)))
+			continue;
+		q->found = true;
+		q->verdict = mn_attr_u8(pt[MESHNET_PEER_A_VERDICT]);
+		q->has_psk = pt[MESHNET_PEER_A_HAS_PSK];
+		q->n_ips = pt[MESHNET_PEER_A_ALLOWEDIPS] ?
+			   mn_attr_count_nested(pt[MESHNET_PEER_A_ALLOWEDIPS]) : 0;
+		q->reason[0] = '\0';
+		if (pt[MESHNET_PEER_A_REASON])
+			snprintf(q->reason, sizeof(q->reason), "%s",
+				 (const char *)mn_attr_data(pt[MESHNET_PEER_A_REASON]));
+	}
+	return 0;
+}
+
+static int find_peer(struct mn_genl *g, unsigned int idx, struct peer_q *q)
+{
+	struct mn_msg m;
+	int ret;
+
+	memset(q, 0, sizeof(*q));
+	q->idx = idx;
+	mn_msg_init(&m, g->family, NLM_F_DUMP, MESHNET_CMD_GET_PEERS,
+		    MESHNET_GENL_VERSION);
+	ret = mn_genl_transact(g, &m, peer_q_cb, q);
+	mn_msg_free(&m);
+	return ret;
+}
+
+static int revision_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *tb[MESHNET_A_MAX + 1];
+	uint64_t *out = arg;
+
+	mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
+	out[0] = tb[MESHNET_A_REVISION] ? mn_attr_u64(tb[MESHNET_A_REVISION]) : ~0ULL;
+	out[1] = tb[MESHNET_A_VALID_UNTIL] ? mn_attr_u64(tb[MESHNET_A_VALID_UNTIL]) : ~0ULL;
+	return 0;
+}
+
+/* GET_STATE's revision (out[0]) and validity (out[1]). */
+static int get_revision(struct mn_genl *g, uint64_t out[2])
+{
+	struct mn_msg m;
+	int ret;
+
+	req(g, &m, MESHNET_CMD_GET_STATE);
+	ret = mn_genl_transact(g, &m, revision_cb, out);
+	mn_msg_free(&m);
+	return ret;
+}
+
+TEST_F(genl, delta_apply)
+{
+	struct mn_genl *g = &self->g;
+	uint64_t valid = now_unix() + 7200, rv[2];
+	struct peer_q q;
+	struct state s;
+	struct mn_msg m;
+	size_t list;
+
+	/* A full epoch with a revision and a validity. */
+	req(g, &m, MESHNET_CMD_EPOCH_BEGIN);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 4);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_EXPIRY, now_unix() + 3600);
+	mn_msg_put_u64(&m, MESHNET_A_VALID_UNTIL, valid);
+	mn_msg_put_u64(&m, MESHNET_A_REVISION, 5);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, epoch_stage(g, 0, 10, true));
+	ASSERT_EQ(0, epoch_commit(g, 4));
+	ASSERT_EQ(0, get_revision(g, rv));
+	EXPECT_EQ(5, rv[0]);
+	EXPECT_EQ(valid, rv[1]);
+
+	/* Revision 6: flip 1, remove 2, add 100, replace 4 (new prefixes). */
+	delta_req(g, &m, 6);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 4);
+	mn_msg_put_u64(&m, MESHNET_A_VALID_UNTIL, valid + 60);
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, 1, MESHNET_VERDICT_DENIED, "quarantined");
+	mn_msg_nest_end(&m, list);
+	list = mn_msg_nest_start(&m, MESHNET_A_REMOVE_PEERS);
+	put_remove(&m, 0, 2);
+	mn_msg_nest_end(&m, list);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer(&m, 0, 100, MESHNET_VERDICT_ALLOWED, false);
+	mn_msg_nest_end(&m, list);
+	/* A second nest of the same list type is part of the same delta. */
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer_ips(&m, 0, 4, 300, MESHNET_VERDICT_ALLOWED, false);
+	mn_msg_nest_end(&m, list);
+	ASSERT_EQ(0, send_req(g, &m)) {
+		TH_LOG("extack '%s'", g->extack);
+	}
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(10, s.peer_count);	/* -1 +1, one replaced */
+	EXPECT_EQ(4, s.epoch_id);
+	ASSERT_EQ(0, get_revision(g, rv));
+	EXPECT_EQ(6, rv[0]);
+	EXPECT_EQ(valid + 60, rv[1]);
+	ASSERT_EQ(0, find_peer(g, 1, &q));
+	EXPECT_TRUE(q.found);
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, q.verdict);
+	EXPECT_STREQ("quarantined", q.reason);
+	EXPECT_TRUE(q.has_psk);		/* a flip keeps PSK and prefixes */
+	EXPECT_EQ(2, q.n_ips);
+	EXPECT_EQ(6, q.revision);
+	ASSERT_EQ(0, find_peer(g, 2, &q));
+	EXPECT_FALSE(q.found);
+	ASSERT_EQ(0, find_peer(g, 100, &q));
+	EXPECT_TRUE(q.found);
+	EXPECT_FALSE(q.has_psk);
+	ASSERT_EQ(0, find_peer(g, 4, &q));
+	EXPECT_TRUE(q.found);
+	EXPECT_FALSE(q.has_psk);	/* replaced as a whole */
+	/* Peer 4's old prefix is free now, its new one (peer 300's) taken. */
+	delta_req(g, &m, 6);
+	mn_msg_put_flag(&m, MESHNET_A_EPOCH_FORCE);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer_ips(&m, 0, 301, 300, MESHNET_VERDICT_ALLOWED, false);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(-EEXIST, send_req(g, &m));
+	delta_req(g, &m, 6);
+	mn_msg_put_flag(&m, MESHNET_A_EPOCH_FORCE);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer_ips(&m, 0, 301, 4, MESHNET_VERDICT_ALLOWED, false);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(0, send_req(g, &m)) {
+		TH_LOG("extack '%s'", g->extack);
+	}
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(11, s.peer_count);
+
+	/* Not newer: -ESTALE, nothing changes. */
+	EXPECT_EQ(-ESTALE, delta_flip(g, 6, 3, MESHNET_VERDICT_DENIED));
+	EXPECT_NE(NULL, strstr(g->extack, "not newer"));
+	EXPECT_EQ(-ESTALE, delta_flip(g, 5, 3, MESHNET_VERDICT_DENIED));
+	/* ... unless forced. */
+	delta_req(g, &m, 6);
+	mn_msg_put_flag(&m, MESHNET_A_EPOCH_FORCE);
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, 3, MESHNET_VERDICT_DENIED, NULL);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, find_peer(g, 3, &q));
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, q.verdict);
+	EXPECT_STREQ("", q.reason);
+
+	/* A renewal may repeat the revision: validity only. */
+	delta_req(g, &m, 6);
+	mn_msg_put_u64(&m, MESHNET_A_VALID_UNTIL, valid + 120);
+	EXPECT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, get_revision(g, rv));
+	EXPECT_EQ(6, rv[0]);
+	EXPECT_EQ(valid + 120, rv[1]);
+
+	/* Another epoch id: -ESTALE. */
+	delta_req(g, &m, 7);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 3);
+	EXPECT_EQ(-ESTALE, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "another epoch"));
+
+	/* All or nothing: flip 5 + remove a missing peer. */
+	delta_req(g, &m, 7);
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, 5, MESHNET_VERDICT_DENIED, NULL);
+	mn_msg_nest_end(&m, list);
+	list = mn_msg_nest_start(&m, MESHNET_A_REMOVE_PEERS);
+	put_remove(&m, 0, 999);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(-ENOENT, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "not in the table"));
+	ASSERT_EQ(0, find_peer(g, 5, &q));
+	EXPECT_EQ(MESHNET_VERDICT_ALLOWED, q.verdict);
+	ASSERT_EQ(0, get_revision(g, rv));
+	EXPECT_EQ(6, rv[0]);
+
+	/* All or nothing: a flip + an addition whose prefix is peer 7's. */
+	delta_req(g, &m, 7);
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, 5, MESHNET_VERDICT_DENIED, NULL);
+	mn_msg_nest_end(&m, list);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer(&m, 0, 7 + 65536 * 2, MESHNET_VERDICT_ALLOWED, false);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(-EEXIST, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "prefix of another peer"));
+	ASSERT_EQ(0, find_peer(g, 5, &q));
+	EXPECT_EQ(MESHNET_VERDICT_ALLOWED, q.verdict);
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(11, s.peer_count);
+
+	/* The same prefix moves from peer 7 to a new key in one delta. */
+	delta_req(g, &m, 7);
+	list = mn_msg_nest_start(&m, MESHNET_A_REMOVE_PEERS);
+	put_remove(&m, 0, 7);
+	mn_msg_nest_end(&m, list);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer(&m, 0, 7 + 65536 * 2, MESHNET_VERDICT_DENIED, false);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(0, send_req(g, &m)) {
+		TH_LOG("extack '%s'", g->extack);
+	}
+	ASSERT_EQ(0, find_peer(g, 7 + 65536 * 2, &q));
+	EXPECT_TRUE(q.found);
+	ASSERT_EQ(0, find_peer(g, 7, &q));
+	EXPECT_FALSE(q.found);
+
+	/* A key twice in one delta. */
+	delta_req(g, &m, 8);
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, 5, MESHNET_VERDICT_DENIED, NULL);
+	mn_msg_nest_end(&m, list);
+	list = mn_msg_nest_start(&m, MESHNET_A_REMOVE_PEERS);
+	put_remove(&m, 0, 5);
+	mn_msg_nest_end(&m, list);
+	EXPECT_EQ(-EEXIST, send_req(g, &m));
+	EXPECT_NE(NULL, strstr(g->extack, "twice"));
+
+	/* The local verdict travels in the same swap. */
+	delta_req(g, &m, 8);
+	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_DENIED);
+	mn_msg_put_str(&m, MESHNET_A_SELF_REASON, "policy");
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, 5, MESHNET_VERDICT_DENIED, NULL);
+	mn_msg_nest_end(&m, list);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, s.self_verdict);
+	EXPECT_STREQ("policy", s.self_reason);
+	ASSERT_EQ(0, find_peer(g, 5, &q));
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, q.verdict);
+}
+
+static void d_no_revision(struct mn_msg *m)
+{
+	(void)m;
+}
+
+static void d_revision_0(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 0);
+}
+
+static void d_flip_no_verdict(struct mn_msg *m)
+{
+	size_t list, p;
+	uint8_t key[MESHNET_KEY_LEN];
+
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
+	key_of(1, key);
+	list = mn_msg_nest_start(m, MESHNET_A_VERDICT_PEERS);
+	p = mn_msg_nest_start(m, 0);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_nest_end(m, p);
+	mn_msg_nest_end(m, list);
+}
+
+static void d_flip_with_ips(struct mn_msg *m)
+{
+	size_t list, p, ips;
+	uint8_t key[MESHNET_KEY_LEN];
+
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
+	key_of(1, key);
+	list = mn_msg_nest_start(m, MESHNET_A_VERDICT_PEERS);
+	p = mn_msg_nest_start(m, 0);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_DENIED);
+	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
+	put_prefix(m, 0, AF_INET, "10.9.9.9", 32);
+	mn_msg_nest_end(m, ips);
+	mn_msg_nest_end(m, p);
+	mn_msg_nest_end(m, list);
+}
+
+static void d_remove_short_key(struct mn_msg *m)
+{
+	size_t list, p;
+	uint8_t key[16] = { 1 };
+
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
+	list = mn_msg_nest_start(m, MESHNET_A_REMOVE_PEERS);
+	p = mn_msg_nest_start(m, 0);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_nest_end(m, p);
+	mn_msg_nest_end(m, list);
+}
+
+static void d_remove_no_key(struct mn_msg *m)
+{
+	size_t list, p;
+
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
+	list = mn_msg_nest_start(m, MESHNET_A_REMOVE_PEERS);
+	p = mn_msg_nest_start(m, 0);
+	mn_msg_nest_end(m, p);
+	mn_msg_nest_end(m, list);
+}
+
+static void d_reason_only(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
+	mn_msg_put_str(m, MESHNET_A_SELF_REASON, "x");
+}
+
+static void d_upsert_no_verdict(struct mn_msg *m)
+{
+	size_t list, p;
+	uint8_t key[MESHNET_KEY_LEN];
+
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
+	key_of(1, key);
+	list = mn_msg_nest_start(m, MESHNET_A_PEERS);
+	p = mn_msg_nest_start(m, 0);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_nest_end(m, p);
+	mn_msg_nest_end(m, list);
+}
+
+static void d_foreign_attr(struct mn_msg *m)
+{
+	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
+	mn_msg_put_u32(m, MESHNET_A_IFINDEX, 1);
+}
+
+TEST_F(genl, delta_bad_input)
+{
+	static const struct bad_case cases[] = {
+		{ "no revision", MESHNET_CMD_APPLY_DELTA, d_no_revision, EINVAL,
+		  "Delta needs a revision" },
+		{ "revision 0", MESHNET_CMD_APPLY_DELTA, d_revision_0, ERANGE,
+		  "out of range" },
+		{ "flip without verdict", MESHNET_CMD_APPLY_DELTA,
+		  d_flip_no_verdict, EINVAL, "needs a public key and a verdict" },
+		{ "flip with allowed IPs", MESHNET_CMD_APPLY_DELTA,
+		  d_flip_with_ips, EINVAL, "" },
+		{ "remove: 16-byte key", MESHNET_CMD_APPLY_DELTA,
+		  d_remove_short_key, ERANGE, "" },
+		{ "remove: no key", MESHNET_CMD_APPLY_DELTA, d_remove_no_key,
+		  EINVAL, "Peer needs a public key" },
+		{ "self reason alone", MESHNET_CMD_APPLY_DELTA, d_reason_only,
+		  EINVAL, "Self reason given without self verdict" },
+		{ "upsert without verdict", MESHNET_CMD_APPLY_DELTA,
+		  d_upsert_no_verdict, EINVAL, "Peer needs a verdict" },
+		{ "ifindex in a delta", MESHNET_CMD_APPLY_DELTA, d_foreign_attr,
+		  EINVAL, "" },
+	};
+	struct mn_genl *g = &self->g;
+	uint64_t rv[2];
+	struct state s;
+
+	ASSERT_EQ(0, epoch_apply(g, 1, 3));
+	run_bad_cases(_metadata, g, cases, sizeof(cases) / sizeof(cases[0]));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(3, s.peer_count);
+	ASSERT_EQ(0, get_revision(g, rv));
+	EXPECT_EQ(0, rv[0]);
+}
+
+/* A delta keeps the counters of the peers it flips; new keys start at 0. */
+TEST_F(genl, delta_counters_and_traffic)
+{
+	struct mn_genl *g = &self->g;
+	struct mn_msg m;
+	size_t list;
+
+	if (run(IP " link add wgt0 type wireguard") ||
+	    run(IP " addr add 10.0.0.100/16 dev wgt0") ||
+	    run(IP " link set wgt0 up"))
+		SKIP(return, "cannot create a wireguard device");
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
+	ASSERT_EQ(0, epoch_apply(g, 1, 3));	/* 0 DENIED, 1 and 2 ALLOWED */
+	send_udp("10.0.1.1", 5);
+	EXPECT_EQ(5, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+
+	/* Flip 1 to DENIED: its very next packet is dropped and counted. */
+	ASSERT_EQ(0, delta_flip(g, 1, 1, MESHNET_VERDICT_DENIED));
+	send_udp("10.0.1.1", 1);
+	EXPECT_EQ(5, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(1, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+
+	/* Flip 0 to ALLOWED and add peer 9 (10.0.9.1) in one delta. */
+	delta_req(g, &m, 2);
+	list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+	put_flip(&m, 0, 0, MESHNET_VERDICT_ALLOWED, NULL);
+	mn_msg_nest_end(&m, list);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_peer(&m, 0, 9, MESHNET_VERDICT_ALLOWED, false);
+	mn_msg_nest_end(&m, list);
+	ASSERT_EQ(0, send_req(g, &m));
+	send_udp("10.0.0.1", 2);
+	send_udp("10.0.9.1", 3);
+	EXPECT_EQ(2, peer_counter(g, 0, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(3, peer_counter(g, 9, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(1, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+
+	/* Removed: 10.0.9.1 is unknown again (dropped by policy). */
+	delta_req(g, &m, 3);
+	list = mn_msg_nest_start(&m, MESHNET_A_REMOVE_PEERS);
+	put_remove(&m, 0, 9);
+	mn_msg_nest_end(&m, list);
+	ASSERT_EQ(0, send_req(g, &m));
+	send_udp("10.0.9.1", 1);
+	EXPECT_EQ(UINT64_MAX, peer_counter(g, 9, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(1, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+	EXPECT_EQ(5, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+}
+
+/* Many deltas on a big table: copy-on-write stays consistent. */
+TEST_F_TIMEOUT(genl, delta_churn, 300)
+{
+	struct mn_genl *g = &self->g;
+	unsigned int i, n = 3000, round, want = 0, denied = 0;
+	uint8_t *verdict = calloc(n + 400, 1);
+	double t0, worst = 0;
+	struct dump d = {};
+	struct state s;
+
+	ASSERT_NE(NULL, verdict);
+	ASSERT_EQ(0, epoch_apply(g, 1, n));
+	for (i = 0; i < n; i++)
+		verdict[i] = i % 3 ? MESHNET_VERDICT_ALLOWED : MESHNET_VERDICT_DENIED;
+	for (round = 1; round <= 200; round++) {
+		struct mn_msg m;
+		size_t list;
+		unsigned int flip = (round * 7919) % n;
+		unsigned int gone = (round * 104729) % n;
+		unsigned int add = n + round;
+
+		if (gone == flip)
+			gone = (gone + 1) % n;
+		delta_req(g, &m, round);
+		list = mn_msg_nest_start(&m, MESHNET_A_VERDICT_PEERS);
+		if (verdict[flip]) {
+			verdict[flip] = verdict[flip] == MESHNET_VERDICT_DENIED ?
+					MESHNET_VERDICT_ALLOWED : MESHNET_VERDICT_DENIED;
+			put_flip(&m, 0, flip, verdict[flip], NULL);
+		}
+		mn_msg_nest_end(&m, list);
+		list = mn_msg_nest_start(&m, MESHNET_A_REMOVE_PEERS);
+		if (verdict[gone]) {
+			put_remove(&m, 0, gone);
+			verdict[gone] = 0;
+		}
+		mn_msg_nest_end(&m, list);
+		list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+		put_peer(&m, 0, add, MESHNET_VERDICT_DENIED, false);
+		verdict[add] = MESHNET_VERDICT_DENIED;
+		mn_msg_nest_end(&m, list);
+		t0 = now_ms();
+		ASSERT_EQ(0, send_req(g, &m)) {
+			TH_LOG("round %u: extack '%s'", round, g->extack);
+		}
+		if (now_ms() - t0 > worst)
+			worst = now_ms() - t0;
+	}
+	TH_LOG("200 deltas on %u peers: slowest %.1f ms (information only)", n,
+	       worst);
+	ASSERT_EQ(0, get_state(g, &s));
+	ASSERT_EQ(0, dump_peers(g, false, &d));
+	for (i = 0; i < n + 400; i++) {
+		want += verdict[i] != 0;
+		denied += verdict[i] == MESHNET_VERDICT_DENIED;
+	}
+	EXPECT_EQ(want, s.peer_count);
+	EXPECT_EQ(want, d.peers);
+	EXPECT_EQ(denied, d.denied);
+	EXPECT_EQ(0, d.bad);
+	/* Every remaining peer is still found by key, verdict as expected. */
+	for (i = 0; i < n + 400; i += 97) {
+		struct peer_q q;
+
+		ASSERT_EQ(0, find_peer(g, i, &q));
+		EXPECT_EQ(verdict[i] != 0, q.found) {
+			TH_LOG("peer %u", i);
+		}
+		if (q.found) {
+			EXPECT_EQ(verdict[i], q.verdict);
+		}
+	}
+	free(verdict);
 }
 
 TEST_HARNESS_MAIN

@@ -12,6 +12,30 @@
  * CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM).
  * Rejected requests carry an extended-ack message naming the problem.
  *
+ * What changed in the second version of the module (same family version 1;
+ * every v1 command and attribute keeps its meaning unless said here):
+ *  - MESHNET_CMD_APPLY_DELTA applies k peer changes in O(k), atomically.
+ *  - The table carries the control plane's revision (MESHNET_A_REVISION)
+ *    and a validity deadline (MESHNET_A_VALID_UNTIL) besides the epoch.
+ *    The dead man's switch keys off the validity (default: the epoch
+ *    expiry) and is checked by the packet path itself on the boottime
+ *    clock, so it also holds right after a suspend.
+ *  - The local verdict is published inside the table: a commit or delta
+ *    that changes peers and the local verdict is seen by packets at once.
+ *  - Joining the multicast group needs CAP_NET_ADMIN in the namespace's
+ *    user namespace (GENL_MCAST_CAP_NET_ADMIN).
+ *  - Outer endpoint drop is removed: MESHNET_A_POLICY_ENDPOINT_DROP 1 is
+ *    -EOPNOTSUPP (0 is accepted; GET_STATE reports 0). It hooked the
+ *    namespace of the WireGuard device although WireGuard's UDP socket lives
+ *    in the namespace the device was created in, matched no listen port, ran
+ *    on every device and before defragmentation. A denied peer is removed
+ *    from wg0 by the agent (WGPEER_F_REMOVE_ME) and its inner traffic is
+ *    dropped here, which already stops it; MESHNET_PEER_A_ENDPOINT is still
+ *    stored and dumped.
+ *  - Peer counters are per peer (not per CPU): MESHNET_COUNTER_A_* of a GSO
+ *    packet count its segments.
+ *  - An epoch transaction idle for 30 s is aborted.
+ *
  * MESHNET_CMD_GET_STATE
  * ---------------------
  *
@@ -19,13 +43,17 @@
  *
  *    MESHNET_A_EPOCH_ID: NLA_U64, 0 before the first epoch
  *    MESHNET_A_EPOCH_EXPIRY: NLA_U64, unix seconds (CLOCK_REALTIME)
+ *    MESHNET_A_REVISION: NLA_U64, control-plane revision of the table
+ *                        (0 until an epoch or delta carried one)
+ *    MESHNET_A_VALID_UNTIL: NLA_U64, unix seconds; the table is enforced
+ *                           until then plus the grace period
  *    MESHNET_A_EXPIRED: NLA_U8, 1 when the dead man's switch has tripped
  *    MESHNET_A_SELF_VERDICT: NLA_U8, enum meshnet_verdict
  *    MESHNET_A_SELF_REASON: NLA_NUL_STRING (optional)
  *    MESHNET_A_POLICY_UNKNOWN: NLA_U8, enum meshnet_unknown_policy
  *    MESHNET_A_POLICY_FAIL_CLOSED: NLA_U8, 0 or 1
  *    MESHNET_A_POLICY_GRACE: NLA_U32, seconds past expiry before failing closed
- *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, 0 or 1
+ *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, always 0 (removed)
  *    MESHNET_A_PEER_COUNT: NLA_U32
  *    MESHNET_A_TXN_EPOCH_ID: NLA_U64, only while a transaction is open
  *    MESHNET_A_TXN_PEER_COUNT: NLA_U32, only while a transaction is open
@@ -59,7 +87,7 @@
  *    MESHNET_A_POLICY_UNKNOWN: NLA_U8, enum meshnet_unknown_policy
  *    MESHNET_A_POLICY_FAIL_CLOSED: NLA_U8, 0 or 1
  *    MESHNET_A_POLICY_GRACE: NLA_U32, 0..MESHNET_GRACE_MAX seconds
- *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, 0 or 1
+ *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, only 0 (removed, see above)
  *
  * MESHNET_CMD_SET_SELF
  * --------------------
@@ -77,6 +105,12 @@
  *    MESHNET_A_EPOCH_EXPIRY: NLA_U64, required, unix seconds
  *    MESHNET_A_EPOCH_FORCE: NLA_FLAG, allow an epoch id not newer than the
  *                           current one (controller state was reset)
+ *    MESHNET_A_VALID_UNTIL: NLA_U64, optional, unix seconds; default: the
+ *                           expiry. The dead man's switch trips at
+ *                           VALID_UNTIL + MESHNET_A_POLICY_GRACE.
+ *    MESHNET_A_REVISION: NLA_U64, optional, non-zero; the revision the
+ *                        epoch's table reflects (not older than the
+ *                        current one unless FORCE); default: unchanged
  *
  * Opens the namespace's epoch transaction, owned by the sending socket.
  * Fails with -EBUSY if another socket owns an open transaction; a
@@ -101,11 +135,75 @@
  *    MESHNET_A_SELF_VERDICT: NLA_U8 (optional)
  *    MESHNET_A_SELF_REASON: NLA_NUL_STRING (optional)
  *
- * Atomically replaces the whole peer table, the epoch and (if given) the
- * local verdict: packet-path readers see the old table or the new one, never
- * a mix. Counters of peers present in both tables carry over. Clears the
- * expired state. Multicasts MESHNET_CMD_EPOCH_NOTIFY and one
- * MESHNET_CMD_VERDICT_NOTIFY per peer whose verdict changed.
+ * Atomically replaces the whole peer table, the epoch, revision, validity
+ * and (if given) the local verdict: packet-path readers see the old table or
+ * the new one, never a mix. Counters of peers present in both tables carry
+ * over (counters are allocated only for new keys). Clears the expired state.
+ * Multicasts (after the change, outside the writer lock) one
+ * MESHNET_CMD_VERDICT_NOTIFY per peer whose verdict changed, then
+ * MESHNET_CMD_EPOCH_NOTIFY.
+ *
+ * MESHNET_CMD_APPLY_DELTA
+ * -----------------------
+ *
+ * Applies k changes to the current table in O(k) (the table is not rebuilt:
+ * only the index chunks holding the changed entries are copied), with the
+ * guarantees of a commit: all or nothing, one RCU swap, a running dump keeps
+ * its snapshot. No transaction is needed (and an open one is unaffected).
+ *
+ *    MESHNET_A_REVISION: NLA_U64, required, non-zero, greater than the
+ *                        current revision; equal is accepted only for a
+ *                        delta without peer or self changes (a validity
+ *                        renewal); -ESTALE otherwise
+ *    MESHNET_A_EPOCH_FORCE: NLA_FLAG, accept any revision
+ *    MESHNET_A_EPOCH_ID: NLA_U64, optional: must be the current epoch
+ *                        (-ESTALE otherwise); the delta keeps the epoch
+ *    MESHNET_A_VALID_UNTIL: NLA_U64, optional, unix seconds: new validity
+ *    MESHNET_A_SELF_VERDICT: NLA_U8, optional, new local verdict
+ *    MESHNET_A_SELF_REASON: NLA_NUL_STRING, optional, with SELF_VERDICT
+ *    MESHNET_A_REMOVE_PEERS: NLA_NESTED, peers to remove (must exist):
+ *        0: NLA_NESTED
+ *            MESHNET_PEER_A_PUBLIC_KEY: NLA_EXACT_LEN, 32 bytes
+ *        1: NLA_NESTED
+ *            ...
+ *    MESHNET_A_VERDICT_PEERS: NLA_NESTED, verdict changes of existing
+ *                             peers (must exist); prefixes, endpoint, PSK
+ *                             and name are kept, the reason is replaced
+ *                             (absent: cleared):
+ *        0: NLA_NESTED
+ *            MESHNET_PEER_A_PUBLIC_KEY: NLA_EXACT_LEN, 32 bytes
+ *            MESHNET_PEER_A_VERDICT: NLA_U8
+ *            MESHNET_PEER_A_REASON: NLA_NUL_STRING (optional)
+ *        1: NLA_NESTED
+ *            ...
+ *    MESHNET_A_PEERS: NLA_NESTED, whole peers (the EPOCH_SET_PEERS layout):
+ *                     a new key is added, an existing key's entry replaced
+ *
+ * Each of the three lists may be given as several attributes of its type
+ * (a nest is at most 64 KiB; the message may be larger). A key appears at
+ * most once over all lists (-EEXIST). Removals (and the old entries of
+ * replaced peers whose prefixes change) are applied first, so a prefix may
+ * move between peers within one delta; a prefix that ends up on two peers is
+ * -EEXIST. At most 65,536 changes per delta, MESHNET's table maximum
+ * (262,144 peers) applies. Counters of kept and replaced peers carry over;
+ * removed peers' counters are gone. Multicasts one VERDICT_NOTIFY per peer
+ * whose verdict changed (added peers included) and per local verdict change.
+ *
+ * How the node agent uses it: it applies the controller's signed full
+ * snapshot as an epoch transaction (EPOCH_BEGIN with MESHNET_A_REVISION and
+ * MESHNET_A_VALID_UNTIL, EPOCH_SET_PEERS, EPOCH_COMMIT), and every signed
+ * delta after it as one APPLY_DELTA carrying the delta's revision,
+ * MESHNET_A_EPOCH_ID of the epoch it holds (so a delta for another epoch is
+ * refused rather than mixed in), the statement's validity as
+ * MESHNET_A_VALID_UNTIL, verdict flips as MESHNET_A_VERDICT_PEERS, removed
+ * nodes as MESHNET_A_REMOVE_PEERS and new or changed nodes as
+ * MESHNET_A_PEERS. A lease renewal without changes is an APPLY_DELTA with
+ * the same revision and a later VALID_UNTIL. -ESTALE means the module holds
+ * a newer revision (or another epoch): fetch a snapshot. A new epoch (new
+ * PSKs) is always a full transaction. After applying, GET_STATE reports the
+ * revision to acknowledge. userspace/lib/nl: meshnet_nl_apply_delta() and
+ * struct meshnet_delta; meshnet_nl_apply_epoch() sends struct
+ * meshnet_epoch's revision and valid_until.
  *
  * MESHNET_CMD_EPOCH_ABORT
  * -----------------------
@@ -117,8 +215,9 @@
  *
  *    MESHNET_A_PEER: NLA_NESTED, a peer (see below)
  *
- * Adds or replaces one peer in the current table between epochs (also an
- * atomic swap). Its epoch is the current one.
+ * Adds or replaces one peer in the current table between epochs: a
+ * one-entry APPLY_DELTA that keeps the revision. Its epoch is the current
+ * one.
  *
  * MESHNET_CMD_DEL_PEER
  * --------------------
@@ -131,8 +230,9 @@
  *
  *    MESHNET_A_SHOW_PSK: NLA_FLAG, include MESHNET_PEER_A_PRESHARED_KEY
  *
- * Each message carries MESHNET_A_EPOCH_ID and MESHNET_A_PEERS with one or
- * more peers:
+ * The dump is a snapshot of the table current when it started. Each message
+ * carries MESHNET_A_EPOCH_ID, MESHNET_A_REVISION and MESHNET_A_PEERS with one
+ * or more peers:
  *
  *    MESHNET_A_PEERS: NLA_NESTED
  *        0: NLA_NESTED
@@ -172,6 +272,9 @@
  *
  * Multicast group MESHNET_MCGRP_NAME
  * ----------------------------------
+ *
+ * Subscribing needs CAP_NET_ADMIN over the namespace (the kernel checks it
+ * at bind time). Notifications carry no key material.
  *
  *    MESHNET_CMD_VERDICT_NOTIFY: MESHNET_A_EPOCH_ID and MESHNET_A_PEER
  *        (PUBLIC_KEY, NAME, VERDICT, REASON) for a peer whose verdict
@@ -264,7 +367,7 @@ enum meshnet_cmd {
  * @MESHNET_A_POLICY_UNKNOWN: u8, enum meshnet_unknown_policy
  * @MESHNET_A_POLICY_FAIL_CLOSED: u8, drop all traffic once the epoch expired
  * @MESHNET_A_POLICY_GRACE: u32, seconds after expiry before failing closed
- * @MESHNET_A_POLICY_ENDPOINT_DROP: u8, drop outer UDP from denied endpoints
+ * @MESHNET_A_POLICY_ENDPOINT_DROP: u8, removed: only 0 is accepted
  * @MESHNET_A_PEER: nested, one peer (enum meshnet_peer_attr)
  * @MESHNET_A_PEERS: nested array of peers
  * @MESHNET_A_PEER_COUNT: u32, peers in the table

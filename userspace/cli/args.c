@@ -242,3 +242,75 @@ int cli_parse_self(int argc, char *const argv[], uint8_t *verdict, char reason[M
 	*verdict = s.verdict;
 	return 0;
 }
+
+int cli_parse_delta(int argc, char *const argv[], struct cli_delta *cd, char *err, size_t errlen)
+{
+	struct meshnet_delta *d = &cd->delta;
+	struct meshnet_peer *last = NULL;
+	int i;
+
+	memset(d, 0, sizeof(*d));
+	cd->n_verdicts = cd->n_removes = 0;
+	cd->peers_file = NULL;
+	if (argc < 1)
+		return meshnet_parse_fail(err, errlen, "missing REVISION");
+	if (meshnet_parse_u64(argv[0], UINT64_MAX, &d->revision, err, errlen))
+		return -EINVAL;
+	if (!d->revision)
+		return meshnet_parse_fail(err, errlen, "REVISION '%s': must be at least 1", argv[0]);
+	for (i = 1; i < argc; i++) {
+		const char *kw = argv[i];
+
+		if (!strcmp(kw, "force")) {
+			d->force = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return meshnet_parse_fail(err, errlen, "'%s' needs a value", kw);
+		if (!strcmp(kw, "epoch")) {
+			if (meshnet_parse_u64(argv[++i], UINT64_MAX, &d->epoch_id, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(kw, "valid-until")) {
+			if (meshnet_parse_u64(argv[++i], UINT64_MAX, &d->valid_until, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(kw, "self")) {
+			if (meshnet_parse_verdict(argv[++i], &d->self_verdict, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(kw, "self-reason")) {
+			if (meshnet_parse_reason(argv[++i], d->self_reason, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(kw, "allow") || !strcmp(kw, "deny")) {
+			if (cd->n_verdicts >= cd->max)
+				return meshnet_parse_fail(err, errlen, "too many verdict changes");
+			last = &cd->verdicts[cd->n_verdicts++];
+			memset(last, 0, sizeof(*last));
+			last->verdict = !strcmp(kw, "allow") ? MESHNET_VERDICT_ALLOWED :
+							       MESHNET_VERDICT_DENIED;
+			if (cli_parse_key_arg(argv[++i], last->public_key, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(kw, "reason")) {
+			if (!last)
+				return meshnet_parse_fail(err, errlen,
+							  "'reason' must follow 'allow KEY' or 'deny KEY'");
+			if (meshnet_parse_reason(argv[++i], last->reason, err, errlen))
+				return -EINVAL;
+			last->flags |= MESHNET_PEER_HAS_REASON;
+		} else if (!strcmp(kw, "remove")) {
+			if (cd->n_removes >= cd->max)
+				return meshnet_parse_fail(err, errlen, "too many removals");
+			if (cli_parse_key_arg(argv[++i], cd->removes[cd->n_removes++], err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(kw, "peers-file")) {
+			cd->peers_file = argv[++i];
+		} else {
+			return meshnet_parse_fail(err, errlen, "unknown argument '%s'", kw);
+		}
+	}
+	if (d->self_reason[0] && d->self_verdict == MESHNET_VERDICT_UNSPEC)
+		return meshnet_parse_fail(err, errlen, "'self-reason' needs 'self allowed|denied'");
+	d->verdicts = cd->verdicts;
+	d->n_verdicts = cd->n_verdicts;
+	d->removes = (const uint8_t (*)[MESHNET_KEY_LEN])cd->removes;
+	d->n_removes = cd->n_removes;
+	return 0;
+}

@@ -23,4 +23,22 @@ int cli_parse_self(int argc, char *const argv[], uint8_t *verdict, char reason[M
 /* KEY */
 int cli_parse_key_arg(const char *arg, uint8_t key[MESHNET_KEY_LEN], char *err, size_t errlen);
 
+/* The pieces of a delta from the command line (arrays of @max entries). */
+struct cli_delta {
+	struct meshnet_delta delta;
+	size_t max;
+	struct meshnet_peer *verdicts;
+	size_t n_verdicts;
+	uint8_t (*removes)[MESHNET_KEY_LEN];
+	size_t n_removes;
+	const char *peers_file; /* epoch/config-reply JSON whose peers are upserted */
+};
+
+/*
+ * REVISION [epoch ID] [valid-until UNIX] [force] [self V] [self-reason R]
+ * [allow KEY [reason R]]... [deny KEY [reason R]]... [remove KEY]...
+ * [peers-file FILE]
+ */
+int cli_parse_delta(int argc, char *const argv[], struct cli_delta *cd, char *err, size_t errlen);
+
 #endif /* MESHNETCTL_ARGS_H */

@@ -26,6 +26,7 @@ int self_main(int argc, char *argv[]);
 int set_peer_main(int argc, char *argv[]);
 int del_peer_main(int argc, char *argv[]);
 int epoch_main(int argc, char *argv[]);
+int delta_main(int argc, char *argv[]);
 int reset_counters_main(int argc, char *argv[]);
 int help_main(int argc, char *argv[]);
 

@@ -26,6 +26,7 @@ static const struct {
 	{ "set-peer", set_peer_main, "Adds or replaces one peer between epochs" },
 	{ "del-peer", del_peer_main, "Removes one peer" },
 	{ "epoch", epoch_main, "Applies an epoch file as one transaction, or aborts one" },
+	{ "delta", delta_main, "Applies verdict changes, removals and additions atomically" },
 	{ "reset-counters", reset_counters_main, "Zeroes packet counters" },
 	{ "help", help_main, "Shows this help" },
 };

@@ -74,6 +74,8 @@ struct json_object *cli_state_json(const struct meshnet_state *st)
 	json_object_object_add(epoch, "expiry_utc", st->epoch_expiry ?
 			       json_object_new_string(when) : NULL);
 	json_object_object_add(epoch, "expired", json_object_new_boolean(st->expired));
+	json_object_object_add(epoch, "revision", json_object_new_uint64(st->revision));
+	json_object_object_add(epoch, "valid_until_unix", json_object_new_uint64(st->valid_until));
 	json_object_object_add(o, "epoch", epoch);
 
 	self = json_object_new_object();
@@ -134,6 +136,10 @@ void cli_print_state(FILE *out, const struct meshnet_state *st)
 		fprintf(out, " (expires %s%s)", when, st->expired ? ", EXPIRED" : "");
 	else if (st->expired)
 		fprintf(out, " (EXPIRED)");
+	meshnet_rfc3339_format(when, (int64_t)st->valid_until);
+	fprintf(out, "\nrevision:       %" PRIu64, st->revision);
+	if (st->valid_until)
+		fprintf(out, " (valid until %s)", when);
 	fprintf(out, "\nself:           %s%s%s\n", meshnet_verdict_name(st->self_verdict),
 		st->self_reason[0] ? " - " : "", st->self_reason);
 	fprintf(out, "policy:         unknown %s, fail-closed %s, grace %" PRIu32 " s, endpoint-drop %s\n",

@@ -346,6 +346,10 @@ static int parse_state(struct nl_msg *msg, void *arg)
 		st->epoch_id = nla_get_u64(tb[MESHNET_A_EPOCH_ID]);
 	if (tb[MESHNET_A_EPOCH_EXPIRY])
 		st->epoch_expiry = nla_get_u64(tb[MESHNET_A_EPOCH_EXPIRY]);
+	if (tb[MESHNET_A_REVISION])
+		st->revision = nla_get_u64(tb[MESHNET_A_REVISION]);
+	if (tb[MESHNET_A_VALID_UNTIL])
+		st->valid_until = nla_get_u64(tb[MESHNET_A_VALID_UNTIL]);
 	if (tb[MESHNET_A_EXPIRED])
 		st->expired = nla_get_u8(tb[MESHNET_A_EXPIRED]);
 	if (tb[MESHNET_A_SELF_VERDICT])

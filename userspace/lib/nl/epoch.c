@@ -11,12 +11,20 @@
 
 int meshnet_nl_epoch_begin(struct meshnet_nl *nl, uint64_t id, uint64_t expiry, bool force)
 {
+	return meshnet_nl_epoch_begin_rev(nl, id, expiry, 0, 0, force);
+}
+
+int meshnet_nl_epoch_begin_rev(struct meshnet_nl *nl, uint64_t id, uint64_t expiry,
+			       uint64_t valid_until, uint64_t revision, bool force)
+{
 	struct nl_msg *msg = meshnet_nl_request(nl, MESHNET_CMD_EPOCH_BEGIN, 0, 0);
 
 	if (!msg)
 		return meshnet_nl_fail(nl, -ENOMEM, "out of memory");
 	if (nla_put_u64(msg, MESHNET_A_EPOCH_ID, id) < 0 ||
 	    nla_put_u64(msg, MESHNET_A_EPOCH_EXPIRY, expiry) < 0 ||
+	    (valid_until && nla_put_u64(msg, MESHNET_A_VALID_UNTIL, valid_until) < 0) ||
+	    (revision && nla_put_u64(msg, MESHNET_A_REVISION, revision) < 0) ||
 	    (force && nla_put_flag(msg, MESHNET_A_EPOCH_FORCE) < 0)) {
 		nlmsg_free(msg);
 		return meshnet_nl_fail(nl, -ENOMEM, "out of memory");
@@ -118,7 +126,8 @@ int meshnet_nl_apply_epoch(struct meshnet_nl *nl, const struct meshnet_epoch *ep
 	int ret;
 
 	nl->last_batches = 0;
-	ret = meshnet_nl_epoch_begin(nl, epoch->id, epoch->expiry_unix, force);
+	ret = meshnet_nl_epoch_begin_rev(nl, epoch->id, epoch->expiry_unix, epoch->valid_until,
+					 epoch->revision, force);
 	if (ret) {
 		snprintf(saved, sizeof(saved), "%s", nl->error);
 		return meshnet_nl_fail(nl, ret, "epoch %llu not applied: epoch begin: %s",

@@ -57,6 +57,9 @@ int meshnet_nl_del_peer(struct meshnet_nl *nl, const uint8_t key[MESHNET_KEY_LEN
 int meshnet_nl_reset_counters(struct meshnet_nl *nl, const uint8_t *key);
 
 int meshnet_nl_epoch_begin(struct meshnet_nl *nl, uint64_t id, uint64_t expiry, bool force);
+/* Also sends @valid_until and @revision when they are non-zero. */
+int meshnet_nl_epoch_begin_rev(struct meshnet_nl *nl, uint64_t id, uint64_t expiry,
+			       uint64_t valid_until, uint64_t revision, bool force);
 int meshnet_nl_epoch_set_peers(struct meshnet_nl *nl, const struct meshnet_peer *peers,
 			       size_t n_peers);
 /* @self_verdict MESHNET_VERDICT_UNSPEC: leave the local verdict alone */
@@ -69,6 +72,16 @@ int meshnet_nl_epoch_abort(struct meshnet_nl *nl, uint64_t id);
  * On any failure the transaction is aborted and the table is unchanged.
  */
 int meshnet_nl_apply_epoch(struct meshnet_nl *nl, const struct meshnet_epoch *epoch, bool force);
+
+/*
+ * One APPLY_DELTA request: the module applies all of @delta or nothing
+ * (-ESTALE: revision not newer or other epoch; -ENOENT: a verdict change or
+ * removal names a peer not in the table; -EEXIST: a key twice, or a prefix
+ * of another peer). Large deltas travel in one message of several nests;
+ * more than MESHNET_NL_DELTA_MAX_BYTES is -EMSGSIZE (apply a full epoch).
+ */
+#define MESHNET_NL_DELTA_MAX_BYTES (192U << 10)
+int meshnet_nl_apply_delta(struct meshnet_nl *nl, const struct meshnet_delta *delta);
 
 /* A multicast notification (MESHNET_CMD_*_NOTIFY). */
 struct meshnet_event {

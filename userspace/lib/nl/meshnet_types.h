@@ -67,6 +67,8 @@ struct meshnet_peer {
 struct meshnet_epoch {
 	uint64_t id;
 	uint64_t expiry_unix;
+	uint64_t valid_until; /* unix seconds; 0: the module uses expiry_unix */
+	uint64_t revision;    /* control-plane revision; 0: not sent */
 	uint8_t self_verdict; /* enum meshnet_verdict */
 	char self_reason[MESHNET_REASON_LEN];
 	char node_id[MESHNET_NAME_LEN];
@@ -100,6 +102,8 @@ struct meshnet_device {
 struct meshnet_state {
 	uint64_t epoch_id;
 	uint64_t epoch_expiry;
+	uint64_t revision;
+	uint64_t valid_until;
 	bool expired;
 	uint8_t self_verdict;
 	char self_reason[MESHNET_REASON_LEN];
@@ -111,6 +115,28 @@ struct meshnet_state {
 	size_t n_devices;
 	struct meshnet_device devices[MESHNET_MAX_DEVICES];
 	struct meshnet_counters counters;
+};
+
+/*
+ * A delta (MESHNET_CMD_APPLY_DELTA): applied atomically, all or nothing.
+ * @verdicts: only public_key, verdict and (MESHNET_PEER_HAS_REASON) reason
+ * are used; the peer must exist. @upserts: whole entries, added or
+ * replacing the entry with the same key (counters carry over). @removes:
+ * public keys of peers to remove (they must exist).
+ */
+struct meshnet_delta {
+	uint64_t revision;    /* required; > the module's (== for a renewal) */
+	uint64_t epoch_id;    /* 0: not checked; else must be the current epoch */
+	uint64_t valid_until; /* unix seconds; 0: unchanged */
+	bool force;           /* accept a revision that is not newer */
+	uint8_t self_verdict; /* MESHNET_VERDICT_UNSPEC: unchanged */
+	char self_reason[MESHNET_REASON_LEN];
+	size_t n_verdicts;
+	const struct meshnet_peer *verdicts;
+	size_t n_upserts;
+	const struct meshnet_peer *upserts;
+	size_t n_removes;
+	const uint8_t (*removes)[MESHNET_KEY_LEN];
 };
 
 #endif /* MESHNET_TYPES_H */
