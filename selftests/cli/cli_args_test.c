@@ -410,6 +410,62 @@ TEST(policy_args)
 	ASSERT_FALSE(policy.endpoint_drop);
 }
 
+static const struct args_case delta_cases[] = {
+	{ { "7", "deny", KEY_A, "reason", "quarantine", "allow", KEY_B, "remove", KEY_A,
+	    "epoch", "3", "valid-until", "4102444800", "force" }, NULL },
+	{ { "1" }, NULL },
+	{ { "2", "self", "denied", "self-reason", "policy" }, NULL },
+	{ {}, "missing REVISION" },
+	{ { "0" }, "REVISION '0': must be at least 1" },
+	{ { "x1" }, "not a non-negative decimal number" },
+	{ { "3", "reason", "x" }, "'reason' must follow 'allow KEY' or 'deny KEY'" },
+	{ { "3", "deny" }, "'deny' needs a value" },
+	{ { "3", "deny", "AAAA" }, "bad public key 'AAAA'" },
+	{ { "3", "self-reason", "x" }, "'self-reason' needs 'self allowed|denied'" },
+	{ { "3", "self", "maybe" }, "unknown verdict 'maybe'" },
+	{ { "3", "colour", "red" }, "unknown argument 'colour'" },
+};
+
+TEST(delta_args)
+{
+	struct meshnet_peer verdicts[16];
+	uint8_t removes[16][MESHNET_KEY_LEN];
+	struct cli_delta cd = { .max = 16, .verdicts = verdicts, .removes = removes };
+	uint8_t key_a[MESHNET_KEY_LEN];
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(delta_cases); i++) {
+		const struct args_case *c = &delta_cases[i];
+		int ret = cli_parse_delta(count_args(c->argv), (char *const *)c->argv, &cd, err,
+					  sizeof(err));
+
+		TH_LOG("case %zu", i);
+		if (!c->error) {
+			ASSERT_EQ(0, ret) TH_LOG("error: %s", err);
+		} else {
+			ASSERT_EQ(-EINVAL, ret);
+			ASSERT_NE(NULL, strstr(err, c->error)) TH_LOG("got: %s", err);
+		}
+	}
+	ASSERT_EQ(0, cli_parse_delta(count_args(delta_cases[0].argv),
+				     (char *const *)delta_cases[0].argv, &cd, err, sizeof(err)));
+	ASSERT_EQ(7, cd.delta.revision);
+	ASSERT_EQ(3, cd.delta.epoch_id);
+	ASSERT_EQ(4102444800ULL, cd.delta.valid_until);
+	ASSERT_TRUE(cd.delta.force);
+	ASSERT_EQ(2, cd.delta.n_verdicts);
+	ASSERT_EQ(MESHNET_VERDICT_DENIED, cd.delta.verdicts[0].verdict);
+	ASSERT_STREQ("quarantine", cd.delta.verdicts[0].reason);
+	ASSERT_TRUE(cd.delta.verdicts[0].flags & MESHNET_PEER_HAS_REASON);
+	ASSERT_EQ(MESHNET_VERDICT_ALLOWED, cd.delta.verdicts[1].verdict);
+	ASSERT_FALSE(cd.delta.verdicts[1].flags & MESHNET_PEER_HAS_REASON);
+	ASSERT_EQ(1, cd.delta.n_removes);
+	ASSERT_EQ(0, cli_parse_key_arg(KEY_A, key_a, err, sizeof(err)));
+	ASSERT_EQ(0, memcmp(key_a, cd.delta.removes[0], MESHNET_KEY_LEN));
+	ASSERT_EQ(MESHNET_VERDICT_UNSPEC, cd.delta.self_verdict);
+}
+
 TEST(self_args)
 {
 	char *good[] = { "verdict", "denied", "reason", "manual", NULL };

@@ -174,36 +174,38 @@ case_netns() {
 	ip netns del "$fresh"
 }
 
-# endpoint-drop: outer UDP from a DENIED peer's endpoint is dropped before
-# WireGuard decrypts it (wg0 on a receives nothing from c).
-case_endpoint() {
-	local rx0 rx1 ep0 ep1 r1 rxd0 rxd1
-	mctl a policy endpoint-drop on
-	mctl a set-peer "$(pubkey c)" verdict denied name node-c endpoint 192.0.2.3:51820 \
-		allowed-ips "$(v4 c)/32,$(v6 c)/128" reason "endpoint test"
-	rx0=$(wg_rx_packets a); ep0=$(peer_counter a c endpoint_drop_packets)
-	! ping_ok 4 c a; r1=$?
-	rx1=$(wg_rx_packets a); ep1=$(peer_counter a c endpoint_drop_packets)
-	check "endpoint-drop on: c -> a dropped" [ "$r1" -eq 0 ]
-	check "endpoint-drop on: wg0 on a decrypted nothing from c (rx $rx0 -> $rx1)" \
-		expect '[ -n "$rx0" ] && [ "$rx0" = "$rx1" ]'
-	check "endpoint-drop on: outer drops counted ($ep0 -> $ep1)" \
-		expect '[ -n "$ep0" ] && [ "${ep1:-0}" -gt "$ep0" ]'
-	mctl a policy endpoint-drop off
-	rx0=$(wg_rx_packets a); rxd0=$(peer_counter a c rx_drop_packets)
-	! ping_ok 4 c a; r1=$?
-	rx1=$(wg_rx_packets a); rxd1=$(peer_counter a c rx_drop_packets)
-	check "endpoint-drop off: c's packets reach wg0 and the inner drop ($rx0 -> $rx1, rx_drop $rxd0 -> $rxd1)" \
-		expect '[ "$r1" -eq 0 ] && [ "${rx1:-0}" -gt "${rx0:-0}" ] && [ "${rxd1:-0}" -gt "${rxd0:-0}" ]'
-	mctl a set-peer "$(pubkey c)" verdict allowed name node-c endpoint 192.0.2.3:51820 \
-		allowed-ips "$(v4 c)/32,$(v6 c)/128"
-	ping_retry 4 c a
-	check "endpoint test: c allowed again flows" [ $? -eq 0 ]
+# Deltas (APPLY_DELTA via meshnetctl delta): a flip to DENIED drops the very
+# next packet and keeps the peer's counters; the flip back reopens; a stale
+# revision changes nothing. The removed outer endpoint drop is refused.
+case_delta() {
+	local tx0 tx1 txp0 txp1 out rc
+	ping_retry 4 a c || comment "a -> c did not work before the test"
+	txp0=$(peer_counter a c tx_packets)
+	tx0=$(peer_counter a c tx_drop_packets)
+	mctl a delta 100 deny "$(pubkey c)" reason "delta test"
+	! ping_ok 4 a c
+	check "delta: denied peer: a -> c dropped" [ $? -eq 0 ]
+	tx1=$(peer_counter a c tx_drop_packets)
+	txp1=$(peer_counter a c tx_packets)
+	check "delta: the very next packet to c is dropped and counted (tx_drop $tx0 -> $tx1)" \
+		expect '[ -n "$tx0" ] && [ "${tx1:-0}" -eq $((tx0 + 1)) ]'
+	check "delta: c's counters survived the flip (tx_packets $txp0 -> $txp1)" \
+		expect '[ -n "$txp0" ] && [ "$txp0" -gt 0 ] && [ "$txp0" = "$txp1" ]'
+	! mctl a delta 100 allow "$(pubkey c)"
+	check "delta: a stale revision is refused" [ $? -eq 0 ]
+	! ping_ok 4 a c
+	check "delta: ... and changed nothing (a -> c still dropped)" [ $? -eq 0 ]
+	mctl a delta 101 allow "$(pubkey c)"
+	ping_retry 4 a c && ping_retry 4 c a
+	check "delta: ALLOWED again: a <-> c flows" [ $? -eq 0 ]
+	out=$(mctl_out a policy endpoint-drop on 2>&1); rc=$?
+	check "policy endpoint-drop on is refused (removed): $out" \
+		expect '[ "$rc" -ne 0 ] && echo "$out" | grep -q "endpoint drop was removed"'
 }
 
 # ----------------------------------------------------------------- main ---
 tap_begin
-cases=${*:-"allowed deny unknown self_deny expiry swap netns endpoint"}
+cases=${*:-"allowed deny unknown self_deny expiry swap netns delta"}
 
 if ! mn_load; then
 	not_ok "insmod $MESHNET_KO"
@@ -225,7 +227,7 @@ fi
 
 for c in $cases; do
 	case $c in
-	netns|endpoint)
+	netns|delta)
 		comment "=== $c"
 		"case_$c" ;;
 	*)
