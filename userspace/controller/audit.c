@@ -26,6 +26,22 @@ void audit_format(struct strbuf *sb, uint64_t seq, int64_t now, const char *type
 	strbuf_printf(sb, ",\"prev\":\"%s\"}", prev ? prev : zero_hash);
 }
 
+void audit_format_leaf(struct strbuf *sb, uint64_t index, int64_t now, const char *type,
+		       const char *fields)
+{
+	char ts[MESHNET_RFC3339_LEN];
+
+	meshnet_rfc3339_format(ts, now);
+	strbuf_printf(sb, "{\"index\":%llu,\"time\":\"%s\",\"type\":", (unsigned long long)index,
+		      ts);
+	strbuf_json_string(sb, type);
+	if (fields && *fields) {
+		strbuf_puts(sb, ",");
+		strbuf_puts(sb, fields);
+	}
+	strbuf_puts(sb, "}");
+}
+
 int audit_verify_buffer(const char *buf, size_t len, uint64_t *records,
 			char last_hash[AUDIT_HASH_HEX], uint64_t *next_seq,
 			char *msg, size_t msg_len)

@@ -156,6 +156,14 @@ int controller_start(struct controller *c)
 	verdicts_refresh_reasons(c);
 	if (controller_key_load(c))
 		return -1;
+	/* The audit log: a transparency log whose checkpoints the same key signs. */
+	{
+		char origin[16 + sizeof(c->cfg->mesh_id)];
+
+		snprintf(origin, sizeof(origin), "meshnetd/%s", c->cfg->mesh_id);
+		if (store_open_log(c->store, origin, c->statement_key))
+			return -1;
+	}
 	/* The views start at the store's head; its log (for deltas) starts empty. */
 	revisions_set_head(&c->rv, c->loaded_revision);
 	if (c->epoch.id) {

@@ -75,3 +75,18 @@ int store_compact(struct store *st, const char *snapshot, size_t len)
 {
 	return st->backend->compact(st, snapshot, len);
 }
+
+int store_open_log(struct store *st, const char *origin, EVP_PKEY *key)
+{
+	if (!st->backend->log_open) {
+		/* it keeps its own audit records; /v1/log/ answers 503 */
+		log_warn("the %s store keeps no transparency log yet", st->backend->scheme);
+		return 0;
+	}
+	return st->backend->log_open(st, origin, key);
+}
+
+struct tlog_store *store_log(struct store *st)
+{
+	return st->backend->log ? st->backend->log(st) : NULL;
+}

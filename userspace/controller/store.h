@@ -28,7 +28,9 @@
  *   snapshot.jsonl  compacted records (atomic: temp, fsync, rename, fsync dir)
  *   journal.jsonl   records appended since the snapshot
  *   epoch.json      current epoch with its secret, mode 0600, atomic
- *   audit.jsonl     hash-chained audit log, append-only, fdatasync'd
+ *   tlog/           the audit log: a Merkle-tree transparency log with signed
+ *                   checkpoints (store_dir_tlog.h, tlog_store.h)
+ *   audit.jsonl     v1 hash-chained audit log, if any: kept read-only, migrated
  *   status.json     public status without secrets, atomic
  */
 #ifndef MESHNETD_STORE_H
@@ -39,6 +41,8 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
+
+#include <openssl/evp.h>
 
 #include "hkdf.h"
 
@@ -68,7 +72,9 @@ struct store_text {
 	size_t len;
 };
 
-/* One audit leaf: type and the JSON fields fragment of audit_format(). */
+struct tlog_store;
+
+/* One audit leaf: type and the JSON fields fragment of audit_format_leaf(). */
 struct store_audit_leaf {
 	const char *type;
 	const char *fields;
@@ -102,6 +108,9 @@ struct store_backend {
 	int (*replay_check_and_set)(struct store *st, const char *node_id,
 				    const uint8_t nonce[16], int64_t expiry);
 	int (*compact)(struct store *st, const char *snapshot, size_t len);
+	/* the audit log (transparency log): see store_open_log() */
+	int (*log_open)(struct store *st, const char *origin, EVP_PKEY *key);
+	struct tlog_store *(*log)(struct store *st);
 };
 
 extern const struct store_backend store_dir_backend;
@@ -143,6 +152,16 @@ int store_replay_check_and_set(struct store *st, const char *node_id, const uint
 /* Replaces the snapshot with the given lines; the records before it may go. */
 int store_compact(struct store *st, const char *snapshot, size_t len);
 
+/*
+ * The audit log: every audit leaf is a record of a transparency log named
+ * origin ("meshnetd/<MESH_ID>") whose checkpoints key signs. Opened once at
+ * start, before anything is committed (dir: STATE_DIR/tlog, migrating a v1
+ * audit.jsonl). store_log() is its read side (checkpoint, proofs, records;
+ * tlog_store.h); NULL if the backend keeps none.
+ */
+int store_open_log(struct store *st, const char *origin, EVP_PKEY *key);
+struct tlog_store *store_log(struct store *st);
+
 /* ---- state directory only (v1 calls, folded into store_commit in v2) ---- */
 
 /* Appends a record (enrolment, removal, override) durably (fdatasync). */
@@ -153,19 +172,21 @@ size_t store_journal_size(struct store *st);
 /* Makes e the current epoch (secret only in the 0600 epoch.json). */
 int store_commit_epoch(struct store *st, const struct store_epoch *e);
 /*
- * Appends one audit record; fields as in audit_format(). sync: fdatasync
- * now (a bulk import passes false and calls store_sync() once at the end).
+ * Appends one audit record, a leaf of the log; fields as in
+ * audit_format_leaf(). sync: durable and under a signed checkpoint now (a
+ * bulk import passes false and calls store_sync() once at the end).
  */
 int store_append_audit(struct store *st, int64_t now, const char *type, const char *fields,
 		       bool sync);
-/* fdatasync of the journal and the audit log. */
+/* fdatasync of the journal; commits (and checkpoints) the audit log. */
 int store_sync(struct store *st);
+/* The audit log's committed size and root hash (hex). */
 void store_audit_head(struct store *st, char hash[65], uint64_t *records);
 
 /* Publishes status.json atomically (dir; other backends: a no-op). */
 int store_publish_status(struct store *st, const char *json, size_t len);
 
-/* Verifies an audit log file; prints the verdict; 0 intact, 1 bad, 2 error. */
+/* Verifies a v1 audit chain file; prints the verdict; 0 intact, 1 bad, 2 error. */
 int store_audit_verify_file(const char *path);
 
 #endif

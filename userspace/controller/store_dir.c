@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The state-directory storage backend (store.h): JSON-lines journal and
- * snapshot, epoch.json (0600), the audit chain, status.json. One meshnetd
- * per directory (flock).
+ * snapshot, epoch.json (0600), the audit log (a transparency log in tlog/,
+ * store_dir_tlog.c), status.json. One meshnetd per directory (flock).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -25,6 +26,7 @@
 #include "sign.h"
 #include "store.h"
 #include "store_pg.h"
+#include "store_dir_tlog.h"
 #include "strbuf.h"
 
 #define STORE_MAX_FILE (1ul << 30)
@@ -32,12 +34,11 @@
 struct store_dir {
 	struct store base;
 	char dir[PATH_MAX - 32];
-	pthread_mutex_t lock;		/* journal and audit appends */
+	pthread_mutex_t lock;		/* journal appends */
 	int lock_fd;			/* flock: one meshnetd per state directory */
-	int journal_fd, audit_fd;
+	int journal_fd;
 	size_t journal_size;
-	char audit_prev[AUDIT_HASH_HEX];
-	uint64_t audit_next_seq;
+	struct tlog_store *log;		/* the audit log (store_dir_log_open) */
 };
 
 /* The dir backend's state behind a struct store (a caller bug otherwise). */
@@ -81,10 +82,6 @@ static int open_append(const struct store_dir *st, const char *name)
 static struct store *dir_open(const char *dir)
 {
 	struct store_dir *st = calloc(1, sizeof(*st));
-	char path[PATH_MAX], msg[256];
-	uint64_t records;
-	size_t len;
-	char *text;
 
 	if (!st)
 		return NULL;
@@ -99,7 +96,7 @@ static struct store *dir_open(const char *dir)
 		goto err_free;
 	}
 	pthread_mutex_init(&st->lock, NULL);
-	st->journal_fd = st->audit_fd = -1;
+	st->journal_fd = -1;
 	st->lock_fd = open_append(st, "lock");
 	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB)) {
 		log_err("state directory %s: %s", dir, errno == EWOULDBLOCK ?
@@ -107,33 +104,16 @@ static struct store *dir_open(const char *dir)
 		goto err_close;
 	}
 	st->journal_fd = open_append(st, "journal.jsonl");
-	st->audit_fd = open_append(st, "audit.jsonl");
-	if (st->journal_fd < 0 || st->audit_fd < 0) {
+	if (st->journal_fd < 0) {
 		log_err("state directory %s: %s", dir, strerror(errno));
 		goto err_close;
 	}
 	st->journal_size = (size_t)lseek(st->journal_fd, 0, SEEK_END);
-	/* The audit chain continues from the last good record. */
-	store_path(st, path, "audit.jsonl");
-	text = meshnet_read_file(path, STORE_MAX_FILE, &len);
-	if (!text) {
-		log_err("audit log %s: %s", path, strerror(errno));
-		goto err_close;
-	}
-	if (audit_verify_buffer(text, len, &records, st->audit_prev, &st->audit_next_seq,
-				msg, sizeof(msg))) {
-		log_err("audit log %s is damaged: %s; refusing to append to it", path, msg);
-		free(text);
-		goto err_close;
-	}
-	free(text);
 	return &st->base;
 
 err_close:
 	if (st->journal_fd >= 0)
 		close(st->journal_fd);
-	if (st->audit_fd >= 0)
-		close(st->audit_fd);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 	pthread_mutex_destroy(&st->lock);
@@ -146,8 +126,8 @@ static void dir_close(struct store *s)
 {
 	struct store_dir *st = dir_of(s);
 
+	tlog_store_close(st->log);
 	close(st->journal_fd);
-	close(st->audit_fd);
 	close(st->lock_fd);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -370,30 +350,31 @@ int store_commit_epoch(struct store *s, const struct store_epoch *e)
 	return ret;
 }
 
+static int dir_log_open(struct store *s, const char *origin, EVP_PKEY *key)
+{
+	struct store_dir *st = dir_of(s);
+
+	if (st->log)
+		return 0;
+	st->log = store_dir_log_open(st->dir, origin, key, (int64_t)time(NULL));
+	return st->log ? 0 : STORE_ERROR;
+}
+
+static struct tlog_store *dir_log(struct store *s)
+{
+	return dir_of(s)->log;
+}
+
 int store_append_audit(struct store *s, int64_t now, const char *type, const char *fields,
 		       bool sync)
 {
 	struct store_dir *st = dir_of(s);
-	struct strbuf sb;
-	int ret = -1;
 
-	strbuf_init(&sb);
-	pthread_mutex_lock(&st->lock);
-	audit_format(&sb, st->audit_next_seq, now, type, fields, st->audit_prev);
-	if (sb.oom)
-		goto out;
-	meshnet_sha256_hex(st->audit_prev, sb.buf, sb.len);
-	strbuf_append(&sb, "\n", 1);
-	if (sb.oom || write_all(st->audit_fd, sb.buf, sb.len) || (sync && fdatasync(st->audit_fd)))
-		goto out;
-	st->audit_next_seq++;
-	ret = 0;
-out:
-	pthread_mutex_unlock(&st->lock);
-	if (ret)
-		log_err("audit log append failed: %s", strerror(errno));
-	strbuf_free(&sb);
-	return ret;
+	if (!st->log) {
+		log_err("audit record '%s' before the audit log was opened", type);
+		return -1;
+	}
+	return store_dir_log_append(st->log, now, type, fields, sync);
 }
 
 int store_sync(struct store *s)
@@ -405,8 +386,10 @@ int store_sync(struct store *s)
 		return 0;	/* every other commit is durable already */
 	st = dir_of(s);
 	pthread_mutex_lock(&st->lock);
-	ret = fdatasync(st->journal_fd) || fdatasync(st->audit_fd) ? -1 : 0;
+	ret = fdatasync(st->journal_fd) ? -1 : 0;
 	pthread_mutex_unlock(&st->lock);
+	if (st->log && tlog_store_commit(st->log))
+		ret = -1;
 	return ret;
 }
 
@@ -418,11 +401,13 @@ void store_audit_head(struct store *s, char hash[65], uint64_t *records)
 		return;
 	}
 	struct store_dir *st = dir_of(s);
+	uint8_t root[TLOG_HASH_LEN];
 
-	pthread_mutex_lock(&st->lock);
-	memcpy(hash, st->audit_prev, AUDIT_HASH_HEX);
-	*records = st->audit_next_seq - 1;
-	pthread_mutex_unlock(&st->lock);
+	*records = 0;
+	tlog_hash_empty(root);
+	if (st->log)
+		tlog_store_head(st->log, records, root);
+	meshnet_hex_encode(hash, root, TLOG_HASH_LEN);
 }
 
 int store_publish_status(struct store *s, const char *json, size_t len)
@@ -472,9 +457,7 @@ int store_audit_verify_file(const char *path)
 static int dir_commit(struct store *s, const struct store_batch *b)
 {
 	struct store_dir *st = dir_of(s);
-	char prev[AUDIT_HASH_HEX];
 	struct strbuf sb;
-	uint64_t seq;
 	size_t i;
 	int ret = STORE_ERROR;
 
@@ -499,26 +482,18 @@ static int dir_commit(struct store *s, const struct store_batch *b)
 	}
 	if (b->epoch && store_commit_epoch(s, b->epoch))
 		goto out;
+	/* The audit leaves after what they record; the head moves once they are on disk. */
 	if (b->n_audit) {
-		strbuf_free(&sb);
-		strbuf_init(&sb);
-		memcpy(prev, st->audit_prev, sizeof(prev));
-		seq = st->audit_next_seq;
-		for (i = 0; i < b->n_audit; i++) {
-			size_t start = sb.len;
-
-			audit_format(&sb, seq++, b->now, b->audit[i].type, b->audit[i].fields, prev);
-			if (sb.oom)
-				goto out;
-			meshnet_sha256_hex(prev, sb.buf + start, sb.len - start);
-			strbuf_append(&sb, "\n", 1);
-		}
-		if (sb.oom || write_all(st->audit_fd, sb.buf, sb.len) || fdatasync(st->audit_fd)) {
-			log_err("audit log append failed: %s", strerror(errno));
+		if (!st->log) {
+			log_err("audit leaves before the audit log was opened");
 			goto out;
 		}
-		memcpy(st->audit_prev, prev, sizeof(prev));
-		st->audit_next_seq = seq;
+		for (i = 0; i < b->n_audit; i++)
+			if (store_dir_log_append(st->log, b->now, b->audit[i].type,
+						 b->audit[i].fields, false))
+				goto out;
+		if (tlog_store_commit(st->log))
+			goto out;
 	}
 	ret = 0;
 out:
@@ -535,4 +510,6 @@ const struct store_backend store_dir_backend = {
 	.load = dir_load,
 	.commit = dir_commit,
 	.compact = dir_compact,
+	.log_open = dir_log_open,
+	.log = dir_log,
 };
