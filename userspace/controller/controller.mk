@@ -4,6 +4,7 @@ MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c 
 	controller_key.c replay.c store.c store_dir.c store_pg.c store_pg_schema.c store_migrate.c \
 	epoch_seal.c audit.c views.c http.c longpoll.c \
 	store_dir_tlog.c tlog_store.c \
+	audit_verify.c audit_cli.c \
 	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c)
 MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq) -lpthread -lm
 

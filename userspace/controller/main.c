@@ -3,7 +3,8 @@
  * meshnetd: the aligned-meshnet control plane.
  *
  *   meshnetd [--config FILE] [--FLAG VALUE]...   serve (see --help)
- *   meshnetd audit-verify FILE|postgres://...    check an audit log's chain
+ *   meshnetd audit-verify PATH|postgres://... [--key KEY]  check the audit log (audit_cli.c)
+ *   meshnetd audit show|prove|check-checkpoint   offline log tools (audit_cli.c)
  *   meshnetd migrate FROM TO                     state directory -> PostgreSQL
  *   meshnetd routes                              print the route table
  *   meshnetd pubkey [--FLAG VALUE]...            print the statement public key
@@ -15,9 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "http.h"
+#include "audit_cli.h"
 #include "config.h"
 #include "controller.h"
+#include "http.h"
 #include "log.h"
 #include "store.h"
 #include "store_migrate.h"
@@ -140,24 +142,10 @@ err:
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "audit-verify")) {
-		if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-			printf("usage: meshnetd audit-verify FILE|postgres://...\n\n"
-			       "Checks the hash chain of an audit log (STATE_DIR/audit.jsonl,\n"
-			       "or the audit_records of a PostgreSQL store: no key file needed):\n"
-			       "every record must carry the SHA-256 of the one before it.\n"
-			       "Exit status 0 when the chain is intact; otherwise the first\n"
-			       "bad record is named and the exit status is 1.\n");
-			return 0;
-		}
-		if (argc != 3) {
-			fprintf(stderr, "usage: meshnetd audit-verify FILE|postgres://...\n");
-			return 2;
-		}
-		if (strstr(argv[2], "://"))
-			return store_audit_verify_url(argv[2]);
-		return store_audit_verify_file(argv[2]);
-	}
+	if (argc >= 2 && !strcmp(argv[1], "audit-verify"))
+		return audit_verify_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "audit"))
+		return audit_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "migrate"))
 		return store_migrate_main(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "routes"))
