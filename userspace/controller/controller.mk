@@ -5,7 +5,8 @@ MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c 
 	epoch_seal.c audit.c views.c http.c longpoll.c \
 	store_dir_tlog.c tlog_store.c \
 	audit_verify.c audit_cli.c \
-	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c)
+	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c \
+	routes/log.c)
 MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq) -lpthread -lm
 
 BINS += meshnetd

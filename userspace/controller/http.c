@@ -31,6 +31,10 @@ static const struct route routes[] = {
 	{ "POST", "/v1/nodes", AUTH_ADMIN, route_enrol },
 	{ "DELETE", "/v1/nodes/{node_id}", AUTH_ADMIN, route_remove },
 	{ "PUT", "/v1/nodes/{node_id}/override", AUTH_ADMIN, route_override },
+	{ "GET", "/v1/log/checkpoint", AUTH_NONE, route_log_checkpoint },
+	{ "GET", "/v1/log/proof/inclusion", AUTH_NONE, route_log_inclusion },
+	{ "GET", "/v1/log/proof/consistency", AUTH_NONE, route_log_consistency },
+	{ "GET", "/v1/log/records", AUTH_NONE, route_log_records },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -134,5 +134,9 @@ void route_config(struct api_server *s, struct request *r);
 void route_enrol(struct api_server *s, struct request *r);
 void route_remove(struct api_server *s, struct request *r);
 void route_override(struct api_server *s, struct request *r);
+void route_log_checkpoint(struct api_server *s, struct request *r);
+void route_log_inclusion(struct api_server *s, struct request *r);
+void route_log_consistency(struct api_server *s, struct request *r);
+void route_log_records(struct api_server *s, struct request *r);
 
 #endif
