@@ -4,7 +4,7 @@
 
 PG_TEST_LIBS = $(shell pkg-config --libs json-c openssl libpq) -lpthread -lm
 STORE_SRCS := $(addprefix userspace/controller/,store.c store_dir.c store_pg.c store_pg_schema.c \
-	epoch_seal.c audit.c)
+	epoch_seal.c audit.c store_dir_tlog.c tlog_store.c)
 PG_RUN = env MESHNET_TOP=$(TOP) bash $(TOP)/scripts/pg-test-server.sh run --
 
 $(eval $(call program,store-pg-test,selftests/pg/store_pg_test.c selftests/pg/pgtest.c \
