@@ -129,7 +129,7 @@ TEST_F(ha, migration_keeps_every_node_verdict_and_the_audit_chain)
 	snprintf(bad_db, sizeof(bad_db), "%s_bad", self->db);
 	ASSERT_EQ(0, pg_create_db(bad_db, bad_url, sizeof(bad_url)));
 	snprintf(args, sizeof(args), "-c \"cp -r '%s' '%s/damaged' && "
-		 "sed -i '2s/\\\"type\\\"/\\\"tipe\\\"/' '%s/damaged/audit.jsonl'\"",
+		 "sed -i '2s/\\\"type\\\"/\\\"tipe\\\"/' '%s/damaged/tlog/records-000000.jsonl'\"",
 		 cl->c[0].state, cl->dir, cl->dir);
 	{
 		char cmd[2200];
@@ -161,7 +161,7 @@ TEST_F(ha, migration_keeps_every_node_verdict_and_the_audit_chain)
 		TH_LOG("%s", out);
 
 	/* 4. The same audit chain on both sides. */
-	snprintf(args, sizeof(args), "audit-verify %s/audit.jsonl", cl->c[0].state);
+	snprintf(args, sizeof(args), "audit-verify %s", cl->c[0].state);
 	ASSERT_EQ(0, cluster_run(cl, args, out, sizeof(out)));
 	p = strstr(out, "OK, ");
 	ASSERT_NE(NULL, p);

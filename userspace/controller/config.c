@@ -101,13 +101,14 @@ void controller_config_usage(const char *prog)
 	size_t i;
 
 	printf("Usage: %s [--config FILE] [--FLAG VALUE]...\n"
-	       "       %s audit-verify FILE\n\n"
+	       "       %s audit-verify PATH [--key KEY]\n"
+	       "       %s audit show|prove|check-checkpoint ...\n\n"
 	       "meshnetd is the aligned-meshnet control plane: it takes signed benchmark\n"
 	       "submissions, decides each epoch which nodes are ALLOWED, and serves each\n"
 	       "allowed node its peers and pairwise PSKs.\n\n"
 	       "Settings come from defaults, then the config file (KEY=VALUE lines, '#'\n"
 	       "comments), then environment variables KEY, then flags. Settings:\n\n",
-	       prog, prog);
+	       prog, prog, prog);
 	printf("  %-24s %-22s %s\n", "--config FILE", "CONFIG_FILE", "config file to read");
 	for (i = 0; i < N_SETTINGS; i++) {
 		char flag[64];
@@ -120,8 +121,9 @@ void controller_config_usage(const char *prog)
 	}
 	printf("\nHTTPS is served when TLS_CERT and TLS_KEY are set; plain HTTP only on a\n"
 	       "loopback LISTEN address or with ALLOW_PLAIN_HTTP=1.\n"
-	       "Subcommand audit-verify FILE checks the audit log's hash chain and names\n"
-	       "the first bad record (exit 0 if intact, 1 if not).\n");
+	       "Subcommand audit-verify PATH checks the audit log (a transparency log with\n"
+	       "signed checkpoints) and the evidence of every DENIED verdict, offline, and\n"
+	       "names the first problem (exit 0 if intact, 1 if not); see `meshnetd audit`.\n");
 }
 
 static int set_value(struct controller_config *cfg, const struct setting *s,

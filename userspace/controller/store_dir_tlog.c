@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "audit.h"
 #include "fileio.h"
 #include "log.h"
+#include "sign.h"
 #include "store_dir_tlog.h"
 
 #define CHAIN_MAX_FILE (1ul << 30)
@@ -85,4 +87,108 @@ struct tlog_store *store_dir_log_open(const char *state_dir, const char *origin,
 		return NULL;
 	}
 	return ts;
+}
+
+/* {"index":N,"time":...,"type":...,F} -> {"seq":N+1,"time":...,"type":...,F,"prev":H} */
+static int rechain(struct strbuf *out, const char *rec, size_t len, uint64_t i, char prev[65])
+{
+	char head[48];
+	int n = snprintf(head, sizeof(head), "{\"index\":%llu,\"time\":", (unsigned long long)i);
+	size_t start = out->len;
+
+	if (len < (size_t)n + 2 || memcmp(rec, head, (size_t)n) || rec[len - 1] != '}' ||
+	    !memmem(rec, len, ",\"type\":", 8))
+		return -1;
+	strbuf_printf(out, "{\"seq\":%llu,\"time\":", (unsigned long long)i + 1);
+	strbuf_append(out, rec + n, len - (size_t)n - 1);
+	strbuf_printf(out, ",\"prev\":\"%s\"}", prev);
+	if (out->oom)
+		return -1;
+	meshnet_sha256_hex(prev, out->buf + start, out->len - start);
+	strbuf_puts(out, "\n");
+	return 0;
+}
+
+int store_dir_log_export_chain(const char *state_dir, char **out, size_t *len,
+			       uint64_t *records, char *msg, size_t msg_len)
+{
+	char prev[AUDIT_HASH_HEX] = "0000000000000000000000000000000000000000000000000000000000000000";
+	char path[PATH_MAX];
+	struct strbuf sb;
+	uint64_t i = 0, seg, hash_seg = 0;
+	FILE *hashes = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	*len = 0;
+	*records = 0;
+	strbuf_init(&sb);
+	for (seg = 0;; seg++) {
+		char *text, *p, *end;
+		size_t tlen;
+
+		snprintf(path, sizeof(path), "%s/tlog/records-%06llu.jsonl", state_dir,
+			 (unsigned long long)seg);
+		text = meshnet_read_file(path, CHAIN_MAX_FILE, &tlen);
+		if (!text) {
+			if (errno == ENOENT)
+				break;
+			snprintf(msg, msg_len, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		for (p = text, end = text + tlen; p < end;) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			uint8_t leaf[TLOG_HASH_LEN], stored[TLOG_HASH_LEN];
+			uint64_t at = tlog_stored_index(0, i);
+
+			if (!nl) {
+				snprintf(msg, msg_len, "record %llu: torn (no newline)",
+					 (unsigned long long)i);
+				free(text);
+				goto out;
+			}
+			if (!hashes || at / TLOG_HASHES_PER_SEGMENT != hash_seg) {
+				if (hashes)
+					fclose(hashes);
+				hash_seg = at / TLOG_HASHES_PER_SEGMENT;
+				snprintf(path, sizeof(path), "%s/tlog/hashes-%06llu", state_dir,
+					 (unsigned long long)hash_seg);
+				hashes = fopen(path, "rb");
+			}
+			tlog_hash_leaf(leaf, p, (size_t)(nl - p));
+			if (!hashes || fseeko(hashes, (off_t)((at % TLOG_HASHES_PER_SEGMENT) *
+							       TLOG_HASH_LEN), SEEK_SET) ||
+			    fread(stored, 1, TLOG_HASH_LEN, hashes) != TLOG_HASH_LEN ||
+			    memcmp(leaf, stored, TLOG_HASH_LEN)) {
+				snprintf(msg, msg_len, "record %llu was changed after it was logged "
+					 "(the log is damaged; see meshnetd audit-verify)",
+					 (unsigned long long)i);
+				free(text);
+				goto out;
+			}
+			if (rechain(&sb, p, (size_t)(nl - p), i, prev)) {
+				snprintf(msg, msg_len, "record %llu is not an audit record (damaged)",
+					 (unsigned long long)i);
+				free(text);
+				goto out;
+			}
+			i++;
+			p = nl + 1;
+		}
+		free(text);
+	}
+	if (i == 0) {
+		ret = 1;
+		goto out;
+	}
+	*records = i;
+	*out = strbuf_steal(&sb, len);
+	ret = *out ? 0 : -1;
+	if (ret)
+		snprintf(msg, msg_len, "out of memory");
+out:
+	if (hashes)
+		fclose(hashes);
+	strbuf_free(&sb);
+	return ret;
 }

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "audit.h"
+#include "store_dir_tlog.h"
 #include "controller.h"
 #include "fileio.h"
 #include "log.h"
@@ -152,9 +153,21 @@ int store_migrate_main(int argc, char **argv)
 	src_c = load_state(&cfg, src, &e, &has_epoch);
 	if (!src_c)
 		goto out;
-	/* The log as it is on disk; store_open() verified its chain already. */
+	/*
+	 * The audit log as it is on disk: the transparency log (STATE_DIR/tlog,
+	 * each record checked against its stored hash, re-chained for the
+	 * database), or a v1 chain audit.jsonl.
+	 */
+	ret = store_dir_log_export_chain(dir, &audit, &audit_len, &audit_records, msg, sizeof(msg));
+	if (ret < 0) {
+		log_err("migrate: %s/tlog is damaged: %s", dir, msg);
+		ret = 1;
+		goto out;
+	}
+	ret = 1;
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.jsonl", dir);
-	audit = meshnet_read_file(audit_path, MIGRATE_MAX_AUDIT, &audit_len);
+	if (!audit)
+		audit = meshnet_read_file(audit_path, MIGRATE_MAX_AUDIT, &audit_len);
 	if (!audit || (audit_len && audit_verify_buffer(audit, audit_len, &audit_records, NULL,
 							&next, msg, sizeof(msg)))) {
 		log_err("migrate: %s: %s", audit_path, audit ? msg : strerror(errno));
