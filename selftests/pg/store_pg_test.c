@@ -434,6 +434,99 @@ TEST_F(pg, two_stores_racing_create_each_revision_and_epoch_once)
 	pthread_barrier_destroy(&go);
 }
 
+struct locker {
+	struct store *st;
+	int rounds, errors, conflicts;
+	size_t caught_up;
+	pthread_barrier_t *go;
+};
+
+static void *lock_main(void *arg)
+{
+	struct locker *l = arg;
+	struct seen s;
+	int i;
+
+	seen_reset(&s);
+	pthread_barrier_wait(l->go);
+	for (i = 0; i < l->rounds; i++) {
+		struct store_audit_leaf leaf = { "verdict", "\"by\":\"locker\"" };
+		struct store_batch b;
+		struct rev_buf rb;
+		size_t before = s.n_revs;
+		int ret;
+
+		/* As a controller does: lock (and catch up), then change, then commit. */
+		ret = store_write_begin(l->st, s.head, on_record, &s);
+		if (ret) {
+			l->errors++;
+			continue;
+		}
+		l->caught_up += s.n_revs - before;
+		make_revs(&rb, s.head, 2, "verdict");
+		b = (struct store_batch){ .first_revision = s.head + 1, .revisions = rb.revs,
+					  .n_revisions = 2, .audit = &leaf, .n_audit = 1 };
+		ret = store_commit(l->st, &b);
+		if (!ret)
+			s.head += 2;
+		else if (ret == STORE_CONFLICT)
+			l->conflicts++;
+		else
+			l->errors++;
+	}
+	return NULL;
+}
+
+TEST_F(pg, write_lock_serialises_controllers_without_conflicts)
+{
+	struct locker l[3];
+	pthread_barrier_t go;
+	pthread_t t[3];
+	struct store_batch b;
+	struct rev_buf rb;
+	struct seen s;
+	char *v;
+	int i;
+
+	pthread_barrier_init(&go, NULL, 3);
+	for (i = 0; i < 3; i++) {
+		l[i] = (struct locker){ .rounds = 100, .go = &go };
+		l[i].st = open_with(self->url, &self->opt);
+		ASSERT_NE(NULL, l[i].st);
+	}
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, lock_main, &l[i]));
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	TH_LOG("caught up under the lock: %zu/%zu/%zu revisions", l[0].caught_up,
+	       l[1].caught_up, l[2].caught_up);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, l[i].errors);
+		EXPECT_EQ(0, l[i].conflicts);
+		/* It learnt the others' revisions while taking the lock (all of them
+		 * that were committed before its last round). */
+		EXPECT_LT(0, l[i].caught_up);
+		EXPECT_GE(400, l[i].caught_up);
+	}
+	v = sql_value(self->url, "SELECT rev FROM store_head");
+	EXPECT_STREQ("600", v);
+	free(v);
+	EXPECT_EQ(300, audit_chain_ok(l[0].st));
+
+	/* An abort releases the lock without writing; a commit without it still checks. */
+	seen_reset(&s);
+	s.head = 600;
+	ASSERT_EQ(0, store_write_begin(l[0].st, 600, on_record, &s));
+	ASSERT_EQ(0, store_write_begin(l[0].st, 600, on_record, &s));	/* held: at once */
+	store_write_abort(l[0].st);
+	make_revs(&rb, 599, 1, "pin");
+	b = (struct store_batch){ .first_revision = 600, .revisions = rb.revs, .n_revisions = 1 };
+	EXPECT_EQ(STORE_CONFLICT, store_commit(l[1].st, &b));
+	for (i = 0; i < 3; i++)
+		store_close(l[i].st);
+	pthread_barrier_destroy(&go);
+}
+
 TEST_F(pg, replay_protection_is_shared)
 {
 	struct store *a = open_with(self->url, &self->opt);
@@ -565,6 +658,7 @@ TEST_F(pg, database_down_then_back_unavailable_then_recovered)
 	b = (struct store_batch){ .first_revision = 2, .revisions = rb.revs, .n_revisions = 1 };
 	EXPECT_EQ(STORE_UNAVAILABLE, store_commit(st, &b));
 	EXPECT_EQ(STORE_UNAVAILABLE, store_replay_check_and_set(st, "n", nonce, 9));
+	EXPECT_EQ(STORE_UNAVAILABLE, store_write_begin(st, 1, on_record, &s));
 	seen_reset(&s);
 	EXPECT_EQ(STORE_UNAVAILABLE, store_poll(st, 0, on_record, &s));
 	EXPECT_FALSE(store_pg_available(st));

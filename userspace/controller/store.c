@@ -90,3 +90,16 @@ struct tlog_store *store_log(struct store *st)
 {
 	return st->backend->log ? st->backend->log(st) : NULL;
 }
+
+int store_write_begin(struct store *st, uint64_t have_revision, store_record_fn apply, void *ctx)
+{
+	if (!st->backend->write_begin)
+		return 0;
+	return st->backend->write_begin(st, have_revision, apply, ctx);
+}
+
+void store_write_abort(struct store *st)
+{
+	if (st->backend->write_abort)
+		st->backend->write_abort(st);
+}

@@ -111,6 +111,9 @@ struct store_backend {
 	/* the audit log (transparency log): see store_open_log() */
 	int (*log_open)(struct store *st, const char *origin, EVP_PKEY *key);
 	struct tlog_store *(*log)(struct store *st);
+	int (*write_begin)(struct store *st, uint64_t have_revision, store_record_fn apply,
+			   void *ctx);
+	void (*write_abort)(struct store *st);
 };
 
 extern const struct store_backend store_dir_backend;
@@ -161,6 +164,19 @@ int store_compact(struct store *st, const char *snapshot, size_t len);
  */
 int store_open_log(struct store *st, const char *origin, EVP_PKEY *key);
 struct tlog_store *store_log(struct store *st);
+
+/*
+ * The write lock of a store shared by several controllers, taken before a
+ * write changes memory (so the next store_commit() cannot conflict):
+ * waits while another controller writes, then replays through apply every
+ * revision after have_revision (the caller is then at the head) and keeps
+ * the lock until the next store_commit() (which commits in it) or
+ * store_write_abort(). 0, or STORE_UNAVAILABLE / STORE_ERROR with nothing
+ * changed. Taking it again before that commit returns 0 at once.
+ * dir: nothing to lock (one controller per directory), returns 0.
+ */
+int store_write_begin(struct store *st, uint64_t have_revision, store_record_fn apply, void *ctx);
+void store_write_abort(struct store *st);
 
 /* ---- state directory only (v1 calls, folded into store_commit in v2) ---- */
 

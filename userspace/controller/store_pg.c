@@ -59,6 +59,9 @@ struct store_pg {
 	int event_fd;			/* store_notify_fd() */
 	int stop_fd;			/* wakes the listener to stop */
 
+	pthread_mutex_t write_lock;	/* the open write transaction */
+	struct pg_slot *writer;		/* its connection (store_write_begin), or NULL */
+
 	pthread_mutex_t poll_lock;
 	char bench_low_xid[24];		/* benchmark low-water mark */
 	uint64_t applied_head;		/* newest revision loaded, polled or committed */
@@ -456,6 +459,7 @@ static void pg_free(struct store_pg *st)
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
 	pthread_mutex_destroy(&st->poll_lock);
+	pthread_mutex_destroy(&st->write_lock);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	free(st->slots);
 	free(st->url);
@@ -477,6 +481,7 @@ static struct store *pg_open(const char *url)
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	pthread_mutex_init(&st->poll_lock, NULL);
+	pthread_mutex_init(&st->write_lock, NULL);
 	strcpy(st->bench_low_xid, "0");
 	st->url = strdup(url);
 	st->n_slots = pg_options.pool_size ? pg_options.pool_size : POOL_DEFAULT;
@@ -685,7 +690,7 @@ static int insert_audit(struct store_pg *st, PGconn *conn, const struct store_ba
 }
 
 static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch *b,
-		     char (*kinds)[24])
+		     char (*kinds)[24], bool in_tx)
 {
 	bool serial = b->n_revisions || b->n_audit || b->epoch;
 	char base[24], n_revs[24], head[24];
@@ -693,7 +698,8 @@ static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch
 	PGresult *r = NULL;
 	int ret;
 
-	ret = run(st, conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	/* In a store_write_begin() transaction: the head row is ours already. */
+	ret = in_tx ? 0 : run(st, conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
 	if (ret)
 		return ret;
 	if (serial) {
@@ -743,6 +749,8 @@ out:
 	return run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
 }
 
+static void store_pg_write_abort(struct store *s);
+
 static int pg_commit(struct store *s, const struct store_batch *b)
 {
 	struct store_pg *st = pg_of(s);
@@ -751,8 +759,10 @@ static int pg_commit(struct store *s, const struct store_batch *b)
 	size_t i;
 	int ret;
 
-	if (!b->n_revisions && !b->n_records && !b->n_audit && !b->epoch)
+	if (!b->n_revisions && !b->n_records && !b->n_audit && !b->epoch) {
+		store_pg_write_abort(s);	/* nothing to write: just end the lock */
 		return 0;
+	}
 	if ((b->n_revisions && !b->first_revision) || (b->epoch && !b->n_revisions)) {
 		log_err("PostgreSQL store: %s", b->epoch && !b->n_revisions ?
 			"an epoch must come with its revision" : "revisions start at 1");
@@ -768,10 +778,21 @@ static int pg_commit(struct store *s, const struct store_batch *b)
 				return STORE_ERROR;
 			}
 	}
-	ret = conn_get(st, &slot);
-	if (!ret) {
-		ret = commit_tx(st, slot->conn, b, kinds);
+	pthread_mutex_lock(&st->write_lock);
+	if (st->writer) {
+		/* Commits in the open write transaction, which ends the lock. */
+		slot = st->writer;
+		st->writer = NULL;
+		pthread_mutex_unlock(&st->write_lock);
+		ret = commit_tx(st, slot->conn, b, kinds, true);
 		conn_put(st, slot);
+	} else {
+		pthread_mutex_unlock(&st->write_lock);
+		ret = conn_get(st, &slot);
+		if (!ret) {
+			ret = commit_tx(st, slot->conn, b, kinds, false);
+			conn_put(st, slot);
+		}
 	}
 	free(kinds);
 	if (!ret && b->n_revisions) {
@@ -851,6 +872,81 @@ static int stream_records(struct store_pg *st, PGconn *conn, const char *what, c
 		}
 		PQclear(r);
 	}
+	return ret;
+}
+
+/* ---- the write lock ---- */
+
+static void store_pg_write_abort(struct store *s)
+{
+	struct store_pg *st = pg_of(s);
+	struct pg_slot *slot;
+
+	pthread_mutex_lock(&st->write_lock);
+	slot = st->writer;
+	st->writer = NULL;
+	pthread_mutex_unlock(&st->write_lock);
+	if (!slot)
+		return;
+	rollback(slot->conn);
+	conn_put(st, slot);
+}
+
+static int pg_write_begin(struct store *s, uint64_t have_revision, store_record_fn apply,
+			  void *ctx)
+{
+	struct store_pg *st = pg_of(s);
+	struct pg_sink sink = { apply, ctx };
+	char rev_s[24];
+	const char *vals[1] = { rev_s };
+	uint64_t head, n = 0;
+	struct pg_slot *slot;
+	PGresult *r;
+	int ret;
+
+	pthread_mutex_lock(&st->write_lock);
+	if (st->writer) {
+		pthread_mutex_unlock(&st->write_lock);
+		return 0;	/* locked already, until the next commit */
+	}
+	pthread_mutex_unlock(&st->write_lock);
+	ret = conn_get(st, &slot);
+	if (ret)
+		return ret;
+	ret = run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	/* Waits here while another controller's write transaction holds the row. */
+	if (!ret)
+		ret = run(st, slot->conn, "taking the write lock",
+			  "SELECT rev FROM store_head WHERE id = 1 FOR UPDATE", 0, NULL, NULL, NULL,
+			  &r);
+	if (ret)
+		goto err;
+	head = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (have_revision < head) {
+		snprintf(rev_s, sizeof(rev_s), "%" PRIu64, have_revision);
+		ret = stream_records(st, slot->conn, "catching up",
+				     "SELECT record FROM revisions WHERE rev > $1::bigint ORDER BY rev",
+				     1, vals, &sink, &n);
+		if (!ret && n != head - have_revision) {
+			log_err("PostgreSQL store: revisions %" PRIu64 "..%" PRIu64 " are incomplete",
+				have_revision + 1, head);
+			ret = STORE_ERROR;
+		}
+		if (ret)
+			goto err;
+	}
+	pthread_mutex_lock(&st->poll_lock);
+	if (st->applied_head < head)
+		st->applied_head = head;
+	pthread_mutex_unlock(&st->poll_lock);
+	pthread_mutex_lock(&st->write_lock);
+	st->writer = slot;
+	pthread_mutex_unlock(&st->write_lock);
+	return 0;
+err:
+	rollback(slot->conn);
+	conn_put(st, slot);
 	return ret;
 }
 
@@ -1274,4 +1370,6 @@ const struct store_backend store_pg_backend = {
 	.notify_fd = pg_notify_fd,
 	.replay_check_and_set = pg_replay_check_and_set,
 	.compact = pg_compact,
+	.write_begin = pg_write_begin,
+	.write_abort = store_pg_write_abort,
 };
