@@ -74,7 +74,9 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 		free(c);
 		return NULL;
 	}
-	if (revisions_init(&c->rv)) {
+	c->open = commit_batch_new(1);
+	if (!c->open || revisions_init(&c->rv)) {
+		commit_batch_free(c->open);
 		free(c->buckets);
 		free(c->key_buckets);
 		replay_cache_free(c->replay);
@@ -83,7 +85,10 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->index_lock, NULL);
+	pthread_mutex_init(&c->durable_lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
+	pthread_cond_init(&c->commit_cond, NULL);
+	pthread_cond_init(&c->durable_cond, NULL);
 	return c;
 }
 
@@ -99,29 +104,17 @@ void controller_free(struct controller *c)
 	free(c->buckets);
 	free(c->key_buckets);
 	replay_cache_free(c->replay);
+	commit_batch_free(c->open);
 	revisions_destroy(&c->rv);
 	EVP_PKEY_free(c->statement_key);
 	OPENSSL_cleanse(&c->epoch, sizeof(c->epoch));
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->index_lock);
+	pthread_mutex_destroy(&c->durable_lock);
+	pthread_cond_destroy(&c->commit_cond);
+	pthread_cond_destroy(&c->durable_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
-}
-
-void controller_publish_locked(struct controller *c)
-{
-	struct view *cur;
-	bool same;
-
-	if (c->loading || c->importing)
-		return;	/* one view at the end */
-	cur = c->rv.current;
-	same = !c->rv.n_pending && !c->rv.epoch_pending && cur->revision == c->rv.head;
-	if (same)
-		return;
-	revisions_set_counts(&c->rv, c->n_nodes, c->n_allowed);
-	if (revisions_publish(&c->rv))
-		log_err("out of memory publishing revision %llu", (unsigned long long)c->rv.head);
 }
 
 void controller_notify(struct controller *c)
@@ -186,11 +179,12 @@ int controller_start(struct controller *c)
 	if (!c->epoch.id || c->epoch.valid_until <= controller_now())
 		epochs_rotate_locked(c, controller_now(),
 				     c->epoch.id ? "expired while down" : "first epoch");
-	controller_publish_locked(c);
+	controller_commit_locked(c);
 	c->status_dirty = true;
 	pthread_mutex_unlock(&c->lock);
 	if (!c->epoch.id)
 		return -1;
-	return 0;
+	/* What the load, the import and the first epoch wrote, durable, then the first view. */
+	return controller_commit_sync(c) ? -1 : 0;
 }
 

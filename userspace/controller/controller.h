@@ -73,6 +73,23 @@ struct epoch_state {
 	char secret_hash[65];
 };
 
+/* The open (or committing) batch of the commit pipeline (commit.c). */
+struct commit_batch {
+	uint64_t seq;
+	bool dirty;
+	struct strbuf revisions, records;	/* newline-terminated JSON lines */
+	size_t n_revisions, n_records;
+	uint64_t first_revision;
+	struct store_audit_leaf *audit;
+	size_t n_audit, cap_audit;
+	bool has_epoch;
+	struct store_epoch epoch;
+	struct rev_publish publish;		/* its view changes, detached */
+};
+
+/* Called once batch seq is durable (ok) or failed; unlocked, commit thread. */
+typedef void (*durable_listener_fn)(void *ctx, uint64_t seq, bool ok);
+
 struct controller_stats {
 	uint64_t benchmarks_accepted, config_served, rotations, verdict_changes;
 	uint64_t auth_failures, replays;
@@ -107,6 +124,16 @@ struct controller {
 	struct revisions rv;
 	pthread_mutex_t index_lock;	/* the id buckets: writers change them, readers look up */
 	EVP_PKEY *statement_key;	/* the controller's Ed25519 key (controller_key.c) */
+	/* the commit pipeline (commit.c) */
+	struct commit_batch *open;	/* c->lock */
+	pthread_cond_t commit_cond;
+	pthread_t commit_thread;
+	bool commit_thread_started, commit_stopping;
+	pthread_mutex_t durable_lock;
+	pthread_cond_t durable_cond;
+	uint64_t durable_seq;
+	durable_listener_fn on_durable;
+	void *on_durable_ctx;
 	char statement_pub_b64[48];
 	bool loading;			/* replaying the store: write nothing */
 	bool importing;			/* NODES_FILE import: batch the syncs */
@@ -127,12 +154,17 @@ int controller_lookup_slot(struct controller *c, const char *id, uint32_t *slot)
 struct view *controller_view(struct controller *c);
 struct peer_rec *controller_view_node(struct controller *c, struct view *v, const char *id);
 
-/* Admin operations (each takes the lock). */
-int controller_enrol(struct controller *c, struct json_object *obj, struct api_error *err);
-int controller_remove(struct controller *c, const char *id, struct api_error *err);
-int controller_set_pin(struct controller *c, const char *id, enum pin pin,
+/*
+ * Admin operations (each takes the lock). *seq gets the commit batch to wait
+ * for before answering (controller_durable_seq()); enrol takes NULL too.
+ */
+int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *seq,
+		     struct api_error *err);
+int controller_remove(struct controller *c, const char *id, uint64_t *seq,
+		      struct api_error *err);
+int controller_set_pin(struct controller *c, const char *id, enum pin pin, uint64_t *seq,
 		       struct api_error *err);
-uint64_t controller_rotate(struct controller *c, const char *why);
+uint64_t controller_rotate(struct controller *c, const char *why, uint64_t *seq);
 
 /* The admin bearer token (auth.c): only its SHA-256 is kept. */
 struct admin_token {
@@ -152,9 +184,10 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 			    const char *hdr_node, const char *hdr_ts, const char *hdr_nonce,
 			    const char *hdr_sig, struct api_error *err);
 
-/* POST /v1/benchmarks/{id} after authentication; reply body into out. */
+/* POST /v1/benchmarks/{id} after authentication; reply body into out, its batch in *seq. */
 int controller_submit_benchmark(struct controller *c, const char *id, const char *body,
-				size_t body_len, struct strbuf *out, struct api_error *err);
+				size_t body_len, struct strbuf *out, uint64_t *seq,
+				struct api_error *err);
 
 /*
  * GET /v1/config/{id}: renders the reply (status 200 or 403 denied) into out.
@@ -206,7 +239,8 @@ void record_render_verdict(struct strbuf *sb, const struct node *n, uint64_t rev
 void record_render_pin(struct strbuf *sb, const struct node *n, uint64_t rev);
 void record_render_remove(struct strbuf *sb, const char *id, uint64_t rev);
 void record_render_epoch(struct strbuf *sb, const struct epoch_state *e, uint64_t rev);
-int record_journal(struct controller *c, struct strbuf *sb, bool durable);
+/* Queues a record in the open batch (revision: it has a "rev"). */
+int record_journal(struct controller *c, struct strbuf *sb, bool revision);
 void record_audit(struct controller *c, const char *type, struct strbuf *fields);
 /* Replays one stored record into the table (store_load's callback). */
 int record_apply(void *ctx, struct json_object *rec);
@@ -234,6 +268,23 @@ bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now);
 uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind);
 void node_publish_removal(struct controller *c, struct node *n);
 void controller_publish_locked(struct controller *c);
+
+/*
+ * commit.c. Writers (c->lock) add to the open batch; controller_commit_locked()
+ * returns its number: a reply about the change is sent (2xx) only once
+ * controller_durable_seq() reaches it (the HTTP layer suspends it meanwhile).
+ */
+struct commit_batch *commit_batch_new(uint64_t seq);
+void commit_batch_free(struct commit_batch *b);
+int commit_add_record(struct controller *c, const char *line, size_t len, bool revision);
+int commit_add_audit(struct controller *c, const char *type, const char *fields);
+void commit_set_epoch(struct controller *c, const struct store_epoch *e);
+uint64_t controller_commit_locked(struct controller *c);
+/* Commits the open batch in the caller's thread (start-up, before the thread). */
+int controller_commit_sync(struct controller *c);
+int controller_start_commit_thread(struct controller *c);
+void controller_stop_commit_thread(struct controller *c);
+uint64_t controller_durable_seq(struct controller *c);
 /* Tells the listener of the current head; call unlocked after publishing. */
 void controller_notify(struct controller *c);
 

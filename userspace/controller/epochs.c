@@ -2,7 +2,7 @@
 /*
  * Epochs: installing an epoch's key material, rotation (scheduled, on a
  * flip to DENIED, by admin), and the epoch thread that also publishes
- * status.json and compacts the journal.
+ * status.json (the commit thread compacts the journal).
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +19,6 @@
 #include "log.h"
 #include "timefmt.h"
 
-#define COMPACT_JOURNAL_BYTES (64u << 20)
 #define LOG_EACH_NODE_MAX 32
 
 void epoch_install(struct controller *c, const struct store_epoch *e)
@@ -81,17 +80,12 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 		log_err("epoch rotation: the OS CSPRNG failed");
 		return 0;
 	}
-	if (store_commit_epoch(c->store, &e)) {
-		log_err("epoch rotation: could not persist epoch %llu; keeping epoch %llu",
-			(unsigned long long)e.id, (unsigned long long)c->epoch.id);
-		OPENSSL_cleanse(&e, sizeof(e));
-		return 0;
-	}
+	commit_set_epoch(c, &e);
 	epoch_install(c, &e);
 	OPENSSL_cleanse(&e, sizeof(e));
 	strbuf_init(&sb);
 	record_render_epoch(&sb, &c->epoch, c->epoch.revision);
-	record_journal(c, &sb, false);
+	record_journal(c, &sb, true);
 	strbuf_free(&sb);
 	{
 		struct view_epoch ve;
@@ -120,18 +114,19 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 		      c->n_nodes - c->n_allowed);
 	record_audit(c, "epoch", &sb);
 	strbuf_free(&sb);
-	controller_publish_locked(c);
+	controller_commit_locked(c);
 	c->status_dirty = true;
 	pthread_cond_broadcast(&c->cond);
 	return c->epoch.id;
 }
 
-uint64_t controller_rotate(struct controller *c, const char *why)
+uint64_t controller_rotate(struct controller *c, const char *why, uint64_t *seq)
 {
 	uint64_t id;
 
 	pthread_mutex_lock(&c->lock);
 	id = epochs_rotate_locked(c, controller_now(), why);
+	*seq = controller_commit_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	epochs_notify(c, id);
 	return id;
@@ -185,8 +180,6 @@ static void *epoch_thread_main(void *arg)
 			strbuf_free(&sb);
 			pthread_mutex_lock(&c->lock);
 		}
-		if (store_journal_size(c->store) > COMPACT_JOURNAL_BYTES)
-			records_compact_locked(c);
 		wake = c->epoch.expiry;
 		if (c->rotate_at && c->rotate_at < wake)
 			wake = c->rotate_at;
@@ -210,6 +203,8 @@ static void *epoch_thread_main(void *arg)
 
 int controller_start_epoch_thread(struct controller *c)
 {
+	if (controller_start_commit_thread(c))
+		return -1;
 	if (pthread_create(&c->epoch_thread, NULL, epoch_thread_main, c))
 		return -1;
 	c->epoch_thread_started = true;
@@ -225,6 +220,8 @@ void controller_stop(struct controller *c)
 	if (c->epoch_thread_started)
 		pthread_join(c->epoch_thread, NULL);
 	c->epoch_thread_started = false;
+	/* then what is queued, made durable and answered */
+	controller_stop_commit_thread(c);
 }
 
 uint64_t controller_epoch_id(struct controller *c)

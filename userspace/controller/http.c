@@ -184,6 +184,89 @@ void http_reply_api_error(struct api_server *s, struct request *r, const struct 
 	http_reply_error(s, r, e->status, e->code, e->message);
 }
 
+/* ---- replies held until durable ---- */
+
+void http_reply_when_durable(struct api_server *s, struct request *r, unsigned int status,
+			     struct strbuf *body, uint64_t seq)
+{
+	pthread_mutex_lock(&s->durable_lock);
+	if (s->durable_seq >= seq || s->stopping) {
+		pthread_mutex_unlock(&s->durable_lock);
+		http_reply_json(s, r, status, body);
+		return;
+	}
+	r->deferred = true;
+	r->deferred_status = status;
+	r->deferred_body = *body;
+	strbuf_init(body);
+	r->deferred_seq = seq;
+	r->deferred_next = s->deferred;
+	s->deferred = r;
+	r->parked = true;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_unlock(&s->durable_lock);
+}
+
+static void on_durable(void *ctx, uint64_t seq, bool ok)
+{
+	struct api_server *s = ctx;
+	struct request **pp;
+
+	pthread_mutex_lock(&s->durable_lock);
+	if (ok && seq > s->durable_seq)
+		s->durable_seq = seq;
+	if (!ok)
+		s->durable_failed = true;
+	for (pp = &s->deferred; *pp;) {
+		struct request *r = *pp;
+
+		if (!ok || r->deferred_seq <= s->durable_seq) {
+			*pp = r->deferred_next;
+			r->deferred_next = NULL;
+			r->resumed = true;
+			MHD_resume_connection(r->conn);
+		} else {
+			pp = &r->deferred_next;
+		}
+	}
+	pthread_mutex_unlock(&s->durable_lock);
+}
+
+/* Resumed after durability (or a failed commit): send what was held. */
+static void reply_deferred(struct api_server *s, struct request *r)
+{
+	bool failed;
+
+	pthread_mutex_lock(&s->durable_lock);
+	failed = r->deferred_seq > s->durable_seq;
+	pthread_mutex_unlock(&s->durable_lock);
+	r->deferred = false;
+	if (failed) {
+		const char *headers[] = { "Retry-After", "5", NULL };
+
+		strbuf_free(&r->deferred_body);
+		http_reply_error_headers(s, r, 503, "storage_unavailable",
+					 "the change could not be made durable; retry", headers);
+		return;
+	}
+	http_reply_json(s, r, r->deferred_status, &r->deferred_body);
+}
+
+static void deferred_remove(struct api_server *s, struct request *r)
+{
+	struct request **pp;
+
+	pthread_mutex_lock(&s->durable_lock);
+	for (pp = &s->deferred; *pp; pp = &(*pp)->deferred_next) {
+		if (*pp == r) {
+			*pp = r->deferred_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->durable_lock);
+	strbuf_free(&r->deferred_body);
+}
+
 /* ---- routing ---- */
 
 static bool path_matches(const char *pattern, const char *path, size_t path_len,
@@ -362,6 +445,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->waiting)
 		longpoll_remove_locked(s, r);
 	pthread_mutex_unlock(&s->wait_lock);
+	if (r->deferred)
+		deferred_remove(s, r);
 	free(r->uri);
 	free(r->body);
 	free(r);
@@ -432,6 +517,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	/* The whole request is in. */
+	if (r->resumed && r->deferred) {
+		reply_deferred(s, r);
+		return r->responded ? MHD_YES : MHD_NO;
+	}
 	if (r->resumed) {
 		r->route->handler(s, r);
 		return r->responded ? MHD_YES : MHD_NO;
@@ -535,6 +624,10 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 	}
 	c->on_change = longpoll_on_change;
 	c->on_change_ctx = s;
+	pthread_mutex_init(&s->durable_lock, NULL);
+	s->durable_seq = controller_durable_seq(c);
+	c->on_durable = on_durable;
+	c->on_durable_ctx = s;
 
 	if (ep.family == AF_INET) {
 		memset(&sa4, 0, sizeof(sa4));
@@ -584,6 +677,7 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 
 err_waiters:
 	c->on_change = NULL;
+	c->on_durable = NULL;
 	free(s->waiters);
 	free(s->deadlines);
 	pthread_cond_destroy(&s->wait_cond);
@@ -609,6 +703,8 @@ void api_stop(struct api_server *s)
 	MHD_quiesce_daemon(s->daemon);
 	MHD_stop_daemon(s->daemon);
 	s->c->on_change = NULL;
+	s->c->on_durable = NULL;
+	pthread_mutex_destroy(&s->durable_lock);
 	free(s->waiters);
 	free(s->deadlines);
 	pthread_cond_destroy(&s->wait_cond);

@@ -65,6 +65,12 @@ struct request {
 	bool wait_revision;		/* v2: after is a revision (v1: an epoch) */
 	uint64_t after;
 	size_t waiter_index;
+	/* a 2xx held until its commit batch is durable (durable_lock) */
+	bool deferred;
+	unsigned int deferred_status;
+	struct strbuf deferred_body;
+	uint64_t deferred_seq;
+	struct request *deferred_next;
 };
 
 struct api_server {
@@ -83,6 +89,11 @@ struct api_server {
 	pthread_t timer;
 	bool timer_started;
 	uint64_t requests_total, errors_total, longpoll_refused;
+	/* replies waiting for durability */
+	pthread_mutex_t durable_lock;
+	struct request *deferred;
+	uint64_t durable_seq;
+	bool durable_failed;
 };
 
 
@@ -102,6 +113,13 @@ void http_reply_empty(struct api_server *s, struct request *r, unsigned int stat
 		      const char *const *headers);
 void http_reply_error_headers(struct api_server *s, struct request *r, unsigned int status,
 			      const char *code, const char *message, const char *const *headers);
+
+/*
+ * Sends status + body once the controller's commit batch seq is durable
+ * (at once if it is); the connection is suspended meanwhile (no thread).
+ */
+void http_reply_when_durable(struct api_server *s, struct request *r, unsigned int status,
+			     struct strbuf *body, uint64_t seq);
 
 /* Request helpers (http.c); each replies 400 itself when it returns false/NULL/-1. */
 bool http_check_node_id(struct api_server *s, struct request *r);

@@ -425,7 +425,7 @@ int nodes_import_file(struct controller *c, const char *path)
 
 		if (id && controller_find(c, id))
 			continue;	/* enrolled already: the state directory wins */
-		if (controller_enrol(c, o, &err)) {
+		if (controller_enrol(c, o, NULL, &err)) {
 			log_err("NODES_FILE %s: node %zu: %s", path, i, err.message);
 			c->importing = false;
 			json_object_put(root);
@@ -435,18 +435,15 @@ int nodes_import_file(struct controller *c, const char *path)
 	}
 	c->importing = false;
 	json_object_put(root);
-	/* One sync for the whole batch: journal and audit records are on disk. */
-	if (added && store_sync(c->store)) {
-		log_err("NODES_FILE %s: could not sync the state directory", path);
-		return -1;
-	}
+	/* The whole import is one batch, committed with the start-up's. */
 	log_info("Imported %zu node(s) from %s", added, path);
 	return 0;
 }
 
 /* ---- admin ---- */
 
-int controller_enrol(struct controller *c, struct json_object *obj, struct api_error *err)
+int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *seq,
+		     struct api_error *err)
 {
 	struct node tmp, *n;
 	struct strbuf sb;
@@ -487,7 +484,8 @@ int controller_enrol(struct controller *c, struct json_object *obj, struct api_e
 		goto out;
 	}
 	node_publish(c, n, REV_ENROL);
-	controller_publish_locked(c);
+	if (seq)
+		*seq = controller_commit_locked(c);
 	strbuf_init(&sb);
 	strbuf_printf(&sb, "\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
 		      "\"allowed_ips\":%s", n->id, n->wg_public_key, n->signing_key,
@@ -507,7 +505,8 @@ out:
 	return ret;
 }
 
-int controller_remove(struct controller *c, const char *id, struct api_error *err)
+int controller_remove(struct controller *c, const char *id, uint64_t *seq,
+		      struct api_error *err)
 {
 	struct strbuf sb;
 	struct node *n;
@@ -538,12 +537,13 @@ int controller_remove(struct controller *c, const char *id, struct api_error *er
 	nodes_remove(c, n);
 	/* Peers must drop it now: a new epoch without it. */
 	new_epoch = epochs_rotate_locked(c, controller_now(), "node removed");
+	*seq = controller_commit_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	epochs_notify(c, new_epoch);
 	return 0;
 }
 
-int controller_set_pin(struct controller *c, const char *id, enum pin pin,
+int controller_set_pin(struct controller *c, const char *id, enum pin pin, uint64_t *seq,
 		       struct api_error *err)
 {
 	struct strbuf sb;
@@ -575,6 +575,7 @@ int controller_set_pin(struct controller *c, const char *id, enum pin pin,
 	node_publish(c, n, REV_PIN);
 	/* Overrides win at once: a new epoch carries the new verdict. */
 	new_epoch = epochs_rotate_locked(c, controller_now(), "admin override");
+	*seq = controller_commit_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	epochs_notify(c, new_epoch);
 	return 0;

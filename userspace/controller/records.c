@@ -57,17 +57,13 @@ void record_render_pin(struct strbuf *sb, const struct node *n, uint64_t rev)
 		      pin_name(n->pin));
 }
 
-int record_journal(struct controller *c, struct strbuf *sb, bool durable)
+int record_journal(struct controller *c, struct strbuf *sb, bool revision)
 {
-	int ret;
-
 	if (c->loading)
 		return 0;
 	if (sb->oom)
 		return -1;
-	ret = durable && !c->importing ? store_save_node(c->store, sb->buf, sb->len) :
-					 store_save_benchmark(c->store, sb->buf, sb->len);
-	return ret;
+	return commit_add_record(c, sb->buf, sb->len, revision);
 }
 
 void record_render_remove(struct strbuf *sb, const char *id, uint64_t rev)
@@ -88,9 +84,8 @@ void record_audit(struct controller *c, const char *type, struct strbuf *fields)
 {
 	if (c->loading)
 		return;
-	if (store_append_audit(c->store, controller_now(), type, fields->oom ? "" : fields->buf,
-			       !c->importing))
-		log_err("could not append '%s' to the audit log", type);
+	if (commit_add_audit(c, type, fields->oom ? "" : (fields->buf ? fields->buf : "")))
+		log_err("could not queue '%s' for the audit log", type);
 }
 
 int record_apply(void *ctx, struct json_object *rec)

@@ -302,32 +302,62 @@ uint64_t revisions_epoch(struct revisions *rv, const struct view_epoch *e)
 	return r;
 }
 
-int revisions_publish(struct revisions *rv)
+void revisions_detach(struct revisions *rv, struct rev_publish *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pending = rv->pending;
+	p->n_pending = rv->n_pending;
+	rv->pending = NULL;
+	rv->n_pending = rv->cap_pending = 0;
+	p->epoch_pending = rv->epoch_pending;
+	p->epoch = rv->next_epoch;
+	rv->epoch_pending = false;
+	OPENSSL_cleanse(&rv->next_epoch, sizeof(rv->next_epoch));
+	p->n_nodes = rv->n_nodes;
+	p->n_allowed = rv->n_allowed;
+	p->head = rv->head;
+}
+
+void rev_publish_free(struct rev_publish *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_pending; i++)
+		peer_rec_put(p->pending[i].rec);
+	free(p->pending);
+	OPENSSL_cleanse(p, sizeof(*p));
+}
+
+int revisions_publish_detached(struct revisions *rv, struct rev_publish *p)
 {
 	struct view *old = rv->current, *nv = view_new();
-	size_t n_chunks = (rv->next_slot + VIEW_CHUNK - 1) / VIEW_CHUNK, i;
+	size_t n_chunks = old->n_chunks, i;
 
-	if (!nv)
+	if (!nv) {
+		rev_publish_free(p);
 		return -1;
-	if (n_chunks < old->n_chunks)
-		n_chunks = old->n_chunks;
+	}
+	for (i = 0; i < p->n_pending; i++)
+		if (p->pending[i].slot / VIEW_CHUNK + 1 > n_chunks)
+			n_chunks = p->pending[i].slot / VIEW_CHUNK + 1;
 	nv->chunks = calloc(n_chunks ? n_chunks : 1, sizeof(*nv->chunks));
 	if (!nv->chunks) {
 		view_put(nv);
+		rev_publish_free(p);
 		return -1;
 	}
 	nv->n_chunks = n_chunks;
-	nv->revision = rv->head;
-	nv->epoch = rv->epoch_pending ? rv->next_epoch : old->epoch;
-	nv->n_nodes = rv->n_nodes;
-	nv->n_allowed = rv->n_allowed;
+	nv->revision = p->head;
+	nv->epoch = p->epoch_pending ? p->epoch : old->epoch;
+	nv->n_nodes = p->n_nodes;
+	nv->n_allowed = p->n_allowed;
 	for (i = 0; i < old->n_chunks; i++) {
 		nv->chunks[i] = old->chunks[i];
 		if (nv->chunks[i])
 			ref_inc(&nv->chunks[i]->refs);
 	}
-	for (i = 0; i < rv->n_pending; i++) {
-		uint32_t slot = rv->pending[i].slot;
+	for (i = 0; i < p->n_pending; i++) {
+		uint32_t slot = p->pending[i].slot;
 		size_t ci = slot / VIEW_CHUNK, j;
 		struct rec_chunk *ch = nv->chunks[ci];
 
@@ -336,6 +366,7 @@ int revisions_publish(struct revisions *rv)
 
 			if (!copy) {
 				view_put(nv);
+				rev_publish_free(p);
 				return -1;
 			}
 			copy->refs = 1;
@@ -347,17 +378,23 @@ int revisions_publish(struct revisions *rv)
 			nv->chunks[ci] = ch = copy;
 		}
 		peer_rec_put(ch->recs[slot % VIEW_CHUNK]);
-		ch->recs[slot % VIEW_CHUNK] = rv->pending[i].rec;
-		rv->pending[i].rec = NULL;
+		ch->recs[slot % VIEW_CHUNK] = p->pending[i].rec;
+		p->pending[i].rec = NULL;
 	}
-	rv->n_pending = 0;
-	rv->epoch_pending = false;
-	OPENSSL_cleanse(&rv->next_epoch, sizeof(rv->next_epoch));
+	rev_publish_free(p);
 	pthread_mutex_lock(&rv->view_lock);
 	rv->current = nv;
 	pthread_mutex_unlock(&rv->view_lock);
 	view_put(old);
 	return 0;
+}
+
+int revisions_publish(struct revisions *rv)
+{
+	struct rev_publish p;
+
+	revisions_detach(rv, &p);
+	return revisions_publish_detached(rv, &p);
 }
 
 static uint64_t id_hash(const char *id)

@@ -138,6 +138,16 @@ struct revisions {
 	struct view *current;
 };
 
+/* The changes of one commit, detached from the writer to publish once durable. */
+struct rev_publish {
+	struct pending_slot *pending;
+	size_t n_pending;
+	bool epoch_pending;
+	struct view_epoch epoch;
+	size_t n_nodes, n_allowed;
+	uint64_t head;
+};
+
 int revisions_init(struct revisions *rv);
 void revisions_destroy(struct revisions *rv);
 
@@ -163,6 +173,11 @@ void revisions_set_head(struct revisions *rv, uint64_t head);
 void revisions_set_counts(struct revisions *rv, size_t n_nodes, size_t n_allowed);
 /* Builds and swaps in a view with every queued change. 0 or -1 (ENOMEM). */
 int revisions_publish(struct revisions *rv);
+/* Writer (c->lock): moves the queued changes into p (cheap: pointers). */
+void revisions_detach(struct revisions *rv, struct rev_publish *p);
+/* The one publisher: a view with p's changes on top of the current one. Frees p. */
+int revisions_publish_detached(struct revisions *rv, struct rev_publish *p);
+void rev_publish_free(struct rev_publish *p);
 
 /*
  * The changes in (base, v->revision], collapsed per node (the latest

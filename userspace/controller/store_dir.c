@@ -462,12 +462,13 @@ static int dir_commit(struct store *s, const struct store_batch *b)
 	int ret = STORE_ERROR;
 
 	strbuf_init(&sb);
-	for (i = 0; i < b->n_revisions; i++) {
-		strbuf_append(&sb, b->revisions[i].data, b->revisions[i].len);
-		strbuf_append(&sb, "\n", 1);
-	}
+	/* benchmarks first, then the verdicts (revisions) they made */
 	for (i = 0; i < b->n_records; i++) {
 		strbuf_append(&sb, b->records[i].data, b->records[i].len);
+		strbuf_append(&sb, "\n", 1);
+	}
+	for (i = 0; i < b->n_revisions; i++) {
+		strbuf_append(&sb, b->revisions[i].data, b->revisions[i].len);
 		strbuf_append(&sb, "\n", 1);
 	}
 	if (sb.oom)

@@ -133,7 +133,7 @@ void verdict_record_change(struct controller *c, struct node *n, enum verdict ol
 	verdict_log(n);
 	strbuf_init(&sb);
 	record_render_verdict(&sb, n, revisions_next(&c->rv));
-	record_journal(c, &sb, false);
+	record_journal(c, &sb, true);
 	strbuf_free(&sb);
 	node_publish(c, n, REV_VERDICT);
 	strbuf_init(&sb);
@@ -179,7 +179,8 @@ bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now)
 }
 
 int controller_submit_benchmark(struct controller *c, const char *id, const char *body,
-				size_t body_len, struct strbuf *out, struct api_error *err)
+				size_t body_len, struct strbuf *out, uint64_t *seq,
+				struct api_error *err)
 {
 	struct membership_input in;
 	char reason[VERDICT_REASON_LEN];
@@ -253,7 +254,7 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	strbuf_json_string(out, n->reason);
 	strbuf_printf(out, ",\"epoch\":%llu,\"revision\":%llu}", (unsigned long long)c->epoch.id,
 		      (unsigned long long)c->rv.head);
-	controller_publish_locked(c);
+	*seq = controller_commit_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	epochs_notify(c, new_epoch);
 	return 0;

@@ -6,13 +6,16 @@ void route_benchmark(struct api_server *s, struct request *r)
 {
 	struct api_error err;
 	struct strbuf sb;
+	uint64_t seq;
 
 	strbuf_init(&sb);
-	if (controller_submit_benchmark(s->c, r->node_id, r->body, r->body_len, &sb, &err)) {
+	if (controller_submit_benchmark(s->c, r->node_id, r->body, r->body_len, &sb, &seq,
+					&err)) {
 		strbuf_free(&sb);
 		http_reply_api_error(s, r, &err);
 		return;
 	}
-	http_reply_json(s, r, 200, &sb);
+	/* 200 only once the benchmark (and any verdict it made) is on disk */
+	http_reply_when_durable(s, r, 200, &sb, seq);
 }
 

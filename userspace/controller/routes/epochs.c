@@ -14,7 +14,7 @@ void route_epoch(struct api_server *s, struct request *r)
 void route_rotate(struct api_server *s, struct request *r)
 {
 	struct strbuf sb;
-	uint64_t id = controller_rotate(s->c, "requested by admin");
+	uint64_t seq, id = controller_rotate(s->c, "requested by admin", &seq);
 
 	if (!id) {
 		http_reply_error(s, r, 500, "storage", "could not persist a new epoch");
@@ -22,6 +22,6 @@ void route_rotate(struct api_server *s, struct request *r)
 	}
 	strbuf_init(&sb);
 	controller_render_epoch(s->c, &sb);
-	http_reply_json(s, r, 200, &sb);
+	http_reply_when_durable(s, r, 200, &sb, seq);
 }
 

@@ -8,12 +8,13 @@ void route_enrol(struct api_server *s, struct request *r)
 {
 	struct json_object *obj = http_body_object(s, r);
 	struct api_error err;
+	uint64_t seq;
 	struct strbuf sb;
 	char id[64];
 
 	if (!obj)
 		return;
-	if (controller_enrol(s->c, obj, &err)) {
+	if (controller_enrol(s->c, obj, &seq, &err)) {
 		json_object_put(obj);
 		http_reply_api_error(s, r, &err);
 		return;
@@ -24,29 +25,31 @@ void route_enrol(struct api_server *s, struct request *r)
 	json_object_put(obj);
 	strbuf_init(&sb);
 	controller_render_node(s->c, id, &sb);
-	http_reply_json(s, r, 201, &sb);
+	http_reply_when_durable(s, r, 201, &sb, seq);
 }
 
 void route_remove(struct api_server *s, struct request *r)
 {
 	struct api_error err;
+	uint64_t seq;
 	struct strbuf sb;
 
 	if (!http_check_node_id(s, r))
 		return;
-	if (controller_remove(s->c, r->node_id, &err)) {
+	if (controller_remove(s->c, r->node_id, &seq, &err)) {
 		http_reply_api_error(s, r, &err);
 		return;
 	}
 	strbuf_init(&sb);
 	strbuf_printf(&sb, "{\"removed\":\"%s\"}", r->node_id);
-	http_reply_json(s, r, 200, &sb);
+	http_reply_when_durable(s, r, 200, &sb, seq);
 }
 
 void route_override(struct api_server *s, struct request *r)
 {
 	struct json_object *obj, *v;
 	struct api_error err;
+	uint64_t seq;
 	struct strbuf sb;
 	enum pin pin;
 
@@ -76,12 +79,12 @@ void route_override(struct api_server *s, struct request *r)
 		return;
 	}
 	json_object_put(obj);
-	if (controller_set_pin(s->c, r->node_id, pin, &err)) {
+	if (controller_set_pin(s->c, r->node_id, pin, &seq, &err)) {
 		http_reply_api_error(s, r, &err);
 		return;
 	}
 	strbuf_init(&sb);
 	controller_render_node(s->c, r->node_id, &sb);
-	http_reply_json(s, r, 200, &sb);
+	http_reply_when_durable(s, r, 200, &sb, seq);
 }
 
