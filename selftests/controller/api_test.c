@@ -144,6 +144,8 @@ static pid_t server_spawn(struct server *s, const char *const *extra)
 	argv[argc++] = "300";
 	argv[argc++] = "--deny-rotate-interval";
 	argv[argc++] = "0";
+	argv[argc++] = "--admit-interval";
+	argv[argc++] = "0";
 	argv[argc++] = "--connection-timeout";
 	argv[argc++] = "2";
 	while (extra && *extra && argc < 62)
@@ -1970,6 +1972,166 @@ TEST(v2_restart_keeps_revisions_and_key)
 		EXPECT_EQ(head, revision_of(&r));
 	}
 	mn_response_free(&r);
+	server_cleanup(&s);
+}
+
+
+/* The node's own verdict as its v2 config says it: 200 ALLOWED, 403 DENIED (reason into why). */
+static int own_verdict(struct server *s, int node, char *why, size_t cap)
+{
+	struct mn_response r;
+	int status;
+
+	why[0] = '\0';
+	if (get_config(s, node, "?rev=0", &r))
+		return -1;
+	status = r.status;
+	if (r.body) {
+		struct json_object *o = json_tokener_parse(r.body), *v;
+
+		if (o && json_object_object_get_ex(o, "reason", &v))
+			snprintf(why, cap, "%s", json_object_get_string(v));
+		json_object_put(o);
+	}
+	mn_response_free(&r);
+	return status;
+}
+
+static int wait_verdict(struct server *s, int node, int want, char *why, size_t cap)
+{
+	int i, got = -1;
+
+	for (i = 0; i < 100; i++) {
+		got = own_verdict(s, node, why, cap);
+		if (got == want)
+			break;
+		usleep(100000);
+	}
+	return got;
+}
+
+TEST_F(v2, flapping_node_is_damped)
+{
+	struct mn_response r;
+	char why[160];
+
+	/* admitted, denied, readmitted (a first flip costs nothing) */
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(200, wait_verdict(&self->s, 0, 200, why, sizeof(why)));
+	ASSERT_EQ(0, submit(&self->s, 0, 0.3, &r));
+	mn_response_free(&r);
+	EXPECT_EQ(403, own_verdict(&self->s, 0, why, sizeof(why))) TH_LOG("a flip to DENIED is at once");
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(200, wait_verdict(&self->s, 0, 200, why, sizeof(why)));
+	/* the second flip within 10 minutes: readmission is held down */
+	ASSERT_EQ(0, submit(&self->s, 0, 0.3, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/rotate", "", &r));
+	mn_response_free(&r);
+	EXPECT_EQ(403, wait_verdict(&self->s, 0, 200, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "flapped 2 times")) TH_LOG("reason: %s", why);
+}
+
+TEST(v2_quarantine_is_not_held_by_epoch_limits)
+{
+	static const char *const extra[] = { "--deny-rotate-interval", "600", "--admit-interval",
+					     "600", NULL };
+	char q[64], op[32], member[32];
+	struct mn_response r;
+	struct server s;
+	uint64_t head;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	mn_family = AF_INET;
+	ASSERT_EQ(0, server_prepare(&s));
+	ASSERT_EQ(0, server_start(&s, extra));
+	for (i = 0; i < N_NODES; i++) {
+		ASSERT_EQ(0, submit(&s, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	ASSERT_EQ(0, admin(&s, "POST", "/v1/rotate", "", &r));	/* admit all three */
+	mn_response_free(&r);
+	/* node-a's flip uses up the quarantine epoch for the next 600 s ... */
+	ASSERT_EQ(0, submit(&s, 0, 0.3, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&s, 2, "?rev=0", &r));
+	ASSERT_EQ(200, r.status);
+	head = revision_of(&r);
+	mn_response_free(&r);
+	/* ... yet node-b's quarantine reaches node-c at once, as a revision */
+	ASSERT_EQ(0, submit(&s, 1, 0.3, &r));
+	mn_response_free(&r);
+	snprintf(q, sizeof(q), "?rev=%llu", (unsigned long long)head);
+	ASSERT_EQ(0, get_config(&s, 2, q, &r));
+	EXPECT_EQ(200, r.status);
+	delta_change(r.body, "node-b", op, member, sizeof(op));
+	EXPECT_STREQ("DENIED", member);
+	mn_response_free(&r);
+	server_cleanup(&s);
+}
+
+TEST(v2_durable_before_reply_and_torn_tails_repaired)
+{
+	char path[PATH_MAX + 64], text[65536], out[4096], q[PATH_MAX + 64];
+	struct mn_response r;
+	struct server s;
+	uint64_t head;
+	FILE *f;
+	size_t n;
+
+	memset(&s, 0, sizeof(s));
+	mn_family = AF_INET;
+	ASSERT_EQ(0, server_prepare(&s));
+	ASSERT_EQ(0, server_start(&s, NULL));
+	ASSERT_EQ(0, submit(&s, 1, 0.9, &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&s, "POST", "/v1/rotate", "", &r));
+	mn_response_free(&r);
+	/* a flip to DENIED: 200, then SIGKILL at once */
+	ASSERT_EQ(0, submit(&s, 1, 0.25, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	server_stop(&s, SIGKILL);
+	/* the benchmark and the verdict are in the journal, the verdict in the audit log */
+	snprintf(path, sizeof(path), "%s/state/journal.jsonl", s.dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	EXPECT_NE(NULL, strstr(text, "\"overall\":0.25")) TH_LOG("the benchmark record");
+	EXPECT_NE(NULL, strstr(text, "\"kind\":\"verdict\",\"node_id\":\"node-b\","
+			       "\"membership\":\"DENIED\"")) TH_LOG("the verdict record");
+	/* torn last lines (a crash mid-write) in the journal and the audit log */
+	f = fopen(path, "a");
+	ASSERT_NE(NULL, f);
+	fputs("{\"rev\":99999,\"kind\":\"verd", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/state/audit.jsonl", s.dir);
+	f = fopen(path, "a");
+	ASSERT_NE(NULL, f);
+	fputs("{\"seq\":999,\"ti", f);
+	fclose(f);
+	ASSERT_EQ(0, server_start(&s, NULL)) TH_LOG("a torn tail must not stop meshnetd");
+	EXPECT_EQ(403, own_verdict(&s, 1, out, sizeof(out))) TH_LOG("the flip survived");
+	ASSERT_EQ(0, get_config(&s, 0, "?rev=0", &r));
+	head = revision_of(&r);
+	mn_response_free(&r);
+	EXPECT_LT(head, 99999) TH_LOG("the torn revision was not taken");
+	snprintf(q, sizeof(q), "audit-verify %s/state/audit.jsonl", s.dir);
+	EXPECT_EQ(0, run_meshnetd(q, out, sizeof(out))) TH_LOG("%s", out);
+	snprintf(path, sizeof(path), "%s/meshnetd.log", s.dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	EXPECT_NE(NULL, strstr(text, "repaired a torn last record")) TH_LOG("a log line says so");
 	server_cleanup(&s);
 }
 

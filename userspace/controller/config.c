@@ -77,6 +77,11 @@ static const struct setting settings[] = {
 	{ "DENY_ROTATE_INTERVAL", "--deny-rotate-interval", SET_LONG,
 	  CFG(deny_rotate_interval), 0, 0, 3600, "2",
 	  "minimum seconds between epochs started by a flip to DENIED" },
+	{ "ADMIT_INTERVAL", "--admit-interval", SET_LONG, CFG(admit_interval), 0, 0, 86400, "10",
+	  "minimum seconds between epochs started by an admission (else the next rotation)" },
+	{ "FLAP_HOLD_DOWN", "--flap-hold-down", SET_LONG, CFG(flap_hold_down), 0, 0, 3600, "60",
+	  "readmission hold-down after a node's second flip to DENIED in 10 min "
+	  "(doubles per flip, at most 1 h; 0 = off)" },
 	{ "THREADS", "--threads", SET_LONG, CFG(threads), 0, 1, 64, "2",
 	  "HTTP worker threads (thread pool, epoll)" },
 	{ "MAX_CONNECTIONS", "--max-connections", SET_LONG, CFG(max_connections), 0, 0,

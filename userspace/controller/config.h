@@ -35,6 +35,8 @@ struct controller_config {
 	long max_benchmark_age;		/* MAX_BENCHMARK_AGE */
 	long clock_skew;		/* CLOCK_SKEW */
 	long deny_rotate_interval;	/* DENY_ROTATE_INTERVAL */
+	long admit_interval;		/* ADMIT_INTERVAL */
+	long flap_hold_down;		/* FLAP_HOLD_DOWN */
 	long threads;			/* THREADS */
 	long max_connections;		/* MAX_CONNECTIONS */
 	long per_ip_connections;	/* PER_IP_CONNECTIONS (0 = no limit) */

@@ -61,6 +61,9 @@ struct node {
 	char reason[VERDICT_REASON_LEN];
 	enum pin pin;
 	int64_t last_update;
+	/* flap damping: flips to DENIED within FLAP_WINDOW hold readmission down */
+	unsigned int flaps;
+	int64_t last_denied_flip, admit_not_before;
 };
 
 struct epoch_state {
@@ -111,7 +114,10 @@ struct controller {
 	size_t n_allowed;
 	struct epoch_state epoch;
 	int64_t last_deny_rotation;
-	int64_t rotate_at;		/* 0: none pending */
+	int64_t rotate_at;		/* 0: none pending (a quarantine's epoch) */
+	int64_t last_admit_rotation;
+	int64_t admit_at;		/* 0: none pending (an admission's epoch) */
+	int64_t last_status;		/* status.json written */
 	bool stopping, status_dirty;
 	pthread_t epoch_thread;
 	bool epoch_thread_started;
@@ -300,6 +306,8 @@ void epochs_notify(struct controller *c, uint64_t id);
 /* The epoch as the views carry it (key material derived from the secret). */
 void epoch_view_fill(const struct controller *c, struct view_epoch *ve);
 uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why);
+/* An admission's epoch: now if ADMIT_INTERVAL allows, else scheduled. */
+uint64_t epochs_request_admission_locked(struct controller *c, int64_t now);
 /* A verdict flip asks for a new epoch, at most one per DENY_ROTATE_INTERVAL. */
 uint64_t epochs_request_rotation_locked(struct controller *c, int64_t now, const char *why);
 

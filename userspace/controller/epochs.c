@@ -96,6 +96,7 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 	}
 	c->stats.rotations++;
 	c->rotate_at = 0;
+	c->admit_at = 0;	/* every rotation admits whoever qualifies */
 	meshnet_rfc3339_format(expiry, c->epoch.expiry);
 	log_info("Epoch rotation: id=%llu expiry=%s (%s)", (unsigned long long)c->epoch.id,
 		 expiry, why);
@@ -133,6 +134,25 @@ uint64_t controller_rotate(struct controller *c, const char *why, uint64_t *seq)
 }
 
 /* A verdict flip asks for a new epoch, at most one per DENY_ROTATE_INTERVAL. */
+/*
+ * An admission (DENIED to ALLOWED) waits for the next scheduled rotation or
+ * ADMIT_INTERVAL after the last admission epoch, whichever is first: its own
+ * limiter, so admissions never hold up a quarantine's epoch.
+ */
+uint64_t epochs_request_admission_locked(struct controller *c, int64_t now)
+{
+	int64_t at = c->last_admit_rotation + c->cfg->admit_interval;
+
+	if (now >= at) {
+		c->last_admit_rotation = now;
+		return epochs_rotate_locked(c, now, "node qualifies");
+	}
+	if (!c->admit_at || c->admit_at > at)
+		c->admit_at = at;
+	pthread_cond_broadcast(&c->cond);
+	return 0;
+}
+
 uint64_t epochs_request_rotation_locked(struct controller *c, int64_t now, const char *why)
 {
 	int64_t at = c->last_deny_rotation + c->cfg->deny_rotate_interval;
@@ -162,18 +182,23 @@ static void *epoch_thread_main(void *arg)
 		} else if (c->rotate_at && now >= c->rotate_at) {
 			c->last_deny_rotation = now;
 			id = epochs_rotate_locked(c, now, "verdict changed");
+		} else if (c->admit_at && now >= c->admit_at) {
+			c->last_admit_rotation = now;
+			id = epochs_rotate_locked(c, now, "admission");
 		}
 		if (id) {
 			pthread_mutex_unlock(&c->lock);
 			epochs_notify(c, id);
 			pthread_mutex_lock(&c->lock);
 		}
-		if (c->status_dirty) {
+		/* status.json is O(n): at most every second, every 10 s past 1,000 nodes */
+		if (c->status_dirty && now - c->last_status >= (c->n_nodes > 1000 ? 10 : 1)) {
 			struct strbuf sb;
 
 			strbuf_init(&sb);
 			controller_render_status(c, &sb);
 			c->status_dirty = false;
+			c->last_status = now;
 			pthread_mutex_unlock(&c->lock);
 			if (!sb.oom && !store_publish_status(c->store, sb.buf, sb.len))
 				log_debug("Status written to %s/status.json", c->cfg->state_dir);
@@ -183,6 +208,8 @@ static void *epoch_thread_main(void *arg)
 		wake = c->epoch.expiry;
 		if (c->rotate_at && c->rotate_at < wake)
 			wake = c->rotate_at;
+		if (c->admit_at && c->admit_at < wake)
+			wake = c->admit_at;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		if (wake > ts.tv_sec + 1) {
 			ts.tv_sec += 1;	/* re-check at least every second */
@@ -194,7 +221,7 @@ static void *epoch_thread_main(void *arg)
 				ts.tv_nsec -= 1000000000;
 			}
 		}
-		if (!c->stopping && !c->status_dirty)
+		if (!c->stopping)
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
 	pthread_mutex_unlock(&c->lock);

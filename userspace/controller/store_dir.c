@@ -79,6 +79,45 @@ static int open_append(const struct store_dir *st, const char *name)
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
+/*
+ * A torn last line (a write cut short by a crash: never acknowledged, since
+ * replies wait for fdatasync) is cut off, with a log line, so that appends
+ * continue on a line boundary. *len is updated.
+ */
+static int repair_torn_tail(int fd, const char *path, const char *text, size_t *len)
+{
+	size_t keep = *len;
+
+	while (keep && text[keep - 1] != '\n')
+		keep--;
+	if (keep == *len)
+		return 0;
+	if (ftruncate(fd, (off_t)keep) || fdatasync(fd)) {
+		log_err("%s: cannot cut off a torn last record: %s", path, strerror(errno));
+		return -1;
+	}
+	log_warn("%s: repaired a torn last record (%zu bytes cut off; it was never acknowledged)",
+		 path, *len - keep);
+	*len = keep;
+	return 0;
+}
+
+static int repair_file(int fd, const struct store_dir *st, const char *name)
+{
+	char path[PATH_MAX];
+	size_t len;
+	char *text;
+	int ret;
+
+	store_path(st, path, name);
+	text = meshnet_read_file(path, STORE_MAX_FILE, &len);
+	if (!text)
+		return -1;
+	ret = repair_torn_tail(fd, path, text, &len);
+	free(text);
+	return ret;
+}
+
 static struct store *dir_open(const char *dir)
 {
 	struct store_dir *st = calloc(1, sizeof(*st));
@@ -108,6 +147,8 @@ static struct store *dir_open(const char *dir)
 		log_err("state directory %s: %s", dir, strerror(errno));
 		goto err_close;
 	}
+	if (repair_file(st->journal_fd, st, "journal.jsonl"))
+		goto err_close;
 	st->journal_size = (size_t)lseek(st->journal_fd, 0, SEEK_END);
 	return &st->base;
 

@@ -145,6 +145,27 @@ void verdict_record_change(struct controller *c, struct node *n, enum verdict ol
 	strbuf_free(&sb);
 }
 
+#define FLAP_WINDOW 600
+#define FLAP_HOLD_MAX 3600
+
+/* A flip to DENIED: the second and later within FLAP_WINDOW hold readmission down. */
+static void note_denied_flip(struct controller *c, struct node *n, int64_t now)
+{
+	int64_t hold = 0;
+
+	n->flaps = n->last_denied_flip && now - n->last_denied_flip < FLAP_WINDOW ?
+		   n->flaps + 1 : 1;
+	n->last_denied_flip = now;
+	if (n->flaps >= 2 && c->cfg->flap_hold_down) {
+		unsigned int shift = n->flaps - 2 > 12 ? 12 : n->flaps - 2;
+
+		hold = c->cfg->flap_hold_down << shift;
+		if (hold > FLAP_HOLD_MAX)
+			hold = FLAP_HOLD_MAX;
+	}
+	n->admit_not_before = now + hold;
+}
+
 /* New words for an unchanged verdict: the node's own statements show them. */
 void verdict_set_reason(struct controller *c, struct node *n, const char *reason)
 {
@@ -168,11 +189,19 @@ bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now)
 	enum verdict old = n->verdict, v;
 
 	v = membership_evaluate(&c->rules, &in, now, reason);
+	if (v == VERDICT_ALLOWED && old == VERDICT_DENIED && n->admit_not_before > now) {
+		/* damped: it flapped; readmission waits out the hold-down */
+		snprintf(reason, sizeof(reason), "flapped %u times: readmission held for %llds",
+			 n->flaps, (long long)(n->admit_not_before - now));
+		v = VERDICT_DENIED;
+	}
 	if (v == old) {
 		/* Keep the words current without journaling every epoch. */
 		verdict_set_reason(c, n, reason);
 		return false;
 	}
+	if (v == VERDICT_DENIED)
+		note_denied_flip(c, n, now);
 	node_set_verdict(c, n, v, reason, now);
 	verdict_record_change(c, n, old);
 	return true;
@@ -239,13 +268,14 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 		verdict_set_reason(c, n, reason);
 	} else {
 		if (v == VERDICT_DENIED) {
-			/* Quarantine now: the verdict, then a new epoch (rate-limited). */
+			/* Quarantine now: the verdict (published at once), then an epoch. */
+			note_denied_flip(c, n, now);
 			node_set_verdict(c, n, v, reason, now);
 			verdict_record_change(c, n, VERDICT_ALLOWED);
 			new_epoch = epochs_request_rotation_locked(c, now, "node denied");
-		} else {
-			/* Admission comes with the next (rate-limited) epoch. */
-			new_epoch = epochs_request_rotation_locked(c, now, "node qualifies");
+		} else if (n->admit_not_before <= now) {
+			/* Admission comes with the next epoch (its own, slower limit). */
+			new_epoch = epochs_request_admission_locked(c, now);
 		}
 		c->status_dirty = true;
 	}
