@@ -4,14 +4,20 @@
 TLOG_TEST_LIBS = $(shell pkg-config --libs json-c openssl) -lpthread -lm
 
 $(eval $(call program,tlog-merkle-test,selftests/tlog/merkle_test.c,$(TLOG_TEST_LIBS)))
+# The store test runs build/san/meshnetd (beside it) for the offline tools.
+$(eval $(call program,tlog-store-test,selftests/tlog/store_test.c \
+	userspace/controller/tlog_store.c,$(TLOG_TEST_LIBS)))
 
-.PHONY: tlog
-tlog: $(BUILD)/san/tlog-merkle-test
+.PHONY: tlog tlog-merkle tlog-store
+tlog: tlog-merkle tlog-store
+tlog-merkle: $(BUILD)/san/tlog-merkle-test
 	@sh scripts/run-suite.sh $(RESULTS) tlog-merkle $(BUILD)/san/tlog-merkle-test
+tlog-store: $(BUILD)/san/tlog-store-test $(BUILD)/san/meshnetd
+	@sh scripts/run-suite.sh $(RESULTS) tlog-store $(BUILD)/san/tlog-store-test
 
-HOST_SUITES += tlog
+HOST_SUITES += tlog-merkle tlog-store
 
-TLOG_TEST_OBJS := $(foreach t,merkle_test bench_audit,$(BUILD)/obj/selftests/tlog/$(t).o \
+TLOG_TEST_OBJS := $(foreach t,merkle_test store_test bench_audit,$(BUILD)/obj/selftests/tlog/$(t).o \
 	$(BUILD)/san/obj/selftests/tlog/$(t).o)
 $(TLOG_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
 $(TLOG_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation

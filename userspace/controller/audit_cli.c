@@ -256,6 +256,7 @@ static int prove_main(int argc, char **argv)
 		ret = open_checkpoint(path, key, NULL, &cp, NULL);
 		if (ret)
 			goto out;
+		ret = 2;
 	} else if (log.has_checkpoint) {
 		cp = log.cp;	/* shown, not verified: no key given */
 	} else {
