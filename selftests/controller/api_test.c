@@ -607,7 +607,11 @@ TEST_F(ctl, oversized_body_refused)
 	EXPECT_STREQ("too_large", error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 
-	/* chunked, no Content-Length: cut off while streaming */
+	/*
+	 * chunked, no Content-Length: cut off while streaming (libmicrohttpd
+	 * cannot answer mid-body, so the connection is closed at the limit
+	 * instead of draining the rest; controller-hostile sends it forever)
+	 */
 	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST",
 				     "/v1/benchmarks/node-a", body, len, time(NULL)));
 	ASSERT_EQ(0, mn_connect(&c, self->s.port, NULL));
@@ -624,10 +628,9 @@ TEST_F(ctl, oversized_body_refused)
 		char buf[2048] = "";
 		ssize_t n = recv(c.fd, buf, sizeof(buf) - 1, 0);
 
-		ASSERT_GT(n, 0);
-		buf[n] = '\0';
-		EXPECT_EQ(0, strncmp(buf, "HTTP/1.1 413", 12)) TH_LOG("%s", buf);
-		EXPECT_NE(NULL, strstr(buf, "too_large"));
+		EXPECT_LE(n, 0) TH_LOG("an over-limit chunked body must close the connection");
+		if (n > 0)
+			buf[n] = '\0';
 	}
 	mn_close(&c);
 	EXPECT_EQ(0, metric(&self->s, "meshnet_benchmarks_accepted_total"));
@@ -653,7 +656,7 @@ TEST_F(ctl, authentication_failures)
 	ASSERT_EQ(0, mn_do_signed(self->s.port, stranger, "node-x", "GET", "/v1/config/node-x",
 				  NULL, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("unknown_node", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	EVP_PKEY_free(stranger);
 	/* ids with path characters or capitals */
@@ -798,7 +801,8 @@ TEST_F(ctl, admin_api)
 	mn_response_free(&r);
 	ASSERT_EQ(0, get_config(&self->s, 2, NULL, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("unknown_node", error_code(&r, code, sizeof(code)));
+	/* a removed node is told no more than a stranger */
+	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 }
 
@@ -1008,10 +1012,11 @@ TEST_F(ctl, restart_after_kill9_keeps_state)
 	EXPECT_EQ(epoch, json_int(r.body, "epoch", "id"));
 	peer_field(r.body, "node-b", "psk", psk_after, sizeof(psk_after));
 	EXPECT_STREQ(psk_before, psk_after) TH_LOG("same epoch, same secret, same PSK");
-	EXPECT_NE(NULL, strstr(r.body, "score 0.30 < threshold 0.70"));
 	mn_response_free(&r);
 	ASSERT_EQ(0, get_config(&self->s, 2, NULL, &r));
 	EXPECT_EQ(403, r.status);
+	/* its own reason survived (peers are told only the verdict) */
+	EXPECT_NE(NULL, strstr(r.body, "score 0.30 < threshold 0.70")) TH_LOG("%s", r.body);
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
 	EXPECT_EQ(409, r.status) TH_LOG("the admin enrolment must survive");

@@ -17,6 +17,7 @@
 #include "sign.h"
 
 int mn_family = AF_INET;
+const char *mn_audience = MESHNET_DEFAULT_MESH_ID;
 
 static socklen_t loopback(struct sockaddr_storage *ss, uint16_t port)
 {
@@ -40,8 +41,14 @@ static socklen_t loopback(struct sockaddr_storage *ss, uint16_t port)
 
 int mn_connect(struct mn_conn *c, uint16_t port, const char *ca_file)
 {
+	return mn_connect_from(c, NULL, port, ca_file);
+}
+
+int mn_connect_from(struct mn_conn *c, const char *source_v4, uint16_t port, const char *ca_file)
+{
 	struct sockaddr_storage sa;
 	socklen_t sa_len = loopback(&sa, port);
+	struct sockaddr_in src;
 	int one = 1;
 
 	memset(c, 0, sizeof(*c));
@@ -50,6 +57,16 @@ int mn_connect(struct mn_conn *c, uint16_t port, const char *ca_file)
 	if (c->fd < 0)
 		return -1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (source_v4 && mn_family == AF_INET) {
+		memset(&src, 0, sizeof(src));
+		src.sin_family = AF_INET;
+		if (inet_pton(AF_INET, source_v4, &src.sin_addr) != 1 ||
+		    bind(c->fd, (struct sockaddr *)&src, sizeof(src))) {
+			close(c->fd);
+			c->fd = -1;
+			return -1;
+		}
+	}
 	if (connect(c->fd, (struct sockaddr *)&sa, sa_len)) {
 		close(c->fd);
 		c->fd = -1;
@@ -192,7 +209,8 @@ int mn_sign_headers(char *out, size_t cap, EVP_PKEY *key, const char *node_id,
 	struct meshnet_signed_headers h;
 	int n;
 
-	if (meshnet_sign_request(key, node_id, method, target, body, body_len, ts, &h))
+	if (meshnet_sign_request(key, mn_audience, node_id, method, target, body, body_len, ts,
+				 &h))
 		return -1;
 	n = snprintf(out, cap, "%s: %s\r\n%s: %s\r\n%s: %s\r\n%s: %s\r\n", MESHNET_HDR_NODE,
 		     h.node, MESHNET_HDR_TIMESTAMP, h.timestamp, MESHNET_HDR_NONCE, h.nonce,

@@ -31,9 +31,13 @@ struct mn_response {
 
 /* Address family of the loopback used by mn_connect/mn_free_port (AF_INET: 127.0.0.1, AF_INET6: ::1). */
 extern int mn_family;
+/* The mesh id requests are signed for (meshnetd's MESH_ID; default "meshnet"). */
+extern const char *mn_audience;
 
 /* Connects to loopback:port; with ca_file, speaks TLS and verifies it. */
 int mn_connect(struct mn_conn *c, uint16_t port, const char *ca_file);
+/* The same from a given IPv4 source address (127.0.0.0/8 is all loopback). */
+int mn_connect_from(struct mn_conn *c, const char *source_v4, uint16_t port, const char *ca_file);
 void mn_close(struct mn_conn *c);
 int mn_send_raw(struct mn_conn *c, const void *buf, size_t len);
 

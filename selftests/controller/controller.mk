@@ -10,16 +10,23 @@ $(eval $(call program,controller-unit-test,selftests/controller/unit_test.c \
 $(eval $(call program,controller-api-test,selftests/controller/api_test.c \
 	selftests/controller/client.c,$(CONTROLLER_TEST_LIBS)))
 
-.PHONY: controller-unit controller-api
+$(eval $(call program,controller-hostile-test,selftests/controller/hostile_test.c \
+	selftests/controller/client.c,$(CONTROLLER_TEST_LIBS)))
+
+.PHONY: controller-unit controller-api controller-hostile
 controller-unit: $(BUILD)/san/controller-unit-test
 	@sh scripts/run-suite.sh $(RESULTS) controller-unit $(BUILD)/san/controller-unit-test
 controller-api: $(BUILD)/san/controller-api-test $(BUILD)/san/meshnetd
 	@sh scripts/run-suite.sh $(RESULTS) controller-api $(BUILD)/san/controller-api-test
 
-HOST_SUITES += controller-unit controller-api
+# Hostile clients: TLS versions/suites, slowloris, floods, a flooding node.
+controller-hostile: $(BUILD)/san/controller-hostile-test $(BUILD)/san/meshnetd
+	@sh scripts/run-suite.sh $(RESULTS) controller-hostile $(BUILD)/san/controller-hostile-test
+
+HOST_SUITES += controller-unit controller-api controller-hostile
 
 # kselftest_harness.h itself is not -Wextra clean: relax only what it trips.
-CONTROLLER_TEST_OBJS := $(foreach t,unit_test api_test,$(BUILD)/obj/selftests/controller/$(t).o \
+CONTROLLER_TEST_OBJS := $(foreach t,unit_test api_test hostile_test,$(BUILD)/obj/selftests/controller/$(t).o \
 	$(BUILD)/san/obj/selftests/controller/$(t).o)
 $(CONTROLLER_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
 $(CONTROLLER_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral

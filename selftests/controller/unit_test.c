@@ -227,90 +227,151 @@ TEST_F(signing, round_trip_and_tamper)
 	struct meshnet_signed_headers h;
 	char bad[128];
 
-	ASSERT_EQ(0, meshnet_sign_request(self->priv, "node-a", "POST", path, body,
+	ASSERT_EQ(0, meshnet_sign_request(self->priv, "mesh-a", "node-a", "POST", path, body,
 					  strlen(body), 1000, &h));
 	EXPECT_EQ(32, strlen(h.nonce));
 	EXPECT_EQ(88, strlen(h.signature));
 	EXPECT_EQ(MESHNET_VERIFY_OK,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, h.nonce, h.signature, 1010, 30));
 	/* each signed field matters */
 	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
-		  meshnet_verify_request(self->pub, "GET", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "GET", path, body, strlen(body),
 					 h.timestamp, h.nonce, h.signature, 1000, 30));
 	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
-		  meshnet_verify_request(self->pub, "POST", "/v1/benchmarks/node-b", body,
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", "/v1/benchmarks/node-b", body,
 					 strlen(body), h.timestamp, h.nonce, h.signature, 1000, 30));
 	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
-		  meshnet_verify_request(self->pub, "POST", path, "{\"x\":2}", 7, h.timestamp,
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, "{\"x\":2}", 7, h.timestamp,
 					 h.nonce, h.signature, 1000, 30));
 	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body), "1001",
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body), "1001",
 					 h.nonce, h.signature, 1000, 30));
 	snprintf(bad, sizeof(bad), "%s", h.nonce);
 	bad[0] = bad[0] == 'a' ? 'b' : 'a';
 	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, bad, h.signature, 1000, 30));
 	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
-		  meshnet_verify_request(self->other, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->other, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, h.nonce, h.signature, 1000, 30));
 	/* stale either way */
 	EXPECT_EQ(MESHNET_VERIFY_STALE,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, h.nonce, h.signature, 1031, 30));
 	EXPECT_EQ(MESHNET_VERIFY_STALE,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, h.nonce, h.signature, 969, 30));
 	/* malformed headers */
 	EXPECT_EQ(MESHNET_VERIFY_MALFORMED,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body), "-5",
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body), "-5",
 					 h.nonce, h.signature, 1000, 30));
 	EXPECT_EQ(MESHNET_VERIFY_MALFORMED,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, "ABC", h.signature, 1000, 30));
 	EXPECT_EQ(MESHNET_VERIFY_MALFORMED,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, h.nonce, "not base64!", 1000, 30));
 	EXPECT_EQ(MESHNET_VERIFY_MALFORMED,
-		  meshnet_verify_request(self->pub, "POST", path, body, strlen(body),
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
 					 h.timestamp, h.nonce, NULL, 1000, 30));
+	/* the audience is signed: another mesh's controller refuses it */
+	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
+		  meshnet_verify_request(self->pub, "mesh-b", "POST", path, body, strlen(body),
+					 h.timestamp, h.nonce, h.signature, 1000, 30));
+	/* verifying again and again works: a fresh verifier each time */
+	EXPECT_EQ(MESHNET_VERIFY_OK,
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
+					 h.timestamp, h.nonce, h.signature, 1000, 30));
+	EXPECT_EQ(MESHNET_VERIFY_OK,
+		  meshnet_verify_request(self->pub, "mesh-a", "POST", path, body, strlen(body),
+					 h.timestamp, h.nonce, h.signature, 1001, 30));
+}
+
+/* A stale timestamp is refused before any signature work (v1 verified first). */
+TEST_F(signing, stale_refused_before_verification)
+{
+	static const char zeros[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+				    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+
+	EXPECT_EQ(MESHNET_VERIFY_STALE,
+		  meshnet_verify_request(self->pub, "mesh-a", "GET", "/v1/epoch", "", 0, "1000",
+					 "00112233445566778899aabbccddeeff", zeros, 5000, 30));
+	EXPECT_EQ(MESHNET_VERIFY_BAD_SIGNATURE,
+		  meshnet_verify_request(self->pub, "mesh-a", "GET", "/v1/epoch", "", 0, "5000",
+					 "00112233445566778899aabbccddeeff", zeros, 5000, 30));
 }
 
 TEST(signing_string_layout)
 {
 	char buf[512];
-	long n = meshnet_signing_string(buf, sizeof(buf), "GET", "/v1/config/a?wait=1", "17",
+	long n = meshnet_signing_string(buf, sizeof(buf), "mesh-a", "GET", "/v1/config/a?wait=1", "17",
 					"00112233445566778899aabbccddeeff", "", 0);
 
 	ASSERT_GT(n, 0);
-	EXPECT_STREQ("meshnet-v1\nGET\n/v1/config/a?wait=1\n17\n00112233445566778899aabbccddeeff\n"
+	EXPECT_STREQ("meshnet-v2\nmesh-a\nGET\n/v1/config/a?wait=1\n17\n"
+		     "00112233445566778899aabbccddeeff\n"
 		     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n", buf);
-	EXPECT_EQ(-1, meshnet_signing_string(buf, sizeof(buf), "GET", "/a\nb", "1", "x", "", 0));
+	EXPECT_EQ(-1, meshnet_signing_string(buf, sizeof(buf), "mesh-a", "GET", "/a\nb", "1", "x", "", 0));
 }
 
-TEST(replay_cache_bounded)
+TEST(replay_cache_per_node)
 {
-	struct replay_cache *rc = replay_cache_new(4, 30);
+	struct replay_limits lim = { .rate = 10, .burst = 20, .skew = 30 };
+	struct replay_cache *rc = replay_cache_new(&lim);
 	uint8_t nonce[16] = { 1 };
-	int i;
+	int64_t t = 100000;	/* ms */
+	int i, limited = 0;
 
 	ASSERT_NE(NULL, rc);
-	EXPECT_EQ(REPLAY_FRESH, replay_cache_check_and_add(rc, "node-a", nonce, 100));
-	EXPECT_EQ(REPLAY_SEEN, replay_cache_check_and_add(rc, "node-a", nonce, 101));
-	EXPECT_EQ(REPLAY_FRESH, replay_cache_check_and_add(rc, "node-b", nonce, 101));
-	/* still remembered in the previous generation */
-	EXPECT_EQ(REPLAY_SEEN, replay_cache_check_and_add(rc, "node-a", nonce, 100 + 61));
-	/* full: refused, not forgotten */
-	for (i = 2; i < 10; i++) {
+	EXPECT_EQ(REPLAY_FRESH, replay_cache_check_and_add(rc, "node-a", nonce, 100, t));
+	EXPECT_EQ(REPLAY_SEEN, replay_cache_check_and_add(rc, "node-a", nonce, 100, t + 1000));
+	/* the same nonce is another node's own business */
+	EXPECT_EQ(REPLAY_FRESH, replay_cache_check_and_add(rc, "node-b", nonce, 101, t + 1000));
+	/* remembered while its timestamp can pass the skew check (ts + skew) */
+	EXPECT_EQ(REPLAY_SEEN, replay_cache_check_and_add(rc, "node-a", nonce, 100, 130000));
+	/* node-a floods: it runs out of its own tokens ... */
+	for (i = 0; i < 1000; i++) {
 		nonce[0] = (uint8_t)i;
-		replay_cache_check_and_add(rc, "node-a", nonce, 162);
+		nonce[1] = (uint8_t)(i >> 8);
+		nonce[2] = 0xaa;
+		if (replay_cache_check_and_add(rc, "node-a", nonce, 131, 131000) ==
+		    REPLAY_RATE_LIMITED)
+			limited++;
 	}
-	nonce[0] = 200;
-	EXPECT_EQ(REPLAY_FULL, replay_cache_check_and_add(rc, "node-a", nonce, 162));
-	EXPECT_LE(replay_cache_count(rc), 8);
-	/* two spans later everything old is gone and there is room again */
-	EXPECT_EQ(REPLAY_FRESH, replay_cache_check_and_add(rc, "node-a", nonce, 400));
+	EXPECT_GE(limited, 1000 - 21);
+	/* ... and node-b is not affected */
+	for (i = 0; i < 20; i++) {
+		nonce[0] = (uint8_t)i;
+		nonce[2] = 0xbb;
+		EXPECT_EQ(REPLAY_FRESH, replay_cache_check_and_add(rc, "node-b", nonce, 131,
+								     131000));
+	}
+	replay_cache_free(rc);
+}
+
+TEST(replay_cache_never_full_within_rate)
+{
+	struct replay_limits lim = { .rate = 50, .burst = 50, .skew = 30 };
+	struct replay_cache *rc = replay_cache_new(&lim);
+	uint8_t nonce[16] = { 0 };
+	int64_t ms;
+	uint32_t k = 0;
+
+	ASSERT_NE(NULL, rc);
+	/* ten minutes at exactly the rate, timestamps anywhere in the window */
+	for (ms = 1000000; ms < 1000000 + 600000; ms += 20) {
+		int64_t ts = ms / 1000 + (int64_t)(k % 61) - 30;
+
+		k++;
+		memcpy(nonce, &k, sizeof(k));
+		ASSERT_EQ(REPLAY_FRESH, replay_cache_check_and_add(rc, "node-a", nonce, ts, ms))
+			TH_LOG("request %u at %lld ms refused", k, (long long)ms);
+	}
+	/* what is held is bounded by the rate over the window */
+	EXPECT_LE(replay_cache_count(rc), (size_t)(50 + 50 * 60 + 1) * 2);
+	replay_cache_forget(rc, "node-a");
+	EXPECT_EQ(0, replay_cache_count(rc));
 	replay_cache_free(rc);
 }
 

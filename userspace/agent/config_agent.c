@@ -126,6 +126,7 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 		goto err;
 	}
 	ca->http.interrupt = &ca->wake;
+	ca->http.audience = o->mesh_id;
 	if (agent_wg_open(&ca->wg, o->wg_ifname, err, sizeof(err))) {
 		log_err("%s", err);
 		goto err;

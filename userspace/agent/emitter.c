@@ -105,6 +105,7 @@ void *agent_emitter_main(void *arg)
 		log_err("emitter: libcurl: cannot create a handle");
 		return NULL;
 	}
+	http.audience = o->mesh_id;
 	agent_backoff_init(&backoff, o->backoff_min_ms, o->backoff_max_ms);
 	while (!atomic_load(&ctx->stop)) {
 		uint64_t t0 = meshnet_now_ns(), spent_ms, period_ms = (uint64_t)o->emit_interval * 1000;

@@ -38,6 +38,7 @@ int agent_http_init(struct agent_http *h, EVP_PKEY *key, const char *node_id,
 	h->key = key;
 	h->node_id = node_id;
 	h->current = agent_ctl_urls_start(&h->urls, node_id);
+	h->audience = MESHNET_DEFAULT_MESH_ID;
 	h->ca_file = ca_file;
 	h->stop = stop;
 	return 0;
@@ -160,7 +161,7 @@ static int request_one(struct agent_http *h, const char *method, const char *pat
 		snprintf(err, errlen, "URL too long");
 		return -1;
 	}
-	if (meshnet_sign_request(h->key, h->node_id, method, path_query, body, body_len,
+	if (meshnet_sign_request(h->key, h->audience, h->node_id, method, path_query, body, body_len,
 				 (int64_t)time(NULL), &sig)) {
 		snprintf(err, errlen, "cannot sign the request");
 		return -1;

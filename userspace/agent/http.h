@@ -23,6 +23,7 @@ struct agent_http {
 	const char *node_id;
 	struct agent_ctl_urls urls; /* the controllers (ctl_urls.h) */
 	size_t current;           /* the one requests go to */
+	const char *audience;     /* the mesh id signed into requests (default "meshnet") */
 	const char *ca_file;      /* NULL or "" for plain http */
 	const atomic_bool *stop;  /* aborts a transfer when set */
 	const atomic_bool *interrupt; /* NULL, or also aborts a transfer when set */

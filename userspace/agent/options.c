@@ -11,6 +11,7 @@
 
 #include "ctl_urls.h"
 #include "options.h"
+#include "sign.h"
 
 const char *const agent_score_names[AGENT_SCORE_COUNT] = {
 	"overall", "refusal", "honesty", "policy"
@@ -38,6 +39,8 @@ struct option_spec {
 static const struct option_spec option_table[] = {
 	{ "NODE_ID", "node-id", OPT_NODE_ID, OFF(node_id), SZ(node_id), 0, 0,
 	  "this node's id (^[a-z0-9][a-z0-9._-]{0,62}$)" },
+	{ "MESH_ID", "mesh-id", OPT_NODE_ID, OFF(mesh_id), SZ(mesh_id), 0, 0,
+	  "the mesh's id, signed into every request (the controller's MESH_ID)" },
 	{ "CONTROLLER_URL", "controller", OPT_URL, OFF(controller), SZ(controller), 0, 0,
 	  "controller base URL, https://HOST:PORT (or a comma-separated list)" },
 	{ "CONTROLLER_URLS", "controllers", OPT_URL, OFF(controller), SZ(controller), 0, 0,
@@ -98,6 +101,7 @@ void agent_options_defaults(struct agent_options *o)
 	memset(o, 0, sizeof(*o));
 	snprintf(o->state_dir, sizeof(o->state_dir), "/var/lib/meshnet-agent");
 	snprintf(o->wg_ifname, sizeof(o->wg_ifname), "wg0");
+	snprintf(o->mesh_id, sizeof(o->mesh_id), "%s", MESHNET_DEFAULT_MESH_ID);
 	o->listen_port = 51820;
 	o->emit_interval = 10;
 	o->poll_interval = 10;
@@ -242,15 +246,25 @@ static char *trim(char *s)
 int agent_options_load_file(struct agent_options *o, const char *path, char *err,
 			    size_t errlen)
 {
-	char line[2048], msg[512];
-	unsigned int lineno = 0;
 	FILE *f = fopen(path, "re");
-	int ret = 0;
+	int ret;
 
 	if (!f) {
 		snprintf(err, errlen, "config file %s: %s", path, strerror(errno));
 		return -1;
 	}
+	ret = agent_options_load_stream(o, f, path, err, errlen);
+	fclose(f);
+	return ret;
+}
+
+int agent_options_load_stream(struct agent_options *o, FILE *f, const char *path, char *err,
+			      size_t errlen)
+{
+	char line[2048], msg[512];
+	unsigned int lineno = 0;
+	int ret = 0;
+
 	while (fgets(line, sizeof(line), f)) {
 		char *s, *eq, *val;
 
@@ -283,7 +297,6 @@ int agent_options_load_file(struct agent_options *o, const char *path, char *err
 			break;
 		}
 	}
-	fclose(f);
 	return ret;
 }
 

@@ -27,6 +27,7 @@ extern const char *const agent_score_names[AGENT_SCORE_COUNT];
 
 struct agent_options {
 	char node_id[64];
+	char mesh_id[64];          /* MESH_ID: the audience of signed requests */
 	char controller[2048];     /* CONTROLLER_URL(S): https://host:port[,https://...] */
 	char ca_file[PATH_MAX];    /* CA_FILE */
 	bool plain_http;           /* ALLOW_PLAIN_HTTP */
@@ -70,6 +71,9 @@ int agent_option_set(struct agent_options *o, const char *key, const char *value
 /* KEY=VALUE lines, '#' comments, blank lines. -1 + "FILE:LINE: ..." on error. */
 int agent_options_load_file(struct agent_options *o, const char *path, char *err,
 			    size_t errlen);
+/* The same from an open stream; path names it in messages. */
+int agent_options_load_stream(struct agent_options *o, FILE *f, const char *path, char *err,
+			      size_t errlen);
 
 /* Every known key present in the environment. */
 int agent_options_load_env(struct agent_options *o, char *const *envp, char *err,

@@ -4,6 +4,7 @@
  * admin bearer token.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -16,61 +17,86 @@
 #include "log.h"
 #include "sign.h"
 
+/*
+ * A key nobody holds: requests naming an unknown node are verified against
+ * it, so they cost what a known node's bad signature costs and get the same
+ * answer (an unauthenticated caller cannot tell enrolled ids from others).
+ */
+static EVP_PKEY *decoy_pkey;
+
+static void decoy_init(void)
+{
+	uint8_t seed[MESHNET_ED25519_KEY_LEN], pub[MESHNET_ED25519_KEY_LEN];
+
+	if (!meshnet_ed25519_generate(seed, pub))
+		decoy_pkey = meshnet_ed25519_public_from_raw(pub);
+	OPENSSL_cleanse(seed, sizeof(seed));
+}
+
+static EVP_PKEY *decoy_key(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, decoy_init);
+	return decoy_pkey;
+}
+
 int controller_authenticate(struct controller *c, const char *path_id, const char *method,
 			    const char *path_query, const char *body, size_t body_len,
 			    const char *hdr_node, const char *hdr_ts, const char *hdr_nonce,
 			    const char *hdr_sig, struct api_error *err)
 {
+	int64_t now_ms = controller_now_ms(), now = now_ms / 1000, ts;
 	enum meshnet_verify_result vr;
-	EVP_MD_CTX *vctx;
 	uint8_t nonce[MESHNET_NONCE_LEN];
-	int64_t now = controller_now();
+	EVP_PKEY *pkey = NULL;
 	struct peer_rec *rec;
+	bool known = false;
 	struct view *v;
 
+	/* Cheap checks first: none needs a lookup or a signature verification. */
 	if (!hdr_node || !hdr_ts || !hdr_nonce || !hdr_sig) {
 		api_error_set(err, 401, "bad_signature",
 			      "X-Meshnet-Node, -Timestamp, -Nonce and -Signature are required");
 		goto fail;
 	}
-	if (!meshnet_node_id_valid(hdr_node)) {
-		api_error_set(err, 401, "bad_signature", "X-Meshnet-Node is not a node id");
+	if (!meshnet_node_id_valid(hdr_node) || meshnet_parse_timestamp(hdr_ts, &ts) ||
+	    meshnet_hex_decode(nonce, sizeof(nonce), hdr_nonce) ||
+	    strlen(hdr_sig) != MESHNET_SIG_B64_LEN) {
+		api_error_set(err, 401, "bad_signature", "malformed X-Meshnet-* header");
+		goto fail;
+	}
+	if (ts < now - c->cfg->clock_skew || ts > now + c->cfg->clock_skew) {
+		api_error_set(err, 401, "stale_request",
+			      "X-Meshnet-Timestamp is outside +-%ld s of the controller's clock",
+			      c->cfg->clock_skew);
+		goto fail;
+	}
+	if (ts < c->started_at) {
+		/* The replay cache does not survive a restart: nor may what it saw. */
+		api_error_set(err, 401, "stale_request",
+			      "X-Meshnet-Timestamp is older than the controller's start; sign again");
 		goto fail;
 	}
 	/* The published view: no writer lock, whatever a writer is doing. */
 	v = controller_view(c);
 	rec = controller_view_node(c, v, hdr_node);
-	if (!rec) {
-		view_put(v);
-		api_error_set(err, 401, "unknown_node", "node %s is not enrolled", hdr_node);
-		goto fail;
-	}
-	/* Check the node's verifier out; concurrent requests make their own. */
-	vctx = __atomic_exchange_n(&rec->vctx, NULL, __ATOMIC_ACQ_REL);
-	vr = meshnet_verify_request_reuse(&vctx, rec->sign_pkey, method, path_query, body,
-					  body_len, hdr_ts, hdr_nonce, hdr_sig, now,
-					  c->cfg->clock_skew);
-	if (vctx) {
-		EVP_MD_CTX *none = NULL;
-
-		if (__atomic_compare_exchange_n(&rec->vctx, &none, vctx, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			vctx = NULL;
-		EVP_MD_CTX_free(vctx);
+	if (rec && rec->sign_pkey && EVP_PKEY_up_ref(rec->sign_pkey) == 1) {
+		pkey = rec->sign_pkey;
+		known = true;
 	}
 	view_put(v);
-	switch (vr) {
-	case MESHNET_VERIFY_OK:
-		break;
-	case MESHNET_VERIFY_STALE:
-		api_error_set(err, 401, "stale_request",
-			      "X-Meshnet-Timestamp is outside +-%ld s of the controller's clock",
-			      c->cfg->clock_skew);
-		goto fail;
-	case MESHNET_VERIFY_MALFORMED:
-		api_error_set(err, 401, "bad_signature", "malformed X-Meshnet-* header");
-		goto fail;
-	default:
+	if (!pkey) {
+		pkey = decoy_key();
+		if (pkey && EVP_PKEY_up_ref(pkey) != 1)
+			pkey = NULL;
+	}
+	/* A fresh verifier each time: OpenSSL 3.2 finalises one after a one-shot verify. */
+	vr = meshnet_verify_request(pkey, c->cfg->mesh_id, method, path_query, body, body_len,
+				    hdr_ts, hdr_nonce, hdr_sig, now, c->cfg->clock_skew);
+	EVP_PKEY_free(pkey);
+	if (vr != MESHNET_VERIFY_OK || !known) {
+		/* Unknown node and bad signature: one answer. */
 		api_error_set(err, 401, "bad_signature", "the request signature does not verify");
 		goto fail;
 	}
@@ -79,11 +105,7 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 			      path_id);
 		goto fail;
 	}
-	if (meshnet_hex_decode(nonce, sizeof(nonce), hdr_nonce)) {
-		api_error_set(err, 401, "bad_signature", "malformed X-Meshnet-Nonce");
-		goto fail;
-	}
-	switch (replay_cache_check_and_add(c->replay, hdr_node, nonce, now)) {
+	switch (replay_cache_check_and_add(c->replay, hdr_node, nonce, ts, now_ms)) {
 	case REPLAY_FRESH:
 		return 0;
 	case REPLAY_SEEN:
@@ -91,14 +113,14 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 		__atomic_fetch_add(&c->stats.replays, 1, __ATOMIC_RELAXED);
 		return -1;
 	default:
-		api_error_set(err, 503, "busy", "replay cache full; retry later");
+		api_error_set(err, 429, "rate_limited",
+			      "node %s is over its request rate (NODE_RATE); retry later", hdr_node);
 		return -1;
 	}
 fail:
 	__atomic_fetch_add(&c->stats.auth_failures, 1, __ATOMIC_RELAXED);
 	return -1;
 }
-
 
 int admin_token_load(struct admin_token *t, const char *path)
 {

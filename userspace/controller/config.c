@@ -58,7 +58,8 @@ static const struct setting settings[] = {
 	{ "KEY_MODE", "--key-mode", SET_STRING, CFG(key_mode), CFGSZ(key_mode), 0, 0,
 	  "group", "group (one epoch key per node, nodes derive pair PSKs) or pairwise" },
 	{ "MESH_ID", "--mesh-id", SET_STRING, CFG(mesh_id), CFGSZ(mesh_id), 0, 0,
-	  "meshnet", "the mesh's name, in every signed statement" },
+	  "meshnet", "the mesh's name, in every signed statement and signed into every node "
+	  "request (the agents' MESH_ID)" },
 	{ "CONTROLLER_KEY_FILE", "--controller-key-file", SET_STRING, CFG(controller_key_file),
 	  CFGSZ(controller_key_file), 0, 0, "",
 	  "Ed25519 statement key (0600; default STATE_DIR/controller.key, created)" },
@@ -89,11 +90,13 @@ static const struct setting settings[] = {
 	{ "PER_IP_CONNECTIONS", "--per-ip-connections", SET_LONG, CFG(per_ip_connections), 0,
 	  0, 60000, "256", "concurrent connections from one address (0 = no limit)" },
 	{ "CONNECTION_TIMEOUT", "--connection-timeout", SET_LONG, CFG(connection_timeout), 0,
-	  1, 3600, "10", "idle connection timeout in seconds (slow clients)" },
+	  1, 3600, "10", "seconds a client has for its request headers, and again for its body" },
 	{ "MAX_WAITERS", "--max-waiters", SET_LONG, CFG(max_waiters), 0, -1, 1000000, "-1",
 	  "suspended long-poll requests; beyond it 503 + Retry-After (-1 = MAX_CONNECTIONS - 256)" },
-	{ "REPLAY_CACHE_SIZE", "--replay-cache-size", SET_LONG, CFG(replay_cache_size), 0,
-	  1024, 1 << 24, "262144", "signed requests remembered per window (bounded)" },
+	{ "NODE_RATE", "--node-rate", SET_DOUBLE, CFG(node_rate), 0, 0.1, 10000, "20",
+	  "signed requests per second a node may make (its own budget)" },
+	{ "NODE_BURST", "--node-burst", SET_DOUBLE, CFG(node_burst), 0, 1, 100000, "100",
+	  "burst of signed requests a node may make above NODE_RATE" },
 	{ "BODY_LIMIT", "--body-limit", SET_LONG, CFG(body_limit), 0, 256, 1 << 20, "16384",
 	  "request body limit in bytes (larger: 413)" },
 	{ "VERBOSE", "--verbose", SET_BOOL, CFG(verbose), 0, 0, 1, "0", "debug logging" },
@@ -197,15 +200,25 @@ static const struct setting *find_key(const char *key)
 
 static int load_file(struct controller_config *cfg, const char *path)
 {
-	char *text, *line, *save = NULL;
 	size_t len;
-	int lineno = 0, ret = 0;
+	char *text;
+	int ret;
 
 	text = meshnet_read_file(path, 1 << 20, &len);
 	if (!text) {
 		fprintf(stderr, "meshnetd: CONFIG_FILE %s: %s\n", path, strerror(errno));
 		return -1;
 	}
+	ret = controller_config_parse_text(cfg, text, path);
+	free(text);
+	return ret;
+}
+
+int controller_config_parse_text(struct controller_config *cfg, char *text, const char *path)
+{
+	char *line, *save = NULL;
+	int lineno = 0, ret = 0;
+
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq, *key = line, *val, source[300];
 		const struct setting *s;
@@ -237,7 +250,6 @@ static int load_file(struct controller_config *cfg, const char *path)
 			break;
 		}
 	}
-	free(text);
 	return ret;
 }
 

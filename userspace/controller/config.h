@@ -40,9 +40,10 @@ struct controller_config {
 	long threads;			/* THREADS */
 	long max_connections;		/* MAX_CONNECTIONS */
 	long per_ip_connections;	/* PER_IP_CONNECTIONS (0 = no limit) */
-	long connection_timeout;	/* CONNECTION_TIMEOUT */
+	long connection_timeout;	/* CONNECTION_TIMEOUT: header and body deadlines */
 	long max_waiters;		/* MAX_WAITERS */
-	long replay_cache_size;		/* REPLAY_CACHE_SIZE */
+	double node_rate;		/* NODE_RATE: signed requests/s per node */
+	double node_burst;		/* NODE_BURST */
 	long body_limit;		/* BODY_LIMIT */
 	bool verbose;			/* VERBOSE */
 };
@@ -55,5 +56,10 @@ struct controller_config {
  */
 int controller_config_load(struct controller_config *cfg, int argc, char **argv);
 void controller_config_usage(const char *prog);
+/*
+ * Applies the KEY=VALUE lines of a config file's text (NUL-terminated,
+ * modified in place) over cfg; path names it in messages. 0 or -1.
+ */
+int controller_config_parse_text(struct controller_config *cfg, char *text, const char *path);
 
 #endif

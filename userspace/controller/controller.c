@@ -66,7 +66,9 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 	c->n_buckets = 1024;
 	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
 	c->key_buckets = calloc(c->n_buckets, sizeof(*c->key_buckets));
-	c->replay = replay_cache_new((size_t)cfg->replay_cache_size, cfg->clock_skew);
+	c->started_at = controller_now();
+	c->replay = replay_cache_new(&(struct replay_limits){ .rate = cfg->node_rate,
+		.burst = cfg->node_burst, .skew = cfg->clock_skew });
 	if (!c->buckets || !c->key_buckets || !c->replay) {
 		free(c->buckets);
 		free(c->key_buckets);

@@ -51,7 +51,6 @@ struct node {
 	char *allowed_ips_json;		/* ["10.10.0.2/32",...] */
 	char *peer_json;		/* {"node_id":..,"membership":" for config replies */
 	size_t peer_json_len;
-	EVP_MD_CTX *verify_ctx;		/* an initialised verifier, checked out per use */
 	EVP_PKEY *sign_pkey;		/* created on first use */
 	bool has_benchmark;
 	struct scores scores;
@@ -141,6 +140,7 @@ struct controller {
 	durable_listener_fn on_durable;
 	void *on_durable_ctx;
 	char statement_pub_b64[48];
+	int64_t started_at;		/* unix s: older signed requests are refused */
 	bool loading;			/* replaying the store: write nothing */
 	bool importing;			/* NODES_FILE import: batch the syncs */
 	uint64_t loaded_revision;	/* the highest revision the store replayed */
@@ -216,6 +216,14 @@ void controller_rules_from_config(struct membership_rules *r, const struct contr
 static inline int64_t controller_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+static inline int64_t controller_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Parses a JSON body strictly; 400 bad_json in err if it is not. */

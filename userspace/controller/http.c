@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -21,20 +22,28 @@
 
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
 
+/*
+ * GnuTLS priorities of the HTTPS daemon: TLS 1.2 and 1.3 only, AEAD ciphers
+ * only (no CBC, no SHA-1 MACs), forward-secret key exchange only.
+ */
+#define TLS_PRIORITIES "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
+	"+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:" \
+	"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
 static const struct route routes[] = {
-	{ "GET", "/health", AUTH_NONE, route_health },
-	{ "GET", "/metrics", AUTH_NONE, route_metrics },
-	{ "GET", "/v1/epoch", AUTH_NONE, route_epoch },
-	{ "POST", "/v1/benchmarks/{node_id}", AUTH_NODE, route_benchmark },
-	{ "GET", "/v1/config/{node_id}", AUTH_NODE, route_config },
-	{ "POST", "/v1/rotate", AUTH_ADMIN, route_rotate },
-	{ "POST", "/v1/nodes", AUTH_ADMIN, route_enrol },
-	{ "DELETE", "/v1/nodes/{node_id}", AUTH_ADMIN, route_remove },
-	{ "PUT", "/v1/nodes/{node_id}/override", AUTH_ADMIN, route_override },
-	{ "GET", "/v1/log/checkpoint", AUTH_NONE, route_log_checkpoint },
-	{ "GET", "/v1/log/proof/inclusion", AUTH_NONE, route_log_inclusion },
-	{ "GET", "/v1/log/proof/consistency", AUTH_NONE, route_log_consistency },
-	{ "GET", "/v1/log/records", AUTH_NONE, route_log_records },
+	{ { "GET", "/health" }, AUTH_NONE, route_health },
+	{ { "GET", "/metrics" }, AUTH_NONE, route_metrics },
+	{ { "GET", "/v1/epoch" }, AUTH_NONE, route_epoch },
+	{ { "POST", "/v1/benchmarks/{node_id}" }, AUTH_NODE, route_benchmark },
+	{ { "GET", "/v1/config/{node_id}" }, AUTH_NODE, route_config },
+	{ { "POST", "/v1/rotate" }, AUTH_ADMIN, route_rotate },
+	{ { "POST", "/v1/nodes" }, AUTH_ADMIN, route_enrol },
+	{ { "DELETE", "/v1/nodes/{node_id}" }, AUTH_ADMIN, route_remove },
+	{ { "PUT", "/v1/nodes/{node_id}/override" }, AUTH_ADMIN, route_override },
+	{ { "GET", "/v1/log/checkpoint" }, AUTH_NONE, route_log_checkpoint },
+	{ { "GET", "/v1/log/proof/inclusion" }, AUTH_NONE, route_log_inclusion },
+	{ { "GET", "/v1/log/proof/consistency" }, AUTH_NONE, route_log_consistency },
+	{ { "GET", "/v1/log/records" }, AUTH_NONE, route_log_records },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -45,8 +54,8 @@ const struct api_route_info *api_routes(size_t *count)
 	size_t i;
 
 	for (i = 0; i < N_ROUTES; i++) {
-		info[i].method = routes[i].method;
-		info[i].path = routes[i].path;
+		info[i].method = routes[i].pat.method;
+		info[i].path = routes[i].pat.path;
 	}
 	*count = N_ROUTES;
 	return info;
@@ -80,13 +89,14 @@ void http_reply(struct api_server *s, struct request *r, unsigned int status,
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (status == 405 && r->route == NULL) {
 		/* Allow header filled by the caller through r->node_id */
 		MHD_add_response_header(resp, "Allow", r->node_id);
 	}
-	MHD_queue_response(r->conn, status, resp);
+	r->responded = MHD_queue_response(r->conn, status, resp) == MHD_YES;
 	MHD_destroy_response(resp);
-	r->responded = true;
 	if (status >= 400)
 		__atomic_fetch_add(&s->errors_total, 1, __ATOMIC_RELAXED);
 }
@@ -173,7 +183,7 @@ void http_reply_error(struct api_server *s, struct request *r, unsigned int stat
 	strbuf_puts(&sb, "}}");
 	http_reply_json(s, r, status, &sb);
 	if (status >= 500)
-		log_warn("%s %s: %u %s: %s", r->route ? r->route->method : "?", r->uri, status,
+		log_warn("%s %s: %u %s: %s", r->route ? r->route->pat.method : "?", r->uri, status,
 			 code, message);
 	else
 		log_debug("%s: %u %s: %s", r->uri, status, code, message);
@@ -269,66 +279,15 @@ static void deferred_remove(struct api_server *s, struct request *r)
 
 /* ---- routing ---- */
 
-static bool path_matches(const char *pattern, const char *path, size_t path_len,
-			 char *id, size_t id_cap)
-{
-	const char *p = pattern, *q = path, *end = path + path_len;
-
-	while (*p && q < end) {
-		if (!strncmp(p, "{node_id}", 9)) {
-			const char *seg_end = memchr(q, '/', end - q);
-			size_t n;
-
-			if (!seg_end)
-				seg_end = end;
-			n = (size_t)(seg_end - q);
-			if (n == 0)
-				return false;
-			if (id) {
-				if (n >= id_cap)
-					n = id_cap - 1;	/* too long: fails id validation */
-				memcpy(id, q, n);
-				id[n] = '\0';
-				if ((size_t)(seg_end - q) >= id_cap)
-					id[0] = '/';	/* mark invalid */
-			}
-			p += 9;
-			q = seg_end;
-			continue;
-		}
-		if (*p != *q)
-			return false;
-		p++;
-		q++;
-	}
-	return !*p && q == end;
-}
-
 static const struct route *route_find(const char *method, const char *uri, char *id,
 				      size_t id_cap, char *allow, size_t allow_cap)
 {
-	size_t path_len = strcspn(uri, "?#"), i;
-	bool path_known = false;
+	long i = router_match(routes, N_ROUTES, sizeof(routes[0]), method, uri, id, id_cap, allow,
+			      allow_cap);
 
-	allow[0] = '\0';
-	for (i = 0; i < N_ROUTES; i++) {
-		if (!path_matches(routes[i].path, uri, path_len, NULL, 0))
-			continue;
-		path_known = true;
-		if (strlen(allow) + strlen(routes[i].method) + 3 < allow_cap) {
-			if (*allow)
-				strcat(allow, ", ");
-			strcat(allow, routes[i].method);
-		}
-		if (!strcmp(routes[i].method, method)) {
-			path_matches(routes[i].path, uri, path_len, id, id_cap);
-			return &routes[i];
-		}
-	}
-	if (!path_known)
-		allow[0] = '\0';
-	return NULL;
+	return i < 0 ? NULL : &routes[i];
 }
+
 /* ---- request helpers ---- */
 
 bool http_check_node_id(struct api_server *s, struct request *r)
@@ -341,24 +300,12 @@ bool http_check_node_id(struct api_server *s, struct request *r)
 }
 
 int http_query_uint(struct request *r, const char *name, uint64_t max, uint64_t *out,
-			    bool *present)
+		    bool *present)
 {
 	const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-	uint64_t x = 0;
-	size_t i;
 
 	*present = v != NULL;
-	if (!v)
-		return 0;
-	if (!*v || strlen(v) > 19)
-		return -1;
-	for (i = 0; v[i]; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		x = x * 10 + (uint64_t)(v[i] - '0');
-	}
-	*out = x > max ? max : x;
-	return 0;
+	return v ? router_parse_uint(v, max, out) : 0;
 }
 
 struct json_object *http_body_object(struct api_server *s, struct request *r)
@@ -396,7 +343,7 @@ static bool node_authorized(struct api_server *s, struct request *r)
 
 	if (!http_check_node_id(s, r))
 		return false;
-	if (controller_authenticate(s->c, r->node_id, r->route->method, r->uri, r->body,
+	if (controller_authenticate(s->c, r->node_id, r->route->pat.method, r->uri, r->body,
 				    r->body_len,
 				    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 								MESHNET_HDR_NODE),
@@ -437,7 +384,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct api_server *s = cls;
 	struct request *r = *con_cls;
 
-	(void)conn;
 	(void)toe;
 	if (!r)
 		return;
@@ -447,10 +393,86 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	pthread_mutex_unlock(&s->wait_lock);
 	if (r->deferred)
 		deferred_remove(s, r);
+	/* A kept-alive connection waits for its next request's headers. */
+	conn_guard_set_phase(s->guard, conn, CONN_HEADERS);
 	free(r->uri);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
+}
+
+static enum MHD_Result answered(const struct request *r)
+{
+	return r->responded ? MHD_YES : MHD_NO;
+}
+
+/*
+ * Checks made once the headers are in, before a byte of the body is read.
+ * Returns false after answering (or to close the connection).
+ */
+static bool admit_request(struct api_server *s, struct request *r, const char *method)
+{
+	struct MHD_Connection *conn = r->conn;
+	size_t limit = (size_t)s->cfg->body_limit;
+	const char *cl, *te;
+	char allow[64];
+
+	r->route = route_find(method, r->uri, r->node_id, sizeof(r->node_id), allow,
+			      sizeof(allow));
+	switch (conn_guard_class(conn)) {
+	case CONN_OVER_QUOTA:
+		if (r->route && r->route->handler == route_health)
+			break;
+		r->close = true;
+		http_reply_error(s, r, 429, "too_many_connections",
+			    "too many connections from this address; only /health is served");
+		return false;
+	case CONN_RESERVE:
+		if (r->route && (r->route->handler == route_health ||
+				 (r->route->auth == AUTH_NODE &&
+				  MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							      MESHNET_HDR_SIGNATURE))))
+			break;
+		r->close = true;
+		http_reply_error(s, r, 503, "busy", "at connection capacity: only signed node "
+			    "requests and /health are served now; retry later");
+		return false;
+	default:
+		break;
+	}
+	if (!r->route) {
+		if (*allow) {
+			snprintf(r->node_id, sizeof(r->node_id), "%s", allow);
+			http_reply_error(s, r, 405, "method_not_allowed",
+				    "method not allowed on this path");
+		} else {
+			http_reply_error(s, r, 404, "not_found", "no such route");
+		}
+		return false;
+	}
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (te && strcasecmp(te, "chunked")) {
+		/* The body's end cannot be found: answer, then close. */
+		r->close = true;
+		http_reply_error(s, r, 501, "unsupported_transfer_encoding",
+			    "only Transfer-Encoding: chunked is supported");
+		return false;
+	}
+	if (te && cl) {
+		r->close = true;
+		http_reply_error(s, r, 400, "bad_request",
+			    "Content-Length and Transfer-Encoding together are refused");
+		return false;
+	}
+	if (cl && strtoull(cl, NULL, 10) > limit) {
+		/* Refuse before reading a byte of the body. */
+		r->close = true;
+		http_reply_error(s, r, 413, "too_large", "request body exceeds the size limit");
+		return false;
+	}
+	return true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -467,38 +489,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!r)
 		return MHD_NO;
 	if (!r->started) {
-		char allow[64];
-		const char *cl;
-
 		r->started = true;
 		__atomic_fetch_add(&s->requests_total, 1, __ATOMIC_RELAXED);
-		r->route = route_find(method, r->uri, r->node_id, sizeof(r->node_id), allow,
-				      sizeof(allow));
-		if (!r->route) {
-			if (*allow) {
-				snprintf(r->node_id, sizeof(r->node_id), "%s", allow);
-				http_reply_error(s, r, 405, "method_not_allowed",
-					    "method not allowed on this path");
-			} else {
-				http_reply_error(s, r, 404, "not_found", "no such route");
-			}
-			return r->responded ? MHD_YES : MHD_NO;
-		}
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > limit) {
-			/* Refuse before reading a byte of the body. */
-			http_reply_error(s, r, 413, "too_large", "request body exceeds the size limit");
-			return r->responded ? MHD_YES : MHD_NO;
-		}
+		conn_guard_set_phase(s->guard, conn, CONN_BODY);
+		if (!admit_request(s, r, method))
+			return answered(r);
 		return MHD_YES;
 	}
 	if (r->responded) {
-		*upload_data_size = 0;	/* discard the rest */
-		return MHD_YES;
+		/* Answered early: discard what is in flight, up to the limit. */
+		r->discarded += *upload_data_size;
+		*upload_data_size = 0;
+		return r->discarded > limit ? MHD_NO : MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!r->too_large && r->body_len + *upload_data_size <= limit) {
+		if (r->body_len + *upload_data_size > limit) {
+			/*
+			 * Over the limit (a chunked body: no Content-Length to
+			 * refuse up front). MHD cannot answer mid-body; cut the
+			 * connection rather than drain what the client sends.
+			 */
+			log_debug("%s: body over %zu bytes: connection closed", r->uri, limit);
+			__atomic_fetch_add(&s->errors_total, 1, __ATOMIC_RELAXED);
+			return MHD_NO;
+		}
+		{
 			char *nb = realloc(r->body, r->body_len + *upload_data_size + 1);
 
 			if (!nb)
@@ -507,37 +522,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r->body = nb;
 			r->body_len += *upload_data_size;
 			r->body[r->body_len] = '\0';
-		} else {
-			r->too_large = true;	/* stop buffering; answer 413 at the end */
-			free(r->body);
-			r->body = NULL;
-			r->body_len = 0;
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	/* The whole request is in. */
+	conn_guard_set_phase(s->guard, conn, CONN_HANDLING);
 	if (r->resumed && r->deferred) {
 		reply_deferred(s, r);
 		return r->responded ? MHD_YES : MHD_NO;
 	}
 	if (r->resumed) {
 		r->route->handler(s, r);
-		return r->responded ? MHD_YES : MHD_NO;
-	}
-	if (r->too_large) {
-		http_reply_error(s, r, 413, "too_large", "request body exceeds the size limit");
-		return r->responded ? MHD_YES : MHD_NO;
+		return answered(r);
 	}
 	if (r->route->auth == AUTH_ADMIN && !admin_authorized(s, r))
-		return r->responded ? MHD_YES : MHD_NO;
+		return answered(r);
 	if (r->route->auth == AUTH_NODE && !node_authorized(s, r))
-		return r->responded ? MHD_YES : MHD_NO;
+		return answered(r);
 	r->route->handler(s, r);
 	/* Suspended: MHD calls again once resumed (possibly already). */
 	if (r->parked && !r->responded)
 		return MHD_YES;
-	return r->responded ? MHD_YES : MHD_NO;
+	return answered(r);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -571,8 +578,10 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 	struct api_server *s = calloc(1, sizeof(*s));
 	char *cert = NULL, *key = NULL;
 	size_t cert_len = 0, key_len = 0;
+	struct conn_guard_limits limits;
 	struct meshnet_endpoint ep;
 	struct sockaddr_in6 sa6;
+	int64_t timeout_ms;
 	struct sockaddr_in sa4;
 	struct sockaddr *sa;
 	unsigned int flags;
@@ -642,6 +651,18 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 		memcpy(&sa6.sin6_addr, ep.addr, 16);
 		sa = (struct sockaddr *)&sa6;
 	}
+	timeout_ms = (int64_t)cfg->connection_timeout * 1000;
+	limits = (struct conn_guard_limits){
+		.max_connections = (unsigned int)cfg->max_connections,
+		.per_ip = (unsigned int)cfg->per_ip_connections,
+		.reserve = (unsigned int)(cfg->max_connections / 8 ? cfg->max_connections / 8 : 1),
+		.header_ms = timeout_ms, .body_ms = timeout_ms,
+		/* the answer: generous, it may be large and the machine loaded */
+		.handling_ms = timeout_ms * 6 > 60000 ? timeout_ms * 6 : 60000,
+	};
+	s->guard = conn_guard_new(&limits);
+	if (!s->guard)
+		goto err_waiters;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 		MHD_USE_ERROR_LOG | (ep.family == AF_INET6 ? MHD_USE_IPv6 : 0) |
 		(tls ? MHD_USE_TLS : 0);
@@ -650,7 +671,7 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 		MHD_OPTION_SOCK_ADDR, sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_connections,
+		MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, s->guard,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
@@ -658,6 +679,7 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 		MHD_OPTION_HTTPS_MEM_CERT, tls ? cert : NULL,
 		MHD_OPTION_HTTPS_MEM_KEY, tls ? key : NULL,
+		MHD_OPTION_HTTPS_PRIORITIES, tls ? TLS_PRIORITIES : NULL,
 		MHD_OPTION_END);
 	free(cert);
 	meshnet_free_secret(key, key_len + 1);
@@ -665,16 +687,18 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 	if (!s->daemon) {
 		log_err("cannot listen on %s (address in use or TLS material invalid)",
 			cfg->listen);
-		goto err_waiters;
+		goto err_guard;
 	}
 	if (pthread_create(&s->timer, NULL, longpoll_timer_main, s)) {
 		MHD_stop_daemon(s->daemon);
-		goto err_waiters;
+		goto err_guard;
 	}
 	s->timer_started = true;
 	log_info("Listening on %s (%s)", cfg->listen, tls ? "HTTPS" : "plain HTTP");
 	return s;
 
+err_guard:
+	conn_guard_free(s->guard);
 err_waiters:
 	c->on_change = NULL;
 	c->on_durable = NULL;
@@ -702,6 +726,7 @@ void api_stop(struct api_server *s)
 		pthread_join(s->timer, NULL);	/* resumes every waiter on its way out */
 	MHD_quiesce_daemon(s->daemon);
 	MHD_stop_daemon(s->daemon);
+	conn_guard_free(s->guard);
 	s->c->on_change = NULL;
 	s->c->on_durable = NULL;
 	pthread_mutex_destroy(&s->durable_lock);

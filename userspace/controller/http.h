@@ -17,7 +17,9 @@
 #include <microhttpd.h>
 #include <openssl/sha.h>
 
+#include "conn_guard.h"
 #include "controller.h"
+#include "router.h"
 #include "strbuf.h"
 
 #define LONGPOLL_MAX_WAIT 60
@@ -45,8 +47,7 @@ struct request;
 typedef void (*route_handler_fn)(struct api_server *s, struct request *r);
 
 struct route {
-	const char *method;
-	const char *path;	/* "{node_id}" matches one segment */
+	struct route_pattern pat;	/* first: router_match() reads it */
 	enum auth_kind auth;
 	route_handler_fn handler;
 };
@@ -56,9 +57,10 @@ struct request {
 	char *uri;			/* raw request target, as signed */
 	const struct route *route;
 	char node_id[80];		/* the {node_id} segment, unvalidated */
-	bool started, too_large, responded;
+	bool started, responded;
+	bool close;			/* answer with Connection: close */
 	char *body;
-	size_t body_len;
+	size_t body_len, discarded;
 	/* long-poll: waiting/resumed are guarded by wait_lock, parked is only
 	 * touched by the thread running the handler */
 	bool waiting, resumed, parked;
@@ -75,6 +77,7 @@ struct request {
 
 struct api_server {
 	struct MHD_Daemon *daemon;
+	struct conn_guard *guard;	/* deadlines, per-address quota, reserve */
 	struct controller *c;
 	const struct controller_config *cfg;
 	struct admin_token admin;

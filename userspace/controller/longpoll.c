@@ -32,6 +32,7 @@ void longpoll_resume_locked(struct api_server *s, struct request *r)
 {
 	longpoll_remove_locked(s, r);
 	r->resumed = true;
+	conn_guard_set_phase(s->guard, r->conn, CONN_HANDLING);
 	MHD_resume_connection(r->conn);
 }
 
@@ -104,6 +105,7 @@ enum longpoll_result longpoll_add(struct api_server *s, struct request *r, bool 
 	r->waiter_index = s->n_waiters;
 	s->deadlines[s->n_waiters] = now_ms() + (int64_t)wait_s * 1000;
 	s->waiters[s->n_waiters++] = r;
+	conn_guard_set_phase(s->guard, r->conn, CONN_PARKED);
 	MHD_suspend_connection(r->conn);
 	ret = LONGPOLL_WAITING;
 out:

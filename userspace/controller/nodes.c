@@ -234,7 +234,6 @@ void node_free(struct node *n)
 {
 	if (!n)
 		return;
-	EVP_MD_CTX_free(n->verify_ctx);
 	free(n->peer_json);
 	EVP_PKEY_free(n->sign_pkey);
 	free(n->allowed_ips_json);

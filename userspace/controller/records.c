@@ -125,8 +125,6 @@ int record_apply(void *ctx, struct json_object *rec)
 			n->allowed_ips_json = tmp.allowed_ips_json;
 			EVP_PKEY_free(n->sign_pkey);
 			n->sign_pkey = NULL;
-			EVP_MD_CTX_free(n->verify_ctx);
-			n->verify_ctx = NULL;
 			return node_render_peer_json(n);
 		}
 		nn = malloc(sizeof(*nn));

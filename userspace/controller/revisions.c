@@ -29,7 +29,6 @@ void peer_rec_put(struct peer_rec *r)
 {
 	if (!r || ref_dec(&r->refs))
 		return;
-	EVP_MD_CTX_free(r->vctx);
 	EVP_PKEY_free(r->sign_pkey);
 	free(r->reason);
 	free(r->peer_json);

@@ -43,7 +43,6 @@ struct peer_rec {
 	char *peer_json;		/* {"node_id":..,"membership":".."} as peers see it */
 	size_t peer_json_len;
 	EVP_PKEY *sign_pkey;		/* the node's request key */
-	EVP_MD_CTX *vctx;		/* a verifier, checked out by atomic exchange */
 };
 
 struct peer_rec *peer_rec_get(struct peer_rec *r);

@@ -220,6 +220,7 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	struct node *n, next;
 	struct strbuf sb;
 	enum verdict v;
+	bool pending;
 	int ret;
 
 	obj = controller_parse_json_body(body, body_len, err);
@@ -279,9 +280,17 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 		}
 		c->status_dirty = true;
 	}
+	pending = v != n->verdict;	/* an admission waits for the next epoch */
 	strbuf_printf(out, "{\"accepted\":true,\"membership\":\"%s\",\"reason\":",
 		      verdict_name(n->verdict));
 	strbuf_json_string(out, n->reason);
+	if (pending) {
+		/* Deferred: say what the benchmark earned and that it is not in force yet. */
+		strbuf_printf(out, ",\"pending\":{\"membership\":\"%s\",\"reason\":",
+			      verdict_name(v));
+		strbuf_json_string(out, reason);
+		strbuf_puts(out, ",\"effective\":\"with the next epoch\"}");
+	}
 	strbuf_printf(out, ",\"epoch\":%llu,\"revision\":%llu}", (unsigned long long)c->epoch.id,
 		      (unsigned long long)c->rv.head);
 	*seq = controller_commit_locked(c);

@@ -68,9 +68,8 @@ unsigned int controller_render_config(struct controller *c, const char *id,
 			strbuf_append(out, psk_b64, MESHNET_B64_LEN(MESHNET_PSK_LEN));
 			strbuf_append(out, "\"}", 2);
 		} else {
-			strbuf_append(out, "DENIED\",\"reason\":", 17);
-			strbuf_json_string(out, p->reason);
-			strbuf_append(out, "}", 1);
+			/* Peers learn the verdict only: never another node's scores or reason. */
+			strbuf_append(out, "DENIED\"}", 8);
 		}
 	}
 	strbuf_puts(out, "]}");

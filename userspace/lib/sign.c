@@ -66,18 +66,18 @@ void meshnet_sha256_hex(char out[65], const void *data, size_t len)
 	meshnet_hex_encode(out, md, sizeof(md));
 }
 
-long meshnet_signing_string(char *buf, size_t cap, const char *method,
+long meshnet_signing_string(char *buf, size_t cap, const char *audience, const char *method,
 			    const char *path_query, const char *timestamp,
 			    const char *nonce, const void *body, size_t body_len)
 {
 	char body_hash[65];
 	int n;
 
-	if (strchr(method, '\n') || strchr(path_query, '\n') ||
-	    strchr(timestamp, '\n') || strchr(nonce, '\n'))
+	if (!*audience || strchr(audience, '\n') || strchr(method, '\n') ||
+	    strchr(path_query, '\n') || strchr(timestamp, '\n') || strchr(nonce, '\n'))
 		return -1;
 	meshnet_sha256_hex(body_hash, body, body_len);
-	n = snprintf(buf, cap, "meshnet-v1\n%s\n%s\n%s\n%s\n%s\n", method,
+	n = snprintf(buf, cap, "meshnet-v2\n%s\n%s\n%s\n%s\n%s\n%s\n", audience, method,
 		     path_query, timestamp, nonce, body_hash);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
@@ -132,7 +132,8 @@ static int ed25519_sign(EVP_PKEY *key, const char *msg, size_t len,
 	return ok ? 0 : -1;
 }
 
-int meshnet_sign_request(EVP_PKEY *key, const char *node_id, const char *method,
+int meshnet_sign_request(EVP_PKEY *key, const char *audience, const char *node_id,
+			 const char *method,
 			 const char *path_query, const void *body, size_t body_len,
 			 int64_t timestamp, struct meshnet_signed_headers *out)
 {
@@ -141,14 +142,15 @@ int meshnet_sign_request(EVP_PKEY *key, const char *node_id, const char *method,
 	long len;
 
 	memset(out, 0, sizeof(*out));
-	if (!key || !node_id || strlen(node_id) > MESHNET_NODE_ID_MAX || timestamp < 0)
+	if (!key || !audience || !node_id || strlen(node_id) > MESHNET_NODE_ID_MAX ||
+	    timestamp < 0)
 		return -1;
 	strcpy(out->node, node_id);
 	snprintf(out->timestamp, sizeof(out->timestamp), "%lld", (long long)timestamp);
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return -1;
 	meshnet_hex_encode(out->nonce, nonce, sizeof(nonce));
-	len = meshnet_signing_string(msg, sizeof(msg), method, path_query,
+	len = meshnet_signing_string(msg, sizeof(msg), audience, method, path_query,
 				     out->timestamp, out->nonce, body, body_len);
 	if (len < 0 || ed25519_sign(key, msg, (size_t)len, sig))
 		return -1;
@@ -157,63 +159,38 @@ int meshnet_sign_request(EVP_PKEY *key, const char *node_id, const char *method,
 }
 
 enum meshnet_verify_result
-meshnet_verify_request_reuse(EVP_MD_CTX **ctx, EVP_PKEY *pub, const char *method,
-			     const char *path_query, const void *body, size_t body_len,
-			     const char *timestamp, const char *nonce, const char *signature_b64,
-			     int64_t now, int64_t skew_seconds)
+meshnet_verify_request(EVP_PKEY *pub, const char *audience, const char *method,
+		       const char *path_query, const void *body, size_t body_len,
+		       const char *timestamp, const char *nonce, const char *signature_b64,
+		       int64_t now, int64_t skew_seconds)
 {
 	uint8_t sig[MESHNET_ED25519_SIG_LEN];
+	EVP_MD_CTX *ctx;
 	char msg[4096];
 	int64_t ts;
 	long len;
 	int ok;
 
-	if (!pub || !method || !path_query || !timestamp || !nonce || !signature_b64)
+	if (!pub || !audience || !method || !path_query || !timestamp || !nonce ||
+	    !signature_b64)
 		return MESHNET_VERIFY_MALFORMED;
 	if (meshnet_parse_timestamp(timestamp, &ts) || !nonce_valid(nonce) ||
 	    meshnet_b64_decode_exact(sig, sizeof(sig), signature_b64))
 		return MESHNET_VERIFY_MALFORMED;
-	len = meshnet_signing_string(msg, sizeof(msg), method, path_query,
+	/* Cheap before expensive: a stale request costs no verification. */
+	if (ts < now - skew_seconds || ts > now + skew_seconds)
+		return MESHNET_VERIFY_STALE;
+	len = meshnet_signing_string(msg, sizeof(msg), audience, method, path_query,
 				     timestamp, nonce, body, body_len);
 	if (len < 0)
 		return MESHNET_VERIFY_MALFORMED;
-	if (!*ctx) {
-		*ctx = EVP_MD_CTX_new();
-		if (!*ctx)
-			return MESHNET_VERIFY_BAD_SIGNATURE;
-		if (EVP_DigestVerifyInit(*ctx, NULL, NULL, NULL, pub) != 1) {
-			EVP_MD_CTX_free(*ctx);
-			*ctx = NULL;
-			ERR_clear_error();
-			return MESHNET_VERIFY_BAD_SIGNATURE;
-		}
-	}
-	/* Ed25519 is one-shot: an initialised context verifies again and again. */
-	ok = EVP_DigestVerify(*ctx, sig, sizeof(sig), (const uint8_t *)msg, (size_t)len) == 1;
+	ctx = EVP_MD_CTX_new();
+	ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
+	     EVP_DigestVerify(ctx, sig, sizeof(sig), (const uint8_t *)msg, (size_t)len) == 1;
+	EVP_MD_CTX_free(ctx);
 	if (!ok) {
-		/* Do not trust a context after a failure: start afresh next time. */
-		EVP_MD_CTX_free(*ctx);
-		*ctx = NULL;
 		ERR_clear_error();
 		return MESHNET_VERIFY_BAD_SIGNATURE;
 	}
-	/* Only a genuine signature's timestamp is worth judging. */
-	if (ts < now - skew_seconds || ts > now + skew_seconds)
-		return MESHNET_VERIFY_STALE;
 	return MESHNET_VERIFY_OK;
-}
-
-enum meshnet_verify_result
-meshnet_verify_request(EVP_PKEY *pub, const char *method, const char *path_query,
-		       const void *body, size_t body_len, const char *timestamp,
-		       const char *nonce, const char *signature_b64,
-		       int64_t now, int64_t skew_seconds)
-{
-	EVP_MD_CTX *ctx = NULL;
-	enum meshnet_verify_result r;
-
-	r = meshnet_verify_request_reuse(&ctx, pub, method, path_query, body, body_len,
-					 timestamp, nonce, signature_b64, now, skew_seconds);
-	EVP_MD_CTX_free(ctx);
-	return r;
 }

@@ -3,8 +3,11 @@
  * Ed25519 request signing between nodes and meshnetd (docs/PROTOCOL.md).
  *
  * The signed string is
- *     "meshnet-v1\n<METHOD>\n<PATH?QUERY>\n<timestamp>\n<nonce>\n<sha256hex(body)>\n"
- * and travels in four headers: X-Meshnet-Node, X-Meshnet-Timestamp,
+ *     "meshnet-v2\n<audience>\n<METHOD>\n<PATH?QUERY>\n<timestamp>\n<nonce>\n"
+ *     "<sha256hex(body)>\n"
+ * where the audience is the mesh's id (MESH_ID on the controller and the
+ * agents), so a request signed for one mesh's controller is no good at
+ * another's. It travels in four headers: X-Meshnet-Node, X-Meshnet-Timestamp,
  * X-Meshnet-Nonce (32 lowercase hex chars) and X-Meshnet-Signature (base64
  * of the 64-byte signature).
  */
@@ -23,9 +26,11 @@
 
 #define MESHNET_ED25519_KEY_LEN 32
 #define MESHNET_ED25519_SIG_LEN 64
+#define MESHNET_SIG_B64_LEN 88			/* base64 of the 64-byte signature */
 #define MESHNET_NONCE_LEN 16			/* bytes; 32 hex chars */
 #define MESHNET_NODE_ID_MAX 63			/* chars, see meshnet_node_id_valid() */
 #define MESHNET_DEFAULT_CLOCK_SKEW 30		/* seconds */
+#define MESHNET_DEFAULT_MESH_ID "meshnet"	/* the audience unless MESH_ID says otherwise */
 
 /* The header values of one signed request, NUL-terminated strings. */
 struct meshnet_signed_headers {
@@ -58,43 +63,37 @@ int meshnet_ed25519_generate(uint8_t seed[MESHNET_ED25519_KEY_LEN],
  * Builds the string to sign into buf (cap bytes). Returns its length, or -1
  * if it does not fit or an argument contains a newline.
  */
-long meshnet_signing_string(char *buf, size_t cap, const char *method,
+long meshnet_signing_string(char *buf, size_t cap, const char *audience, const char *method,
 			    const char *path_query, const char *timestamp,
 			    const char *nonce, const void *body, size_t body_len);
 
 /*
- * Signs a request as node_id with the node's Ed25519 private key.
+ * Signs a request for audience (the mesh id) as node_id with the node's
+ * Ed25519 private key.
  * timestamp: unix seconds (pass time(NULL)). A fresh random nonce is drawn
  * from the OS CSPRNG. path_query is the path with its query string exactly
  * as it will be sent. Fills out; returns 0 or -1.
  */
-int meshnet_sign_request(EVP_PKEY *key, const char *node_id, const char *method,
+int meshnet_sign_request(EVP_PKEY *key, const char *audience, const char *node_id,
+			 const char *method,
 			 const char *path_query, const void *body, size_t body_len,
 			 int64_t timestamp, struct meshnet_signed_headers *out);
 
 /*
  * Verifies the four header values of a request against the node's public
- * key. now/skew_seconds bound the timestamp. Any header may be NULL (then
- * MESHNET_VERIFY_MALFORMED). Does not check replays: the caller keeps a
- * (node, nonce) cache over the skew window.
+ * key, for audience. now/skew_seconds bound the timestamp. Cheap checks
+ * come first: a malformed header or a timestamp outside the window is
+ * refused before any signature work. Any header may be NULL (then
+ * MESHNET_VERIFY_MALFORMED). Each call uses a fresh verifier (OpenSSL 3.2
+ * and later finalise one after a one-shot Ed25519 verify). Does not check
+ * replays: the caller keeps a (node, nonce) cache over the skew window.
  */
 enum meshnet_verify_result
-meshnet_verify_request(EVP_PKEY *pub, const char *method, const char *path_query,
+meshnet_verify_request(EVP_PKEY *pub, const char *audience, const char *method,
+		       const char *path_query,
 		       const void *body, size_t body_len, const char *timestamp,
 		       const char *nonce, const char *signature_b64,
 		       int64_t now, int64_t skew_seconds);
-
-/*
- * The same with a reusable verifier: *ctx is an EVP_MD_CTX initialised for
- * pub by an earlier call (or NULL: one is made). On return *ctx holds a
- * verifier for pub to pass next time, or NULL; EVP_MD_CTX_free() it when
- * done. Saves the per-request set-up cost on a busy server.
- */
-enum meshnet_verify_result
-meshnet_verify_request_reuse(EVP_MD_CTX **ctx, EVP_PKEY *pub, const char *method,
-			     const char *path_query, const void *body, size_t body_len,
-			     const char *timestamp, const char *nonce, const char *signature_b64,
-			     int64_t now, int64_t skew_seconds);
 
 /* Parses a decimal unix timestamp header (no sign, no spaces); 0 or -1. */
 int meshnet_parse_timestamp(const char *s, int64_t *out);

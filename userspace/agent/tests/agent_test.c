@@ -506,10 +506,10 @@ TEST_F(statedir, keygen_signs_verifiably)
 	pub = meshnet_ed25519_public_from_raw(k.ed_public);
 	ASSERT_NE(NULL, priv);
 	ASSERT_NE(NULL, pub);
-	ASSERT_EQ(0, meshnet_sign_request(priv, "node-a", "GET", "/v1/config/node-a", "", 0,
+	ASSERT_EQ(0, meshnet_sign_request(priv, "meshnet", "node-a", "GET", "/v1/config/node-a", "", 0,
 					  time(NULL), &h));
 	EXPECT_EQ(MESHNET_VERIFY_OK,
-		  meshnet_verify_request(pub, "GET", "/v1/config/node-a", "", 0, h.timestamp,
+		  meshnet_verify_request(pub, "meshnet", "GET", "/v1/config/node-a", "", 0, h.timestamp,
 					 h.nonce, h.signature, time(NULL), 30));
 	EVP_PKEY_free(priv);
 	EVP_PKEY_free(pub);
@@ -744,11 +744,11 @@ TEST(http_signed_request_verifies)
 	ASSERT_NE(NULL, header_value(srv.request, MESHNET_HDR_NODE, node, sizeof(node)));
 	EXPECT_STREQ("node-a", node);
 	EXPECT_EQ(MESHNET_VERIFY_OK,
-		  meshnet_verify_request(pkey, "POST", "/v1/benchmarks/node-a", body, strlen(body),
+		  meshnet_verify_request(pkey, "meshnet", "POST", "/v1/benchmarks/node-a", body, strlen(body),
 					 ts, nonce, sig, time(NULL), 30));
 	/* the same signature does not cover another path */
 	EXPECT_NE(MESHNET_VERIFY_OK,
-		  meshnet_verify_request(pkey, "POST", "/v1/benchmarks/node-b", body, strlen(body),
+		  meshnet_verify_request(pkey, "meshnet", "POST", "/v1/benchmarks/node-b", body, strlen(body),
 					 ts, nonce, sig, time(NULL), 30));
 	agent_http_reply_free(&r);
 	agent_http_free(&h);
