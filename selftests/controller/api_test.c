@@ -254,6 +254,18 @@ static int admin(struct server *s, const char *method, const char *target, const
 	return mn_do(s->port, method, target, "Authorization: Bearer " TOKEN "\r\n", body, r);
 }
 
+/* A new Ed25519 public key, base64 (static buffer). */
+static const char *fresh_signing_key(void)
+{
+	static char b64[48];
+	uint8_t seed[32], pub[32];
+
+	if (meshnet_ed25519_generate(seed, pub))
+		return "";
+	meshnet_b64_encode(b64, pub, 32);
+	return b64;
+}
+
 /* The "error.code" of a JSON error body, or "" */
 static const char *error_code(const struct mn_response *r, char *buf, size_t cap)
 {
@@ -720,13 +732,13 @@ TEST_F(ctl, admin_api)
 	mn_response_free(&r);
 	EXPECT_EQ(1, metric(&self->s, "meshnet_epoch_id"));
 
-	/* enrol */
+	/* enrol (a node's own signing key: another's is refused, see controller-hostile) */
 	memset(raw, 0x77, sizeof(raw));
 	meshnet_b64_encode(wg, raw, 32);
 	snprintf(body, sizeof(body),
 		 "{\"node_id\":\"node-d\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
 		 "\"allowed_ips\":[\"10.10.0.4/32\"],\"endpoint\":\"[2001:db8::4]:51820\"}",
-		 wg, self->s.signing_b64[0]);
+		 wg, fresh_signing_key());
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/nodes", "", body, &r));
 	EXPECT_EQ(401, r.status);
 	mn_response_free(&r);
@@ -994,7 +1006,7 @@ TEST_F(ctl, restart_after_kill9_keeps_state)
 	meshnet_b64_encode(wg, raw, 32);
 	snprintf(body, sizeof(body),
 		 "{\"node_id\":\"node-d\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
-		 "\"allowed_ips\":[\"10.10.0.4/32\"]}", wg, self->s.signing_b64[0]);
+		 "\"allowed_ips\":[\"10.10.0.4/32\"]}", wg, fresh_signing_key());
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
 	EXPECT_EQ(201, r.status);
 	mn_response_free(&r);

@@ -42,6 +42,7 @@
 #include "sign.h"
 
 #define N_NODES 2
+#define TOKEN "hostile-admin-token-0123456789abcdef"
 #define TIMEOUT_S 2		/* --connection-timeout: header and body deadlines */
 
 static const char *const node_ids[N_NODES] = { "flooder", "victim" };
@@ -49,7 +50,8 @@ static const char *const node_ids[N_NODES] = { "flooder", "victim" };
 struct srv {
 	char dir[PATH_MAX];
 	char cert[PATH_MAX + 16], key_file[PATH_MAX + 16], bin[PATH_MAX], log[PATH_MAX + 16];
-	char nodes[PATH_MAX + 32], state[PATH_MAX + 16], listen[32];
+	char nodes[PATH_MAX + 32], state[PATH_MAX + 16], listen[32], token[PATH_MAX + 16];
+	char signing_b64[N_NODES][48];
 	const char *argv[48];
 	uint16_t port;
 	pid_t pid;
@@ -92,6 +94,7 @@ static int srv_start(struct srv *s, bool tls, const char *const *extra)
 			return -1;
 		s->key[i] = meshnet_ed25519_private_from_raw(seed);
 		meshnet_b64_encode(sk_b64, pub, 32);
+		snprintf(s->signing_b64[i], sizeof(s->signing_b64[i]), "%s", sk_b64);
 		memset(wg, 0x40 + i, sizeof(wg));
 		meshnet_b64_encode(wg_b64, wg, 32);
 		off += snprintf(nodes + off, sizeof(nodes) - off,
@@ -120,6 +123,12 @@ static int srv_start(struct srv *s, bool tls, const char *const *extra)
 	argv[argc++] = s->nodes;
 	argv[argc++] = "--connection-timeout";
 	argv[argc++] = "2";
+	snprintf(s->token, sizeof(s->token), "%s/admin.token", s->dir);
+	f = fopen(s->token, "w");
+	if (!f || fputs(TOKEN "\n", f) < 0 || fclose(f) || chmod(s->token, 0600))
+		return -1;
+	argv[argc++] = "--admin-token-file";
+	argv[argc++] = s->token;
 	if (tls) {
 		snprintf(s->cert, sizeof(s->cert), "%s/server.crt", s->dir);
 		snprintf(s->key_file, sizeof(s->key_file), "%s/server.key", s->dir);
@@ -813,6 +822,158 @@ TEST(deferred_admission_reply_says_so)
 	EXPECT_STREQ("ALLOWED", pending);	/* v1: no word of it */
 	EXPECT_NE(NULL, strstr(reason, "0.91"));
 	mn_response_free(&r);
+	srv_stop(&s);
+}
+
+/* ---- enrolment ---- */
+
+static int enrol(struct srv *s, const char *id, uint8_t wg_fill, const char *signing_b64,
+		 const char *ips, char *code, size_t cap)
+{
+	char body[1024], wg_b64[48], sk_b64[48];
+	struct mn_response r;
+	uint8_t wg[32], seed[32], pub[32];
+	int status;
+
+	memset(wg, wg_fill, sizeof(wg));
+	meshnet_b64_encode(wg_b64, wg, 32);
+	if (!signing_b64) {
+		meshnet_ed25519_generate(seed, pub);
+		meshnet_b64_encode(sk_b64, pub, 32);
+		signing_b64 = sk_b64;
+	}
+	snprintf(body, sizeof(body), "{\"node_id\":\"%s\",\"public_key\":\"%s\","
+		 "\"signing_key\":\"%s\",\"allowed_ips\":%s}", id, wg_b64, signing_b64, ips);
+	if (mn_do(s->port, "POST", "/v1/nodes", "Authorization: Bearer " TOKEN "\r\n", body, &r))
+		return -1;
+	status = r.status;
+	error_code(r.body, code, cap);
+	mn_response_free(&r);
+	return status;
+}
+
+TEST(enrolment_refuses_stolen_keys_and_overlapping_prefixes)
+{
+	struct srv s;
+	char code[64];
+
+	ASSERT_EQ(0, srv_start(&s, false, NULL));
+	/* v1 enrolled it: then "thief" signs as itself with victim's key ... */
+	EXPECT_EQ(409, enrol(&s, "thief", 0x77, s.signing_b64[1], "[\"10.99.0.1/32\"]", code,
+			     sizeof(code)));
+	EXPECT_STREQ("duplicate_signing_key", code);
+	/* ... or takes victim's addresses (10.20.0.2/32) */
+	EXPECT_EQ(409, enrol(&s, "thief", 0x77, NULL, "[\"10.20.0.2/32\"]", code, sizeof(code)));
+	EXPECT_STREQ("overlapping_prefix", code);
+	EXPECT_EQ(409, enrol(&s, "thief", 0x77, NULL, "[\"10.99.0.9/32\",\"10.20.0.0/24\"]", code,
+			     sizeof(code)));
+	EXPECT_STREQ("overlapping_prefix", code);
+	EXPECT_EQ(409, enrol(&s, "thief", 0x77, NULL, "[\"0.0.0.0/0\"]", code, sizeof(code)));
+	EXPECT_STREQ("overlapping_prefix", code);
+	/* IPv4 space and IPv6 space do not meet */
+	EXPECT_EQ(201, enrol(&s, "net-a", 0x78, NULL, "[\"10.30.0.0/16\",\"fd30::/64\"]", code,
+			     sizeof(code)));
+	/* inside another node's /16, or around its /64 */
+	EXPECT_EQ(409, enrol(&s, "net-b", 0x79, NULL, "[\"10.30.5.5/32\"]", code, sizeof(code)));
+	EXPECT_STREQ("overlapping_prefix", code);
+	EXPECT_EQ(409, enrol(&s, "net-b", 0x79, NULL, "[\"fd30::/48\"]", code, sizeof(code)));
+	EXPECT_EQ(400, enrol(&s, "net-b", 0x79, NULL, "[\"10.40.0.0/24\",\"10.40.0.7/32\"]", code,
+			     sizeof(code)));
+	/* the neighbours are fine */
+	EXPECT_EQ(201, enrol(&s, "net-b", 0x79, NULL, "[\"10.31.0.0/16\",\"fd30:0:0:1::/64\"]",
+			     code, sizeof(code)));
+	srv_stop(&s);
+}
+
+/* Spawns meshnetd on a nodes file; its exit status (or -1 if still running after 6 s). */
+static int run_import(struct srv *s, const char *nodes_text, char *journal, size_t cap)
+{
+	FILE *f = fopen(s->nodes, "w");
+	int status, i;
+	pid_t pid;
+
+	if (!f || fputs(nodes_text, f) < 0 || fclose(f))
+		return -2;
+	pid = srv_restart(s);
+	for (i = 0; i < 120; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(50000);
+	}
+	if (i == 120) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -1;
+	}
+	snprintf(journal, cap, "%s/journal.jsonl", s->state);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* Three new nodes n1..n3; n3 has signing key sk3 and allowed_ips ips3. */
+static void three_nodes(char *out, size_t cap, char k[3][48], const char *sk3, const char *ips3)
+{
+	static const char *const ips[2] = { "[\"10.50.0.1/32\"]", "[\"10.50.0.2/32\"]" };
+	char wg_b64[48];
+	uint8_t wg[32];
+	size_t off = 0;
+	int i;
+
+	off += (size_t)snprintf(out + off, cap - off, "[");
+	for (i = 0; i < 3; i++) {
+		memset(wg, 0x61 + i, 32);
+		meshnet_b64_encode(wg_b64, wg, 32);
+		off += (size_t)snprintf(out + off, cap - off,
+					"%s{\"node_id\":\"n%d\",\"public_key\":\"%s\","
+					"\"signing_key\":\"%s\",\"allowed_ips\":%s}", i ? "," : "",
+					i + 1, wg_b64, i < 2 ? k[i] : sk3, i < 2 ? ips[i] : ips3);
+	}
+	snprintf(out + off, cap - off, "]");
+}
+
+static int journal_mentions(const char *journal, const char *a, const char *b)
+{
+	char line[4096];
+	int hits = 0;
+	FILE *f = fopen(journal, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		hits += strstr(line, a) || strstr(line, b);
+	if (f)
+		fclose(f);
+	return hits;
+}
+
+TEST(nodes_file_import_all_or_nothing)
+{
+	char nodes[4096], journal[PATH_MAX + 32], k[3][48];
+	uint8_t seed[32], pub[32];
+	struct srv s;
+	int i;
+
+	ASSERT_EQ(0, srv_start(&s, false, NULL));
+	kill(s.pid, SIGTERM);
+	waitpid(s.pid, NULL, 0);
+	s.pid = 0;
+	for (i = 0; i < 3; i++) {
+		meshnet_ed25519_generate(seed, pub);
+		meshnet_b64_encode(k[i], pub, 32);
+	}
+	/* the third has the first one's signing key */
+	three_nodes(nodes, sizeof(nodes), k, k[0], "[\"10.50.0.3/32\"]");
+	EXPECT_NE(0, run_import(&s, nodes, journal, sizeof(journal)))
+		TH_LOG("a NODES_FILE with a duplicate signing key must be refused");
+	/* v1 had enrolled n1 and n2 before it met n3 */
+	EXPECT_EQ(0, journal_mentions(journal, "\"n1\"", "\"n2\""))
+		TH_LOG("nothing of a refused file may be enrolled");
+	/* the third's prefix covers the first two's */
+	three_nodes(nodes, sizeof(nodes), k, k[2], "[\"10.50.0.0/30\"]");
+	EXPECT_NE(0, run_import(&s, nodes, journal, sizeof(journal)));
+	EXPECT_EQ(0, journal_mentions(journal, "\"n1\"", "\"n2\""));
+	/* the same file without the clash is imported whole */
+	three_nodes(nodes, sizeof(nodes), k, k[2], "[\"10.50.0.3/32\"]");
+	EXPECT_EQ(-1, run_import(&s, nodes, journal, sizeof(journal)))
+		TH_LOG("a good NODES_FILE: meshnetd keeps running");
+	EXPECT_EQ(2, journal_mentions(journal, "\"n1\"", "\"n2\""));
 	srv_stop(&s);
 }
 

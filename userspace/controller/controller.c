@@ -66,12 +66,14 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 	c->n_buckets = 1024;
 	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
 	c->key_buckets = calloc(c->n_buckets, sizeof(*c->key_buckets));
+	c->sign_buckets = calloc(c->n_buckets, sizeof(*c->sign_buckets));
 	c->started_at = controller_now();
 	c->replay = replay_cache_new(&(struct replay_limits){ .rate = cfg->node_rate,
 		.burst = cfg->node_burst, .skew = cfg->clock_skew });
-	if (!c->buckets || !c->key_buckets || !c->replay) {
+	if (!c->buckets || !c->key_buckets || !c->sign_buckets || !c->replay) {
 		free(c->buckets);
 		free(c->key_buckets);
+		free(c->sign_buckets);
 		replay_cache_free(c->replay);
 		free(c);
 		return NULL;
@@ -105,6 +107,8 @@ void controller_free(struct controller *c)
 	free(c->nodes);
 	free(c->buckets);
 	free(c->key_buckets);
+	free(c->sign_buckets);
+	prefixes_free(&c->prefixes);
 	replay_cache_free(c->replay);
 	commit_batch_free(c->open);
 	revisions_destroy(&c->rv);

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "hkdf.h"
 #include "membership.h"
+#include "prefixes.h"
 #include "replay.h"
 #include "revisions.h"
 #include "store.h"
@@ -42,6 +43,7 @@ void api_error_set(struct api_error *err, unsigned int status, const char *code,
 struct node {
 	struct node *hash_next;		/* chain by id */
 	struct node *key_next;		/* chain by WireGuard public key */
+	struct node *sign_next;		/* chain by Ed25519 signing key */
 	size_t index;			/* in controller.nodes */
 	uint32_t slot;			/* in the published views (stable) */
 	char id[64];
@@ -109,6 +111,8 @@ struct controller {
 	size_t n_nodes, cap_nodes;
 	struct node **buckets;		/* by node id */
 	struct node **key_buckets;	/* by WireGuard public key */
+	struct node **sign_buckets;	/* by signing key */
+	struct prefix_index prefixes;	/* every node's allowed_ips, disjoint */
 	size_t n_buckets;
 	size_t n_allowed;
 	struct epoch_state epoch;
@@ -234,6 +238,10 @@ struct json_object *controller_parse_json_body(const char *body, size_t len,
 struct node *nodes_find_by_key(struct controller *c, const char *wg_public_key);
 void nodes_key_index_add(struct controller *c, struct node *n);
 void nodes_key_index_del(struct controller *c, struct node *n);
+/* The signing-key and prefix indexes of n (add: bulk while loading/importing). */
+struct node *nodes_find_by_signing_key(struct controller *c, const char *signing_key);
+int nodes_ident_index_add(struct controller *c, struct node *n);
+void nodes_ident_index_del(struct controller *c, struct node *n);
 int nodes_insert(struct controller *c, struct node *n);
 void nodes_remove(struct controller *c, struct node *n);
 void node_free(struct node *n);

@@ -5,6 +5,7 @@
  * removal, overrides and the NODES_FILE import.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,14 +101,61 @@ void nodes_key_index_del(struct controller *c, struct node *n)
 		*pp = n->key_next;
 }
 
+struct node *nodes_find_by_signing_key(struct controller *c, const char *signing_key)
+{
+	struct node *n;
+
+	for (n = c->sign_buckets[id_hash(signing_key) & (c->n_buckets - 1)]; n; n = n->sign_next)
+		if (!strcmp(n->signing_key, signing_key))
+			return n;
+	return NULL;
+}
+
+/* The signing-key chain and the prefixes of n. */
+int nodes_ident_index_add(struct controller *c, struct node *n)
+{
+	struct prefix_range r[MAX_ALLOWED_IPS];
+	size_t h = id_hash(n->signing_key) & (c->n_buckets - 1);
+	int i, count = prefixes_from_json(n->allowed_ips_json, n, r, MAX_ALLOWED_IPS);
+
+	if (count < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		if (prefixes_add(&c->prefixes, &r[i], c->loading || c->importing)) {
+			while (i-- > 0)
+				prefixes_del(&c->prefixes, &r[i]);
+			return -1;
+		}
+	}
+	n->sign_next = c->sign_buckets[h];
+	c->sign_buckets[h] = n;
+	return 0;
+}
+
+void nodes_ident_index_del(struct controller *c, struct node *n)
+{
+	struct node **pp = &c->sign_buckets[id_hash(n->signing_key) & (c->n_buckets - 1)];
+	struct prefix_range r[MAX_ALLOWED_IPS];
+	int i, count = prefixes_from_json(n->allowed_ips_json, n, r, MAX_ALLOWED_IPS);
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->sign_next;
+	if (*pp)
+		*pp = n->sign_next;
+	for (i = 0; i < count; i++)
+		prefixes_del(&c->prefixes, &r[i]);
+}
+
 static int table_grow(struct controller *c)
 {
 	size_t nb = c->n_buckets * 2, i;
 	struct node **b = calloc(nb, sizeof(*b)), **kb = calloc(nb, sizeof(*kb));
+	struct node **sb = calloc(nb, sizeof(*sb));
 
-	if (!b || !kb) {
+	if (!b || !kb || !sb) {
 		free(b);
 		free(kb);
+		free(sb);
 		return -1;
 	}
 	for (i = 0; i < c->n_nodes; i++) {
@@ -119,13 +167,18 @@ static int table_grow(struct controller *c)
 		h = id_hash(n->wg_public_key) & (nb - 1);
 		n->key_next = kb[h];
 		kb[h] = n;
+		h = id_hash(n->signing_key) & (nb - 1);
+		n->sign_next = sb[h];
+		sb[h] = n;
 	}
 	/* Readers look ids up meanwhile: swap under index_lock (rare: doubling). */
 	pthread_mutex_lock(&c->index_lock);
 	free(c->buckets);
 	free(c->key_buckets);
+	free(c->sign_buckets);
 	c->buckets = b;
 	c->key_buckets = kb;
+	c->sign_buckets = sb;
 	c->n_buckets = nb;
 	pthread_mutex_unlock(&c->index_lock);
 	return 0;
@@ -216,6 +269,8 @@ int nodes_insert(struct controller *c, struct node *n)
 	}
 	if (c->n_nodes >= c->n_buckets && table_grow(c))
 		return -1;
+	if (nodes_ident_index_add(c, n))
+		return -1;
 	n->index = c->n_nodes;
 	c->nodes[c->n_nodes++] = n;
 	n->slot = revisions_slot_alloc(&c->rv);
@@ -252,6 +307,7 @@ void nodes_remove(struct controller *c, struct node *n)
 	pthread_mutex_unlock(&c->index_lock);
 	revisions_slot_free(&c->rv, n->slot);
 	nodes_key_index_del(c, n);
+	nodes_ident_index_del(c, n);
 	c->nodes[n->index] = c->nodes[--c->n_nodes];
 	c->nodes[n->index]->index = n->index;
 	if (n->verdict == VERDICT_ALLOWED)
@@ -378,6 +434,117 @@ int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_err
 	return 0;
 }
 
+struct import_key {
+	char text[64];
+	size_t entry;
+};
+
+static int cmp_import_key(const void *a, const void *b)
+{
+	return strcmp(((const struct import_key *)a)->text, ((const struct import_key *)b)->text);
+}
+
+/* Index of the first key equal to its predecessor after sorting, or -1. */
+static long first_duplicate(struct import_key *k, size_t n)
+{
+	size_t i;
+
+	if (n > 1)
+		qsort(k, n, sizeof(*k), cmp_import_key);
+	for (i = 1; i < n; i++)
+		if (!strcmp(k[i].text, k[i - 1].text))
+			return (long)i;
+	return -1;
+}
+
+/*
+ * Every entry of a NODES_FILE parses, and the new ones (ids not enrolled
+ * yet: the state directory wins for the others) clash neither with each
+ * other nor with the enrolled nodes: node ids, WireGuard keys, signing keys,
+ * allowed_ips prefixes. O(n log n) in the entries.
+ */
+static int import_check(struct controller *c, struct json_object *arr, const char *path)
+{
+	size_t total = json_object_array_length(arr), n = 0, nr = 0, i;
+	struct import_key *ids = calloc(total + 1, sizeof(*ids));
+	struct import_key *wgs = calloc(total + 1, sizeof(*wgs));
+	struct import_key *sks = calloc(total + 1, sizeof(*sks));
+	struct prefix_range *ranges = calloc(total * MAX_ALLOWED_IPS + 1, sizeof(*ranges));
+	static const char *const what[] = { "node_id", "public_key", "signing_key" };
+	struct import_key *keys[3] = { ids, wgs, sks };
+	struct api_error err;
+	int ret = -1, k;
+	long dup;
+
+	if (!ids || !wgs || !sks || !ranges) {
+		log_err("NODES_FILE %s: out of memory", path);
+		goto out;
+	}
+	for (i = 0; i < total; i++) {
+		const void *owner;
+		struct node tmp;
+		int count, j;
+
+		if (node_parse_enrolment(json_object_array_get_idx(arr, i), &tmp, &err)) {
+			log_err("NODES_FILE %s: node %zu: %s", path, i, err.message);
+			goto out;
+		}
+		if (controller_find(c, tmp.id)) {
+			free(tmp.allowed_ips_json);
+			continue;	/* enrolled already: skipped by the import */
+		}
+		if (nodes_find_by_key(c, tmp.wg_public_key) ||
+		    nodes_find_by_signing_key(c, tmp.signing_key)) {
+			log_err("NODES_FILE %s: node %zu (%s): its %s belongs to node %s", path, i,
+				tmp.id, nodes_find_by_key(c, tmp.wg_public_key) ? "public_key" :
+				"signing_key", nodes_find_by_key(c, tmp.wg_public_key) ?
+				nodes_find_by_key(c, tmp.wg_public_key)->id :
+				nodes_find_by_signing_key(c, tmp.signing_key)->id);
+			free(tmp.allowed_ips_json);
+			goto out;
+		}
+		count = prefixes_from_json(tmp.allowed_ips_json, (const void *)(uintptr_t)(i + 1),
+					   ranges + nr, MAX_ALLOWED_IPS);
+		free(tmp.allowed_ips_json);
+		for (j = 0; j < count; j++) {
+			owner = prefixes_conflict(&c->prefixes, &ranges[nr + (size_t)j]);
+			if (owner) {
+				log_err("NODES_FILE %s: node %zu (%s): allowed_ips[%d] overlaps node "
+					"%s's", path, i, tmp.id, j, ((const struct node *)owner)->id);
+				goto out;
+			}
+		}
+		nr += (size_t)(count > 0 ? count : 0);
+		snprintf(ids[n].text, sizeof(ids[n].text), "%s", tmp.id);
+		snprintf(wgs[n].text, sizeof(wgs[n].text), "%s", tmp.wg_public_key);
+		snprintf(sks[n].text, sizeof(sks[n].text), "%s", tmp.signing_key);
+		ids[n].entry = wgs[n].entry = sks[n].entry = i;
+		n++;
+	}
+	for (k = 0; k < 3; k++) {
+		dup = first_duplicate(keys[k], n);
+		if (dup >= 0) {
+			log_err("NODES_FILE %s: nodes %zu and %zu have the same %s", path,
+				keys[k][dup - 1].entry, keys[k][dup].entry, what[k]);
+			goto out;
+		}
+	}
+	dup = prefixes_first_overlap(ranges, nr);
+	if (dup >= 0) {
+		log_err("NODES_FILE %s: allowed_ips of nodes %zu and %zu overlap", path,
+			(size_t)(uintptr_t)ranges[dup - 1].owner - 1,
+			(size_t)(uintptr_t)ranges[dup].owner - 1);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(ids);
+	free(wgs);
+	free(sks);
+	free(ranges);
+	return ret;
+}
+
 int nodes_import_file(struct controller *c, const char *path)
 {
 	struct json_object *root, *arr;
@@ -405,16 +572,10 @@ int nodes_import_file(struct controller *c, const char *path)
 		json_object_put(root);
 		return -1;
 	}
-	/* All or nothing: check every entry before enrolling any. */
-	for (i = 0; i < json_object_array_length(arr); i++) {
-		struct node tmp;
-
-		if (node_parse_enrolment(json_object_array_get_idx(arr, i), &tmp, &err)) {
-			log_err("NODES_FILE %s: node %zu: %s", path, i, err.message);
-			json_object_put(root);
-			return -1;
-		}
-		free(tmp.allowed_ips_json);
+	/* All or nothing: check the whole file before enrolling any of it. */
+	if (import_check(c, arr, path)) {
+		json_object_put(root);
+		return -1;
 	}
 	c->importing = true;
 	for (i = 0; i < json_object_array_length(arr); i++) {
@@ -441,6 +602,37 @@ int nodes_import_file(struct controller *c, const char *path)
 
 /* ---- admin ---- */
 
+/*
+ * 409 overlapping_prefix if one of n's prefixes meets another node's (the
+ * module could not tell which peer an address is), 400 if two of its own do.
+ */
+static int enrolment_prefix_conflict(struct controller *c, const struct node *n,
+				     struct api_error *err)
+{
+	struct prefix_range r[MAX_ALLOWED_IPS];
+	int i, count = prefixes_from_json(n->allowed_ips_json, n, r, MAX_ALLOWED_IPS);
+
+	if (count < 0) {
+		api_error_set(err, 400, "bad_request", "allowed_ips do not parse");
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		const struct node *owner = prefixes_conflict(&c->prefixes, &r[i]);
+
+		if (owner) {
+			api_error_set(err, 409, "overlapping_prefix",
+				      "allowed_ips[%d] overlaps an allowed_ips prefix of node %s", i,
+				      owner->id);
+			return -1;
+		}
+	}
+	if (prefixes_first_overlap(r, (size_t)count) >= 0) {
+		api_error_set(err, 400, "bad_request", "allowed_ips overlap each other");
+		return -1;
+	}
+	return 0;
+}
+
 int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *seq,
 		     struct api_error *err)
 {
@@ -460,6 +652,15 @@ int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *se
 			      nodes_find_by_key(c, tmp.wg_public_key)->id);
 		goto out;
 	}
+	/* Its signing key would let it sign as the other node (and fetch its PSKs). */
+	if (nodes_find_by_signing_key(c, tmp.signing_key)) {
+		api_error_set(err, 409, "duplicate_signing_key",
+			      "node %s already has this signing_key",
+			      nodes_find_by_signing_key(c, tmp.signing_key)->id);
+		goto out;
+	}
+	if (enrolment_prefix_conflict(c, &tmp, err))
+		goto out;
 	n = malloc(sizeof(*n));
 	if (!n) {
 		api_error_set(err, 500, "internal", "out of memory");

@@ -116,6 +116,7 @@ int record_apply(void *ctx, struct json_object *rec)
 		}
 		n = controller_find(c, id);
 		if (n) {	/* re-enrolment replaces the keys */
+			nodes_ident_index_del(c, n);
 			free(n->allowed_ips_json);
 			nodes_key_index_del(c, n);
 			memcpy(n->wg_public_key, tmp.wg_public_key, sizeof(tmp.wg_public_key));
@@ -123,6 +124,8 @@ int record_apply(void *ctx, struct json_object *rec)
 			memcpy(n->signing_key, tmp.signing_key, sizeof(tmp.signing_key));
 			memcpy(n->endpoint, tmp.endpoint, sizeof(tmp.endpoint));
 			n->allowed_ips_json = tmp.allowed_ips_json;
+			if (nodes_ident_index_add(c, n))
+				return -1;
 			EVP_PKEY_free(n->sign_pkey);
 			n->sign_pkey = NULL;
 			return node_render_peer_json(n);
