@@ -42,8 +42,9 @@ $(eval $(call fuzz_target,fuzz_ids,))
 $(eval $(call fuzz_target,fuzz_route,userspace/controller/router.c))
 $(eval $(call fuzz_target,fuzz_audit,userspace/controller/audit.c))
 $(eval $(call fuzz_target,fuzz_controller_config,userspace/controller/config.c))
-$(eval $(call fuzz_target,fuzz_bench_cmd,userspace/agent/bench.c userspace/agent/options.c))
-$(eval $(call fuzz_target,fuzz_agent_config,userspace/agent/options.c))
+$(eval $(call fuzz_target,fuzz_bench_cmd,userspace/agent/bench.c userspace/agent/options.c \
+	userspace/agent/ctl_urls.c))
+$(eval $(call fuzz_target,fuzz_agent_config,userspace/agent/options.c userspace/agent/ctl_urls.c))
 
 .PHONY: fuzz-bins fuzz-smoke fuzz
 fuzz-bins: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
