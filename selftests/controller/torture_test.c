@@ -263,7 +263,7 @@ static int audit_verifies(struct torture *t)
 {
 	char cmd[4 * PATH_MAX + 64];
 
-	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s/audit.jsonl' >>'%s' 2>&1", t->bin,
+	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s' >>'%s' 2>&1", t->bin,
 		 t->state, t->log);
 	return system(cmd);
 }

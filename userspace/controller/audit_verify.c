@@ -176,6 +176,7 @@ struct node_key {
 
 struct checker {
 	FILE *out;
+	char audience[300];	/* the mesh id node requests were signed for */
 	struct node_key *nodes;
 	size_t n_nodes, cap;
 	uint64_t denied, rechecked, pinned, unprovable, failed;
@@ -299,7 +300,9 @@ static int recheck_denied(struct checker *c, uint64_t index, struct json_object 
 		int64_t t;
 
 		if (meshnet_parse_timestamp(ts, &t) ||
-		    meshnet_verify_request(pub, method, path, body, (size_t)body_len, ts, nonce, sig,
+		    meshnet_verify_request(pub, meshnet_json_get_string(ev, "audience") ?
+					   meshnet_json_get_string(ev, "audience") : c->audience,
+					   method, path, body, (size_t)body_len, ts, nonce, sig,
 					   t, 1) != MESHNET_VERIFY_OK) {
 			fprintf(c->out, "record %llu: %s DENIED: the submission's signature does "
 				"not verify with the node's enrolled key\n",
@@ -493,6 +496,9 @@ int audit_verify_dir(const char *dir, const char *key_spec, FILE *out)
 	}
 	fprintf(out, "checkpoint: %s, size %llu, signed by %s\n", cp.origin,
 		(unsigned long long)cp.size, key_spec);
+	/* The log is "meshnetd/<MESH_ID>": the audience of the submissions in it. */
+	snprintf(c.audience, sizeof(c.audience), "%s",
+		 strncmp(cp.origin, "meshnetd/", 9) ? cp.origin : cp.origin + 9);
 	for (i = 0; i < log.n; i++)
 		if (check_record(&c, i, log.records[i], log.lens[i]))
 			bad = 1;
