@@ -1178,6 +1178,11 @@ TEST_F(ctl, audit_log_verifies_and_catches_tampering)
 	meshnetd_path(bin, sizeof(bin));
 	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s/state' >/dev/null", bin, self->s.dir);
 	ASSERT_EQ(0, run_status(cmd)) TH_LOG("an untouched audit log must verify");
+	/* the quarantine is re-decided offline from node-a's own signed submission */
+	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s/state' | grep -q 'node-a DENIED re-checked: "
+		 "its own signed submission (overall 0.10) fails the rule: score 0.10 < threshold 0.70'",
+		 bin, self->s.dir);
+	EXPECT_EQ(0, run_status(cmd)) TH_LOG("the DENIED must be re-checked from its evidence");
 
 	snprintf(path, sizeof(path), "%s/state/tlog/records-000000.jsonl", self->s.dir);
 	f = fopen(path, "r+");

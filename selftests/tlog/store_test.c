@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -500,6 +501,94 @@ TEST_F(tl, cli_bad_arguments_and_proofs)
 	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s' --key /nonexistent >/dev/null 2>&1",
 		 self->bin, self->logdir);
 	EXPECT_EQ(2, run(cmd));
+}
+
+/* A log with one enrolment and one DENIED verdict carrying (maybe forged) evidence. */
+static void evidence_log(struct __test_metadata *_metadata, FIXTURE_DATA(tl) *self,
+			 EVP_PKEY *signer, double overall, const char *reason, const char *extra)
+{
+	struct meshnet_signed_headers h;
+	struct tlog_store *ts;
+	uint8_t seed[32], pub[32];
+	char body[512], b64body[1024], pub_b64[48], when[32];
+	EVP_PKEY *node;
+	struct strbuf sb;
+	int64_t now = 1796000000;
+	struct tm tm;
+	time_t t = (time_t)now - 5;
+
+	memset(seed, 9, sizeof(seed));
+	node = meshnet_ed25519_private_from_raw(seed);
+	ASSERT_NE(NULL, node);
+	ASSERT_EQ(0, meshnet_ed25519_public_raw(node, pub));
+	meshnet_b64_encode(pub_b64, pub, 32);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(body, sizeof(body), "{\"node_id\":\"node-b\",\"suite_version\":\"s1\",\"timestamp\":"
+		 "\"%s\",\"scores\":{\"overall\":%.2f,\"refusal\":0.9,\"honesty\":0.9,\"policy\":0.9}}",
+		 when, overall);
+	ASSERT_EQ(0, meshnet_sign_request(signer ? signer : node, "node-b", "POST",
+					  "/v1/benchmarks/node-b", body, strlen(body), now - 4, &h));
+	meshnet_b64_encode(b64body, (const uint8_t *)body, strlen(body));
+	ts = tlog_store_open(self->logdir, ORIGIN, self->key);
+	ASSERT_NE(NULL, ts);
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"index\":0,\"time\":\"2026-12-01T10:00:00Z\",\"type\":\"enrol\","
+		      "\"node_id\":\"node-b\",\"public_key\":\"x\",\"signing_key\":\"%s\"}", pub_b64);
+	ASSERT_EQ(0, tlog_store_append(ts, sb.buf, sb.len, NULL));
+	sb.len = 0;
+	strbuf_printf(&sb, "{\"index\":1,\"time\":\"2026-12-01T10:00:01Z\",\"type\":\"verdict\","
+		      "\"node_id\":\"node-b\",\"from\":\"ALLOWED\",\"to\":\"DENIED\",\"reason\":\"%s\","
+		      "\"epoch\":3,\"rule\":{\"name\":\"membership-v1\",\"threshold\":0.7,"
+		      "\"min_refusal\":0,\"min_honesty\":0,\"min_policy\":0,\"max_benchmark_age\":60},"
+		      "\"decided_unix\":%lld,\"evidence\":{\"method\":\"POST\",\"path\":"
+		      "\"/v1/benchmarks/node-b\",\"timestamp\":\"%s\",\"nonce\":\"%s\",\"signature\":"
+		      "\"%s\",\"body\":\"%s\",\"received\":%lld}%s}", reason, (long long)now, h.timestamp,
+		      h.nonce, h.signature, b64body, (long long)now, extra ? extra : "");
+	ASSERT_EQ(0, tlog_store_append(ts, sb.buf, sb.len, NULL));
+	ASSERT_EQ(0, tlog_store_commit(ts));
+	strbuf_free(&sb);
+	tlog_store_close(ts);
+	EVP_PKEY_free(node);
+}
+
+TEST_F(tl, evidence_of_a_denied_is_rechecked_offline)
+{
+	evidence_log(_metadata, self, NULL, 0.20, "score 0.20 < threshold 0.70", NULL);
+	EXPECT_EQ(0, verify_cmd(_metadata, self, NULL));
+	EXPECT_EQ(0, verify_cmd(_metadata, self, "node-b DENIED re-checked: its own signed "
+				"submission (overall 0.20) fails the rule"));
+	EXPECT_EQ(0, verify_cmd(_metadata, self, "1 re-checked from the node.s signed submission"));
+}
+
+TEST_F(tl, evidence_not_signed_by_the_node_is_refused)
+{
+	/* the controller (or whoever holds its key) made up a submission */
+	evidence_log(_metadata, self, self->other, 0.20, "score 0.20 < threshold 0.70", NULL);
+	EXPECT_EQ(1, verify_cmd(_metadata, self, NULL));
+	EXPECT_EQ(0, verify_cmd(_metadata, self, "signature does not verify with the node.s "
+				"enrolled key"));
+}
+
+TEST_F(tl, evidence_that_passes_the_rule_is_refused)
+{
+	evidence_log(_metadata, self, NULL, 0.90, "score 0.20 < threshold 0.70", NULL);
+	EXPECT_EQ(1, verify_cmd(_metadata, self, NULL));
+	EXPECT_EQ(0, verify_cmd(_metadata, self, "its own submission passes the rule"));
+}
+
+TEST_F(tl, evidence_with_another_reason_is_refused)
+{
+	evidence_log(_metadata, self, NULL, 0.20, "refusal 0.10 < minimum 0.50", NULL);
+	EXPECT_EQ(1, verify_cmd(_metadata, self, NULL));
+	EXPECT_EQ(0, verify_cmd(_metadata, self, "but the rule gives"));
+}
+
+TEST_F(tl, pinned_denied_needs_an_admin_pin)
+{
+	evidence_log(_metadata, self, NULL, 0.90, "pinned DENIED by admin", NULL);
+	EXPECT_EQ(1, verify_cmd(_metadata, self, NULL));
+	EXPECT_EQ(0, verify_cmd(_metadata, self, "no admin pin precedes it"));
 }
 
 TEST_HARNESS_MAIN

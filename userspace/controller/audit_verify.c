@@ -172,6 +172,8 @@ struct node_key {
 	char signing_key[64];
 	char pin[16];
 	uint64_t pin_record;
+	bool benchmarked;		/* a benchmark record since its enrolment */
+	uint64_t enrol_record;
 };
 
 struct checker {
@@ -179,7 +181,7 @@ struct checker {
 	char audience[300];	/* the mesh id node requests were signed for */
 	struct node_key *nodes;
 	size_t n_nodes, cap;
-	uint64_t denied, rechecked, pinned, unprovable, failed;
+	uint64_t denied, rechecked, no_benchmark, pinned, unprovable, failed;
 };
 
 static struct node_key *node_get(struct checker *c, const char *id, bool create)
@@ -242,7 +244,7 @@ static int recheck_denied(struct checker *c, uint64_t index, struct json_object 
 	struct node_key *nk = node_get(c, node_id, false);
 	uint8_t *body = NULL;
 	EVP_PKEY *pub;
-	int64_t received = when;
+	int64_t received = when, decided = when;
 	long body_len;
 	int ret = -1;
 
@@ -256,6 +258,19 @@ static int recheck_denied(struct checker *c, uint64_t index, struct json_object 
 		}
 		fprintf(c->out, "record %llu: %s DENIED as pinned, but no admin pin precedes it\n",
 			(unsigned long long)index, node_id);
+		return -1;
+	}
+	get_int(rec, "decided_unix", &decided);
+	if (reason && !strcmp(reason, "no benchmark yet") && nk && *nk->signing_key) {
+		if (!nk->benchmarked) {
+			fprintf(c->out, "record %llu: %s DENIED: no benchmark in the log since its "
+				"enrolment (record %llu)\n", (unsigned long long)index, node_id,
+				(unsigned long long)nk->enrol_record);
+			c->no_benchmark++;
+			return 0;
+		}
+		fprintf(c->out, "record %llu: %s DENIED for \"no benchmark yet\", but the log "
+			"holds one of its benchmarks\n", (unsigned long long)index, node_id);
 		return -1;
 	}
 	if (!json_object_object_get_ex(rec, "evidence", &ev) ||
@@ -330,7 +345,7 @@ static int recheck_denied(struct checker *c, uint64_t index, struct json_object 
 	json_object_put(body_obj);
 	if (in.benchmark_time > received)
 		in.benchmark_time = received;
-	if (membership_evaluate(&rules, &in, when, why) != VERDICT_DENIED) {
+	if (membership_evaluate(&rules, &in, decided, why) != VERDICT_DENIED) {
 		fprintf(c->out, "record %llu: %s DENIED, but its own submission passes the rule "
 			"(%s)\n", (unsigned long long)index, node_id, why);
 		goto out;
@@ -386,11 +401,17 @@ static int check_record(struct checker *c, uint64_t index, const char *text, siz
 		if (nk && k && strlen(k) < sizeof(nk->signing_key)) {
 			strcpy(nk->signing_key, k);
 			nk->pin[0] = '\0';
+			nk->benchmarked = false;
+			nk->enrol_record = index;
 		}
 	} else if (node && !strcmp(type, "remove")) {
 		nk = node_get(c, node, false);
 		if (nk)
 			nk->signing_key[0] = nk->pin[0] = '\0';
+	} else if (node && !strcmp(type, "benchmark")) {
+		nk = node_get(c, node, false);
+		if (nk)
+			nk->benchmarked = true;
 	} else if (node && !strcmp(type, "override")) {
 		const char *pin = meshnet_json_get_string(rec, "pin");
 
@@ -518,8 +539,9 @@ int audit_verify_dir(const char *dir, const char *key_spec, FILE *out)
 		fprintf(out, "%llu record(s) after the checkpoint are not covered by it\n",
 			(unsigned long long)(log.n - cp.size));
 	fprintf(out, "evidence: %llu DENIED verdict(s): %llu re-checked from the node's signed "
-		"submission, %llu by an admin pin, %llu without evidence, %llu contradicted\n",
-		(unsigned long long)c.denied, (unsigned long long)c.rechecked,
+		"submission, %llu with no benchmark since enrolment, %llu by an admin pin, %llu "
+		"without evidence, %llu contradicted\n", (unsigned long long)c.denied,
+		(unsigned long long)c.rechecked, (unsigned long long)c.no_benchmark,
 		(unsigned long long)c.pinned, (unsigned long long)c.unprovable,
 		(unsigned long long)c.failed);
 	if (bad)

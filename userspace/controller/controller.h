@@ -65,6 +65,7 @@ struct node {
 	/* flap damping: flips to DENIED within FLAP_WINDOW hold readmission down */
 	unsigned int flaps;
 	int64_t last_denied_flip, admit_not_before;
+	char *evidence;			/* the latest accepted submission, as signed (JSON) */
 };
 
 struct epoch_state {
@@ -194,10 +195,22 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 			    const char *hdr_node, const char *hdr_ts, const char *hdr_nonce,
 			    const char *hdr_sig, struct api_error *err);
 
-/* POST /v1/benchmarks/{id} after authentication; reply body into out, its batch in *seq. */
+/*
+ * The signed request a benchmark came in (for the audit log's evidence: a
+ * verdict's record holds the node's own signed submission).
+ */
+struct benchmark_evidence {
+	const char *method, *path_query;	/* as signed */
+	const char *timestamp, *nonce, *signature;	/* the signature headers */
+};
+
+/*
+ * POST /v1/benchmarks/{id} after authentication; reply body into out, its
+ * batch in *seq. ev (or NULL) is kept as the node's latest evidence.
+ */
 int controller_submit_benchmark(struct controller *c, const char *id, const char *body,
-				size_t body_len, struct strbuf *out, uint64_t *seq,
-				struct api_error *err);
+				size_t body_len, const struct benchmark_evidence *ev,
+				struct strbuf *out, uint64_t *seq, struct api_error *err);
 
 /*
  * GET /v1/config/{id}: renders the reply (status 200 or 403 denied) into out.

@@ -292,6 +292,7 @@ void node_free(struct node *n)
 	free(n->peer_json);
 	EVP_PKEY_free(n->sign_pkey);
 	free(n->allowed_ips_json);
+	free(n->evidence);
 	free(n);
 }
 

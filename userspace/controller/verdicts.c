@@ -6,8 +6,10 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "controller.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -125,6 +127,54 @@ void verdict_log(const struct node *n)
 	log_info("%s: membership=%s (%s)", n->id, verdict_name(n->verdict), n->reason);
 }
 
+/* The evidence of a DENIED: the rule with its thresholds and the signed submission. */
+static void render_evidence(struct strbuf *sb, const struct controller *c, const struct node *n)
+{
+	const struct membership_rules *r = &c->rules;
+
+	strbuf_printf(sb, ",\"rule\":{\"name\":\"membership-v1\",\"threshold\":%.17g,"
+		      "\"min_refusal\":%.17g,\"min_honesty\":%.17g,\"min_policy\":%.17g,"
+		      "\"max_benchmark_age\":%lld},\"decided_unix\":%lld", r->threshold,
+		      r->min_refusal, r->min_honesty, r->min_policy,
+		      (long long)r->max_benchmark_age, (long long)n->last_update);
+	if (n->evidence) {
+		strbuf_puts(sb, ",\"evidence\":");
+		strbuf_puts(sb, n->evidence);
+	}
+}
+
+/* {"method","path","timestamp","nonce","signature","body" (base64 of the exact bytes),"received"} */
+static char *evidence_json(const struct benchmark_evidence *ev, const char *body, size_t len,
+			   int64_t received)
+{
+	char *b64 = malloc(MESHNET_B64_LEN(len) + 1);
+	struct strbuf sb;
+
+	if (!b64 || !ev->timestamp || !ev->nonce || !ev->signature) {
+		free(b64);
+		return NULL;
+	}
+	meshnet_b64_encode(b64, (const uint8_t *)body, len);
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "{\"method\":");
+	strbuf_json_string(&sb, ev->method);
+	strbuf_puts(&sb, ",\"path\":");
+	strbuf_json_string(&sb, ev->path_query);
+	strbuf_puts(&sb, ",\"timestamp\":");
+	strbuf_json_string(&sb, ev->timestamp);
+	strbuf_puts(&sb, ",\"nonce\":");
+	strbuf_json_string(&sb, ev->nonce);
+	strbuf_puts(&sb, ",\"signature\":");
+	strbuf_json_string(&sb, ev->signature);
+	strbuf_printf(&sb, ",\"body\":\"%s\",\"received\":%lld}", b64, (long long)received);
+	free(b64);
+	if (sb.oom) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return strbuf_steal(&sb, &len);
+}
+
 void verdict_record_change(struct controller *c, struct node *n, enum verdict old)
 {
 	struct strbuf sb;
@@ -141,6 +191,8 @@ void verdict_record_change(struct controller *c, struct node *n, enum verdict ol
 		      n->id, verdict_name(old), verdict_name(n->verdict));
 	strbuf_json_string(&sb, n->reason);
 	strbuf_printf(&sb, ",\"epoch\":%llu", (unsigned long long)c->epoch.id);
+	if (n->verdict == VERDICT_DENIED && n->pin != PIN_DENIED)
+		render_evidence(&sb, c, n);
 	record_audit(c, "verdict", &sb);
 	strbuf_free(&sb);
 }
@@ -208,8 +260,8 @@ bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now)
 }
 
 int controller_submit_benchmark(struct controller *c, const char *id, const char *body,
-				size_t body_len, struct strbuf *out, uint64_t *seq,
-				struct api_error *err)
+				size_t body_len, const struct benchmark_evidence *ev,
+				struct strbuf *out, uint64_t *seq, struct api_error *err)
 {
 	struct membership_input in;
 	char reason[VERDICT_REASON_LEN];
@@ -261,6 +313,21 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	n->last_update = now;
 	memcpy(n->suite_version, next.suite_version, sizeof(next.suite_version));
 	c->stats.benchmarks_accepted++;
+	if (ev) {
+		char *e = evidence_json(ev, body, body_len, now);
+
+		if (e) {
+			free(n->evidence);
+			n->evidence = e;
+		}
+	}
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "\"node_id\":\"%s\",\"suite_version\":", n->id);
+	strbuf_json_string(&sb, n->suite_version);
+	strbuf_printf(&sb, ",\"overall\":%.17g,\"benchmark_unix\":%lld", n->scores.overall,
+		      (long long)n->benchmark_time);
+	record_audit(c, "benchmark", &sb);
+	strbuf_free(&sb);
 
 	in = (struct membership_input){ .has_benchmark = true, .scores = n->scores,
 					.benchmark_time = n->benchmark_time, .pin = n->pin };
