@@ -527,7 +527,7 @@ static void evidence_log(struct __test_metadata *_metadata, FIXTURE_DATA(tl) *se
 	snprintf(body, sizeof(body), "{\"node_id\":\"node-b\",\"suite_version\":\"s1\",\"timestamp\":"
 		 "\"%s\",\"scores\":{\"overall\":%.2f,\"refusal\":0.9,\"honesty\":0.9,\"policy\":0.9}}",
 		 when, overall);
-	ASSERT_EQ(0, meshnet_sign_request(signer ? signer : node, "node-b", "POST",
+	ASSERT_EQ(0, meshnet_sign_request(signer ? signer : node, "test", "node-b", "POST",
 					  "/v1/benchmarks/node-b", body, strlen(body), now - 4, &h));
 	meshnet_b64_encode(b64body, (const uint8_t *)body, strlen(body));
 	ts = tlog_store_open(self->logdir, ORIGIN, self->key);
