@@ -456,8 +456,10 @@ static void *lock_main(void *arg)
 		size_t before = s.n_revs;
 		int ret;
 
+		struct store_tx *tx;
+
 		/* As a controller does: lock (and catch up), then change, then commit. */
-		ret = store_write_begin(l->st, s.head, on_record, &s);
+		ret = store_write_begin(l->st, s.head, on_record, &s, &tx);
 		if (ret) {
 			l->errors++;
 			continue;
@@ -465,7 +467,7 @@ static void *lock_main(void *arg)
 		l->caught_up += s.n_revs - before;
 		make_revs(&rb, s.head, 2, "verdict");
 		b = (struct store_batch){ .first_revision = s.head + 1, .revisions = rb.revs,
-					  .n_revisions = 2, .audit = &leaf, .n_audit = 1 };
+					  .n_revisions = 2, .audit = &leaf, .n_audit = 1, .tx = tx };
 		ret = store_commit(l->st, &b);
 		if (!ret)
 			s.head += 2;
@@ -480,6 +482,7 @@ static void *lock_main(void *arg)
 TEST_F(pg, write_lock_serialises_controllers_without_conflicts)
 {
 	struct locker l[3];
+	struct store_tx *tx;
 	pthread_barrier_t go;
 	pthread_t t[3];
 	struct store_batch b;
@@ -516,9 +519,11 @@ TEST_F(pg, write_lock_serialises_controllers_without_conflicts)
 	/* An abort releases the lock without writing; a commit without it still checks. */
 	seen_reset(&s);
 	s.head = 600;
-	ASSERT_EQ(0, store_write_begin(l[0].st, 600, on_record, &s));
-	ASSERT_EQ(0, store_write_begin(l[0].st, 600, on_record, &s));	/* held: at once */
-	store_write_abort(l[0].st);
+	ASSERT_EQ(0, store_write_begin(l[0].st, 600, on_record, &s, &tx));
+	ASSERT_NE(NULL, tx);
+	store_write_abort(l[0].st, tx);
+	ASSERT_EQ(0, store_write_begin(l[1].st, 600, on_record, &s, &tx));	/* free again */
+	store_write_abort(l[1].st, tx);
 	make_revs(&rb, 599, 1, "pin");
 	b = (struct store_batch){ .first_revision = 600, .revisions = rb.revs, .n_revisions = 1 };
 	EXPECT_EQ(STORE_CONFLICT, store_commit(l[1].st, &b));
@@ -637,6 +642,7 @@ TEST_F(pg, benchmark_committed_late_is_still_polled)
 TEST_F(pg, database_down_then_back_unavailable_then_recovered)
 {
 	struct store *st = open_with(self->url, &self->opt);
+	struct store_tx *tx;
 	const uint8_t nonce[16] = "fedcba9876543210";
 	struct store_epoch e;
 	struct store_batch b;
@@ -658,7 +664,7 @@ TEST_F(pg, database_down_then_back_unavailable_then_recovered)
 	b = (struct store_batch){ .first_revision = 2, .revisions = rb.revs, .n_revisions = 1 };
 	EXPECT_EQ(STORE_UNAVAILABLE, store_commit(st, &b));
 	EXPECT_EQ(STORE_UNAVAILABLE, store_replay_check_and_set(st, "n", nonce, 9));
-	EXPECT_EQ(STORE_UNAVAILABLE, store_write_begin(st, 1, on_record, &s));
+	EXPECT_EQ(STORE_UNAVAILABLE, store_write_begin(st, 1, on_record, &s, &tx));
 	seen_reset(&s);
 	EXPECT_EQ(STORE_UNAVAILABLE, store_poll(st, 0, on_record, &s));
 	EXPECT_FALSE(store_pg_available(st));

@@ -91,15 +91,17 @@ struct tlog_store *store_log(struct store *st)
 	return st->backend->log ? st->backend->log(st) : NULL;
 }
 
-int store_write_begin(struct store *st, uint64_t have_revision, store_record_fn apply, void *ctx)
+int store_write_begin(struct store *st, uint64_t have_revision, store_record_fn apply, void *ctx,
+		      struct store_tx **tx)
 {
+	*tx = NULL;
 	if (!st->backend->write_begin)
 		return 0;
-	return st->backend->write_begin(st, have_revision, apply, ctx);
+	return st->backend->write_begin(st, have_revision, apply, ctx, tx);
 }
 
-void store_write_abort(struct store *st)
+void store_write_abort(struct store *st, struct store_tx *tx)
 {
-	if (st->backend->write_abort)
-		st->backend->write_abort(st);
+	if (tx && st->backend->write_abort)
+		st->backend->write_abort(st, tx);
 }

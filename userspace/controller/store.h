@@ -52,6 +52,8 @@
 #define STORE_UNAVAILABLE (-3)	/* backend unreachable: reply 503 + Retry-After */
 #define STORE_NOT_SHARED (-4)	/* the backend keeps no shared state for this call */
 
+struct store_tx;	/* an open write transaction (store_write_begin) */
+
 /* Every backend's state begins with this (container_of to its own). */
 struct store {
 	const struct store_backend *backend;
@@ -91,6 +93,7 @@ struct store_batch {
 	size_t n_audit;
 	const struct store_epoch *epoch;	/* NULL, or the epoch that becomes current */
 	int64_t now;				/* time stamp of the audit leaves */
+	struct store_tx *tx;			/* from store_write_begin(): commits in it */
 };
 
 /* Called per stored record in order; non-zero stops the load. */
@@ -112,8 +115,8 @@ struct store_backend {
 	int (*log_open)(struct store *st, const char *origin, EVP_PKEY *key);
 	struct tlog_store *(*log)(struct store *st);
 	int (*write_begin)(struct store *st, uint64_t have_revision, store_record_fn apply,
-			   void *ctx);
-	void (*write_abort)(struct store *st);
+			   void *ctx, struct store_tx **tx);
+	void (*write_abort)(struct store *st, struct store_tx *tx);
 };
 
 extern const struct store_backend store_dir_backend;
@@ -167,16 +170,18 @@ struct tlog_store *store_log(struct store *st);
 
 /*
  * The write lock of a store shared by several controllers, taken before a
- * write changes memory (so the next store_commit() cannot conflict):
- * waits while another controller writes, then replays through apply every
- * revision after have_revision (the caller is then at the head) and keeps
- * the lock until the next store_commit() (which commits in it) or
- * store_write_abort(). 0, or STORE_UNAVAILABLE / STORE_ERROR with nothing
- * changed. Taking it again before that commit returns 0 at once.
- * dir: nothing to lock (one controller per directory), returns 0.
+ * write changes memory (so the commit cannot conflict): waits while another
+ * controller writes, then replays through apply every revision after
+ * have_revision (the caller is then at the head) and returns the open
+ * transaction in *tx; the store_commit() of a batch carrying it (.tx)
+ * commits in it and ends the lock, as does store_write_abort(). Another
+ * store_write_begin() meanwhile waits for that commit. 0, or
+ * STORE_UNAVAILABLE / STORE_ERROR with nothing changed.
+ * dir: nothing to lock (one controller per directory): *tx = NULL, 0.
  */
-int store_write_begin(struct store *st, uint64_t have_revision, store_record_fn apply, void *ctx);
-void store_write_abort(struct store *st);
+int store_write_begin(struct store *st, uint64_t have_revision, store_record_fn apply, void *ctx,
+		      struct store_tx **tx);
+void store_write_abort(struct store *st, struct store_tx *tx);
 
 /* ---- state directory only (v1 calls, folded into store_commit in v2) ---- */
 

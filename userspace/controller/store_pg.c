@@ -59,9 +59,6 @@ struct store_pg {
 	int event_fd;			/* store_notify_fd() */
 	int stop_fd;			/* wakes the listener to stop */
 
-	pthread_mutex_t write_lock;	/* the open write transaction */
-	struct pg_slot *writer;		/* its connection (store_write_begin), or NULL */
-
 	pthread_mutex_t poll_lock;
 	char bench_low_xid[24];		/* benchmark low-water mark */
 	uint64_t applied_head;		/* newest revision loaded, polled or committed */
@@ -459,7 +456,6 @@ static void pg_free(struct store_pg *st)
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
 	pthread_mutex_destroy(&st->poll_lock);
-	pthread_mutex_destroy(&st->write_lock);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	free(st->slots);
 	free(st->url);
@@ -481,7 +477,6 @@ static struct store *pg_open(const char *url)
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	pthread_mutex_init(&st->poll_lock, NULL);
-	pthread_mutex_init(&st->write_lock, NULL);
 	strcpy(st->bench_low_xid, "0");
 	st->url = strdup(url);
 	st->n_slots = pg_options.pool_size ? pg_options.pool_size : POOL_DEFAULT;
@@ -531,6 +526,22 @@ static void pg_close(struct store *s)
 		pthread_join(st->listener, NULL);
 	}
 	pg_free(st);
+}
+
+/* ---- the write lock ---- */
+
+/* A store_tx is the pool slot whose connection holds the open transaction. */
+static struct pg_slot *tx_slot(struct store_tx *tx)
+{
+	return (struct pg_slot *)tx;
+}
+
+static void pg_write_abort(struct store *s, struct store_tx *tx)
+{
+	struct store_pg *st = pg_of(s);
+
+	rollback(tx_slot(tx)->conn);
+	conn_put(st, tx_slot(tx));
 }
 
 /* ---- commit ---- */
@@ -749,8 +760,6 @@ out:
 	return run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
 }
 
-static void store_pg_write_abort(struct store *s);
-
 static int pg_commit(struct store *s, const struct store_batch *b)
 {
 	struct store_pg *st = pg_of(s);
@@ -760,34 +769,31 @@ static int pg_commit(struct store *s, const struct store_batch *b)
 	int ret;
 
 	if (!b->n_revisions && !b->n_records && !b->n_audit && !b->epoch) {
-		store_pg_write_abort(s);	/* nothing to write: just end the lock */
+		if (b->tx)
+			pg_write_abort(s, b->tx);	/* nothing to write: just end the lock */
 		return 0;
 	}
 	if ((b->n_revisions && !b->first_revision) || (b->epoch && !b->n_revisions)) {
 		log_err("PostgreSQL store: %s", b->epoch && !b->n_revisions ?
 			"an epoch must come with its revision" : "revisions start at 1");
-		return STORE_ERROR;
+		ret = STORE_ERROR;
+		goto err_tx;
 	}
 	if (b->n_revisions) {
 		kinds = calloc(b->n_revisions, sizeof(*kinds));
+		ret = STORE_ERROR;
 		if (!kinds)
-			return STORE_ERROR;
+			goto err_tx;
 		for (i = 0; i < b->n_revisions; i++)
-			if (revision_kind(&b->revisions[i], b->first_revision + i, kinds[i])) {
-				free(kinds);
-				return STORE_ERROR;
-			}
+			if (revision_kind(&b->revisions[i], b->first_revision + i, kinds[i]))
+				goto err_tx;
 	}
-	pthread_mutex_lock(&st->write_lock);
-	if (st->writer) {
+	if (b->tx) {
 		/* Commits in the open write transaction, which ends the lock. */
-		slot = st->writer;
-		st->writer = NULL;
-		pthread_mutex_unlock(&st->write_lock);
+		slot = tx_slot(b->tx);
 		ret = commit_tx(st, slot->conn, b, kinds, true);
 		conn_put(st, slot);
 	} else {
-		pthread_mutex_unlock(&st->write_lock);
 		ret = conn_get(st, &slot);
 		if (!ret) {
 			ret = commit_tx(st, slot->conn, b, kinds, false);
@@ -801,6 +807,11 @@ static int pg_commit(struct store *s, const struct store_batch *b)
 			st->applied_head = b->first_revision + b->n_revisions - 1;
 		pthread_mutex_unlock(&st->poll_lock);
 	}
+	return ret;
+err_tx:
+	free(kinds);
+	if (b->tx)
+		pg_write_abort(s, b->tx);
 	return ret;
 }
 
@@ -875,25 +886,8 @@ static int stream_records(struct store_pg *st, PGconn *conn, const char *what, c
 	return ret;
 }
 
-/* ---- the write lock ---- */
-
-static void store_pg_write_abort(struct store *s)
-{
-	struct store_pg *st = pg_of(s);
-	struct pg_slot *slot;
-
-	pthread_mutex_lock(&st->write_lock);
-	slot = st->writer;
-	st->writer = NULL;
-	pthread_mutex_unlock(&st->write_lock);
-	if (!slot)
-		return;
-	rollback(slot->conn);
-	conn_put(st, slot);
-}
-
 static int pg_write_begin(struct store *s, uint64_t have_revision, store_record_fn apply,
-			  void *ctx)
+			  void *ctx, struct store_tx **tx)
 {
 	struct store_pg *st = pg_of(s);
 	struct pg_sink sink = { apply, ctx };
@@ -904,12 +898,6 @@ static int pg_write_begin(struct store *s, uint64_t have_revision, store_record_
 	PGresult *r;
 	int ret;
 
-	pthread_mutex_lock(&st->write_lock);
-	if (st->writer) {
-		pthread_mutex_unlock(&st->write_lock);
-		return 0;	/* locked already, until the next commit */
-	}
-	pthread_mutex_unlock(&st->write_lock);
 	ret = conn_get(st, &slot);
 	if (ret)
 		return ret;
@@ -940,9 +928,7 @@ static int pg_write_begin(struct store *s, uint64_t have_revision, store_record_
 	if (st->applied_head < head)
 		st->applied_head = head;
 	pthread_mutex_unlock(&st->poll_lock);
-	pthread_mutex_lock(&st->write_lock);
-	st->writer = slot;
-	pthread_mutex_unlock(&st->write_lock);
+	*tx = (struct store_tx *)slot;
 	return 0;
 err:
 	rollback(slot->conn);
@@ -1371,5 +1357,5 @@ const struct store_backend store_pg_backend = {
 	.replay_check_and_set = pg_replay_check_and_set,
 	.compact = pg_compact,
 	.write_begin = pg_write_begin,
-	.write_abort = store_pg_write_abort,
+	.write_abort = pg_write_abort,
 };
