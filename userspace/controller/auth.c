@@ -105,6 +105,21 @@ int controller_authenticate(struct controller *c, const char *path_id, const cha
 			      path_id);
 		goto fail;
 	}
+	/* Several controllers: the store's shared table decides (A accepts, B refuses). */
+	switch (store_replay_check_and_set(c->store, hdr_node, nonce, ts + c->cfg->clock_skew + 1)) {
+	case 0:
+		return 0;
+	case 1:
+		api_error_set(err, 409, "replay", "this request was seen before");
+		__atomic_fetch_add(&c->stats.replays, 1, __ATOMIC_RELAXED);
+		return -1;
+	case STORE_NOT_SHARED:
+		break;
+	default:
+		api_error_set(err, 503, "storage_unavailable",
+			      "the database cannot be reached now; retry");
+		return -1;
+	}
 	switch (replay_cache_check_and_add(c->replay, hdr_node, nonce, ts, now_ms)) {
 	case REPLAY_FRESH:
 		return 0;

@@ -150,12 +150,15 @@ static int batch_store(struct controller *c, struct commit_batch *b)
 		.n_audit = b->n_audit,
 		.epoch = b->has_epoch ? &b->epoch : NULL,
 		.now = controller_now(),
+		.tx = b->tx,
 	};
 	struct store_text *revs, *recs;
 	int ret;
 
-	if (!b->n_revisions && !b->n_records && !b->n_audit && !b->has_epoch)
+	if (!b->n_revisions && !b->n_records && !b->n_audit && !b->has_epoch) {
+		store_write_abort(c->store, b->tx);	/* locked, then nothing to write */
 		return 0;	/* a view change only (words), nothing to store */
+	}
 	revs = split_lines(&b->revisions, b->n_revisions);
 	recs = split_lines(&b->records, b->n_records);
 	if (!revs || !recs) {

@@ -90,6 +90,7 @@ struct commit_batch {
 	bool has_epoch;
 	struct store_epoch epoch;
 	struct rev_publish publish;		/* its view changes, detached */
+	struct store_tx *tx;			/* a shared store's write lock (replicate.c) */
 };
 
 /* Called once batch seq is durable (ok) or failed; unlocked, commit thread. */
@@ -144,6 +145,11 @@ struct controller {
 	uint64_t durable_seq;
 	durable_listener_fn on_durable;
 	void *on_durable_ctx;
+	/* other controllers' commits (replicate.c) */
+	pthread_t replicate_thread;
+	bool replicate_started;
+	int replicate_stop_fd;
+	uint64_t remote_revisions;
 	char statement_pub_b64[48];
 	int64_t started_at;		/* unix s: older signed requests are refused */
 	bool loading;			/* replaying the store: write nothing */
@@ -282,6 +288,18 @@ int record_apply(void *ctx, struct json_object *rec);
 /* Every node's records, one line each: what a compaction or a migration writes. */
 void records_render_snapshot(struct controller *c, struct strbuf *sb);
 int records_compact_locked(struct controller *c);
+
+/*
+ * Several controllers on one store (replicate.c). Before a write changes
+ * memory: takes the store's write lock for the open batch, replaying what
+ * other controllers committed first (0; -1 with err 503 store_unavailable,
+ * nothing changed). dir: nothing to do.
+ */
+int controller_write_lock_locked(struct controller *c, struct api_error *err);
+/* Applies a record another controller committed, and queues its view change. */
+int record_apply_remote(void *ctx, struct json_object *rec);
+int controller_start_replication(struct controller *c);
+void controller_stop_replication(struct controller *c);
 
 /* verdicts.c */
 int benchmark_get_score(struct json_object *scores, const char *key, double *out,

@@ -67,9 +67,22 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 {
 	struct store_epoch e;
 	char expiry[MESHNET_RFC3339_LEN];
+	struct api_error err;
 	struct strbuf sb;
+	uint64_t before = c->epoch.id;
 	size_t i;
 
+	/*
+	 * A shared store: lock it first. If catching up brought an epoch another
+	 * controller started meanwhile, it was started after everything this one
+	 * committed: it serves for this rotation too (one epoch, not two).
+	 */
+	if (controller_write_lock_locked(c, &err)) {
+		log_warn("epoch rotation (%s) postponed: %s", why, err.message);
+		return 0;
+	}
+	if (c->epoch.id != before && before)
+		return 0;
 	memset(&e, 0, sizeof(e));
 	e.id = c->epoch.id + 1;
 	e.start = now;
@@ -235,7 +248,7 @@ int controller_start_epoch_thread(struct controller *c)
 	if (pthread_create(&c->epoch_thread, NULL, epoch_thread_main, c))
 		return -1;
 	c->epoch_thread_started = true;
-	return 0;
+	return controller_start_replication(c);
 }
 
 void controller_stop(struct controller *c)
@@ -247,6 +260,7 @@ void controller_stop(struct controller *c)
 	if (c->epoch_thread_started)
 		pthread_join(c->epoch_thread, NULL);
 	c->epoch_thread_started = false;
+	controller_stop_replication(c);
 	/* then what is queued, made durable and answered */
 	controller_stop_commit_thread(c);
 }

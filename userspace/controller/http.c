@@ -191,7 +191,12 @@ void http_reply_error(struct api_server *s, struct request *r, unsigned int stat
 
 void http_reply_api_error(struct api_server *s, struct request *r, const struct api_error *e)
 {
-	http_reply_error(s, r, e->status, e->code, e->message);
+	const char *retry[] = { "Retry-After", "1", NULL };
+
+	if (e->status == 503)
+		http_reply_error_headers(s, r, e->status, e->code, e->message, retry);
+	else
+		http_reply_error(s, r, e->status, e->code, e->message);
 }
 
 /* ---- replies held until durable ---- */

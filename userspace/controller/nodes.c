@@ -644,6 +644,8 @@ int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *se
 	if (node_parse_enrolment(obj, &tmp, err))
 		return -1;
 	pthread_mutex_lock(&c->lock);
+	if (controller_write_lock_locked(c, err))
+		goto out;
 	if (controller_find(c, tmp.id)) {
 		api_error_set(err, 409, "exists", "node %s is enrolled already", tmp.id);
 		goto out;
@@ -714,6 +716,10 @@ int controller_remove(struct controller *c, const char *id, uint64_t *seq,
 	uint64_t new_epoch;
 
 	pthread_mutex_lock(&c->lock);
+	if (controller_write_lock_locked(c, err)) {
+		pthread_mutex_unlock(&c->lock);
+		return -1;
+	}
 	n = controller_find(c, id);
 	if (!n) {
 		pthread_mutex_unlock(&c->lock);
@@ -752,6 +758,10 @@ int controller_set_pin(struct controller *c, const char *id, enum pin pin, uint6
 	uint64_t new_epoch = 0;
 
 	pthread_mutex_lock(&c->lock);
+	if (controller_write_lock_locked(c, err)) {
+		pthread_mutex_unlock(&c->lock);
+		return -1;
+	}
 	n = controller_find(c, id);
 	if (!n) {
 		pthread_mutex_unlock(&c->lock);

@@ -285,6 +285,23 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 
 	pthread_mutex_lock(&c->lock);
 	n = controller_find(c, id);
+	if (n) {
+		/*
+		 * A shared store: a benchmark that will flip the verdict is a
+		 * revision; lock (catching up) before anything changes. One that
+		 * flips nothing is a plain record: no lock, controllers scale.
+		 */
+		in = (struct membership_input){ .has_benchmark = true, .scores = b.scores,
+						.benchmark_time = b.time < now ? b.time : now,
+						.pin = n->pin };
+		if (membership_evaluate(&c->rules, &in, now, reason) != n->verdict) {
+			if (controller_write_lock_locked(c, err)) {
+				pthread_mutex_unlock(&c->lock);
+				return -1;
+			}
+			n = controller_find(c, id);
+		}
+	}
 	if (!n) {	/* removed since authentication */
 		pthread_mutex_unlock(&c->lock);
 		api_error_set(err, 401, "unknown_node", "node %s is not enrolled", id);
