@@ -53,6 +53,7 @@ int cluster_init(struct cluster *cl, const char *store, int n_nodes)
 	snprintf(cl->key_file, sizeof(cl->key_file), "%s/store.key", cl->dir);
 	snprintf(cl->token_file, sizeof(cl->token_file), "%s/admin.token", cl->dir);
 	snprintf(cl->nodes_file, sizeof(cl->nodes_file), "%s/nodes.json", cl->dir);
+	snprintf(cl->controller_key, sizeof(cl->controller_key), "%s/controller.key", cl->dir);
 	cl->n_nodes = n_nodes;
 	cl->keys = calloc((size_t)n_nodes, sizeof(*cl->keys));
 	cl->ids = calloc((size_t)n_nodes, sizeof(*cl->ids));
@@ -140,10 +141,15 @@ int cluster_start(struct cluster *cl, int i, const char *const *extra)
 	argv[argc++] = "--state-dir";
 	argv[argc++] = cl->c[i].state;
 	if (*cl->store) {
+		/* one database, one store key and one statement key for all */
 		argv[argc++] = "--store";
 		argv[argc++] = cl->store;
 		argv[argc++] = "--store-key-file";
 		argv[argc++] = cl->key_file;
+		if (access(cl->controller_key, F_OK) == 0) {
+			argv[argc++] = "--controller-key-file";
+			argv[argc++] = cl->controller_key;
+		}
 	}
 	if (*cl->nodes_file) {
 		argv[argc++] = "--nodes-file";
@@ -155,13 +161,25 @@ int cluster_start(struct cluster *cl, int i, const char *const *extra)
 	argv[argc++] = "600";
 	argv[argc++] = "--deny-rotate-interval";
 	argv[argc++] = "0";
+	argv[argc++] = "--admit-interval";
+	argv[argc++] = "0";
+	argv[argc++] = "--flap-hold-down";
+	argv[argc++] = "0";
 	while (extra && *extra && argc < 62)
 		argv[argc++] = *extra++;
 	argv[argc] = NULL;
 	cl->c[i].pid = mn_spawn(argv, cl->c[i].log);
-	if (cl->c[i].pid <= 0)
+	if (cl->c[i].pid <= 0 || mn_wait_healthy(cl->c[i].port, cl->c[i].pid, 60000))
 		return -1;
-	return mn_wait_healthy(cl->c[i].port, cl->c[i].pid, 60000);
+	/* The first one made the statement key: every other one uses it too. */
+	if (*cl->store && access(cl->controller_key, F_OK)) {
+		char key[PATH_MAX + 16];
+
+		snprintf(key, sizeof(key), "%s/controller.key", cl->c[i].state);
+		if (link(key, cl->controller_key) && errno != EEXIST)
+			return -1;
+	}
+	return 0;
 }
 
 void cluster_bench_body(char *out, size_t cap, const char *id, double overall, time_t ts)

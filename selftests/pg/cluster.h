@@ -32,6 +32,7 @@ struct cluster {
 	char store[512];		/* "" : each controller's own state directory */
 	char bin[PATH_MAX];
 	char key_file[PATH_MAX], token_file[PATH_MAX], nodes_file[PATH_MAX];
+	char controller_key[PATH_MAX];
 	struct controller_proc c[CLUSTER_MAX];
 	int n_nodes;
 	EVP_PKEY **keys;

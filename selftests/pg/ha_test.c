@@ -201,4 +201,125 @@ TEST_F(ha, migration_keeps_every_node_verdict_and_the_audit_chain)
 	mn_response_free(&r);
 }
 
+/* The membership node `peer` has in `observer`'s config from controller ctl ("" if none). */
+static void membership_seen(struct cluster *cl, int ctl, int observer, int peer, char *out,
+			    size_t cap)
+{
+	struct mn_response r;
+	char all[8192], key[48], *p;
+
+	out[0] = '\0';
+	if (cluster_config(cl, ctl, observer, NULL, &r) || r.status != 200) {
+		mn_response_free(&r);
+		return;
+	}
+	peer_verdicts(r.body, all, sizeof(all));
+	mn_response_free(&r);
+	snprintf(key, sizeof(key), "%s=", cl->ids[peer]);
+	p = strstr(all, key);
+	if (p)
+		snprintf(out, cap, "%.*s", (int)strcspn(p + strlen(key), ","), p + strlen(key));
+}
+
+static int64_t wait_membership(struct cluster *cl, int ctl, int observer, int peer,
+			       const char *want, int timeout_ms)
+{
+	int64_t t0 = ms_now();
+	char got[32];
+
+	while (ms_now() - t0 < timeout_ms) {
+		membership_seen(cl, ctl, observer, peer, got, sizeof(got));
+		if (!strcmp(got, want))
+			return ms_now() - t0;
+		usleep(20000);
+	}
+	return -1;
+}
+
+static int start_cluster(void *self_unused, struct cluster *cl, const char *url, int n_ctl,
+			 int n_nodes)
+{
+	int i;
+
+	(void)self_unused;
+	if (cluster_init(cl, url, n_nodes))
+		return -1;
+	for (i = 0; i < n_ctl; i++) {
+		if (cluster_start(cl, i, NULL))
+			return -1;
+		cl->nodes_file[0] = '\0';	/* the first enrols them; the others load */
+	}
+	return 0;
+}
+
+#define SHARE_NODES 6
+
+TEST_F(ha, three_controllers_share_every_change)
+{
+	struct cluster *cl = &self->cl;
+	char hdrs[1024], body[512], target[128], code[64], *v, want[1024];
+	struct mn_conn conn;
+	struct mn_response r;
+	int64_t ms;
+	int i;
+
+	ASSERT_EQ(0, start_cluster(NULL, cl, self->url, 3, SHARE_NODES));
+	/* Every node admitted through controller 0; seen on 1 and 2. */
+	for (i = 0; i < SHARE_NODES; i++) {
+		ASSERT_EQ(0, cluster_submit(cl, i % 3, i, 0.9, &r));
+		EXPECT_EQ(200, r.status);
+		mn_response_free(&r);
+	}
+	ms = wait_membership(cl, 2, 0, 5, "ALLOWED", 10000);
+	EXPECT_LE(0, ms);
+	/* A quarantine submitted to controller 0 reaches a node asking controller 2. */
+	ASSERT_EQ(0, cluster_submit(cl, 0, 3, 0.2, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	ms = wait_membership(cl, 2, 0, 3, "DENIED", 10000);
+	EXPECT_LE(0, ms);
+	TH_LOG("a quarantine submitted to controller 0 was served by controller 2 after %lld ms",
+	       (long long)ms);
+	ms = wait_membership(cl, 1, 1, 3, "DENIED", 10000);
+	EXPECT_LE(0, ms);
+
+	/* An admin override on 1 is seen on 0. */
+	ASSERT_EQ(0, cluster_admin(cl, 1, "PUT", "/v1/nodes/node-0004/override",
+				   "{\"pin\":\"DENIED\"}", &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	EXPECT_LE(0, wait_membership(cl, 0, 0, 4, "DENIED", 10000));
+
+	/* A signed request accepted by controller 0 is refused by controller 1 (replay). */
+	cluster_bench_body(body, sizeof(body), cl->ids[1], 0.9, time(NULL));
+	snprintf(target, sizeof(target), "/v1/benchmarks/%s", cl->ids[1]);
+	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), cl->keys[1], cl->ids[1], "POST", target,
+				     body, strlen(body), time(NULL)));
+	ASSERT_EQ(0, mn_connect(&conn, cl->c[0].port, NULL));
+	ASSERT_EQ(0, mn_request(&conn, "POST", target, hdrs, body, strlen(body), &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	mn_close(&conn);
+	ASSERT_EQ(0, mn_connect(&conn, cl->c[1].port, NULL));
+	ASSERT_EQ(0, mn_request(&conn, "POST", target, hdrs, body, strlen(body), &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("replay", cluster_error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	mn_close(&conn);
+
+	/* One revision log, no gap, no double; one epoch per id. */
+	v = sql_value(self->url, "SELECT (SELECT rev FROM store_head) = (SELECT count(*) FROM "
+		      "revisions) AND (SELECT count(*) FROM revisions) = (SELECT max(rev) FROM "
+		      "revisions) AND (SELECT count(*) FROM epochs) = (SELECT max(id) FROM epochs)");
+	EXPECT_STREQ("t", v ? v : "(none)");
+	free(v);
+	snprintf(want, sizeof(want), "audit-verify '%s'", self->url);
+	{
+		char out[2048];
+
+		EXPECT_EQ(0, cluster_run(cl, want, out, sizeof(out)));
+		TH_LOG("%s", out);
+	}
+}
+
 TEST_HARNESS_MAIN
