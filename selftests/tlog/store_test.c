@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "kselftest_harness.h"
@@ -589,6 +590,62 @@ TEST_F(tl, pinned_denied_needs_an_admin_pin)
 	evidence_log(_metadata, self, NULL, 0.90, "pinned DENIED by admin", NULL);
 	EXPECT_EQ(1, verify_cmd(_metadata, self, NULL));
 	EXPECT_EQ(0, verify_cmd(_metadata, self, "no admin pin precedes it"));
+}
+
+TEST_F(tl, statement_fields_let_a_monitor_follow_the_log)
+{
+	struct tlog_checkpoint held, newer;
+	struct tlog_note_verifier v;
+	tlog_hash proof[TLOG_MAX_PROOF];
+	struct json_object *o, *p;
+	struct tlog_store *ts;
+	uint8_t pub[32];
+	uint64_t verified, size;
+	struct strbuf sb;
+	size_t n;
+
+	ASSERT_EQ(0, meshnet_ed25519_public_raw(self->key, pub));
+	ASSERT_EQ(TLOG_OK, tlog_verifier_from_pub(&v, ORIGIN, pub));
+	ts = tlog_store_open(self->logdir, ORIGIN, self->key);
+	ASSERT_NE(NULL, ts);
+	ASSERT_EQ(0, append_n(ts, 0, 37, "a"));
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "{\"v\":2");
+	ASSERT_EQ(TLOG_OK, tlog_store_render_statement_fields(ts, 0, &sb, &size));
+	strbuf_puts(&sb, "}");
+	EXPECT_EQ(37, size);
+	o = json_tokener_parse(sb.buf);
+	ASSERT_NE(NULL, o) TH_LOG("%s", sb.buf);
+	ASSERT_TRUE(json_object_object_get_ex(o, "checkpoint", &p));
+	ASSERT_EQ(TLOG_OK, tlog_checkpoint_open(json_object_get_string(p),
+						(size_t)json_object_get_string_len(p), &v, 1, ORIGIN,
+						&held, &verified));
+	json_object_put(o);
+	ASSERT_EQ(0, append_n(ts, 37, 20, "b"));
+	sb.len = 0;
+	strbuf_puts(&sb, "{\"v\":2");
+	ASSERT_EQ(TLOG_OK, tlog_store_render_statement_fields(ts, held.size, &sb, &size));
+	strbuf_puts(&sb, "}");
+	o = json_tokener_parse(sb.buf);
+	ASSERT_NE(NULL, o);
+	ASSERT_TRUE(json_object_object_get_ex(o, "checkpoint", &p));
+	ASSERT_EQ(TLOG_OK, tlog_checkpoint_open(json_object_get_string(p),
+						(size_t)json_object_get_string_len(p), &v, 1, ORIGIN,
+						&newer, &verified));
+	ASSERT_TRUE(json_object_object_get_ex(o, "consistency_proof", &p));
+	for (n = 0; n < json_object_array_length(p); n++)
+		ASSERT_EQ(TLOG_OK, tlog_hash_from_b64(proof[n], json_object_get_string(
+					json_object_array_get_idx(p, n))));
+	json_object_put(o);
+	EXPECT_EQ(57, newer.size);
+	EXPECT_EQ(TLOG_OK, tlog_checkpoint_extends(&held, &newer, proof, n));
+	/* a receiver that holds more than the log: no proof, so it refuses */
+	sb.len = 0;
+	ASSERT_EQ(TLOG_OK, tlog_store_render_statement_fields(ts, 99, &sb, NULL));
+	EXPECT_EQ(NULL, strstr(sb.buf, "consistency_proof"));
+	strbuf_free(&sb);
+	tlog_store_close(ts);
+	tlog_verifier_free(&v);
 }
 
 TEST_HARNESS_MAIN

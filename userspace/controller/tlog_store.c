@@ -669,6 +669,48 @@ const char *tlog_store_origin(const struct tlog_store *ts)
 	return ts->origin;
 }
 
+int tlog_store_render_statement_fields(struct tlog_store *ts, uint64_t from_size,
+				       struct strbuf *out, uint64_t *size)
+{
+	struct tlog_hash_reader r = reader_of(ts);
+	tlog_hash proof[TLOG_MAX_PROOF];
+	struct strbuf note;
+	uint64_t n;
+	size_t len = 0, i;
+	char b64[45];
+	int err = 0;
+
+	strbuf_init(&note);
+	pthread_mutex_lock(&ts->head_lock);
+	strbuf_append(&note, ts->checkpoint.buf, ts->checkpoint.len);
+	n = ts->committed;
+	pthread_mutex_unlock(&ts->head_lock);
+	if (note.oom) {
+		strbuf_free(&note);
+		return TLOG_ERR_NOMEM;
+	}
+	if (from_size <= n)
+		err = tlog_prove_consistency(&r, from_size, n, proof, &len);
+	if (err) {
+		strbuf_free(&note);
+		return err;
+	}
+	strbuf_puts(out, ",\"checkpoint\":");
+	strbuf_json_string(out, note.buf ? note.buf : "");
+	if (from_size <= n) {
+		strbuf_puts(out, ",\"consistency_proof\":[");
+		for (i = 0; i < len; i++) {
+			tlog_hash_to_b64(b64, proof[i]);
+			strbuf_printf(out, "%s\"%s\"", i ? "," : "", b64);
+		}
+		strbuf_puts(out, "]");
+	}
+	strbuf_free(&note);
+	if (size)
+		*size = n;
+	return out->oom ? TLOG_ERR_NOMEM : TLOG_OK;
+}
+
 static uint64_t committed_size(struct tlog_store *ts)
 {
 	uint64_t n;

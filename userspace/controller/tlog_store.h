@@ -83,6 +83,18 @@ void tlog_store_head(struct tlog_store *ts, uint64_t *size, uint8_t root[TLOG_HA
 int tlog_store_checkpoint(struct tlog_store *ts, struct strbuf *out);
 const char *tlog_store_origin(const struct tlog_store *ts);
 
+/*
+ * For signed statements (CONTRACT-v2 section 3): appends
+ *   ,"checkpoint":"<the latest signed note>","consistency_proof":[base64...]
+ * the proof leading from from_size (the log size the receiver holds, e.g.
+ * the size at a delta's base revision; 0: none) to the checkpoint's size,
+ * and stores that size in *size (or NULL). With from_size beyond the log
+ * (a receiver that saw another history) the proof is left out: the
+ * receiver then refuses the checkpoint, as it should.
+ */
+int tlog_store_render_statement_fields(struct tlog_store *ts, uint64_t from_size,
+				       struct strbuf *out, uint64_t *size);
+
 /* Proofs over committed sizes (errors as lib/tlog: TLOG_ERR_RANGE ...). */
 int tlog_store_prove_inclusion(struct tlog_store *ts, uint64_t index, uint64_t size,
 			       tlog_hash *proof, size_t *len);
