@@ -283,11 +283,8 @@ static int prove_main(int argc, char **argv)
 		goto out;
 	}
 	tlog_hash_leaf(leaf, log.records[index], log.lens[index]);
-	ret = 0;
-	if (size == cp.size &&
-	    (err = tlog_verify_inclusion(index, size, leaf, proof, len, cp.root))) {
-		ret = 1;
-	}
+	ret = size == cp.size && tlog_verify_inclusion(index, size, leaf, proof, len, cp.root) ?
+	      1 : 0;
 	tlog_hash_to_b64(b64, leaf);
 	printf("{\"index\":%llu,\"tree_size\":%llu,\"leaf_hash\":\"%s\",", (unsigned long long)index,
 	       (unsigned long long)size, b64);
@@ -390,7 +387,7 @@ static int check_checkpoint_main(int argc, char **argv)
 			       "verifies\n", log_dir, (unsigned long long)cp.size,
 			       (unsigned long long)log.cp.size, len);
 		}
-		if (old && (ret = 0, 1)) {
+		if (old) {
 			uint8_t oroot[TLOG_HASH_LEN];
 
 			if (tlog_tree_hash(&r, ocp.size, oroot) ||
