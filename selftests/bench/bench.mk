@@ -16,3 +16,17 @@ bench-kmod: all vm-bins
 		--run "bash /opt/meshnet/selftests/bench/kmod_bench.sh" | tee $(BUILD)/bench/kmod.log
 	@grep -E '^(bench|ratio|goal|# bench)' $(BUILD)/bench/kmod.log > $(BUILD)/bench/kmod.txt
 	@echo "bench-kmod: figures in $(BUILD)/bench/kmod.txt"; cat $(BUILD)/bench/kmod.txt
+
+# make bench-scale: 1,000 / 10,000 / 100,000 simulated nodes (one epoll loop,
+# 127.0.0.2-65 sources) against the release meshnetd on loopback: one flip,
+# one rotation, every node flipping, /health meanwhile, RSS per waiter.
+# Figures and goals: build/bench/scale.txt. BENCH_SCALE_N="1000 10000" to choose.
+$(eval $(call program,meshnet-bench-scale,selftests/bench/scale.c selftests/controller/client.c,$(shell pkg-config --libs json-c openssl) -lpthread -lm))
+BENCH_TARGETS += bench-scale
+BENCH_SCALE_N ?= 1000 10000 100000
+
+.PHONY: bench-scale
+bench-scale: $(BUILD)/meshnet-bench-scale $(BUILD)/meshnetd
+	@mkdir -p $(BUILD)/bench
+	nice -n 5 $(BUILD)/meshnet-bench-scale $(BUILD)/meshnetd $(BUILD)/bench/scale.txt $(BENCH_SCALE_N)
+	@cat $(BUILD)/bench/scale.txt

@@ -72,12 +72,32 @@ static void free_wiped(void *buf)
 	free(buf);
 }
 
+/* A reply made in the admin thread: held in r until the connection resumes. */
+static void stash_reply(struct request *r, unsigned int status, struct strbuf *body,
+			uint64_t seq)
+{
+	strbuf_free(&r->deferred_body);
+	r->deferred = true;
+	r->deferred_status = status;
+	r->deferred_body = *body;
+	strbuf_init(body);
+	if (seq > r->deferred_seq)
+		r->deferred_seq = seq;
+	r->responded = true;
+}
+
 void http_reply(struct api_server *s, struct request *r, unsigned int status,
 		  const char *content_type, struct strbuf *body)
 {
 	struct MHD_Response *resp;
 	size_t len;
-	char *buf = strbuf_steal(body, &len);
+	char *buf;
+
+	if (r->in_background) {
+		stash_reply(r, status, body, 0);
+		return;
+	}
+	buf = strbuf_steal(body, &len);
 
 	if (!buf)
 		return;
@@ -204,6 +224,10 @@ void http_reply_api_error(struct api_server *s, struct request *r, const struct 
 void http_reply_when_durable(struct api_server *s, struct request *r, unsigned int status,
 			     struct strbuf *body, uint64_t seq)
 {
+	if (r->in_background) {
+		stash_reply(r, status, body, seq);
+		return;
+	}
 	pthread_mutex_lock(&s->durable_lock);
 	if (s->durable_seq >= seq || s->stopping) {
 		pthread_mutex_unlock(&s->durable_lock);
@@ -280,6 +304,72 @@ static void deferred_remove(struct api_server *s, struct request *r)
 	}
 	pthread_mutex_unlock(&s->durable_lock);
 	strbuf_free(&r->deferred_body);
+}
+
+/* ---- admin writes in their own thread ---- */
+
+/*
+ * An admin write (a rotation evaluates every node) runs here, not in an
+ * HTTP worker: the workers keep answering /health and the nodes meanwhile.
+ * The connection stays suspended; the reply goes out once durable.
+ */
+static void *admin_thread_main(void *arg)
+{
+	struct api_server *s = arg;
+
+	pthread_mutex_lock(&s->admin_lock);
+	for (;;) {
+		struct request *r = s->admin_queue;
+
+		if (!r) {
+			if (s->admin_stopping)
+				break;
+			pthread_cond_wait(&s->admin_cond, &s->admin_lock);
+			continue;
+		}
+		s->admin_queue = r->admin_next;
+		if (!s->admin_queue)
+			s->admin_tail = NULL;
+		pthread_mutex_unlock(&s->admin_lock);
+		r->in_background = true;
+		r->route->handler(s, r);
+		r->in_background = false;
+		if (!r->deferred) {
+			struct strbuf sb;
+
+			strbuf_init(&sb);
+			strbuf_puts(&sb, "{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}");
+			stash_reply(r, 500, &sb, 0);
+		}
+		r->responded = false;
+		pthread_mutex_lock(&s->durable_lock);
+		if (r->deferred_seq <= s->durable_seq || s->durable_failed || s->stopping) {
+			r->resumed = true;
+			MHD_resume_connection(r->conn);
+		} else {
+			r->deferred_next = s->deferred;
+			s->deferred = r;
+		}
+		pthread_mutex_unlock(&s->durable_lock);
+		pthread_mutex_lock(&s->admin_lock);
+	}
+	pthread_mutex_unlock(&s->admin_lock);
+	return NULL;
+}
+
+static void admin_enqueue(struct api_server *s, struct request *r)
+{
+	r->parked = true;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_lock(&s->admin_lock);
+	r->admin_next = NULL;
+	if (s->admin_tail)
+		s->admin_tail->admin_next = r;
+	else
+		s->admin_queue = r;
+	s->admin_tail = r;
+	pthread_cond_signal(&s->admin_cond);
+	pthread_mutex_unlock(&s->admin_lock);
 }
 
 /* ---- routing ---- */
@@ -543,6 +633,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->route->auth == AUTH_ADMIN && !admin_authorized(s, r))
 		return answered(r);
+	if (r->route->auth == AUTH_ADMIN && strcmp(r->route->pat.method, "GET")) {
+		admin_enqueue(s, r);
+		return MHD_YES;
+	}
 	if (r->route->auth == AUTH_NODE && !node_authorized(s, r))
 		return answered(r);
 	r->route->handler(s, r);
@@ -639,6 +733,8 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 	c->on_change = longpoll_on_change;
 	c->on_change_ctx = s;
 	pthread_mutex_init(&s->durable_lock, NULL);
+	pthread_mutex_init(&s->admin_lock, NULL);
+	pthread_cond_init(&s->admin_cond, NULL);
 	s->durable_seq = controller_durable_seq(c);
 	c->on_durable = on_durable;
 	c->on_durable_ctx = s;
@@ -699,6 +795,12 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 		goto err_guard;
 	}
 	s->timer_started = true;
+	if (pthread_create(&s->admin_thread, NULL, admin_thread_main, s)) {
+		log_err("cannot start the admin thread");
+		api_stop(s);
+		return NULL;
+	}
+	s->admin_started = true;
 	log_info("Listening on %s (%s)", cfg->listen, tls ? "HTTPS" : "plain HTTP");
 	return s;
 
@@ -729,12 +831,32 @@ void api_stop(struct api_server *s)
 	pthread_mutex_unlock(&s->wait_lock);
 	if (s->timer_started)
 		pthread_join(s->timer, NULL);	/* resumes every waiter on its way out */
+	if (s->admin_started) {
+		pthread_mutex_lock(&s->admin_lock);
+		s->admin_stopping = true;
+		pthread_cond_signal(&s->admin_cond);
+		pthread_mutex_unlock(&s->admin_lock);
+		pthread_join(s->admin_thread, NULL);
+	}
+	/* replies still held for durability: resumed, they answer 503 */
+	pthread_mutex_lock(&s->durable_lock);
+	while (s->deferred) {
+		struct request *r = s->deferred;
+
+		s->deferred = r->deferred_next;
+		r->deferred_next = NULL;
+		r->resumed = true;
+		MHD_resume_connection(r->conn);
+	}
+	pthread_mutex_unlock(&s->durable_lock);
 	MHD_quiesce_daemon(s->daemon);
 	MHD_stop_daemon(s->daemon);
 	conn_guard_free(s->guard);
 	s->c->on_change = NULL;
 	s->c->on_durable = NULL;
 	pthread_mutex_destroy(&s->durable_lock);
+	pthread_mutex_destroy(&s->admin_lock);
+	pthread_cond_destroy(&s->admin_cond);
 	free(s->waiters);
 	free(s->deadlines);
 	pthread_cond_destroy(&s->wait_cond);

@@ -73,6 +73,8 @@ struct request {
 	struct strbuf deferred_body;
 	uint64_t deferred_seq;
 	struct request *deferred_next;
+	bool in_background;		/* running in the admin thread */
+	struct request *admin_next;
 };
 
 struct api_server {
@@ -97,6 +99,12 @@ struct api_server {
 	struct request *deferred;
 	uint64_t durable_seq;
 	bool durable_failed;
+	/* admin writes, one thread */
+	pthread_mutex_t admin_lock;
+	pthread_cond_t admin_cond;
+	struct request *admin_queue, *admin_tail;
+	pthread_t admin_thread;
+	bool admin_started, admin_stopping;
 };
 
 
