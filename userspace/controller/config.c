@@ -52,9 +52,10 @@ static const struct setting settings[] = {
 	  CFGSZ(admin_token_file), 0, 0, "", "file (mode 0600) holding the admin bearer token" },
 	{ "EPOCH_SECONDS", "--epoch-seconds", SET_LONG, CFG(epoch_seconds), 0, 1, 86400,
 	  "60", "rotation period: seconds between scheduled epochs" },
-	{ "EPOCH_VALIDITY", "--epoch-validity", SET_LONG, CFG(epoch_validity), 0, 1, 30 * 86400,
-	  "900", "lease: seconds a signed epoch stays usable without a newer one "
-	  "(>= EPOCH_SECONDS; the module's dead man's switch keys off it)" },
+	{ "EPOCH_VALIDITY", "--epoch-validity", SET_LONG, CFG(epoch_validity), 0, 0, 30 * 86400,
+	  "0", "lease: seconds a signed epoch stays usable without a newer one "
+	  "(>= EPOCH_SECONDS; 0 = 2 x EPOCH_SECONDS, at least 900; the module's dead man's "
+	  "switch keys off it)" },
 	{ "KEY_MODE", "--key-mode", SET_STRING, CFG(key_mode), CFGSZ(key_mode), 0, 0,
 	  "group", "group (one epoch key per node, nodes derive pair PSKs) or pairwise" },
 	{ "MESH_ID", "--mesh-id", SET_STRING, CFG(mesh_id), CFGSZ(mesh_id), 0, 0,
@@ -317,6 +318,8 @@ int controller_config_load(struct controller_config *cfg, int argc, char **argv)
 		fprintf(stderr, "meshnetd: KEY_MODE '%s' is not group or pairwise\n", cfg->key_mode);
 		return -1;
 	}
+	if (!cfg->epoch_validity)
+		cfg->epoch_validity = 2 * cfg->epoch_seconds > 900 ? 2 * cfg->epoch_seconds : 900;
 	if (cfg->epoch_validity < cfg->epoch_seconds) {
 		fprintf(stderr, "meshnetd: EPOCH_VALIDITY (%ld) must be at least EPOCH_SECONDS (%ld)\n",
 			cfg->epoch_validity, cfg->epoch_seconds);
