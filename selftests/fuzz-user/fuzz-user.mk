@@ -10,7 +10,8 @@ FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(CFLAGS_COMMON) -O1 -gline-tables-only \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_LIBS = $(shell pkg-config --libs json-c openssl libnl-genl-3.0 2>/dev/null) -lpthread -lm
+FUZZ_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libnl-genl-3.0 libpq \
+	2>/dev/null) -lpthread -lm
 FUZZ_DIR := selftests/fuzz-user
 FUZZ_SMOKE_SECONDS ?= 8
 FUZZ_SECONDS ?= 600
@@ -20,7 +21,7 @@ $(BUILD)/fuzz/obj/%.o: %.c | harness
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-FUZZ_LIB_SRCS := $(sort $(wildcard userspace/lib/*.c userspace/lib/nl/*.c))
+FUZZ_LIB_SRCS = $(LIBMESHNET_SRCS)
 $(BUILD)/fuzz/libmeshnet.a: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 	@mkdir -p $(@D)
 	rm -f $@
@@ -36,6 +37,10 @@ $(BUILD)/fuzz/$(1): $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_DIR)/$(1).c $(2)
 	$(FUZZ_CC) $(FUZZ_SAN) -o $$@ $$^ $(FUZZ_LIBS)
 endef
 
+# The controller's own parsers run inside the controller: link all of it but main.c.
+FUZZ_CONTROLLER_SRCS = $(filter-out %/main.c,$(MESHNETD_SRCS))
+$(eval $(call fuzz_target,fuzz_benchmark,$(FUZZ_CONTROLLER_SRCS)))
+$(eval $(call fuzz_target,fuzz_enrolment,$(FUZZ_CONTROLLER_SRCS)))
 $(eval $(call fuzz_target,fuzz_sign,))
 $(eval $(call fuzz_target,fuzz_epoch,))
 $(eval $(call fuzz_target,fuzz_ids,))

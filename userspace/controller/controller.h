@@ -271,6 +271,10 @@ void node_set_verdict(struct controller *c, struct node *n, enum verdict v, cons
 /* Enrolment fields into n (zeroed first; n->allowed_ips_json is allocated). */
 int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_error *err);
 int nodes_import_file(struct controller *c, const char *path);
+/* A NODES_FILE's entries: the array itself or {"nodes": [...]}; NULL if neither. */
+struct json_object *nodes_file_entries(struct json_object *root);
+/* The whole-file check of an import (logs the first problem); 0 or -1. */
+int nodes_check_import(struct controller *c, struct json_object *arr, const char *path);
 
 /* records.c: journal records and their audit entries */
 /* rev: the record's revision (0: a snapshot line) */
@@ -302,6 +306,15 @@ int controller_start_replication(struct controller *c);
 void controller_stop_replication(struct controller *c);
 
 /* verdicts.c */
+struct benchmark {
+	struct scores scores;
+	int64_t time;
+	char suite_version[64];
+};
+
+/* The benchmark body spec (node_id must be path_id; timestamp not past now + skew). */
+int benchmark_parse(struct json_object *obj, const char *path_id, int64_t now, int64_t skew,
+		    struct benchmark *b, struct api_error *err);
 int benchmark_get_score(struct json_object *scores, const char *key, double *out,
 			struct api_error *err);
 /* After a load: refresh the words of every verdict the rule still gives. */

@@ -464,7 +464,7 @@ static long first_duplicate(struct import_key *k, size_t n)
  * other nor with the enrolled nodes: node ids, WireGuard keys, signing keys,
  * allowed_ips prefixes. O(n log n) in the entries.
  */
-static int import_check(struct controller *c, struct json_object *arr, const char *path)
+int nodes_check_import(struct controller *c, struct json_object *arr, const char *path)
 {
 	size_t total = json_object_array_length(arr), n = 0, nr = 0, i;
 	struct import_key *ids = calloc(total + 1, sizeof(*ids));
@@ -546,6 +546,16 @@ out:
 	return ret;
 }
 
+struct json_object *nodes_file_entries(struct json_object *root)
+{
+	struct json_object *arr = root;
+
+	if (json_object_is_type(root, json_type_object) &&
+	    !json_object_object_get_ex(root, "nodes", &arr))
+		return NULL;
+	return json_object_is_type(arr, json_type_array) ? arr : NULL;
+}
+
 int nodes_import_file(struct controller *c, const char *path)
 {
 	struct json_object *root, *arr;
@@ -564,17 +574,14 @@ int nodes_import_file(struct controller *c, const char *path)
 		log_err("NODES_FILE %s: %s", path, err.message);
 		return -1;
 	}
-	arr = root;
-	if (json_object_is_type(root, json_type_object) &&
-	    !json_object_object_get_ex(root, "nodes", &arr))
-		arr = NULL;
-	if (!arr || !json_object_is_type(arr, json_type_array)) {
+	arr = nodes_file_entries(root);
+	if (!arr) {
 		log_err("NODES_FILE %s: expected {\"nodes\": [...]} or an array", path);
 		json_object_put(root);
 		return -1;
 	}
 	/* All or nothing: check the whole file before enrolling any of it. */
-	if (import_check(c, arr, path)) {
+	if (nodes_check_import(c, arr, path)) {
 		json_object_put(root);
 		return -1;
 	}

@@ -37,14 +37,8 @@ int benchmark_get_score(struct json_object *scores, const char *key, double *out
 	return 0;
 }
 
-struct benchmark {
-	struct scores scores;
-	int64_t time;
-	char suite_version[64];
-};
-
-static int parse_benchmark(struct json_object *obj, const char *path_id, int64_t now,
-			   int64_t skew, struct benchmark *b, struct api_error *err)
+int benchmark_parse(struct json_object *obj, const char *path_id, int64_t now, int64_t skew,
+		    struct benchmark *b, struct api_error *err)
 {
 	struct json_object *scores;
 	const char *id, *suite, *ts;
@@ -278,7 +272,7 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	obj = controller_parse_json_body(body, body_len, err);
 	if (!obj)
 		return -1;
-	ret = parse_benchmark(obj, id, now, c->cfg->clock_skew, &b, err);
+	ret = benchmark_parse(obj, id, now, c->cfg->clock_skew, &b, err);
 	json_object_put(obj);
 	if (ret)
 		return -1;
