@@ -524,14 +524,14 @@ int nodes_check_import(struct controller *c, struct json_object *arr, const char
 	}
 	for (k = 0; k < 3; k++) {
 		dup = first_duplicate(keys[k], n);
-		if (dup >= 0) {
+		if (dup > 0) {	/* >= 1: the later of two equal ones */
 			log_err("NODES_FILE %s: nodes %zu and %zu have the same %s", path,
 				keys[k][dup - 1].entry, keys[k][dup].entry, what[k]);
 			goto out;
 		}
 	}
 	dup = prefixes_first_overlap(ranges, nr);
-	if (dup >= 0) {
+	if (dup > 0) {	/* >= 1: the later of two equal ones */
 		log_err("NODES_FILE %s: allowed_ips of nodes %zu and %zu overlap", path,
 			(size_t)(uintptr_t)ranges[dup - 1].owner - 1,
 			(size_t)(uintptr_t)ranges[dup].owner - 1);
