@@ -46,6 +46,7 @@ $(eval $(call fuzz_target,fuzz_epoch,))
 $(eval $(call fuzz_target,fuzz_ids,))
 $(eval $(call fuzz_target,fuzz_route,userspace/controller/router.c))
 $(eval $(call fuzz_target,fuzz_audit,userspace/controller/audit.c))
+$(eval $(call fuzz_target,fuzz_checkpoint,))
 $(eval $(call fuzz_target,fuzz_controller_config,userspace/controller/config.c))
 $(eval $(call fuzz_target,fuzz_bench_cmd,userspace/agent/bench.c userspace/agent/options.c \
 	userspace/agent/ctl_urls.c))
