@@ -15,11 +15,12 @@ free_port() {
 # signed_post URL ARTIFACTS NODE KEY.pem BODY STATUS PATTERN: POST BODY to
 # /v1/benchmarks/NODE signed with KEY; the reply must have STATUS and PATTERN.
 signed_post() {
-	local url=$1 art=$2 node=$3 key=$4 body=$5 want=$6 pattern=$7 path ts nonce sig code
+	local url=$1 art=$2 node=$3 key=$4 body=$5 want=$6 pattern=$7 path ts nonce sig code mesh
 	path=/v1/benchmarks/$node
 	ts=$(date +%s)
 	nonce=$(openssl rand -hex 16)
-	printf 'meshnet-v1\nPOST\n%s\n%s\n%s\n%s\n' "$path" "$ts" "$nonce" \
+	mesh=$(sed -n 's/^MESH_ID=//p' "$art/controller/meshnetd.conf" 2>/dev/null | tail -n 1)
+	printf 'meshnet-v2\n%s\nPOST\n%s\n%s\n%s\n%s\n' "${mesh:-meshnet}" "$path" "$ts" "$nonce" \
 		"$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" >"$tmp/signed"
 	sig=$(openssl pkeyutl -sign -rawin -inkey "$key" -in "$tmp/signed" | base64 -w0) || return 1
 	code=$(curl -s -o "$tmp/reply" -w '%{http_code}' --cacert "$art/ca/ca.crt" -X POST \
