@@ -9,6 +9,8 @@
 
 #include "conn_guard.h"
 
+#define EVICT_GRACE_MS 250
+
 struct conn_track {
 	struct conn_track *prev, *next;		/* every open connection */
 	struct conn_track *ip_next;		/* same address bucket */
@@ -204,8 +206,13 @@ static void admit_locked(struct conn_guard *g, struct conn_track *t)
 	struct conn_track *victim;
 
 	if (g->lim.per_ip && live_from(g, t) >= g->lim.per_ip) {
+		/*
+		 * A connection gets EVICT_GRACE_MS to send its request: a flood
+		 * reconnecting as fast as it can must not cut the /health probe
+		 * it races with before libmicrohttpd has read it.
+		 */
 		victim = oldest_in_headers(g, t);
-		if (victim)
+		if (victim && t->phase_start_ms - victim->phase_start_ms >= EVICT_GRACE_MS)
 			cut_locked(g, victim, &g->stats.cut_quota);
 		else
 			t->klass = CONN_OVER_QUOTA;

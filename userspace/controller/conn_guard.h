@@ -10,9 +10,9 @@
  *   answer out within handling_ms. A suspended long-poll has no deadline
  *   (its own wait bounds it). A connection past its deadline is shut down.
  * - Per-address quota: when an address opens more than per_ip connections,
- *   its oldest connection still sending headers is shut down, so a flood
- *   from one address churns only its own slots; if none of its connections
- *   is in that phase the new one is CONN_OVER_QUOTA (it may ask /health only).
+ *   its oldest connection still sending headers is shut down (if it has had
+ *   250 ms), so a flood from one address churns only its own slots; if none
+ *   qualifies the new one is CONN_OVER_QUOTA (it may ask /health only).
  * - A reserve: once max_connections - reserve slots are taken, new
  *   connections are CONN_RESERVE (only /health and signed node requests are
  *   served on them), and at max_connections - 1 the oldest connection still
