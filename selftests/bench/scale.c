@@ -194,8 +194,7 @@ static int start_server(const char *bin, long max_age)
 	argv[argc++] = "300";
 	argv[argc++] = "--clock-skew";
 	argv[argc++] = "600";
-	argv[argc++] = "--replay-cache-size";
-	argv[argc++] = "4000000";
+
 	argv[argc] = NULL;
 	server_pid = mn_spawn(argv, log);
 	return mn_wait_healthy(port, server_pid, 600000);

@@ -1627,6 +1627,7 @@ TEST_F(v2, snapshot_delta_nothing_new_future)
 	EXPECT_EQ(NULL, strstr(strstr(r.body, "\"reason\"") + 1, "\"reason\""))
 		TH_LOG("only the node's own reason: peers never see reasons");
 	EXPECT_EQ(44, strlen(header(&r, MESHNET_HDR_GROUP_KEY, key, sizeof(key))));
+	EXPECT_NE(NULL, strstr(r.body, "\"checkpoint\":\"")) TH_LOG("snapshots carry the log's checkpoint");
 	mn_response_free(&r);
 
 	/* the node holds head: 204, empty, the head in a header */
@@ -1662,7 +1663,15 @@ TEST_F(v2, snapshot_delta_nothing_new_future)
 	delta_change(r.body, "node-c", op, member, sizeof(op));
 	EXPECT_STREQ("", op) TH_LOG("node-c did not change");
 	EXPECT_LT(r.body_len, 1024) TH_LOG("a one-node delta is small: %zu bytes", r.body_len);
+	EXPECT_EQ(NULL, strstr(r.body, "\"checkpoint\"")) TH_LOG("a delta's checkpoint is asked for");
 	mn_response_free(&r);
+	snprintf(q, sizeof(q), "?rev=%llu&checkpoint=1", (unsigned long long)head);
+	ASSERT_EQ(0, get_config(&self->s, 0, q, &r));
+	ASSERT_EQ(200, r.status);
+	EXPECT_EQ(0, check_statement(&self->s, 0, head, &r, &info, why, sizeof(why))) TH_LOG("%s", why);
+	EXPECT_NE(NULL, strstr(r.body, "\"checkpoint\":\"")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	snprintf(q, sizeof(q), "?rev=%llu", (unsigned long long)head);
 
 	/* node-b learns its own verdict, signed, without key material */
 	ASSERT_EQ(0, get_config(&self->s, 1, q, &r));

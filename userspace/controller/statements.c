@@ -6,6 +6,7 @@
 
 #include "b64.h"
 #include "statements.h"
+#include "tlog_store.h"
 
 void statement_free(struct statement *st)
 {
@@ -14,7 +15,7 @@ void statement_free(struct statement *st)
 }
 
 static void render_header(struct strbuf *sb, struct controller *c, const struct view *v,
-			  const char *type, const char *audience)
+			  const char *type, const char *audience, bool checkpoint)
 {
 	const struct view_epoch *e = &v->epoch;
 
@@ -28,6 +29,9 @@ static void render_header(struct strbuf *sb, struct controller *c, const struct 
 	if (e->group)
 		strbuf_printf(sb, ",\"group_key_commitment\":\"%s\"", e->commitment_hex);
 	strbuf_puts(sb, "}");
+	/* the transparency log's latest signed checkpoint (receivers keep theirs) */
+	if (checkpoint && store_log(c->store))
+		tlog_store_render_statement_fields(store_log(c->store), 0, sb, NULL);
 }
 
 static void render_self(struct strbuf *sb, const struct peer_rec *self)
@@ -87,7 +91,7 @@ int statement_snapshot(struct controller *c, struct view *v, const struct peer_r
 
 	strbuf_init(&sb);
 	strbuf_puts(&sb, "{");
-	render_header(&sb, c, v, "snapshot", self->id);
+	render_header(&sb, c, v, "snapshot", self->id, true);
 	render_self(&sb, self);
 	strbuf_puts(&sb, ",\"peers\":[");
 	for (ci = 0; ci < v->n_chunks; ci++) {
@@ -107,7 +111,7 @@ int statement_snapshot(struct controller *c, struct view *v, const struct peer_r
 }
 
 static int render_delta(struct controller *c, struct view *v, const struct peer_rec *self,
-			uint64_t base, struct statement *out)
+			uint64_t base, bool checkpoint, struct statement *out)
 {
 	struct peer_rec **recs;
 	bool epoch_changed;
@@ -126,7 +130,7 @@ static int render_delta(struct controller *c, struct view *v, const struct peer_
 	}
 	strbuf_init(&sb);
 	strbuf_puts(&sb, "{");
-	render_header(&sb, c, v, "delta", self ? self->id : "*");
+	render_header(&sb, c, v, "delta", self ? self->id : "*", checkpoint);
 	strbuf_printf(&sb, ",\"base_revision\":%llu", (unsigned long long)base);
 	if (self)
 		render_self(&sb, self);
@@ -148,16 +152,17 @@ static int render_delta(struct controller *c, struct view *v, const struct peer_
 }
 
 /* The "*" delta to v's head from base: rendered once, then shared. */
-static int shared_delta(struct controller *c, struct view *v, uint64_t base,
+static int shared_delta(struct controller *c, struct view *v, uint64_t base, bool checkpoint,
 			struct statement *out)
 {
+	uint64_t key = base << 1 | checkpoint;	/* two variants per base */
 	struct shared_delta *d = NULL;
 	unsigned int i;
 	int ret;
 
 	pthread_mutex_lock(&v->cache_lock);
 	for (i = 0; i < VIEW_DELTA_CACHE; i++)
-		if (v->cache[i] && v->cache[i]->base == base)
+		if (v->cache[i] && v->cache[i]->base == key)
 			d = v->cache[i];
 	if (d) {
 		while (!d->ready && !d->failed)
@@ -169,7 +174,7 @@ static int shared_delta(struct controller *c, struct view *v, uint64_t base,
 			return 0;
 		}
 		pthread_mutex_unlock(&v->cache_lock);
-		return render_delta(c, v, NULL, base, out);
+		return render_delta(c, v, NULL, base, checkpoint, out);
 	}
 	/* Claim a slot (never one still being rendered) and render outside the lock. */
 	for (i = 0; i < VIEW_DELTA_CACHE; i++) {
@@ -181,7 +186,7 @@ static int shared_delta(struct controller *c, struct view *v, uint64_t base,
 				if (v->cache[k])
 					blob_put(v->cache[k]->body);
 				free(v->cache[k]);
-				d->base = base;
+				d->base = key;
 				v->cache[k] = d;
 				v->cache_next = k + 1;
 			}
@@ -189,7 +194,7 @@ static int shared_delta(struct controller *c, struct view *v, uint64_t base,
 		}
 	}
 	pthread_mutex_unlock(&v->cache_lock);
-	ret = render_delta(c, v, NULL, base, out);
+	ret = render_delta(c, v, NULL, base, checkpoint, out);
 	if (!d)
 		return ret;
 	pthread_mutex_lock(&v->cache_lock);
@@ -206,12 +211,12 @@ static int shared_delta(struct controller *c, struct view *v, uint64_t base,
 }
 
 int statement_delta(struct controller *c, struct view *v, const struct peer_rec *self,
-		    uint64_t base, struct statement *out)
+		    uint64_t base, bool checkpoint, struct statement *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (v->epoch.group)
-		return shared_delta(c, v, base, out);
-	return render_delta(c, v, self, base, out);
+		return shared_delta(c, v, base, checkpoint, out);
+	return render_delta(c, v, self, base, checkpoint, out);
 }
 
 int statement_denied(struct controller *c, struct view *v, const struct peer_rec *self,
@@ -223,7 +228,7 @@ int statement_denied(struct controller *c, struct view *v, const struct peer_rec
 	strbuf_puts(&sb, "{\"error\":{\"code\":\"denied\",\"message\":");
 	strbuf_json_string(&sb, self->reason);
 	strbuf_puts(&sb, "},");
-	render_header(&sb, c, v, "denied", self->id);
+	render_header(&sb, c, v, "denied", self->id, true);
 	render_self(&sb, self);
 	strbuf_puts(&sb, "}");
 	return finish(c, &sb, false, out);

@@ -25,9 +25,11 @@ int statement_snapshot(struct controller *c, struct view *v, const struct peer_r
  * A delta (base, v->revision] for self: the shared "*" one in group mode,
  * a node-targeted one (with PSKs) in pairwise mode. 0, -1 (error) or 1
  * (base is not retained, or pairwise across an epoch: answer a snapshot).
+ * Snapshots and denied statements always carry the transparency log's
+ * checkpoint; a delta only when asked (checkpoint): a flip stays small.
  */
 int statement_delta(struct controller *c, struct view *v, const struct peer_rec *self,
-		    uint64_t base, struct statement *out);
+		    uint64_t base, bool checkpoint, struct statement *out);
 /* The 403 body: self's own DENIED verdict, signed. 0 or -1. */
 int statement_denied(struct controller *c, struct view *v, const struct peer_rec *self,
 		     struct statement *out);

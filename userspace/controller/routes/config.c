@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * GET /v1/config/{node_id}: a node's config.
- *   v2: ?rev=R[&wait=S][&snapshot=1]: a signed delta or snapshot from the
+ *   v2: ?rev=R[&wait=S][&snapshot=1][&checkpoint=1]: a signed delta or snapshot from the
  *       published view, 204 when nothing is new, 409 for a revision from
  *       the future, 403 with a signed statement for a DENIED node, 503 +
  *       Retry-After when long-poll capacity is full.
@@ -70,7 +70,7 @@ static void reply_nothing_new(struct api_server *s, struct request *r, uint64_t 
 }
 
 static void route_config_v2(struct api_server *s, struct request *r, uint64_t rev,
-			    uint64_t wait_s, bool want_snapshot)
+			    uint64_t wait_s, bool want_snapshot, bool checkpoint)
 {
 	struct view *v = controller_view(s->c);
 	const struct peer_rec *self = controller_view_node(s->c, v, r->node_id);
@@ -106,7 +106,7 @@ static void route_config_v2(struct api_server *s, struct request *r, uint64_t re
 				/* published meanwhile: answer from the newest view */
 				view_put(v);
 				r->resumed = true;
-				route_config_v2(s, r, rev, 0, false);
+				route_config_v2(s, r, rev, 0, false, checkpoint);
 				return;
 			}
 		}
@@ -121,7 +121,7 @@ static void route_config_v2(struct api_server *s, struct request *r, uint64_t re
 	}
 	ret = 1;
 	if (rev && !want_snapshot)
-		ret = statement_delta(s->c, v, self, rev, &st);
+		ret = statement_delta(s->c, v, self, rev, checkpoint, &st);
 	if (ret > 0)
 		ret = statement_snapshot(s->c, v, self, &st);
 	if (ret)
@@ -138,14 +138,15 @@ out:
 
 void route_config(struct api_server *s, struct request *r)
 {
-	uint64_t wait_s = 0, rev = 0, snapshot = 0;
-	bool has_wait, has_rev, has_snapshot;
+	uint64_t wait_s = 0, rev = 0, snapshot = 0, checkpoint = 0;
+	bool has_wait, has_rev, has_snapshot, has_checkpoint;
 
 	if (http_query_uint(r, "rev", UINT64_MAX / 2, &rev, &has_rev) ||
 	    http_query_uint(r, "wait", LONGPOLL_MAX_WAIT, &wait_s, &has_wait) ||
-	    http_query_uint(r, "snapshot", 1, &snapshot, &has_snapshot)) {
+	    http_query_uint(r, "snapshot", 1, &snapshot, &has_snapshot) ||
+	    http_query_uint(r, "checkpoint", 1, &checkpoint, &has_checkpoint)) {
 		http_reply_error(s, r, 400, "bad_request",
-				 "rev, wait and snapshot must be non-negative integers");
+				 "rev, wait, snapshot and checkpoint must be non-negative integers");
 		return;
 	}
 	if (!has_rev) {
@@ -157,5 +158,5 @@ void route_config(struct api_server *s, struct request *r)
 				 "after_epoch (v1) and rev (v2) do not mix: use rev");
 		return;
 	}
-	route_config_v2(s, r, rev, wait_s, snapshot == 1);
+	route_config_v2(s, r, rev, wait_s, snapshot == 1, checkpoint == 1);
 }
