@@ -39,9 +39,7 @@ torture: $(BUILD)/san/controller-torture-test $(BUILD)/san/meshnetd
 	@cat $(BUILD)/bench/torture.txt
 soak: torture
 
-# controller-torture joins HOST_SUITES once benchmarks are durable before their 200
-# (the commit pipeline): on a controller that acknowledges before fdatasync it fails.
-HOST_SUITES += controller-unit controller-api controller-hostile
+HOST_SUITES += controller-unit controller-api controller-hostile controller-torture
 
 # kselftest_harness.h itself is not -Wextra clean: relax only what it trips.
 CONTROLLER_TEST_OBJS := $(foreach t,unit_test api_test hostile_test torture_test,$(BUILD)/obj/selftests/controller/$(t).o \
