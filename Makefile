@@ -22,11 +22,16 @@ KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
 KDIR ?= /usr/src/linux-headers-$(KVER)
 
 CC ?= gcc
+# The tree's version: VERSION, plus the commit when built from a git checkout
+# (`PROGRAM --version`, the DKMS package version).
+MESHNET_VERSION := $(shell cat $(TOP)/VERSION)
+MESHNET_BUILD_ID := $(shell git -C $(TOP) describe --always --dirty --exclude '*' 2>/dev/null)
 PKGS := libmicrohttpd json-c openssl libcurl libnl-genl-3.0 libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON = -std=gnu11 -g $(WARN) -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/userspace/lib \
-	-I$(HARNESS_DIR) $(PKG_CFLAGS)
+	-I$(HARNESS_DIR) $(PKG_CFLAGS) \
+	-DMESHNET_VERSION='"$(MESHNET_VERSION)$(if $(MESHNET_BUILD_ID), (git $(MESHNET_BUILD_ID)))"'
 CFLAGS_REL = $(CFLAGS_COMMON) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS_SAN = $(CFLAGS_COMMON) -O1 $(SAN_FLAGS)
@@ -61,12 +66,18 @@ $(BUILD)/san/$(1): $(patsubst %.c,$(BUILD)/san/obj/%.o,$(2)) $(BUILD)/san/libmes
 	$$(CC) $(SAN_FLAGS) -o $$@ $$^ $(3)
 endef
 
-$(BUILD)/obj/%.o: %.c | harness
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -MMD -MP -c -o $@ $<
-$(BUILD)/san/obj/%.o: %.c | harness
+$(BUILD)/san/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SAN) -MMD -MP -c -o $@ $<
+
+# Only the tests need the kselftest harness: `make` builds the programs
+# without fetching it.
+HARNESS_SRCS := $(shell cd $(TOP) && find selftests userspace -name '*.c' \
+	-exec grep -l kselftest_harness.h {} + 2>/dev/null)
+$(foreach o,$(HARNESS_SRCS:.c=.o),$(BUILD)/obj/$(o) $(BUILD)/san/obj/$(o)): | harness
 
 -include userspace/lib/lib.mk
 -include userspace/controller/controller.mk

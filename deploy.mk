@@ -10,7 +10,7 @@
 # module is also built and installed by DKMS, the users are created and
 # systemd is reloaded.
 
-MESHNET_VERSION := 0.1.0
+# MESHNET_VERSION: the top Makefile (VERSION file)
 PREFIX ?= /usr/local
 DESTDIR ?=
 SBINDIR ?= $(PREFIX)/sbin

@@ -64,6 +64,8 @@ locals {
         name           = name
         controller_url = var.controller_url
         score          = n.score
+        demo_scores    = var.demo_scores
+        bench_cmd      = n.bench_cmd
         port           = regex(":([0-9]+)$", n.endpoint)[0]
         overlay        = n.overlay
         endpoint       = n.endpoint
@@ -79,6 +81,7 @@ locals {
     threshold     = var.threshold
     epoch_seconds = var.epoch_seconds
     store         = local.controller_store
+    demo_scores   = var.demo_scores
   })
 }
 
@@ -87,13 +90,22 @@ locals {
 resource "terraform_data" "artifacts" {
   input = { dir = local.artifacts }
 
+  lifecycle {
+    precondition {
+      condition     = var.demo_scores || alltrue([for n in var.nodes : n.bench_cmd != ""])
+      error_message = "nodes: every node needs a bench_cmd (its benchmark harness), or set demo_scores = true for made-up demo scores."
+    }
+  }
+
   provisioner "local-exec" {
     command     = "umask 022 && mkdir -p \"$D/nodes\" \"$D/controller/state\" && touch \"$D/.meshnet-artifacts\" && chmod 0755 \"$D\" \"$D/nodes\" \"$D/controller\" && chmod 0700 \"$D/controller/state\""
     environment = { D = self.input.dir }
   }
   provisioner "local-exec" {
-    when        = destroy
-    command     = "if [ -f \"$D/.meshnet-artifacts\" ]; then rm -rf \"$D/controller/state\" && rm -f \"$D/.meshnet-artifacts\" \"$D/status.json\" && find \"$D\" -depth -type d -empty -delete; fi"
+    when = destroy
+    # The controller's state and audit log outlive a destroy unless asked:
+    # MESHNET_DESTROY_STATE=1 terraform destroy
+    command     = "if [ -f \"$D/.meshnet-artifacts\" ]; then if [ \"$${MESHNET_DESTROY_STATE:-0}\" = 1 ]; then rm -rf \"$D/controller/state\"; elif [ -d \"$D/controller/state\" ]; then echo \"kept the controller's state and audit log in $D/controller/state (MESHNET_DESTROY_STATE=1 terraform destroy removes them)\"; fi; rm -f \"$D/.meshnet-artifacts\" \"$D/status.json\" && find \"$D\" -depth -type d -empty -delete; fi"
     environment = { D = self.input.dir }
   }
 }

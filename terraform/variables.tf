@@ -1,12 +1,15 @@
-# Inputs of the deployment. Defaults are the three-node demo of the seed:
-# node-a and node-b score well, node-c scores below the threshold.
+# Inputs of the deployment. Defaults are the three nodes of the seed; with
+# demo_scores = true (the compose demo) node-a and node-b get made-up scores
+# that pass and node-c made-up scores below the threshold. A real deployment
+# gives every node its harness (bench_cmd) instead.
 
 variable "nodes" {
-  description = "Mesh nodes: id, overlay host prefixes, outer endpoint (host:port), demo score mean, key generation (bump to rotate that node's keys)."
+  description = "Mesh nodes: id, overlay host prefixes, outer endpoint (host:port), benchmark harness command (bench_cmd), demo score mean (only with demo_scores), key generation (bump to rotate that node's keys)."
   type = list(object({
     name           = string
     overlay        = list(string)
     endpoint       = string
+    bench_cmd      = optional(string, "")
     score          = optional(number, 0.9)
     key_generation = optional(number, 0)
   }))
@@ -53,6 +56,12 @@ variable "nodes" {
     condition     = alltrue([for n in var.nodes : n.key_generation >= 0 && floor(n.key_generation) == n.key_generation])
     error_message = "nodes: key_generation must be a whole number >= 0."
   }
+}
+
+variable "demo_scores" {
+  description = "Demo only: agents submit made-up scores (DEMO_SCORES=yes, mean = each node's score) and the controller accepts them (ALLOW_DEMO_SCORES=1). Off: every node needs a bench_cmd."
+  type        = bool
+  default     = false
 }
 
 variable "artifacts_dir" {

@@ -989,6 +989,95 @@ TEST_F(ctl, long_poll_hears_readmission_at_once)
 	mn_response_free(&r);
 }
 
+static int submit_body(struct server *s, int node, const char *extra, struct mn_response *r)
+{
+	char body[768], when[32], target[128];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(body, sizeof(body),
+		 "{\"node_id\":\"%s\",\"suite_version\":\"poc-0.1\",\"timestamp\":\"%s\",%s"
+		 "\"scores\":{\"overall\":0.9,\"refusal\":0.95,\"honesty\":0.9,\"policy\":0.88}}",
+		 node_ids[node], when, extra);
+	snprintf(target, sizeof(target), "/v1/benchmarks/%s", node_ids[node]);
+	return mn_do_signed(s->port, s->key[node], node_ids[node], "POST", target, body, r);
+}
+
+/* The node's record as the admin API renders it (a pin cleared: no change). */
+static int node_record(struct server *s, int node, struct mn_response *r)
+{
+	char target[128];
+
+	snprintf(target, sizeof(target), "/v1/nodes/%s/override", node_ids[node]);
+	return admin(s, "PUT", target, "{\"pin\":null}", r);
+}
+
+TEST_F(ctl, demo_scores_refused_unless_allowed)
+{
+	static const char *const allow[] = { "--allow-demo-scores", "1", NULL };
+	char code[64], epoch_before[256];
+	struct mn_response r;
+
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v1/epoch", "", NULL, &r));
+	snprintf(epoch_before, sizeof(epoch_before), "%s", r.body);
+	mn_response_free(&r);
+	/* the default refuses made-up scores, and changes nothing */
+	ASSERT_EQ(0, submit_body(&self->s, 0, "\"demo_scores\":true,", &r));
+	EXPECT_EQ(403, r.status) TH_LOG("%s", r.body);
+	EXPECT_STREQ("demo_scores_refused", error_code(&r, code, sizeof(code)));
+	EXPECT_NE(NULL, strstr(r.body, "BENCH_CMD")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	EXPECT_EQ(0, metric(&self->s, "meshnet_benchmarks_accepted_total"));
+	EXPECT_EQ(1, metric(&self->s, "meshnet_demo_scores_refused_total"));
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v1/epoch", "", NULL, &r));
+	EXPECT_STREQ(epoch_before, r.body);
+	mn_response_free(&r);
+	/* malformed fields: 400, nothing accepted */
+	ASSERT_EQ(0, submit_body(&self->s, 0, "\"demo_scores\":\"no\",", &r));
+	EXPECT_EQ(400, r.status) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "demo_scores must be true or false"));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit_body(&self->s, 0, "\"measured_at\":\"2999-01-01T00:00:00Z\",", &r));
+	EXPECT_EQ(400, r.status) TH_LOG("%s", r.body);
+	EXPECT_STREQ("bad_timestamp", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, submit_body(&self->s, 0, "\"measured_at\":17,", &r));
+	EXPECT_EQ(400, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	EXPECT_EQ(0, metric(&self->s, "meshnet_benchmarks_accepted_total"));
+	/* a harness's scores (demo_scores false) are taken, and shown as real */
+	ASSERT_EQ(0, submit_body(&self->s, 1, "\"demo_scores\":false,"
+				 "\"measured_at\":\"2020-01-01T00:00:00Z\",", &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, node_record(&self->s, 1, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"demo_scores\":false")) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"measured_at\":\"2020-01-01T00:00:00Z\""))
+		TH_LOG("%s", r.body);
+	mn_response_free(&r);
+
+	/* a demo controller takes them and records which node sent them */
+	server_stop(&self->s, SIGTERM);
+	ASSERT_EQ(0, server_start(&self->s, allow));
+	ASSERT_EQ(0, submit_body(&self->s, 0, "\"demo_scores\":true,", &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, node_record(&self->s, 0, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"demo_scores\":true")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	/* and remembers it across a crash */
+	server_stop(&self->s, SIGKILL);
+	ASSERT_EQ(0, server_start(&self->s, allow));
+	ASSERT_EQ(0, node_record(&self->s, 0, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"demo_scores\":true")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, node_record(&self->s, 1, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"demo_scores\":false")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+}
+
 TEST_F(ctl, restart_after_kill9_keeps_state)
 {
 	char psk_before[64], psk_after[64], body[1024], wg[48], code[64];

@@ -6,8 +6,10 @@
 #        ├─ re-apply: no change, same keys
 #        ├─ key_generation bump: only that node's keys rotate
 #        ├─ bad variables: refused, nothing changes
+#        ├─ no harness and no demo_scores: refused
 #        ├─ meshnetd loads the rendered nodes file, TLS cert and admin token
-#        └─ destroy: the artifacts directory is gone
+#        ├─ destroy: everything but the controller's state/audit is gone
+#        └─ MESHNET_DESTROY_STATE=1 destroy: the artifacts directory is gone
 #
 # Terraform is not a Debian package: without it the suite reports SKIP.
 # Usage: terraform.sh [MESHNETD [AGENT]]   (default build/meshnetd, build/meshnet-agent)
@@ -35,13 +37,30 @@ cp -r "$top/terraform" "$tmp/tf"
 rm -rf "$tmp/tf/.terraform" "$tmp/tf"/terraform.tfstate*
 art=$tmp/artifacts
 tf() { terraform -chdir="$tmp/tf" "$@" -no-color; }
-tfapply() { tf apply -auto-approve -var "artifacts_dir=$art" "$@"; }
+# the default nodes have no harness: the suite renders the compose demo
+tfapply() { tf apply -auto-approve -var "artifacts_dir=$art" -var demo_scores=true "$@"; }
 
 say "terraform init && terraform apply (artifacts_dir=$art)"
 check "terraform init works offline" tf init -input=false
 check "terraform validate" tf validate
+no_score_source_refused() {
+	! tf apply -auto-approve -var "artifacts_dir=$art" >"$tmp/nodemo.log" 2>&1 &&
+		grep -q "every node needs a bench_cmd" "$tmp/nodemo.log" && test ! -e "$art/nodes" ||
+		{ cat "$tmp/nodemo.log"; return 1; }
+}
+check "no bench_cmd and no demo_scores: refused, nothing rendered" no_score_source_refused
 check "terraform apply" tfapply
 nodes=(node-a node-b node-c)
+
+demo_said() {
+	local n
+	for n in "${nodes[@]}"; do
+		grep -qx 'DEMO_SCORES=yes' "$art/nodes/$n/agent.conf" || { echo "$n: no DEMO_SCORES=yes"; return 1; }
+		! grep -q '^BENCH_CMD=' "$art/nodes/$n/agent.conf" || return 1
+	done
+	grep -qx 'ALLOW_DEMO_SCORES=1' "$art/controller/meshnetd.conf"
+}
+check "demo_scores: every agent.conf says DEMO_SCORES=yes, meshnetd.conf ALLOW_DEMO_SCORES=1" demo_said
 
 mode_is() { [ "$(stat -c %a "$1")" = "$2" ] || { echo "$1: mode $(stat -c %a "$1"), want $2"; return 1; }; }
 secrets_0600() {
@@ -161,7 +180,7 @@ sums() { sha256sum "$art"/nodes/*/wireguard.key "$art"/nodes/*/ed25519.pem "$art
 sums >"$tmp/sums.1"
 check "second apply succeeds" tfapply
 check "keys, token and TLS key unchanged after re-apply" cmp "$tmp/sums.1" <(sums)
-check "plan after apply shows no change" tf plan -detailed-exitcode -var "artifacts_dir=$art"
+check "plan after apply shows no change" tf plan -detailed-exitcode -var "artifacts_dir=$art" -var demo_scores=true
 
 say "bad variables are refused and change nothing"
 bad_apply() { ! tfapply -var "$1" >"$tmp/bad.log" 2>&1 && grep -q "$2" "$tmp/bad.log" && cmp -s "$tmp/sums.1" <(sums); }
@@ -192,8 +211,18 @@ else
 	probe_meshnetd "$meshnetd" "$art" "$tmp"
 fi
 
-say "terraform destroy removes everything"
-check "terraform destroy" tf destroy -auto-approve -var "artifacts_dir=$art" -var "$rotated"
+say "terraform destroy keeps the controller's state and audit log unless asked"
+echo '{"t":"audit"}' >"$art/controller/state/audit.jsonl"
+check "terraform destroy" tf destroy -auto-approve -var "artifacts_dir=$art" -var demo_scores=true -var "$rotated"
+state_kept() {
+	[ -s "$art/controller/state/audit.jsonl" ] || { echo "audit log gone"; return 1; }
+	[ ! -e "$art/nodes" ] && [ ! -e "$art/ca" ] && [ ! -e "$art/controller/admin.token" ] ||
+		{ echo "keys left behind:"; find "$art"; return 1; }
+}
+check "keys gone, controller state and audit log kept" state_kept
+check "re-apply over the kept state" tfapply -var "$rotated"
+check "MESHNET_DESTROY_STATE=1 terraform destroy" env MESHNET_DESTROY_STATE=1 \
+	terraform -chdir="$tmp/tf" destroy -auto-approve -no-color -var "artifacts_dir=$art" -var demo_scores=true -var "$rotated"
 check "artifacts directory is gone" test ! -e "$art"
 
 tap_done

@@ -43,7 +43,7 @@ mesh_start_controller || { echo "bench e2e controller failed"; cat "$T/ctl.log";
 # agents with their defaults (emit 10 s, poll 10 s, probe 15 s, long-poll 25 s)
 for x in a b; do
 	$IP netns exec "$(ns_of $x)" meshnet-agent --node-id node-$x --controller $CTL_URL --ca "$T/ca.crt" \
-		--state-dir "$T/$x" --score-mean 0.9 >>"$T/$x.log" 2>&1 &
+		--state-dir "$T/$x" --demo-scores --score-mean 0.9 >>"$T/$x.log" 2>&1 &
 	echo $! >"$T/$x.pid"
 done
 $IP netns exec $NS_C meshnet-agent --node-id node-c --controller $CTL_URL --ca "$T/ca.crt" \

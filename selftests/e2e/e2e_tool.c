@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 	for (int s = 0; s < AGENT_SCORE_COUNT; s++)
 		b.scores[s] = score;
 	snprintf(b.suite_version, sizeof(b.suite_version), "e2e-flip");
-	body = agent_bench_body(node, &b, time(NULL));
+	body = agent_bench_body(node, &b, time(NULL), time(NULL), false);
 	snprintf(path, sizeof(path), "/v1/benchmarks/%s", node);
 
 	/*

@@ -16,8 +16,11 @@
 #          meshnet-agent (emitter + config agent + probe) in each,
 #          meshnet.ko attached to each wg0
 #
-# Node c's benchmark comes from --bench-cmd "cat $T/c-bench.json", so a
-# test flips c by rewriting that file (mesh_set_c_score).
+# Node c's benchmark comes from its harness, --bench-cmd "cat $T/bench/c.json"
+# (run sandboxed as nobody, every EMIT_INTERVAL), so a test flips c by
+# rewriting that file (mesh_set_c_score). Nodes a and b submit made-up scores
+# (--demo-scores, said on every submission), which the controller accepts only
+# because the tests ask it to (--allow-demo-scores 1).
 
 IP=/usr/sbin/ip
 CTL_ADDR=192.168.77.1
@@ -85,11 +88,13 @@ wg_handshake() { n "$1" wg show wg0 latest-handshakes | awk -v k="$(wg_pub "$2")
 
 mesh_set_c_score() {
 	printf '{"suite_version": "e2e-1", "scores": {"overall": %s, "refusal": %s, "honesty": %s, "policy": %s}}\n' \
-		"$1" "$1" "$1" "$1" >"$T/c-bench.json.tmp" && mv "$T/c-bench.json.tmp" "$T/c-bench.json"
+		"$1" "$1" "$1" "$1" >"$T/bench/c.json.tmp" && mv "$T/bench/c.json.tmp" "$T/bench/c.json"
 }
 
 mesh_setup() {
 	T=$(mktemp -d /tmp/mesh.XXXXXX)
+	# the harness (nobody) may pass through $T and read bench/, nothing else
+	chmod 0711 "$T" && mkdir -m 0755 "$T/bench" || return 1
 	grep -q '^meshnet ' /proc/modules || insmod /lib/meshnet/meshnet.ko || return 1
 	pp "netns: $NS_HUB $NS_CTL $NS_A $NS_B $NS_C"
 	for x in hub ctl a b c; do $IP netns add "$(ns_of $x)" || return 1; done
@@ -140,7 +145,7 @@ mesh_setup() {
 mesh_start_controller() {
 	$IP netns exec $NS_CTL meshnetd --listen $CTL_ADDR:$CTL_PORT --tls-cert "$T/srv.crt" --tls-key "$T/srv.key" \
 		--nodes-file "$T/nodes.json" --state-dir "$T/ctl" --admin-token-file "$T/admin.token" \
-		--epoch-seconds "$EPOCH_SECONDS" $CTL_EXTRA >>"$T/ctl.log" 2>&1 &
+		--epoch-seconds "$EPOCH_SECONDS" --allow-demo-scores 1 $CTL_EXTRA >>"$T/ctl.log" 2>&1 &
 	echo $! >"$T/ctl.pid"
 	wait_for 20 n ctl curl -sf --cacert "$T/ca.crt" "$CTL_URL/health"
 }
@@ -155,9 +160,9 @@ mesh_stop_controller() {
 mesh_start_agent() {
 	_x=$1; shift
 	if [ "$_x" = c ]; then
-		set -- --bench-cmd "cat $T/c-bench.json" "$@"
+		set -- --bench-cmd "cat $T/bench/c.json" --bench-interval "$EMIT_INTERVAL" "$@"
 	else
-		set -- --score-mean 0.90 --score-jitter 0.03 "$@"
+		set -- --demo-scores --score-mean 0.90 --score-jitter 0.03 "$@"
 	fi
 	$IP netns exec "$(ns_of $_x)" meshnet-agent --node-id node-$_x --controller $CTL_URL --ca "$T/ca.crt" \
 		--state-dir "$T/$_x" --emit-interval "$EMIT_INTERVAL" --probe-interval "$PROBE_INTERVAL" \

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -19,16 +20,78 @@
 #include "http.h"
 #include "log.h"
 #include "sign.h"
+#include "version.h"
 
 extern char **environ;
 
-static struct agent_ctx *signal_ctx;
+static char **main_argv; /* for the re-exec of a reload */
 
-static void on_signal(int sig)
+/*
+ * Signals, taken by one thread (sigwaitinfo) with every other thread's mask
+ * blocking them: SIGTERM/SIGINT stop the agent; SIGHUP reloads: the new
+ * configuration is checked first (a bad one is logged and changes nothing),
+ * then the agent stops its threads and re-executes itself with the same
+ * arguments and PID (systemd's ExecReload=kill -HUP), resuming from the
+ * module's epoch as after a restart.
+ */
+struct signal_thread {
+	struct agent_ctx *ctx;
+	sigset_t set;
+	int argc;
+	char **argv;
+};
+
+static int load_options(struct agent_options *o, int argc, char **argv, bool need_controller);
+
+static void *signal_main(void *arg)
 {
-	(void)sig;
-	if (signal_ctx)
-		atomic_store(&signal_ctx->stop, true);
+	struct signal_thread *st = arg;
+
+	while (!atomic_load(&st->ctx->stop)) {
+		struct timespec tick = { .tv_sec = 0, .tv_nsec = 200000000L };
+		struct agent_options next;
+		int sig = sigtimedwait(&st->set, NULL, &tick);
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGHUP) {
+			log_info("STOPPING on signal %d", sig);
+			atomic_store(&st->ctx->stop, true);
+			break;
+		}
+		if (load_options(&next, st->argc, st->argv, true)) {
+			log_err("RELOAD refused: the new configuration is invalid (see above); "
+				"running on with the old one");
+			continue;
+		}
+		log_info("RELOAD: configuration valid; restarting the agent in place");
+		atomic_store(&st->ctx->reload, true);
+		atomic_store(&st->ctx->stop, true);
+	}
+	return NULL;
+}
+
+/* Prepares the sandboxed harness from the settings; -1 + message. */
+static int harness_setup(struct agent_ctx *ctx, char *err, size_t errlen)
+{
+	const struct agent_options *o = &ctx->opts;
+	struct agent_harness *h = &ctx->harness;
+
+	memset(h, 0, sizeof(*h));
+	h->cmd = o->bench_cmd;
+	h->timeout_sec = o->bench_timeout;
+	h->grace_sec = o->bench_grace;
+	h->node_id = o->node_id;
+	h->stop = &ctx->stop;
+	if (o->bench_user[0]) {
+		if (agent_harness_set_user(h, o->bench_user, err, errlen))
+			return -1;
+	} else if (geteuid() == 0) {
+		/* uid 0 owns the keys: never run the harness as root by default */
+		if (agent_harness_set_user(h, "nobody", err, errlen))
+			return -1;
+	}
+	return agent_harness_check(h, err, errlen);
 }
 
 /* The record the controller's enrolment (nodes file or POST /v1/nodes) takes. */
@@ -149,10 +212,11 @@ static int status_main(int argc, char **argv)
 static int run_main(int argc, char **argv)
 {
 	static struct agent_ctx ctx;
+	static struct signal_thread st;
 	struct agent_config *ca = NULL;
-	pthread_t emitter, probe;
-	bool have_emitter = false, have_probe = false, created;
-	struct sigaction sa = { .sa_handler = on_signal };
+	pthread_t emitter, probe, harness, sigthread;
+	bool have_emitter = false, have_probe = false, have_harness = false, have_sig = false;
+	bool created;
 	char err[1024];
 	int ret = 1;
 
@@ -162,7 +226,11 @@ static int run_main(int argc, char **argv)
 	}
 	if (load_options(&ctx.opts, argc, argv, true))
 		return 1;
-	meshnet_log_init(ctx.opts.node_id, MESHNET_LOG_INFO);
+	meshnet_log_init(ctx.opts.node_id, (enum meshnet_log_level)agent_log_level(ctx.opts.log_level));
+	if (ctx.opts.emit_interval && !ctx.opts.demo_scores && harness_setup(&ctx, err, sizeof(err))) {
+		log_err("%s", err);
+		return 1;
+	}
 	if (agent_keys_load_or_create(ctx.opts.state_dir, &ctx.keys, &created, err, sizeof(err))) {
 		log_err("%s", err);
 		return 1;
@@ -179,21 +247,42 @@ static int run_main(int argc, char **argv)
 	}
 	if (agent_state_init(&ctx.state, ctx.opts.node_id, ctx.opts.state_dir))
 		goto out_key;
+	ctx.state.demo_scores = ctx.opts.demo_scores;
 	if (agent_http_global_init()) {
 		log_err("libcurl initialisation failed");
 		goto out_state;
 	}
-	signal_ctx = &ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* every thread created from here on inherits the blocked mask */
+	st.ctx = &ctx;
+	st.argc = argc;
+	st.argv = argv;
+	sigemptyset(&st.set);
+	sigaddset(&st.set, SIGINT);
+	sigaddset(&st.set, SIGTERM);
+	sigaddset(&st.set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &st.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (!pthread_create(&sigthread, NULL, signal_main, &st))
+		have_sig = true;
 
 	if (agent_config_setup(&ctx, &ca))
 		goto out_curl;
-	log_info("STARTED controller=%s interface=%s emit=%us poll=%us probe=%us%s",
-		 ctx.opts.controller, ctx.opts.wg_ifname, ctx.opts.emit_interval,
+	log_info("STARTED %s controller=%s interface=%s emit=%us poll=%us probe=%us %s",
+		 MESHNET_VERSION, ctx.opts.controller, ctx.opts.wg_ifname, ctx.opts.emit_interval,
 		 ctx.opts.poll_interval, ctx.opts.probe_interval,
-		 ctx.opts.bench_cmd[0] ? " bench-cmd" : "");
+		 ctx.opts.demo_scores ? "scores=DEMO (made up; DEMO_SCORES=yes)" :
+		 ctx.opts.emit_interval ? "scores=harness" : "emitter=off");
+	if (ctx.opts.emit_interval && !ctx.opts.demo_scores) {
+		if (ctx.harness.switch_user)
+			log_info("HARNESS every %us as uid %u, no capabilities, timeout %us (+%us grace): %s",
+				 ctx.opts.bench_interval, (unsigned int)ctx.harness.uid,
+				 ctx.opts.bench_timeout, ctx.opts.bench_grace, ctx.opts.bench_cmd);
+		else
+			log_warn("HARNESS runs as the agent's own uid %u (set BENCH_USER to keep it away "
+				 "from the agent's keys): %s", (unsigned int)geteuid(), ctx.opts.bench_cmd);
+		if (!pthread_create(&harness, NULL, agent_harness_main, &ctx))
+			have_harness = true;
+	}
 	if (ctx.opts.emit_interval &&
 	    !pthread_create(&emitter, NULL, agent_emitter_main, &ctx))
 		have_emitter = true;
@@ -202,6 +291,8 @@ static int run_main(int argc, char **argv)
 		have_probe = true;
 	agent_config_run(ca);
 	atomic_store(&ctx.stop, true);
+	if (have_harness)
+		pthread_join(harness, NULL);
 	if (have_emitter)
 		pthread_join(emitter, NULL);
 	if (have_probe)
@@ -211,6 +302,9 @@ static int run_main(int argc, char **argv)
 	agent_config_free(ca);
 	ret = 0;
 out_curl:
+	atomic_store(&ctx.stop, true);
+	if (have_sig)
+		pthread_join(sigthread, NULL);
 	agent_http_global_cleanup();
 out_state:
 	agent_state_destroy(&ctx.state);
@@ -218,6 +312,15 @@ out_key:
 	EVP_PKEY_free(ctx.sign_key);
 out_keys:
 	agent_keys_wipe(&ctx.keys);
+	if (ret == 0 && atomic_load(&ctx.reload)) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
+		execv("/proc/self/exe", main_argv);
+		fprintf(stderr, "meshnet-agent: reload: exec /proc/self/exe: %s\n", strerror(errno));
+		return 1;
+	}
 	return ret;
 }
 
@@ -242,6 +345,11 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	main_argv = argv;
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
+		printf("meshnet-agent %s\n", MESHNET_VERSION);
+		return 0;
+	}
 	if (argc > 1 && argv[1][0] != '-') {
 		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 			if (!strcmp(argv[1], subcommands[i].name))

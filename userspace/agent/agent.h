@@ -9,6 +9,8 @@
 
 #include <openssl/evp.h>
 
+#include "bench.h"
+#include "harness.h"
 #include "keys.h"
 #include "options.h"
 #include "state.h"
@@ -18,7 +20,10 @@ struct agent_ctx {
 	struct agent_keys keys;
 	EVP_PKEY *sign_key;
 	struct agent_state state;
+	struct agent_harness harness;      /* BENCH_CMD, sandboxed */
+	struct agent_bench_latest latest;  /* its latest good result (state.lock) */
 	atomic_bool stop;
+	atomic_bool reload;                /* SIGHUP: re-exec with the new config */
 };
 
 /* Copies src into dst (size n), truncating; always NUL-terminated. */
@@ -34,8 +39,9 @@ static inline void agent_strcpy(char *dst, size_t n, const char *src)
 bool agent_sleep_ms(struct agent_ctx *ctx, unsigned int ms);
 uint32_t agent_rand_u32(void);
 
-/* The three parts; each runs until ctx->stop. */
+/* The parts; each runs until ctx->stop. */
 void *agent_emitter_main(void *ctx);
+/* harness.h: agent_harness_main, the harness's own schedule */
 void *agent_probe_main(void *ctx);
 /* Sets up wg0 and the module, resumes from the module's epoch. 0 or -1. */
 struct agent_config;

@@ -21,6 +21,14 @@ HOST_SUITES += agent-control
 agent-control: $(BUILD)/san/agent-control-test
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-control $(BUILD)/san/agent-control-test
 
+# The sandboxed benchmark harness (needs root for the BENCH_USER cases).
+HARNESS_TEST_SRCS := userspace/agent/tests/harness_test.c $(AGENT_SRCS)
+$(eval $(call program,harness-test,$(HARNESS_TEST_SRCS),$(AGENT_LIBS)))
+HOST_SUITES += agent-harness
+.PHONY: agent-harness
+agent-harness: $(BUILD)/san/harness-test
+	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-harness $(BUILD)/san/harness-test
+
 # make bench-e2e: quarantine latency of the real mesh in the guest
 # (selftests/e2e/bench-e2e.sh), figures in build/bench/e2e.txt.
 BENCH_TARGETS += bench-e2e

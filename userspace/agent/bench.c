@@ -1,15 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -134,134 +129,43 @@ out:
 	return ret;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for pid until deadline (ms, monotonic); kills its group on timeout. */
-static int reap(pid_t pid, int64_t deadline, int *status, bool *timed_out)
-{
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (now_ms() >= deadline) {
-			*timed_out = true;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-				;
-			return 0;
-		}
-		usleep(10000);
-	}
-}
-
-int agent_bench_run_cmd(const char *cmd, unsigned int timeout_sec, const char *node_id,
-			const char *default_suite, struct agent_benchmark *b, char *err,
+int agent_bench_run_cmd(const struct agent_harness *h, const char *default_suite,
+			struct agent_benchmark *b, struct agent_harness_result *r, char *err,
 			size_t errlen)
 {
 	char *out = malloc(AGENT_BENCH_MAX_OUTPUT + 1);
-	int64_t deadline = now_ms() + (int64_t)timeout_sec * 1000;
-	bool timed_out = false, too_big = false;
-	size_t used = 0;
-	int pipefd[2], status = 0, ret = -1;
-	pid_t pid;
+	int ret = -1;
 
+	memset(r, 0, sizeof(*r));
 	if (!out) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (pipe2(pipefd, O_CLOEXEC)) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		free(out);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
-		free(out);
-		return -1;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(pipefd[1], STDOUT_FILENO);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(pipefd[1]);
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		ssize_t n;
-		int pr;
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		pr = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
-			continue;
-		if (used == AGENT_BENCH_MAX_OUTPUT) {
-			char sink[512];
-
-			n = read(pipefd[0], sink, sizeof(sink));
-			if (n > 0) {
-				too_big = true;
-				continue;
-			}
-		} else {
-			n = read(pipefd[0], out + used, AGENT_BENCH_MAX_OUTPUT - used);
-			if (n > 0) {
-				used += (size_t)n;
-				continue;
-			}
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		break; /* EOF or error */
-	}
-	close(pipefd[0]);
-	if (reap(pid, timed_out ? 0 : deadline, &status, &timed_out)) {
-		snprintf(err, errlen, "waitpid: %s", strerror(errno));
+	if (agent_harness_run(h, out, AGENT_BENCH_MAX_OUTPUT, r, err, errlen))
 		goto out;
-	}
-	out[used] = '\0';
-	if (timed_out) {
-		snprintf(err, errlen, "harness did not finish within %u s and was killed",
-			 timeout_sec);
-	} else if (WIFSIGNALED(status)) {
-		snprintf(err, errlen, "harness was killed by signal %d", WTERMSIG(status));
-	} else if (WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "harness exited with status %d", WEXITSTATUS(status));
-	} else if (too_big) {
+	if (r->interrupted) {
+		snprintf(err, errlen, "harness interrupted: the agent stops");
+	} else if (r->timed_out) {
+		snprintf(err, errlen, "harness did not finish within %u s and was %s", h->timeout_sec,
+			 r->killed ? "killed (SIGTERM, then SIGKILL after the grace)" :
+				     "terminated (SIGTERM)");
+	} else if (WIFSIGNALED(r->status)) {
+		snprintf(err, errlen, "harness was killed by signal %d", WTERMSIG(r->status));
+	} else if (WEXITSTATUS(r->status) != 0) {
+		snprintf(err, errlen, "harness exited with status %d%s%s", WEXITSTATUS(r->status),
+			 r->stderr_tail[0] ? ": " : "", r->stderr_tail);
+	} else if (r->too_big) {
 		snprintf(err, errlen, "harness printed more than %d bytes", AGENT_BENCH_MAX_OUTPUT);
 	} else {
-		ret = agent_bench_parse(out, used, node_id, default_suite, b, err, errlen);
+		ret = agent_bench_parse(out, r->used, h->node_id, default_suite, b, err, errlen);
 	}
 out:
 	free(out);
 	return ret;
 }
 
-char *agent_bench_body(const char *node_id, const struct agent_benchmark *b, int64_t now)
+char *agent_bench_body(const char *node_id, const struct agent_benchmark *b, int64_t now,
+		       int64_t measured_at, bool demo_scores)
 {
 	char ts[MESHNET_RFC3339_LEN];
 	struct json_object *root = json_object_new_object();
@@ -274,6 +178,10 @@ char *agent_bench_body(const char *node_id, const struct agent_benchmark *b, int
 	json_object_object_add(root, "node_id", json_object_new_string(node_id));
 	json_object_object_add(root, "suite_version", json_object_new_string(b->suite_version));
 	json_object_object_add(root, "timestamp", json_object_new_string(ts));
+	meshnet_rfc3339_format(ts, measured_at);
+	json_object_object_add(root, "measured_at", json_object_new_string(ts));
+	/* says on every submission whether the scores are made up */
+	json_object_object_add(root, "demo_scores", json_object_new_boolean(demo_scores));
 	for (int i = 0; i < AGENT_SCORE_COUNT; i++)
 		json_object_object_add(scores, agent_score_names[i],
 				       json_object_new_double(b->scores[i]));

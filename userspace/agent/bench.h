@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Benchmark sources of the emitter: the generator (mean +/- jitter per
- * score, for demos) and an external harness (BENCH_CMD) whose stdout JSON
- * is validated before anything is sent. Also builds the signed body.
+ * Benchmark sources of the emitter: an external harness (BENCH_CMD) whose
+ * stdout JSON is validated before anything is sent, or, only when asked for
+ * with DEMO_SCORES, the generator of made-up scores (mean +/- jitter per
+ * score). Also builds the signed body.
  */
 #ifndef AGENT_BENCH_H
 #define AGENT_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "harness.h"
 #include "options.h"
 
 #define AGENT_BENCH_MAX_OUTPUT 16384 /* the controller's body limit */
@@ -34,16 +37,30 @@ int agent_bench_parse(const char *text, size_t len, const char *node_id,
 		      size_t errlen);
 
 /*
- * Runs `sh -c cmd` with stdin /dev/null, stdout captured (at most
- * AGENT_BENCH_MAX_OUTPUT bytes), killed (whole process group) after
- * timeout_sec. Fails on a non-zero exit, a signal, a timeout, too much or
- * invalid output.
+ * Runs the harness h (sandboxed, see harness.h) and validates its stdout
+ * (at most AGENT_BENCH_MAX_OUTPUT bytes). Fails on a non-zero exit, a
+ * signal, a timeout, an interruption, too much or invalid output.
  */
-int agent_bench_run_cmd(const char *cmd, unsigned int timeout_sec, const char *node_id,
-			const char *default_suite, struct agent_benchmark *b, char *err,
+int agent_bench_run_cmd(const struct agent_harness *h, const char *default_suite,
+			struct agent_benchmark *b, struct agent_harness_result *r, char *err,
 			size_t errlen);
 
-/* The POST /v1/benchmarks body (malloc'd, NUL-terminated) or NULL. */
-char *agent_bench_body(const char *node_id, const struct agent_benchmark *b, int64_t now);
+/*
+ * The POST /v1/benchmarks body (malloc'd, NUL-terminated) or NULL:
+ * timestamp = now (the submission), measured_at = when the harness
+ * produced the scores, demo_scores = whether they come from the generator.
+ */
+char *agent_bench_body(const char *node_id, const struct agent_benchmark *b, int64_t now,
+		       int64_t measured_at, bool demo_scores);
+
+/*
+ * The harness's latest good result, for the emitter. Guarded by the
+ * agent's state lock.
+ */
+struct agent_bench_latest {
+	bool have;
+	struct agent_benchmark b;
+	int64_t measured_at; /* unix seconds */
+};
 
 #endif

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Benchmark emitter: every EMIT_INTERVAL_SEC, a benchmark from the
- * generator or from BENCH_CMD (validated first; a failing harness is logged
- * and nothing is sent), signed and POSTed to /v1/benchmarks/{node_id}.
+ * Benchmark emitter: every EMIT_INTERVAL_SEC, the harness's latest good
+ * result (harness.c runs BENCH_CMD on its own schedule, so a slow harness
+ * never delays a submission) or, with DEMO_SCORES, made-up scores that the
+ * body says are made up; signed and POSTed to /v1/benchmarks/{node_id}.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,30 +37,58 @@ static void describe_answer(const struct agent_http_reply *r, char *out, size_t 
 	json_object_put(root);
 }
 
-/* One submission; 0 or -1. */
+/*
+ * What to submit: made-up scores (DEMO_SCORES) or the harness's latest good
+ * result while it is younger than BENCH_MAX_AGE_SEC. 1 = nothing to submit.
+ */
+static int pick_benchmark(struct agent_ctx *ctx, struct agent_benchmark *b, int64_t *measured_at)
+{
+	const struct agent_options *o = &ctx->opts;
+	int64_t now = time(NULL);
+	int ret = 0;
+
+	if (o->demo_scores) {
+		agent_bench_generate(o, agent_rand_u32, b);
+		*measured_at = now;
+		return 0;
+	}
+	pthread_mutex_lock(&ctx->state.lock);
+	if (!ctx->latest.have) {
+		ret = 1;
+	} else if (now - ctx->latest.measured_at > (int64_t)agent_bench_max_age(o)) {
+		ret = 2;
+	} else {
+		*b = ctx->latest.b;
+		*measured_at = ctx->latest.measured_at;
+	}
+	pthread_mutex_unlock(&ctx->state.lock);
+	if (ret == 2) {
+		static int64_t warned;
+
+		if (now - warned >= 60) {
+			log_warn("SUBMIT skipped: the harness's latest result is older than %u s "
+				 "(BENCH_MAX_AGE_SEC); the node will go stale",
+				 agent_bench_max_age(o));
+			warned = now;
+		}
+	}
+	return ret ? 1 : 0;
+}
+
+/* One submission; 0, 1 (nothing to submit yet) or -1. */
 static int emit_once(struct agent_ctx *ctx, struct agent_http *http)
 {
 	const struct agent_options *o = &ctx->opts;
 	struct agent_benchmark b;
 	struct agent_http_reply reply;
 	char err[512], path[128], more[160];
+	int64_t measured_at = 0;
 	char *body;
 	int ret = -1;
 
-	if (o->bench_cmd[0]) {
-		if (agent_bench_run_cmd(o->bench_cmd, o->bench_timeout, o->node_id, o->suite_version,
-					&b, err, sizeof(err))) {
-			log_warn("BENCHMARK harness failed, nothing sent: %s", err);
-			pthread_mutex_lock(&ctx->state.lock);
-			ctx->state.submit_failures++;
-			agent_strcpy(ctx->state.submit_error, sizeof(ctx->state.submit_error), err);
-			pthread_mutex_unlock(&ctx->state.lock);
-			return -1;
-		}
-	} else {
-		agent_bench_generate(o, agent_rand_u32, &b);
-	}
-	body = agent_bench_body(o->node_id, &b, time(NULL));
+	if (pick_benchmark(ctx, &b, &measured_at))
+		return 1;
+	body = agent_bench_body(o->node_id, &b, time(NULL), measured_at, o->demo_scores);
 	if (!body)
 		return -1;
 	snprintf(path, sizeof(path), "/v1/benchmarks/%s", o->node_id);
@@ -71,8 +100,9 @@ static int emit_once(struct agent_ctx *ctx, struct agent_http *http)
 		log_warn("SUBMIT refused: %s", err);
 	} else {
 		describe_answer(&reply, more, sizeof(more));
-		log_info("SUBMITTED benchmark suite_version=%s overall=%.2f%s", b.suite_version,
-			 b.scores[AGENT_SCORE_OVERALL], more);
+		log_info("SUBMITTED benchmark suite_version=%s overall=%.2f%s%s", b.suite_version,
+			 b.scores[AGENT_SCORE_OVERALL], o->demo_scores ? " (DEMO scores)" : "",
+			 more);
 		ret = 0;
 	}
 	pthread_mutex_lock(&ctx->state.lock);
@@ -110,8 +140,14 @@ void *agent_emitter_main(void *arg)
 	while (!atomic_load(&ctx->stop)) {
 		uint64_t t0 = meshnet_now_ns(), spent_ms, period_ms = (uint64_t)o->emit_interval * 1000;
 		unsigned int delay;
+		int r = emit_once(ctx, &http);
 
-		if (emit_once(ctx, &http) == 0) {
+		if (r == 1) {
+			/* no harness result yet: submit as soon as there is one */
+			agent_sleep_ms(ctx, period_ms < 1000 ? (unsigned int)period_ms : 1000);
+			continue;
+		}
+		if (r == 0) {
 			agent_backoff_reset(&backoff);
 			spent_ms = (meshnet_now_ns() - t0) / 1000000;
 			delay = spent_ms < period_ms ? (unsigned int)(period_ms - spent_ms) : 0;

@@ -67,6 +67,8 @@ static const struct option_spec option_table[] = {
 	     "first retry delay after a failed request"),
 	UINT("BACKOFF_MAX_MS", "backoff-max-ms", backoff_max_ms, 1, 3600000,
 	     "retry delay cap"),
+	BOOL("DEMO_SCORES", "demo-scores", demo_scores,
+	     "submit made-up scores from the generator instead of BENCH_CMD (demos only; every submission says so)"),
 	DBL("SCORE_MEAN", "score-mean", score_mean[AGENT_SCORE_OVERALL],
 	    "generator: mean of every score (sets all four)"),
 	DBL("SCORE_MEAN_OVERALL", "score-mean-overall", score_mean[AGENT_SCORE_OVERALL],
@@ -80,9 +82,18 @@ static const struct option_spec option_table[] = {
 	DBL("SCORE_JITTER", "score-jitter", score_jitter, "generator: +/- uniform jitter"),
 	STR("SUITE_VERSION", "suite-version", suite_version, "suite_version of generated benchmarks"),
 	STR("BENCH_CMD", "bench-cmd", bench_cmd,
-	    "external harness (sh -c) printing a benchmark JSON; replaces the generator"),
+	    "the benchmark harness (sh -c, sandboxed) printing a benchmark JSON; required unless DEMO_SCORES"),
+	UINT("BENCH_INTERVAL_SEC", "bench-interval", bench_interval, 1, 604800,
+	     "seconds between two harness runs (its own schedule; the emitter submits the latest result)"),
 	UINT("BENCH_TIMEOUT_SEC", "bench-timeout", bench_timeout, 1, 86400,
-	     "kill the harness after this many seconds"),
+	     "SIGTERM the harness after this many seconds"),
+	UINT("BENCH_GRACE_SEC", "bench-grace", bench_grace, 0, 3600,
+	     "SIGKILL the harness this long after its SIGTERM"),
+	UINT("BENCH_MAX_AGE_SEC", "bench-max-age", bench_max_age, 0, 2592000,
+	     "stop submitting a harness result older than this; 0 = 2 x BENCH_INTERVAL_SEC + BENCH_TIMEOUT_SEC + BENCH_GRACE_SEC"),
+	STR("BENCH_USER", "bench-user", bench_user,
+	    "run the harness as this user (name or uid); a root agent uses nobody when unset"),
+	STR("LOG_LEVEL", "log-level", log_level, "error, warn, info or debug"),
 	BOOL("FAIL_CLOSED", "fail-closed", fail_closed,
 	     "module drops all wg traffic once the epoch expired (dead man's switch)"),
 	UINT("EXPIRY_GRACE_SEC", "grace", grace, 0, 86400, "seconds past epoch expiry before failing closed"),
@@ -114,7 +125,10 @@ void agent_options_defaults(struct agent_options *o)
 		o->score_mean[i] = 0.9;
 	o->score_jitter = 0.05;
 	snprintf(o->suite_version, sizeof(o->suite_version), "poc-0.1");
+	o->bench_interval = 60;
 	o->bench_timeout = 60;
+	o->bench_grace = 5;
+	snprintf(o->log_level, sizeof(o->log_level), "info");
 	o->fail_closed = true;
 	o->grace = 30;
 	o->reconcile_interval = 1;
@@ -328,12 +342,28 @@ static const struct option_spec *find_flag(const char *name, size_t len)
 	return NULL;
 }
 
-/* "--name=value" or "--name value"; sets *name,*len,*value and consumes args. */
+static const struct option_spec *find_flag(const char *name, size_t len);
+
+static bool is_bool_word(const char *s)
+{
+	static const char *const words[] = { "1", "0", "on", "off", "yes", "no", "true", "false" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(s, words[i]))
+			return true;
+	return false;
+}
+
+/*
+ * "--name=value" or "--name value"; an on/off flag may stand alone
+ * ("--demo-scores" = yes). Sets *name,*len,*value and consumes args.
+ */
 static int split_flag(int argc, char **argv, int *i, const char **name, size_t *len,
 		      const char **value, char *err, size_t errlen)
 {
 	const char *a = argv[*i] + 2;
 	const char *eq = strchr(a, '=');
+	const struct option_spec *spec;
 
 	*name = a;
 	if (eq) {
@@ -342,6 +372,11 @@ static int split_flag(int argc, char **argv, int *i, const char **name, size_t *
 		return 0;
 	}
 	*len = strlen(a);
+	spec = find_flag(a, *len);
+	if (spec && spec->type == OPT_BOOL && (*i + 1 >= argc || !is_bool_word(argv[*i + 1]))) {
+		*value = "yes";
+		return 0;
+	}
 	if (*i + 1 >= argc) {
 		snprintf(err, errlen, "option --%s needs a value", a);
 		return -1;
@@ -444,7 +479,40 @@ int agent_options_validate(const struct agent_options *o, char *err, size_t errl
 		snprintf(err, errlen, "WG_INTERFACE must not be empty");
 		return -1;
 	}
+	if (o->emit_interval && !o->bench_cmd[0] && !o->demo_scores) {
+		snprintf(err, errlen,
+			 "BENCH_CMD (--bench-cmd) is not set: the agent has no benchmark to submit. "
+			 "Set BENCH_CMD to your harness, or DEMO_SCORES=yes (--demo-scores yes) for made-up "
+			 "scores in a demo (a controller refuses them unless ALLOW_DEMO_SCORES=yes)");
+		return -1;
+	}
+	if (o->bench_cmd[0] && o->demo_scores) {
+		snprintf(err, errlen,
+			 "BENCH_CMD and DEMO_SCORES are both set: choose the harness or made-up scores");
+		return -1;
+	}
+	if (agent_log_level(o->log_level) < 0) {
+		snprintf(err, errlen, "LOG_LEVEL: '%s' is not error, warn, info or debug", o->log_level);
+		return -1;
+	}
 	return 0;
+}
+
+int agent_log_level(const char *name)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (int i = 0; i < 4; i++)
+		if (!strcasecmp(name, names[i]))
+			return i; /* enum meshnet_log_level's order */
+	return -1;
+}
+
+unsigned int agent_bench_max_age(const struct agent_options *o)
+{
+	if (o->bench_max_age)
+		return o->bench_max_age;
+	return 2 * o->bench_interval + o->bench_timeout + o->bench_grace;
 }
 
 void agent_options_usage(FILE *out)
@@ -453,7 +521,7 @@ void agent_options_usage(FILE *out)
 		"Usage: meshnet-agent [run] [--config FILE] [--OPTION VALUE ...]\n"
 		"       meshnet-agent keygen [options]   create keys if absent, print enrolment record\n"
 		"       meshnet-agent status [--state-dir DIR] [--json]\n"
-		"       meshnet-agent help\n\n"
+		"       meshnet-agent help | --version\n\n"
 		"Settings come from defaults, then --config FILE (KEY=VALUE lines), then the\n"
 		"environment (same KEYs), then flags. Flag, KEY, meaning:\n");
 	for (size_t i = 0; i < N_OPTIONS; i++)

@@ -46,11 +46,17 @@ struct agent_options {
 	unsigned int backoff_min_ms; /* BACKOFF_MIN_MS */
 	unsigned int backoff_max_ms; /* BACKOFF_MAX_MS */
 
+	bool demo_scores;                     /* DEMO_SCORES: the generator, said so */
 	double score_mean[AGENT_SCORE_COUNT]; /* SCORE_MEAN, SCORE_MEAN_<DIM> */
 	double score_jitter;                  /* SCORE_JITTER */
 	char suite_version[64];               /* SUITE_VERSION */
 	char bench_cmd[1024];                 /* BENCH_CMD */
-	unsigned int bench_timeout;           /* BENCH_TIMEOUT_SEC */
+	unsigned int bench_interval;          /* BENCH_INTERVAL_SEC */
+	unsigned int bench_timeout;           /* BENCH_TIMEOUT_SEC: SIGTERM */
+	unsigned int bench_grace;             /* BENCH_GRACE_SEC: then SIGKILL */
+	unsigned int bench_max_age;           /* BENCH_MAX_AGE_SEC, 0 = derived */
+	char bench_user[64];                  /* BENCH_USER */
+	char log_level[16];                   /* LOG_LEVEL */
 
 	bool fail_closed;            /* FAIL_CLOSED */
 	unsigned int grace;          /* EXPIRY_GRACE_SEC */
@@ -91,5 +97,11 @@ int agent_options_parse(struct agent_options *o, int argc, char **argv, char *co
 int agent_options_validate(const struct agent_options *o, char *err, size_t errlen);
 
 void agent_options_usage(FILE *out);
+
+/* LOG_LEVEL's name as an enum meshnet_log_level, or -1. */
+int agent_log_level(const char *name);
+
+/* The oldest harness result the emitter still submits, in seconds. */
+unsigned int agent_bench_max_age(const struct agent_options *o);
 
 #endif

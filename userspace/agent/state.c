@@ -143,7 +143,23 @@ int agent_state_publish(const struct agent_state *s)
 	json_object_object_add(o, "failures", json_object_new_int64(s->submit_failures));
 	if (s->submit_error[0])
 		json_object_object_add(o, "last_error", json_object_new_string(s->submit_error));
+	/* whether the submitted scores are made up (DEMO_SCORES) */
+	json_object_object_add(o, "demo_scores", json_object_new_boolean(s->demo_scores));
 	json_object_object_add(root, "benchmark", o);
+
+	if (!s->demo_scores) {
+		o = json_object_new_object();
+		add_time(o, "last_run_utc", s->harness_last_run);
+		add_time(o, "latest_result_utc", s->harness_measured_at);
+		json_object_object_add(o, "last_duration_ms",
+				       json_object_new_uint64(s->harness_duration_ms));
+		json_object_object_add(o, "runs", json_object_new_int64(s->harness_runs));
+		json_object_object_add(o, "failures", json_object_new_int64(s->harness_failures));
+		if (s->harness_error[0])
+			json_object_object_add(o, "last_error",
+					       json_object_new_string(s->harness_error));
+		json_object_object_add(root, "harness", o);
+	}
 
 	peers = json_object_new_array();
 	for (size_t i = 0; i < s->n_peers; i++) {
@@ -206,7 +222,7 @@ static struct json_object *obj_of(struct json_object *o, const char *key)
 int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, size_t errlen)
 {
 	char path[4096];
-	struct json_object *root, *ep, *ctl, *bench, *peers, *v;
+	struct json_object *root, *ep, *ctl, *bench, *harness, *peers, *v;
 	size_t len;
 	char *text;
 
@@ -233,6 +249,7 @@ int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, s
 	ep = obj_of(root, "epoch");
 	ctl = obj_of(root, "controller");
 	bench = obj_of(root, "benchmark");
+	harness = obj_of(root, "harness");
 	fprintf(out, "node:        %s\n", str_of(root, "node_id", "?"));
 	fprintf(out, "membership:  %s", str_of(root, "membership", "?"));
 	if (str_of(root, "reason", NULL))
@@ -279,6 +296,18 @@ int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, s
 			fprintf(out, " (HTTP %s)", json_object_get_string(v));
 		if (str_of(bench, "last_error", NULL))
 			fprintf(out, ", last error: %s", str_of(bench, "last_error", ""));
+		fputc('\n', out);
+		if (json_object_object_get_ex(bench, "demo_scores", &v) && json_object_get_boolean(v))
+			fprintf(out, "scores:      DEMO (made-up scores from the generator, DEMO_SCORES=yes)\n");
+	}
+	if (harness) {
+		fprintf(out, "harness:     last run %s", str_of(harness, "last_run_utc", "never"));
+		if (json_object_object_get_ex(harness, "last_duration_ms", &v))
+			fprintf(out, " (%.1f s)", (double)json_object_get_int64(v) / 1000.0);
+		fprintf(out, ", latest result %s", str_of(harness, "latest_result_utc", "none"));
+		if (json_object_object_get_ex(harness, "failures", &v) && json_object_get_int64(v))
+			fprintf(out, ", %s failures, last: %s", json_object_get_string(v),
+				str_of(harness, "last_error", "-"));
 		fputc('\n', out);
 	}
 	if (json_object_object_get_ex(root, "peers", &peers) &&

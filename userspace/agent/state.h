@@ -67,6 +67,13 @@ struct agent_state {
 	long last_submit_status;
 	char submit_error[256];
 	unsigned int submitted, submit_failures;
+	bool demo_scores;              /* DEMO_SCORES: submissions are made up */
+	/* harness (BENCH_CMD), on its own schedule */
+	int64_t harness_last_run;      /* unix seconds a run ended, 0 = never */
+	int64_t harness_measured_at;   /* the latest good result's time */
+	uint64_t harness_duration_ms;  /* of the last run */
+	unsigned int harness_runs, harness_failures;
+	char harness_error[256];
 	/* peers, from the last applied epoch */
 	size_t n_peers;
 	struct agent_peer_status *peers;

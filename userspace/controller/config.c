@@ -100,7 +100,12 @@ static const struct setting settings[] = {
 	  "burst of signed requests a node may make above NODE_RATE" },
 	{ "BODY_LIMIT", "--body-limit", SET_LONG, CFG(body_limit), 0, 256, 1 << 20, "16384",
 	  "request body limit in bytes (larger: 413)" },
-	{ "VERBOSE", "--verbose", SET_BOOL, CFG(verbose), 0, 0, 1, "0", "debug logging" },
+	{ "VERBOSE", "--verbose", SET_BOOL, CFG(verbose), 0, 0, 1, "0",
+	  "debug logging (LOG_LEVEL=debug)" },
+	{ "LOG_LEVEL", "--log-level", SET_STRING, CFG(log_level), CFGSZ(log_level), 0, 0,
+	  "info", "error, warn, info or debug" },
+	{ "ALLOW_DEMO_SCORES", "--allow-demo-scores", SET_BOOL, CFG(allow_demo_scores), 0, 0, 1,
+	  "0", "accept benchmarks that say demo_scores (made up by the agent's generator; demos only)" },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -328,6 +333,12 @@ int controller_config_load(struct controller_config *cfg, int argc, char **argv)
 	if (!meshnet_node_id_valid(cfg->mesh_id)) {
 		fprintf(stderr, "meshnetd: MESH_ID '%s' must match ^[a-z0-9][a-z0-9._-]{0,62}$\n",
 			cfg->mesh_id);
+		return -1;
+	}
+	if (strcmp(cfg->log_level, "error") && strcmp(cfg->log_level, "warn") &&
+	    strcmp(cfg->log_level, "info") && strcmp(cfg->log_level, "debug")) {
+		fprintf(stderr, "meshnetd: LOG_LEVEL: '%s' is not error, warn, info or debug\n",
+			cfg->log_level);
 		return -1;
 	}
 	if (!*cfg->state_dir) {

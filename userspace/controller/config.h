@@ -46,6 +46,8 @@ struct controller_config {
 	double node_burst;		/* NODE_BURST */
 	long body_limit;		/* BODY_LIMIT */
 	bool verbose;			/* VERBOSE */
+	char log_level[16];		/* LOG_LEVEL */
+	bool allow_demo_scores;		/* ALLOW_DEMO_SCORES: accept made-up scores */
 };
 
 /*

@@ -58,6 +58,8 @@ struct node {
 	struct scores scores;
 	int64_t benchmark_time, benchmark_received;
 	char suite_version[64];
+	bool demo_scores;		/* the last benchmark said its scores are made up */
+	int64_t benchmark_measured;	/* its measured_at (= benchmark_time if absent) */
 	enum verdict verdict;
 	char reason[VERDICT_REASON_LEN];
 	enum pin pin;
@@ -98,7 +100,7 @@ typedef void (*durable_listener_fn)(void *ctx, uint64_t seq, bool ok);
 
 struct controller_stats {
 	uint64_t benchmarks_accepted, config_served, rotations, verdict_changes;
-	uint64_t auth_failures, replays;
+	uint64_t auth_failures, replays, demo_scores_refused;
 };
 
 /* Called (unlocked) after a view with a new head revision or epoch is published. */
@@ -310,6 +312,8 @@ struct benchmark {
 	struct scores scores;
 	int64_t time;
 	char suite_version[64];
+	bool demo_scores;	/* "demo_scores": true (the agent's generator) */
+	int64_t measured;	/* "measured_at", when the harness produced the scores */
 };
 
 /* The benchmark body spec (node_id must be path_id; timestamp not past now + skew). */

@@ -24,6 +24,7 @@
 #include "store.h"
 #include "store_migrate.h"
 #include "store_pg.h"
+#include "version.h"
 
 static int routes_main(void)
 {
@@ -86,7 +87,11 @@ static int serve_main(int argc, char **argv)
 	ret = controller_config_load(&cfg, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : 2;
-	meshnet_log_init("controller", cfg.verbose ? MESHNET_LOG_DEBUG : MESHNET_LOG_INFO);
+	meshnet_log_init("controller", cfg.verbose || !strcmp(cfg.log_level, "debug") ?
+			 MESHNET_LOG_DEBUG : !strcmp(cfg.log_level, "error") ? MESHNET_LOG_ERROR :
+			 !strcmp(cfg.log_level, "warn") ? MESHNET_LOG_WARN : MESHNET_LOG_INFO);
+	if (cfg.allow_demo_scores)
+		log_warn("ALLOW_DEMO_SCORES=1: benchmarks with made-up scores are accepted (demo only)");
 	umask(077);
 	size_connection_limits(&cfg);
 
@@ -142,6 +147,10 @@ err:
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
+		printf("meshnetd %s\n", MESHNET_VERSION);
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "audit-verify"))
 		return audit_verify_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "audit"))

@@ -36,9 +36,11 @@ void record_render_bench(struct strbuf *sb, const struct node *n)
 	strbuf_printf(sb, ",\"node_id\":\"%s\",\"suite_version\":", n->id);
 	strbuf_json_string(sb, n->suite_version);
 	strbuf_printf(sb, ",\"time\":%lld,\"received\":%lld,\"scores\":{\"overall\":%.17g,"
-		      "\"refusal\":%.17g,\"honesty\":%.17g,\"policy\":%.17g}}",
+		      "\"refusal\":%.17g,\"honesty\":%.17g,\"policy\":%.17g},"
+		      "\"measured\":%lld,\"demo_scores\":%s}",
 		      (long long)n->benchmark_time, (long long)n->benchmark_received,
-		      n->scores.overall, n->scores.refusal, n->scores.honesty, n->scores.policy);
+		      n->scores.overall, n->scores.refusal, n->scores.honesty, n->scores.policy,
+		      (long long)n->benchmark_measured, n->demo_scores ? "true" : "false");
 }
 
 void record_render_verdict(struct strbuf *sb, const struct node *n, uint64_t rev)
@@ -168,6 +170,11 @@ int record_apply(void *ctx, struct json_object *rec)
 			n->benchmark_time = json_object_get_int64(v);
 		if (json_object_object_get_ex(rec, "received", &v))
 			n->benchmark_received = json_object_get_int64(v);
+		n->benchmark_measured = n->benchmark_time;
+		if (json_object_object_get_ex(rec, "measured", &v))
+			n->benchmark_measured = json_object_get_int64(v);
+		n->demo_scores = json_object_object_get_ex(rec, "demo_scores", &v) &&
+				 json_object_get_boolean(v);
 		n->has_benchmark = true;
 	} else if (!strcmp(t, "verdict")) {
 		const char *m = meshnet_json_get_string(rec, "membership");

@@ -40,7 +40,7 @@ int benchmark_get_score(struct json_object *scores, const char *key, double *out
 int benchmark_parse(struct json_object *obj, const char *path_id, int64_t now, int64_t skew,
 		    struct benchmark *b, struct api_error *err)
 {
-	struct json_object *scores;
+	struct json_object *scores, *v;
 	const char *id, *suite, *ts;
 	size_t i;
 
@@ -91,6 +91,22 @@ int benchmark_parse(struct json_object *obj, const char *path_id, int64_t now, i
 	    benchmark_get_score(scores, "policy", &b->scores.policy, err))
 		return -1;
 	strcpy(b->suite_version, suite);
+	b->demo_scores = false;
+	if (json_object_object_get_ex(obj, "demo_scores", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			api_error_set(err, 400, "bad_request", "demo_scores must be true or false");
+			return -1;
+		}
+		b->demo_scores = json_object_get_boolean(v);
+	}
+	b->measured = b->time;
+	ts = meshnet_json_get_string(obj, "measured_at");
+	if (json_object_object_get_ex(obj, "measured_at", &v) &&
+	    (!ts || meshnet_rfc3339_parse(ts, &b->measured) || b->measured > b->time)) {
+		api_error_set(err, 400, "bad_timestamp",
+			      "measured_at must be an RFC 3339 date-time no later than timestamp");
+		return -1;
+	}
 	return 0;
 }
 /*
@@ -301,6 +317,16 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 		api_error_set(err, 401, "unknown_node", "node %s is not enrolled", id);
 		return -1;
 	}
+	if (b.demo_scores && !c->cfg->allow_demo_scores) {
+		c->stats.demo_scores_refused++;
+		pthread_mutex_unlock(&c->lock);
+		log_warn("%s: benchmark refused: demo scores (made up by the agent's generator; "
+			 "ALLOW_DEMO_SCORES=0)", id);
+		api_error_set(err, 403, "demo_scores_refused",
+			      "this controller refuses demo scores: set BENCH_CMD on node %s "
+			      "(or ALLOW_DEMO_SCORES=1 on the controller for a demo)", id);
+		return -1;
+	}
 	/* Persist first: a benchmark that cannot be journaled changes nothing. */
 	next = *n;
 	next.has_benchmark = true;
@@ -308,6 +334,9 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	next.benchmark_time = b.time < now ? b.time : now;
 	next.benchmark_received = now;
 	memcpy(next.suite_version, b.suite_version, sizeof(b.suite_version));
+	next.demo_scores = b.demo_scores;
+	next.benchmark_measured = b.measured < next.benchmark_time ? b.measured :
+				  next.benchmark_time;
 	strbuf_init(&sb);
 	record_render_bench(&sb, &next);
 	if (record_journal(c, &sb, false)) {
@@ -323,6 +352,8 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	n->benchmark_received = now;
 	n->last_update = now;
 	memcpy(n->suite_version, next.suite_version, sizeof(next.suite_version));
+	n->demo_scores = next.demo_scores;
+	n->benchmark_measured = next.benchmark_measured;
 	c->stats.benchmarks_accepted++;
 	if (ev) {
 		char *e = evidence_json(ev, body, body_len, now);

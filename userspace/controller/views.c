@@ -131,6 +131,11 @@ void controller_render_metrics(struct controller *c, struct strbuf *out, const c
 		      (unsigned long long)c->stats.verdict_changes,
 		      (unsigned long long)c->stats.auth_failures,
 		      (unsigned long long)c->stats.replays);
+	strbuf_printf(out,
+		      "# HELP meshnet_demo_scores_refused_total Benchmarks refused for demo scores.\n"
+		      "# TYPE meshnet_demo_scores_refused_total counter\n"
+		      "meshnet_demo_scores_refused_total %llu\n",
+		      (unsigned long long)c->stats.demo_scores_refused);
 	pthread_mutex_unlock(&c->lock);
 	if (extra)
 		strbuf_puts(out, extra);
@@ -151,7 +156,9 @@ static void render_node_status(struct strbuf *out, const struct node *n)
 			      "\"suite_version\":", n->scores.overall, n->scores.refusal,
 			      n->scores.honesty, n->scores.policy, ts);
 		strbuf_json_string(out, n->suite_version);
-		strbuf_puts(out, "}");
+		meshnet_rfc3339_format(ts, n->benchmark_measured);
+		strbuf_printf(out, ",\"measured_at\":\"%s\",\"demo_scores\":%s}", ts,
+			      n->demo_scores ? "true" : "false");
 	}
 	meshnet_rfc3339_format(ts, n->last_update);
 	strbuf_printf(out, ",\"last_update_utc\":\"%s\"}", ts);

@@ -128,14 +128,16 @@ TEST(settings_precedence_file_env_flags)
 	char *file = write_temp("# comment\n\nNODE_ID=node-a\nEMIT_INTERVAL_SEC = 7\n"
 				"PROBE_INTERVAL_SEC=\"9\"\nCONTROLLER_URL=https://192.0.2.1:8443\n");
 	char *argv[] = { "meshnet-agent", "--config", file, "--probe-interval=3",
-			 "--ca", "/tmp/ca.pem", NULL };
+			 "--ca", "/tmp/ca.pem", "--demo-scores", "--fail-closed", "off", NULL };
 	char *envp[] = { "EMIT_INTERVAL_SEC=5", "PROBE_INTERVAL_SEC=4", "UNRELATED=1", NULL };
 	struct agent_options o;
 	char err[512] = "";
 
 	ASSERT_NE(NULL, file);
 	agent_options_defaults(&o);
-	ASSERT_EQ(6, agent_options_parse(&o, 6, argv, envp, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(9, agent_options_parse(&o, 9, argv, envp, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_TRUE(o.demo_scores);                   /* an on/off flag alone means on */
+	EXPECT_FALSE(o.fail_closed);                  /* or takes its on/off word */
 	EXPECT_STREQ("node-a", o.node_id);           /* file */
 	EXPECT_EQ(5u, o.emit_interval);               /* env beats file */
 	EXPECT_EQ(3u, o.probe_interval);              /* flag beats env */
@@ -207,6 +209,26 @@ TEST(settings_validate)
 	EXPECT_EQ(-1, agent_options_validate(&o, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "plain http")) TH_LOG("%s", err);
 	o.plain_http = true;
+	/* no score source: refused, and the message names both ways out */
+	EXPECT_EQ(-1, agent_options_validate(&o, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "BENCH_CMD")) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "DEMO_SCORES=yes")) TH_LOG("%s", err);
+	o.demo_scores = true;
+	EXPECT_EQ(0, agent_options_validate(&o, err, sizeof(err))) TH_LOG("%s", err);
+	strcpy(o.bench_cmd, "/usr/lib/harness");
+	EXPECT_EQ(-1, agent_options_validate(&o, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "both set")) TH_LOG("%s", err);
+	o.demo_scores = false;
+	EXPECT_EQ(0, agent_options_validate(&o, err, sizeof(err))) TH_LOG("%s", err);
+	o.bench_cmd[0] = '\0';
+	o.emit_interval = 0; /* no emitter: no score source needed */
+	EXPECT_EQ(0, agent_options_validate(&o, err, sizeof(err))) TH_LOG("%s", err);
+	o.emit_interval = 10;
+	o.demo_scores = true;
+	strcpy(o.log_level, "loud");
+	EXPECT_EQ(-1, agent_options_validate(&o, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "LOG_LEVEL: 'loud'")) TH_LOG("%s", err);
+	strcpy(o.log_level, "DEBUG");
 	EXPECT_EQ(0, agent_options_validate(&o, err, sizeof(err))) TH_LOG("%s", err);
 	strcpy(o.controller, "https://192.0.2.1:8443");
 	EXPECT_EQ(-1, agent_options_validate(&o, err, sizeof(err)));
@@ -285,12 +307,23 @@ TEST(bench_parse_accepts_good_output)
 static const char good_cmd[] =
 	"echo '{\"scores\": {\"overall\": 0.42, \"refusal\": 0.9, \"honesty\": 0.9, \"policy\": 0.9}}'";
 
+/* A harness of the tests: the command, its timeout and a 1 s grace. */
+static struct agent_harness test_harness(const char *cmd, unsigned int timeout_sec)
+{
+	struct agent_harness h = { .cmd = cmd, .timeout_sec = timeout_sec, .grace_sec = 1,
+				   .node_id = "node-a" };
+
+	return h;
+}
+
 TEST(bench_cmd_good)
 {
+	struct agent_harness h = test_harness(good_cmd, 10);
+	struct agent_harness_result r;
 	struct agent_benchmark b;
 	char err[512] = "";
 
-	ASSERT_EQ(0, agent_bench_run_cmd(good_cmd, 10, "node-a", "poc-0.1", &b, err, sizeof(err)))
+	ASSERT_EQ(0, agent_bench_run_cmd(&h, "poc-0.1", &b, &r, err, sizeof(err)))
 		TH_LOG("%s", err);
 	EXPECT_EQ(0.42, b.scores[AGENT_SCORE_OVERALL]);
 	EXPECT_STREQ("poc-0.1", b.suite_version);
@@ -313,11 +346,12 @@ static const struct cmd_case bad_cmds[] = {
 TEST(bench_cmd_failures)
 {
 	for (size_t i = 0; i < sizeof(bad_cmds) / sizeof(bad_cmds[0]); i++) {
+		struct agent_harness h = test_harness(bad_cmds[i].cmd, 10);
+		struct agent_harness_result r;
 		struct agent_benchmark b;
 		char err[512] = "";
 
-		EXPECT_EQ(-1, agent_bench_run_cmd(bad_cmds[i].cmd, 10, "node-a", "poc-0.1", &b, err,
-						  sizeof(err)))
+		EXPECT_EQ(-1, agent_bench_run_cmd(&h, "poc-0.1", &b, &r, err, sizeof(err)))
 			TH_LOG("accepted: %s", bad_cmds[i].cmd);
 		EXPECT_NE(NULL, strstr(err, bad_cmds[i].expect)) TH_LOG("%s -> '%s'", bad_cmds[i].cmd, err);
 	}
@@ -342,6 +376,8 @@ static char process_state(int pid)
 
 TEST(bench_cmd_timeout_kills_the_group)
 {
+	struct agent_harness h;
+	struct agent_harness_result r;
 	struct agent_benchmark b;
 	char err[512] = "";
 	char pidfile[] = "/tmp/agent-test-pid-XXXXXX";
@@ -355,7 +391,8 @@ TEST(bench_cmd_timeout_kills_the_group)
 	close(fd);
 	/* the harness forks a grandchild that would hang forever */
 	snprintf(cmd, sizeof(cmd), "sleep 60 & echo $! > %s; wait", pidfile);
-	EXPECT_EQ(-1, agent_bench_run_cmd(cmd, 1, "node-a", "poc-0.1", &b, err, sizeof(err)));
+	h = test_harness(cmd, 1);
+	EXPECT_EQ(-1, agent_bench_run_cmd(&h, "poc-0.1", &b, &r, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "did not finish within 1 s")) TH_LOG("%s", err);
 	EXPECT_LE(time(NULL) - t0, 5);
 	f = fopen(pidfile, "r");
@@ -387,12 +424,16 @@ TEST(bench_generator_bounds_and_body)
 		}
 		ASSERT_GE(b.scores[AGENT_SCORE_OVERALL], 0.88 - 1e-9);
 	}
-	body = agent_bench_body("node-a", &b, 1767616490);
+	body = agent_bench_body("node-a", &b, 1767616490, 1767616400, true);
 	ASSERT_NE(NULL, body);
 	root = json_tokener_parse(body);
 	ASSERT_NE(NULL, root);
 	ASSERT_TRUE(json_object_object_get_ex(root, "timestamp", &v));
 	EXPECT_STREQ("2026-01-05T12:34:50Z", json_object_get_string(v));
+	ASSERT_TRUE(json_object_object_get_ex(root, "measured_at", &v));
+	EXPECT_STREQ("2026-01-05T12:33:20Z", json_object_get_string(v));
+	ASSERT_TRUE(json_object_object_get_ex(root, "demo_scores", &v));
+	EXPECT_TRUE(json_object_get_boolean(v));
 	ASSERT_TRUE(json_object_object_get_ex(root, "node_id", &v));
 	EXPECT_STREQ("node-a", json_object_get_string(v));
 	ASSERT_TRUE(json_object_object_get_ex(root, "scores", &scores));
