@@ -16,8 +16,9 @@ DESTDIR ?=
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/aligned-meshnet
-# GNU layout: /usr puts its configuration in /etc, any other prefix in PREFIX/etc.
-SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# Configuration lives in /etc whatever the prefix (what the README and the
+# units say); SYSCONFDIR=$(PREFIX)/etc for a self-contained tree.
+SYSCONFDIR ?= /etc
 # systemd reads units, sysusers.d and modules-load.d under /usr/lib and /usr/local/lib.
 SYSTEMDDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib,$(PREFIX)/lib)
 UNITDIR ?= $(SYSTEMDDIR)/systemd/system
@@ -28,7 +29,7 @@ DKMS_SRCDIR ?= /usr/src/meshnet-$(MESHNET_VERSION)
 
 INSTALL_PROGRAMS := meshnetd meshnet-agent meshnetctl
 INSTALL_MANPAGES := $(addprefix man/,$(addsuffix .8,$(INSTALL_PROGRAMS)))
-INSTALL_UNITS := meshnetd.service meshnet-agent.service
+INSTALL_UNITS := meshnetd.service meshnet-agent@.service
 INSTALL_CONFIGS := meshnetd.conf agent.conf
 # module sources only: not the kbuild products (meshnet.mod.c) of an in-tree build
 KMOD_DKMS_SRCS = kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h)
@@ -75,17 +76,23 @@ install: install-check-vars $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS))
 	$(PACKAGING_SUBST) packaging/dkms/dkms.conf.in >$(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 	chmod 0644 $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 ifeq ($(DESTDIR),)
+	@# an upgrade replaces the module: every other meshnet version leaves DKMS first
 	@if command -v dkms >/dev/null; then \
+		for v in $$(dkms status -m meshnet 2>/dev/null | sed -n 's|^meshnet[/,] *\([^,:]*\).*|\1|p' | sort -u); do \
+			[ "$$v" = "$(MESHNET_VERSION)" ] || dkms remove -m meshnet -v "$$v" --all; \
+			[ "$$v" = "$(MESHNET_VERSION)" ] || rm -rf "/usr/src/meshnet-$$v"; \
+		done; \
 		dkms status -m meshnet -v $(MESHNET_VERSION) | grep -q . || dkms add -m meshnet -v $(MESHNET_VERSION); \
 		dkms install -m meshnet -v $(MESHNET_VERSION) || echo "install: dkms could not build meshnet.ko (kernel headers installed?)" >&2; \
 	else echo "install: dkms not found: apt-get install dkms, then dkms install -m meshnet -v $(MESHNET_VERSION)"; fi
 	-command -v systemd-sysusers >/dev/null && systemd-sysusers $(SYSUSERSDIR)/meshnet.conf
 	-[ -d /run/systemd/system ] && systemctl daemon-reload
+	@echo "install: meshnet $(MESHNET_VERSION); load the new module with: modprobe -r meshnet && modprobe meshnet"
 endif
 
 uninstall: install-check-vars
 ifeq ($(DESTDIR),)
-	-[ -d /run/systemd/system ] && systemctl disable --now $(INSTALL_UNITS) 2>/dev/null
+	-[ -d /run/systemd/system ] && systemctl disable --now meshnetd.service 'meshnet-agent@*.service' 2>/dev/null
 	-command -v dkms >/dev/null && dkms status -m meshnet -v $(MESHNET_VERSION) | grep -q . && \
 		dkms remove -m meshnet -v $(MESHNET_VERSION) --all
 endif

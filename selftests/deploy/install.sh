@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/deploy/tap.sh"
 tmp=$(mktemp -d /tmp/meshnet-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-version=$(sed -n 's/^MESHNET_VERSION := //p' "$top/deploy.mk")
+version=$(cat "$top/VERSION")
 programs=(meshnetd meshnet-agent meshnetctl)
 build=${1:-$top/build}
 mk() { make -s --no-print-directory -C "$top" "BUILD=$build" "$@"; }
@@ -38,7 +38,7 @@ files_and_modes() {
 	usr/share/man/man8/meshnet-agent.8 644
 	usr/share/man/man8/meshnetctl.8 644
 	usr/lib/systemd/system/meshnetd.service 644
-	usr/lib/systemd/system/meshnet-agent.service 644
+	usr/lib/systemd/system/meshnet-agent@.service 644
 	usr/lib/sysusers.d/meshnet.conf 644
 	usr/lib/modules-load.d/meshnet.conf 644
 	etc/meshnet/meshnetd.conf 644
@@ -81,7 +81,9 @@ check "no @PLACEHOLDER@ left in units, configs and dkms.conf" \
 execstart_paths() {
 	local u bin
 	for u in meshnetd meshnet-agent; do
-		bin=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$root/usr/lib/systemd/system/$u.service")
+		f=$root/usr/lib/systemd/system/$u.service
+		[ -f "$f" ] || f=$root/usr/lib/systemd/system/$u@.service
+		bin=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$f")
 		[ "$bin" = "/usr/sbin/$u" ] || { echo "$u: ExecStart=$bin"; return 1; }
 		[ -x "$root$bin" ] || { echo "$u: $bin not installed"; return 1; }
 	done
@@ -93,13 +95,14 @@ check "units start the installed binaries" execstart_paths
 verify_units() {
 	local v=$tmp/verify-root t out
 	rm -rf "$v"; cp -a "$root" "$v"
+	mkdir -p "$v/bin" && cp /bin/kill "$v/bin/"	# ExecReload
 	for t in sysinit.target basic.target multi-user.target network-online.target \
 		shutdown.target sockets.target timers.target paths.target slices.target \
-		local-fs.target swap.target systemd-modules-load.service; do
+		local-fs.target swap.target systemd-modules-load.service wg-quick@.service; do
 		[ -e "$v/usr/lib/systemd/system/$t" ] || cp "/lib/systemd/system/$t" "$v/usr/lib/systemd/system/" 2>/dev/null
 	done
 	out=$(systemd-analyze verify --man=no --root="$v" \
-		/usr/lib/systemd/system/meshnetd.service /usr/lib/systemd/system/meshnet-agent.service 2>&1) ||
+		/usr/lib/systemd/system/meshnetd.service /usr/lib/systemd/system/meshnet-agent@wg0.service 2>&1) ||
 		{ echo "$out"; return 1; }
 	[ -z "$out" ] || { echo "$out"; return 1; }
 }
@@ -114,7 +117,7 @@ if command -v systemd-analyze >/dev/null; then
 		awk -v l="$level" -v m="$max" 'BEGIN { exit !(l <= m) }' || { echo "$unit exposure $level > $max"; return 1; }
 	}
 	check "meshnetd.service exposure level <= 1.5 (systemd-analyze security)" exposure meshnetd.service 1.5
-	check "meshnet-agent.service exposure level <= 2.5 (systemd-analyze security)" exposure meshnet-agent.service 2.5
+	check "meshnet-agent@.service exposure level <= 2.5 (systemd-analyze security)" exposure meshnet-agent@.service 2.5
 	[ ! -f "$tmp/exposure" ] || say "systemd-analyze security --offline exposure: $(tr '\n' ' ' <"$tmp/exposure")"
 else
 	skip "systemd-analyze verify/security" "systemd-analyze not installed"
@@ -127,14 +130,61 @@ hardening() {
 	unit_has meshnetd.service 'ProtectSystem=strict' &&
 	unit_has meshnetd.service 'NoNewPrivileges=yes' &&
 	unit_has meshnetd.service 'LoadCredential=admin.token:/etc/meshnet/admin.token' &&
-	unit_has meshnet-agent.service 'User=meshnet' &&
-	unit_has meshnet-agent.service 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW' &&
-	unit_has meshnet-agent.service 'AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW' &&
-	unit_has meshnet-agent.service 'ProtectSystem=strict' &&
-	unit_has meshnet-agent.service 'NoNewPrivileges=yes' &&
-	grep -q '^u meshnet ' "$root/usr/lib/sysusers.d/meshnet.conf"
+	unit_has meshnet-agent@.service 'User=meshnet' &&
+	unit_has meshnet-agent@.service 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID' &&
+	unit_has meshnet-agent@.service 'AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID' &&
+	unit_has meshnet-agent@.service 'ProtectSystem=strict' &&
+	unit_has meshnet-agent@.service 'NoNewPrivileges=yes' &&
+	grep -q '^u meshnet ' "$root/usr/lib/sysusers.d/meshnet.conf" &&
+	grep -q '^u meshnet-bench ' "$root/usr/lib/sysusers.d/meshnet.conf" &&
+	grep -qx 'BENCH_USER=meshnet-bench' "$root/etc/meshnet/agent.conf"
 }
-check "units: dedicated users, least capabilities, ProtectSystem=strict" hardening
+check "units: dedicated users (the harness its own), least capabilities, ProtectSystem=strict" hardening
+
+# Restart=always with no start limit (a unit never stays failed), SIGHUP
+# reloads, the template follows its WireGuard unit.
+lifecycle() {
+	local u
+	for u in meshnetd.service meshnet-agent@.service; do
+		unit_has $u 'Restart=always' && unit_has $u 'StartLimitIntervalSec=0' &&
+			unit_has $u 'SyslogLevelPrefix=yes' || return 1
+	done
+	unit_has meshnet-agent@.service 'ExecReload=/bin/kill -HUP $MAINPID' &&
+	unit_has meshnet-agent@.service 'BindsTo=wg-quick@%i.service' &&
+	grep -q -- '--interface %i' "$root/usr/lib/systemd/system/meshnet-agent@.service"
+}
+check "units: Restart=always without a start limit, reload by SIGHUP, agent@IFACE bound to wg-quick@IFACE" lifecycle
+
+# SIGHUP reloads: a bad new config is refused and the agent runs on; a good
+# one restarts it in place (same PID); SIGTERM stops it (exit 0).
+agent_sighup() {
+	local d=$tmp/hup conf pid rc=0
+	mkdir -p "$d"; chmod 0700 "$d"; conf=$d/agent.conf
+	printf 'NODE_ID=hup-node\nCONTROLLER_URL=http://127.0.0.1:9\nALLOW_PLAIN_HTTP=1\nDEMO_SCORES=yes\nSTATE_DIR=%s\nWG_INTERFACE=mnhup0\nEMIT_INTERVAL_SEC=1\nPROBE_INTERVAL_SEC=0\n' "$d" >"$conf"
+	"$root/usr/sbin/meshnet-agent" --config "$conf" >"$d/log" 2>&1 &
+	pid=$!
+	sleep 1
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "EMIT_INTERVAL_SEC=banana" >>"$conf"
+		kill -HUP "$pid"; sleep 1
+		grep -q "RELOAD refused" "$d/log" || { echo "bad config not refused"; rc=1; }
+		kill -0 "$pid" 2>/dev/null || { echo "agent died on a bad reload"; rc=1; }
+		sed -i '/banana/d' "$conf"
+		kill -HUP "$pid"; sleep 2
+		grep -q "RELOAD: configuration valid" "$d/log" || { echo "good config not reloaded"; rc=1; }
+		[ "$(grep -c 'STARTED' "$d/log")" -ge 2 ] || { echo "agent did not restart in place"; rc=1; }
+		kill -0 "$pid" 2>/dev/null || { echo "agent gone after reload"; rc=1; }
+		kill -TERM "$pid"; wait "$pid" || { echo "SIGTERM: exit status $?"; rc=1; }
+	else
+		# no module here: setup fails before the loop; the reload path needs it
+		wait "$pid"
+		grep -q "meshnet" "$d/log" || rc=1
+		[ $rc = 0 ] && echo "SKIP-REASON: meshnet.ko not loaded on this host" && rc=0
+	fi
+	[ $rc = 0 ] || cat "$d/log"
+	return $rc
+}
+check "meshnet-agent: SIGHUP refuses a bad config, reloads a good one in place; SIGTERM exits 0" agent_sighup
 
 # The installed default configs are accepted by the programs themselves.
 meshnetd_default_config() {
@@ -193,7 +243,7 @@ check "meshnetd.service's ExecStart works with systemd credentials (0400) and ST
 agent_unit_flags() {
 	local flag rc=0
 	"$root/usr/sbin/meshnet-agent" --help >"$tmp/agent.help" 2>&1
-	for flag in $(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$root/usr/lib/systemd/system/meshnet-agent.service" |
+	for flag in $(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$root/usr/lib/systemd/system/meshnet-agent@.service" |
 		sed -n 's/^ExecStart=//p' | grep -oE -- '--[a-z-]+'); do
 		grep -qF -- "$flag" "$tmp/agent.help" || { echo "meshnet-agent has no $flag"; rc=1; }
 	done
@@ -238,16 +288,16 @@ check "edited agent.conf kept" grep -qx 'NODE_ID=edited' "$root/etc/meshnet/agen
 lroot=$tmp/local-root
 check "make install DESTDIR PREFIX=/usr/local" mk install "DESTDIR=$lroot" PREFIX=/usr/local
 local_layout() {
-	[ -x "$lroot/usr/local/sbin/meshnetd" ] && [ -f "$lroot/usr/local/etc/meshnet/meshnetd.conf" ] &&
+	[ -x "$lroot/usr/local/sbin/meshnetd" ] && [ -f "$lroot/etc/meshnet/meshnetd.conf" ] &&
 		[ -f "$lroot/usr/local/lib/systemd/system/meshnetd.service" ] &&
 		[ -f "$lroot/usr/local/share/man/man8/meshnetctl.8" ] &&
 		[ -f "$lroot/usr/src/meshnet-$version/dkms.conf" ] || { find "$lroot" | head -n 30; return 1; }
-	grep -q '^ExecStart=/usr/local/sbin/meshnetd --config /usr/local/etc/meshnet/meshnetd.conf' \
+	grep -q '^ExecStart=/usr/local/sbin/meshnetd --config /etc/meshnet/meshnetd.conf' \
 		"$lroot/usr/local/lib/systemd/system/meshnetd.service" || { echo "unit paths not /usr/local"; return 1; }
-	[ -z "$(find "$lroot" -path "$lroot/usr/local" -prune -o -path "$lroot/usr/src" -prune -o -type f -print)" ] ||
-		{ echo "files outside /usr/local and /usr/src:"; find "$lroot" -type f | grep -v -e /usr/local/ -e /usr/src/; return 1; }
+	[ -z "$(find "$lroot" -path "$lroot/usr/local" -prune -o -path "$lroot/usr/src" -prune -o -path "$lroot/etc/meshnet" -prune -o -type f -print)" ] ||
+		{ echo "files outside /usr/local, /etc/meshnet and /usr/src:"; find "$lroot" -type f | grep -v -e /usr/local/ -e /usr/src/ -e /etc/meshnet/; return 1; }
 }
-check "PREFIX=/usr/local: everything under /usr/local (DKMS source in /usr/src)" local_layout
+check "PREFIX=/usr/local: programs under /usr/local, config in /etc/meshnet (as the README says), DKMS source in /usr/src" local_layout
 
 say "make uninstall"
 check "make uninstall DESTDIR PREFIX=/usr" mk uninstall "DESTDIR=$root" PREFIX=/usr
