@@ -689,7 +689,8 @@ TEST(nl_open_without_module)
 TEST(binary_without_module)
 {
 	static const char *const needs_module[] = {
-		"show", "show --json", "peers", "peers --json", "attach wg0", "detach wg0",
+		"", "show", "show --json", "show wg0", "show wg0 peers", "show wg0 epoch",
+		"peers", "peers --json", "attach wg0", "detach wg0",
 		"policy unknown drop", "self verdict allowed", "set-peer " KEY_A " verdict allowed",
 		"del-peer " KEY_A, "reset-counters", "epoch abort", "monitor",
 	};
@@ -711,7 +712,11 @@ TEST(binary_usage_errors)
 		const char *message;
 	} cases[] = {
 		{ "frobnicate", "unknown subcommand 'frobnicate'" },
-		{ "", "Usage: meshnetctl <subcommand>" },
+		{ "show wg0 nosuchfield", "unknown field 'nosuchfield'" },
+		{ "show wg0 peers extra", "unexpected argument 'extra'" },
+		{ "show --json wg0 peers", "--json shows every field, not 'peers'" },
+		{ "show averyveryverylongname0", "bad device name 'averyveryverylongname0'" },
+		{ "show --colour", "unknown argument '--colour'" },
 		{ "set-peer bad-key verdict allowed", "bad public key 'bad-key'" },
 		{ "set-peer " KEY_A " verdict allowed allowed-ips 10.0.0.1/8",
 		  "prefix '10.0.0.1/8' has host bits set" },

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "version.h"
 
 static const struct {
 	const char *name;
@@ -37,7 +38,8 @@ int help_main(int argc, char *argv[])
 
 	(void)argc;
 	(void)argv;
-	printf("Usage: %s <subcommand> [<args>]\n\nSubcommands:\n", PROG_NAME);
+	printf("Usage: %s [<subcommand> [<args>]]   (no subcommand: show)\n\nSubcommands:\n",
+	       PROG_NAME);
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		printf("  %-15s %s\n", subcommands[i].name, subcommands[i].description);
 	printf("\nEvery subcommand takes --help. Exit status: 0 success, %d failure, %d bad usage.\n",
@@ -91,14 +93,13 @@ int main(int argc, char *argv[])
 {
 	size_t i;
 
-	if (argc < 2) {
-		help_main(argc, argv);
-		return EXIT_USAGE;
-	}
+	if (argc < 2)	/* like wg(8): no arguments shows everything */
+		return show_main(argc, argv);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return help_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--version")) {
-		printf("%s (meshnet genl family version %d)\n", PROG_NAME, MESHNET_GENL_VERSION);
+		printf("%s %s (meshnet genl family version %d)\n", PROG_NAME, MESHNET_VERSION,
+		       MESHNET_GENL_VERSION);
 		return 0;
 	}
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)

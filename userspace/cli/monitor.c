@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "cli.h"
 #include "nl/meshnet_parse.h"
 #include "timefmt.h"
@@ -29,11 +31,26 @@ static const char *event_name(uint8_t cmd)
 	}
 }
 
+/* When the event was received: "2026-01-05T12:34:50.123Z" (wall clock, UTC). */
+static void event_time(char *out, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
 static void print_json(const struct meshnet_event *ev)
 {
 	struct json_object *o = json_object_new_object();
-	char when[MESHNET_RFC3339_LEN];
+	char when[MESHNET_RFC3339_LEN], now[64];
 
+	event_time(now, sizeof(now));
+	json_object_object_add(o, "time", json_object_new_string(now));
 	json_object_object_add(o, "event", json_object_new_string(event_name(ev->cmd)));
 	json_object_object_add(o, "epoch", json_object_new_uint64(ev->epoch_id));
 	if (ev->cmd == MESHNET_CMD_VERDICT_NOTIFY) {
@@ -64,8 +81,10 @@ static void print_json(const struct meshnet_event *ev)
 
 static void print_text(const struct meshnet_event *ev)
 {
-	char when[MESHNET_RFC3339_LEN], key[MESHNET_KEY_B64_LEN];
+	char when[MESHNET_RFC3339_LEN], key[MESHNET_KEY_B64_LEN], now[64];
 
+	event_time(now, sizeof(now));
+	printf("%s ", now);
 	meshnet_rfc3339_format(when, (int64_t)ev->epoch_expiry);
 	switch (ev->cmd) {
 	case MESHNET_CMD_VERDICT_NOTIFY:

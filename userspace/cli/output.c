@@ -164,7 +164,7 @@ void cli_print_state(FILE *out, const struct meshnet_state *st)
 
 void cli_print_peer_header(FILE *out)
 {
-	fprintf(out, "%-16s %-13s %-8s %-6s %-21s %-34s %-14s %-14s %s\n", "NAME", "KEY",
+	fprintf(out, "%-16s %-44s %-8s %-6s %-21s %-34s %-14s %-14s %s\n", "NAME", "PUBLIC-KEY",
 		"VERDICT", "EPOCH", "ENDPOINT", "ALLOWED-IPS", "RX/TX PKTS", "DROP RX/TX", "PSK");
 }
 
@@ -174,9 +174,8 @@ void cli_print_peer_row(FILE *out, const struct meshnet_peer *peer, bool show_ps
 	char ip[MESHNET_PREFIX_STRLEN], rxtx[48], drops[48], psk[MESHNET_KEY_B64_LEN];
 	size_t i, used = 0;
 
+	/* the full key, pasteable into del-peer and wg(8) */
 	meshnet_format_key(peer->public_key, key);
-	/* wg-style short key: first 10 characters and an ellipsis */
-	memcpy(key + 10, "...", 4);
 	if (peer->flags & MESHNET_PEER_HAS_ENDPOINT)
 		meshnet_format_endpoint(&peer->endpoint, ep, sizeof(ep));
 	else
@@ -195,7 +194,7 @@ void cli_print_peer_row(FILE *out, const struct meshnet_peer *peer, bool show_ps
 		meshnet_format_key(peer->psk, psk);
 	else
 		snprintf(psk, sizeof(psk), "%s", peer->flags & MESHNET_PEER_PSK_SET ? "set" : "none");
-	fprintf(out, "%-16s %-13s %-8s %-6" PRIu64 " %-21s %-34s %-14s %-14s %s\n",
+	fprintf(out, "%-16s %-44s %-8s %-6" PRIu64 " %-21s %-34s %-14s %-14s %s\n",
 		peer->flags & MESHNET_PEER_HAS_NAME ? peer->name : "-", key,
 		meshnet_verdict_name(peer->verdict), peer->epoch, ep, ips, rxtx, drops, psk);
 	if (peer->flags & MESHNET_PEER_HAS_REASON)
