@@ -19,6 +19,8 @@ PKGS=(
 	clang clang-tools libclang-rt-14-dev sparse cppcheck valgrind
 	# deployment checks
 	docker-compose dkms groff-base shellcheck
+	# the web console's browser test (headless Chromium driven over WebDriver)
+	chromium chromium-driver
 )
 
 missing=()
