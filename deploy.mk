@@ -24,10 +24,11 @@ SYSTEMDDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib,$(PREFIX)/lib)
 UNITDIR ?= $(SYSTEMDDIR)/systemd/system
 SYSUSERSDIR ?= $(SYSTEMDDIR)/sysusers.d
 MODLOADDIR ?= $(SYSTEMDDIR)/modules-load.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # DKMS only looks in /usr/src, whatever the prefix.
 DKMS_SRCDIR ?= /usr/src/meshnet-$(MESHNET_VERSION)
 
-INSTALL_PROGRAMS := meshnetd meshnet-agent meshnetctl
+INSTALL_PROGRAMS := meshnetd meshnet-agent meshnetctl meshnet-admin
 INSTALL_MANPAGES := $(addprefix man/,$(addsuffix .8,$(INSTALL_PROGRAMS)))
 INSTALL_UNITS := meshnetd.service meshnet-agent@.service
 INSTALL_CONFIGS := meshnetd.conf agent.conf
@@ -59,6 +60,8 @@ install: install-check-vars $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS))
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$(u) &&) true
 	install -m 0644 packaging/sysusers.d/meshnet.conf $(DESTDIR)$(SYSUSERSDIR)/meshnet.conf
 	install -m 0644 packaging/modules-load.d/meshnet.conf $(DESTDIR)$(MODLOADDIR)/meshnet.conf
+	install -d -m 0755 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 packaging/bash-completion/meshnet-admin $(DESTDIR)$(BASHCOMPDIR)/meshnet-admin
 	@# default configs: never overwrite one the admin may have edited
 	@for c in $(INSTALL_CONFIGS); do \
 		if [ -e $(DESTDIR)$(SYSCONFDIR)/meshnet/$$c ]; then \
@@ -100,6 +103,7 @@ endif
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(INSTALL_MANPAGES)))
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(INSTALL_UNITS))
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/meshnet.conf $(DESTDIR)$(MODLOADDIR)/meshnet.conf
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/meshnet-admin
 	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DKMS_SRCDIR)
 	@# configs: removed only when unchanged from the defaults
 	@for c in $(INSTALL_CONFIGS); do \

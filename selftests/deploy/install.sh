@@ -17,7 +17,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/meshnet-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 version=$(cat "$top/VERSION")
-programs=(meshnetd meshnet-agent meshnetctl)
+programs=(meshnetd meshnet-agent meshnetctl meshnet-admin)
 build=${1:-$top/build}
 mk() { make -s --no-print-directory -C "$top" "BUILD=$build" "$@"; }
 
@@ -34,6 +34,9 @@ files_and_modes() {
 	usr/sbin/meshnetd 755
 	usr/sbin/meshnet-agent 755
 	usr/sbin/meshnetctl 755
+	usr/sbin/meshnet-admin 755
+	usr/share/man/man8/meshnet-admin.8 644
+	usr/share/bash-completion/completions/meshnet-admin 644
 	usr/share/man/man8/meshnetd.8 644
 	usr/share/man/man8/meshnet-agent.8 644
 	usr/share/man/man8/meshnetctl.8 644

@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
 tmp=$(mktemp -d /tmp/meshnet-man.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-programs=(meshnetd meshnet-agent meshnetctl)
+programs=(meshnetd meshnet-agent meshnetctl meshnet-admin)
 
 # The page as plain text with roff escapes for '-' undone, for grepping.
 page_text() { sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\e/\\/g' "$top/man/$1.8"; }
@@ -75,7 +75,7 @@ agent_commands() {
 		"$build/meshnet-agent" "$c" --help >"$tmp/out" 2>&1 && grep -q "Usage: meshnet-agent $c" "$tmp/out" ||
 			{ echo "meshnet-agent $c --help"; cat "$tmp/out"; return 1; }
 	done
-	for c in run keygen status help; do
+	for c in run keygen join bench status help; do
 		grep -q "^\.B $c\$" "$top/man/meshnet-agent.8" || { echo "$c not in meshnet-agent.8 COMMANDS"; return 1; }
 	done
 }
@@ -103,6 +103,27 @@ ctl_subcommands() {
 }
 check "meshnetctl: every subcommand has --help and an entry (with its flags) in meshnetctl.8" ctl_subcommands
 
+admin_subcommands() {
+	local sub missing=0 flag
+	"$build/meshnet-admin" help >"$tmp/adm.help" 2>&1 || { echo "meshnet-admin help failed"; return 1; }
+	page_text meshnet-admin >"$tmp/adm.txt"
+	sed 's/\\-/-/g' "$top/man/meshnet-admin.8" >"$tmp/adm.roff"
+	for flag in $(grep -oE -- '--[a-z][a-z-]+' "$tmp/adm.help" | sort -u); do
+		grep -qF -- "$flag" "$tmp/adm.txt" || { echo "meshnet-admin $flag not in meshnet-admin.8"; missing=1; }
+	done
+	for sub in $(awk '/^Subcommands:/ { on = 1; next } on && !NF { exit } on { print $1 }' "$tmp/adm.help"); do
+		grep -qE "^\.B $sub( |\$)|^\.BI \"$sub |^\.BR \"$sub " "$tmp/adm.roff" || { echo "$sub has no entry in meshnet-admin.8"; missing=1; }
+		[ "$sub" = help ] && continue
+		"$build/meshnet-admin" "$sub" --help >"$tmp/sub.help" 2>&1 && grep -q "Usage: meshnet-admin $sub" "$tmp/sub.help" ||
+			{ echo "meshnet-admin $sub --help: no usage"; missing=1; continue; }
+		for flag in $(grep -oE -- '--[a-z][a-z-]+' "$tmp/sub.help" | grep -v -- '--help' | sort -u); do
+			grep -qF -- "$flag" "$tmp/adm.txt" || { echo "meshnet-admin $sub $flag not in meshnet-admin.8"; missing=1; }
+		done
+	done
+	[ -s "$tmp/adm.help" ] && return $missing
+}
+check "meshnet-admin: every subcommand has --help and an entry (with its flags) in meshnet-admin.8" admin_subcommands
+
 # refused PROG ARGS... -- WORD: non-zero exit, and the message names WORD.
 refused() {
 	local bin=$1 word=${*: -1} out rc
@@ -115,6 +136,8 @@ check "meshnetctl: unknown subcommand refused, named" refused meshnetctl frobnic
 check "meshnetctl: bad key refused, named" refused meshnetctl del-peer not-base64! -- not-base64!
 check "meshnet-agent: unknown flag refused, named" refused meshnet-agent --no-such-flag 1 -- --no-such-flag
 check "meshnet-agent: bad interval refused, named" refused meshnet-agent --emit-interval abc -- EMIT_INTERVAL_SEC
+check "meshnet-admin: unknown subcommand refused, named" refused meshnet-admin frobnicate -- frobnicate
+check "meshnet-admin: bad node id refused, named" refused meshnet-admin node ../x -- ../x
 check "meshnetd: unknown flag refused, named" refused meshnetd --no-such-flag 1 -- --no-such-flag
 check "meshnetd: out-of-range setting refused, named" refused meshnetd --epoch-seconds 0 -- epoch-seconds
 

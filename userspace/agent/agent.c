@@ -179,6 +179,180 @@ static int keygen_main(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * meshnet-agent join --token TOKEN [options]: creates this node's keys if
+ * absent and enrols them with a one-time token from `meshnet-admin enrol`
+ * (POST /v1/join), so the private keys never leave the node.
+ */
+static int join_main(int argc, char **argv)
+{
+	static const atomic_bool never_stop;
+	char err[1024], wg[MESHNET_B64_LEN(32) + 1], ed[MESHNET_B64_LEN(32) + 1];
+	char *args[64], *token = NULL;
+	struct agent_http_reply reply = { 0 };
+	struct agent_options o;
+	struct agent_keys k;
+	struct agent_http http;
+	struct json_object *req;
+	EVP_PKEY *key = NULL;
+	bool created;
+	int n = 0, ret = 1;
+
+	if (wants_help(argc, argv)) {
+		printf("Usage: meshnet-agent join --token TOKEN --node-id ID --controller URL [--ca FILE] "
+		       "[--state-dir DIR] [--config FILE]\n"
+		       "Creates this node's keys (0600) if absent and enrols their public halves\n"
+		       "with a one-time join token from `meshnet-admin enrol`.\n");
+		return 0;
+	}
+	/* --token is join's own; the rest are the agent's settings */
+	for (int i = 0; i < argc && n < 63; i++) {
+		if (!strcmp(argv[i], "--token") && i + 1 < argc)
+			token = argv[++i];
+		else if (!strncmp(argv[i], "--token=", 8))
+			token = argv[i] + 8;
+		else
+			args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	if (!token || strlen(token) != 64) {
+		fprintf(stderr, "meshnet-agent join: --token TOKEN (64 hex characters, from "
+			"meshnet-admin enrol) is required\n");
+		return 1;
+	}
+	agent_options_defaults(&o);
+	if (agent_options_parse(&o, n, args, environ, err, sizeof(err)) < 0) {
+		fprintf(stderr, "meshnet-agent join: %s\n", err);
+		return 1;
+	}
+	o.emit_interval = 0; /* joining needs no score source */
+	if (agent_options_validate(&o, err, sizeof(err))) {
+		fprintf(stderr, "meshnet-agent join: %s\n", err);
+		return 1;
+	}
+	if (agent_keys_load_or_create(o.state_dir, &k, &created, err, sizeof(err))) {
+		fprintf(stderr, "meshnet-agent join: %s\n", err);
+		return 1;
+	}
+	key = meshnet_ed25519_private_from_raw(k.ed_seed);
+	if (!key || agent_http_global_init() ||
+	    agent_http_init(&http, key, o.node_id, o.controller, o.ca_file, &never_stop)) {
+		fprintf(stderr, "meshnet-agent join: cannot set up the HTTP client\n");
+		goto out_keys;
+	}
+	meshnet_b64_encode(wg, k.wg_public, 32);
+	meshnet_b64_encode(ed, k.ed_public, 32);
+	req = json_object_new_object();
+	json_object_object_add(req, "token", json_object_new_string(token));
+	json_object_object_add(req, "node_id", json_object_new_string(o.node_id));
+	json_object_object_add(req, "wg_public_key", json_object_new_string(wg));
+	json_object_object_add(req, "ed25519_public_key", json_object_new_string(ed));
+	if (agent_http_request(&http, "POST", "/v1/join", json_object_to_json_string(req),
+			       o.http_timeout, &reply, err, sizeof(err))) {
+		fprintf(stderr, "meshnet-agent join: controller unreachable: %s\n", err);
+	} else if (reply.status != 201) {
+		agent_http_error_text(&reply, err, sizeof(err));
+		fprintf(stderr, "meshnet-agent join: refused (HTTP %ld): %s\n", reply.status, err);
+	} else {
+		printf("%s: enrolled with its own keys (%s in %s); start the agent now\n",
+		       o.node_id, created ? "new" : "existing", o.state_dir);
+		ret = 0;
+	}
+	json_object_put(req);
+	agent_http_reply_free(&reply);
+	agent_http_free(&http);
+	agent_http_global_cleanup();
+out_keys:
+	EVP_PKEY_free(key);
+	agent_keys_wipe(&k);
+	return ret;
+}
+
+/*
+ * meshnet-agent bench [--submit] [options]: runs the harness once, sandboxed
+ * as the agent would (or makes up demo scores with DEMO_SCORES), prints the
+ * benchmark, and with --submit sends it signed: the operator's check of a
+ * harness before the agent runs it on its schedule.
+ */
+static int bench_main(int argc, char **argv)
+{
+	static struct agent_ctx ctx;
+	struct agent_harness_result hr;
+	struct agent_http_reply reply = { 0 };
+	struct agent_http http;
+	struct agent_benchmark b;
+	char err[1024], path[128], *args[64], *body;
+	bool submit = false, created;
+	int n = 0, ret = 1;
+
+	if (wants_help(argc, argv)) {
+		printf("Usage: meshnet-agent bench [--submit] [--config FILE] [--OPTION VALUE ...]\n"
+		       "Runs BENCH_CMD once, sandboxed as the agent runs it (or makes up scores\n"
+		       "with DEMO_SCORES), prints the benchmark body; --submit also sends it.\n");
+		return 0;
+	}
+	for (int i = 0; i < argc && n < 63; i++)
+		if (!strcmp(argv[i], "--submit"))
+			submit = true;
+		else
+			args[n++] = argv[i];
+	args[n] = NULL;
+	if (load_options(&ctx.opts, n, args, submit))
+		return 1;
+	if (!ctx.opts.bench_cmd[0] && !ctx.opts.demo_scores) {
+		fprintf(stderr, "meshnet-agent bench: BENCH_CMD (or DEMO_SCORES=yes) is not set\n");
+		return 1;
+	}
+	meshnet_log_init(ctx.opts.node_id, MESHNET_LOG_WARN);
+	if (ctx.opts.demo_scores) {
+		agent_bench_generate(&ctx.opts, agent_rand_u32, &b);
+	} else if (harness_setup(&ctx, err, sizeof(err)) ||
+		   agent_bench_run_cmd(&ctx.harness, ctx.opts.suite_version, &b, &hr, err,
+				       sizeof(err))) {
+		fprintf(stderr, "meshnet-agent bench: %s\n", err);
+		return 1;
+	}
+	body = agent_bench_body(ctx.opts.node_id, &b, time(NULL), time(NULL), ctx.opts.demo_scores);
+	if (!body)
+		return 1;
+	printf("%s\n", body);
+	if (!submit) {
+		free(body);
+		return 0;
+	}
+	if (agent_keys_load_or_create(ctx.opts.state_dir, &ctx.keys, &created, err, sizeof(err))) {
+		fprintf(stderr, "meshnet-agent bench: %s\n", err);
+		free(body);
+		return 1;
+	}
+	ctx.sign_key = meshnet_ed25519_private_from_raw(ctx.keys.ed_seed);
+	if (!ctx.sign_key || agent_http_global_init() ||
+	    agent_http_init(&http, ctx.sign_key, ctx.opts.node_id, ctx.opts.controller,
+			    ctx.opts.ca_file, &ctx.stop)) {
+		fprintf(stderr, "meshnet-agent bench: cannot set up the HTTP client\n");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/v1/benchmarks/%s", ctx.opts.node_id);
+	if (agent_http_request(&http, "POST", path, body, ctx.opts.http_timeout, &reply, err,
+			       sizeof(err))) {
+		fprintf(stderr, "meshnet-agent bench: controller unreachable: %s\n", err);
+	} else if (reply.status != 200) {
+		agent_http_error_text(&reply, err, sizeof(err));
+		fprintf(stderr, "meshnet-agent bench: refused (HTTP %ld): %s\n", reply.status, err);
+	} else {
+		printf("%s\n", reply.body ? reply.body : "");
+		ret = 0;
+	}
+	agent_http_reply_free(&reply);
+	agent_http_free(&http);
+	agent_http_global_cleanup();
+out:
+	free(body);
+	EVP_PKEY_free(ctx.sign_key);
+	agent_keys_wipe(&ctx.keys);
+	return ret;
+}
+
 static int status_main(int argc, char **argv)
 {
 	const char *dir = getenv("STATE_DIR") ? getenv("STATE_DIR") : "/var/lib/meshnet-agent";
@@ -339,6 +513,8 @@ static const struct {
 } subcommands[] = {
 	{ "run", run_main, "run the emitter, config agent and probe (default)" },
 	{ "keygen", keygen_main, "create keys if absent, print the enrolment record" },
+	{ "join", join_main, "create keys if absent, enrol them with a one-time join token" },
+	{ "bench", bench_main, "run the harness once (sandboxed), print it; --submit sends it" },
 	{ "status", status_main, "show the running agent's view (status.json)" },
 	{ "help", help_main, "this text" },
 };
@@ -354,7 +530,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 			if (!strcmp(argv[1], subcommands[i].name))
 				return subcommands[i].fn(argc - 1, argv + 1);
-		fprintf(stderr, "meshnet-agent: unknown subcommand '%s' (run, keygen, status, help)\n",
+		fprintf(stderr, "meshnet-agent: unknown subcommand '%s' (run, keygen, join, bench, status, help)\n",
 			argv[1]);
 		return 1;
 	}

@@ -40,6 +40,14 @@ struct api_error {
 void api_error_set(struct api_error *err, unsigned int status, const char *code,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The last NODE_HISTORY accepted benchmarks of a node (memory only). */
+#define NODE_HISTORY 8
+struct score_sample {
+	struct scores scores;
+	int64_t time;
+	bool demo;
+};
+
 struct node {
 	struct node *hash_next;		/* chain by id */
 	struct node *key_next;		/* chain by WireGuard public key */
@@ -68,6 +76,8 @@ struct node {
 	unsigned int flaps;
 	int64_t last_denied_flip, admit_not_before;
 	char *evidence;			/* the latest accepted submission, as signed (JSON) */
+	struct score_sample history[NODE_HISTORY]; /* ring, admin views only */
+	uint8_t history_len, history_next;
 };
 
 struct epoch_state {

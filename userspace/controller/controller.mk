@@ -7,6 +7,8 @@ MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c 
 	audit_verify.c audit_cli.c \
 	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c \
 	routes/log.c)
+# admin read views, one-time join tokens and their routes
+MESHNETD_SRCS += $(addprefix userspace/controller/,admin_views.c join_tokens.c routes/admin.c)
 MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq) -lpthread -lm
 
 BINS += meshnetd

@@ -44,6 +44,14 @@ static const struct route routes[] = {
 	{ { "GET", "/v1/log/proof/inclusion" }, AUTH_NONE, route_log_inclusion },
 	{ { "GET", "/v1/log/proof/consistency" }, AUTH_NONE, route_log_consistency },
 	{ { "GET", "/v1/log/records" }, AUTH_NONE, route_log_records },
+	/* routes/admin.c */
+	{ { "GET", "/v1/admin/status" }, AUTH_ADMIN, route_admin_status },
+	{ { "GET", "/v1/admin/nodes" }, AUTH_ADMIN, route_admin_nodes },
+	{ { "GET", "/v1/admin/nodes/{node_id}" }, AUTH_ADMIN, route_admin_node },
+	{ { "GET", "/v1/admin/epochs" }, AUTH_ADMIN, route_admin_epochs },
+	{ { "GET", "/v1/admin/audit" }, AUTH_ADMIN, route_admin_audit },
+	{ { "POST", "/v1/admin/join-tokens" }, AUTH_ADMIN, route_admin_join_token },
+	{ { "POST", "/v1/join" }, AUTH_NONE, route_join },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -167,5 +167,12 @@ void route_log_checkpoint(struct api_server *s, struct request *r);
 void route_log_inclusion(struct api_server *s, struct request *r);
 void route_log_consistency(struct api_server *s, struct request *r);
 void route_log_records(struct api_server *s, struct request *r);
+void route_admin_status(struct api_server *s, struct request *r);
+void route_admin_nodes(struct api_server *s, struct request *r);
+void route_admin_node(struct api_server *s, struct request *r);
+void route_admin_epochs(struct api_server *s, struct request *r);
+void route_admin_audit(struct api_server *s, struct request *r);
+void route_admin_join_token(struct api_server *s, struct request *r);
+void route_join(struct api_server *s, struct request *r);
 
 #endif

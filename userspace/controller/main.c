@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 
 #include "audit_cli.h"
+#include "http.h"
+#include "admin.h"
 #include "config.h"
 #include "controller.h"
 #include "http.h"
@@ -133,6 +135,7 @@ static int serve_main(int argc, char **argv)
 	/* The epoch thread first: it calls into the API to wake long-polls. */
 	controller_stop(c);
 	api_stop(api);
+	join_tokens_clear();
 	controller_free(c);
 	store_close(st);
 	return 0;

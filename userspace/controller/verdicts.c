@@ -370,6 +370,11 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 		      (long long)n->benchmark_time);
 	record_audit(c, "benchmark", &sb);
 	strbuf_free(&sb);
+	n->history[n->history_next] = (struct score_sample){ .scores = n->scores,
+		.time = n->benchmark_time, .demo = n->demo_scores };
+	n->history_next = (uint8_t)((n->history_next + 1) % NODE_HISTORY);
+	if (n->history_len < NODE_HISTORY)
+		n->history_len++;
 
 	in = (struct membership_input){ .has_benchmark = true, .scores = n->scores,
 					.benchmark_time = n->benchmark_time, .pin = n->pin };

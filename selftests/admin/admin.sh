@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# meshnet-admin against a real meshnetd (plain HTTP on loopback), and a
+# node joining with a one-time token through the real meshnet-agent:
+#
+#   meshnet-admin enrol node-d ──▶ token ──▶ meshnet-agent join (keys made on the node)
+#   status / nodes / node / pin / unpin / rotate / epochs / audit tail / remove
+#   --json on each; bad input: exit 2 naming it; refusals: exit 1 with the
+#   controller's message; a used, wrong or foreign token changes nothing.
+# Usage: admin.sh [BUILD]
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/deploy/tap.sh"
+build=${1:-$top/build}
+tmp=$(mktemp -d /tmp/meshnet-admin.XXXXXX)
+pid=
+cleanup() { [ -z "$pid" ] || kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+port=$(shuf -i 20000-60000 -n 1)
+url=http://127.0.0.1:$port
+openssl rand -hex 32 >"$tmp/token"; chmod 600 "$tmp/token"
+echo '{"nodes": []}' >"$tmp/nodes.json"
+"$build/meshnetd" --listen "127.0.0.1:$port" --state-dir "$tmp/state" --nodes-file "$tmp/nodes.json" \
+	--admin-token-file "$tmp/token" --allow-demo-scores 1 --deny-rotate-interval 0 >"$tmp/ctl.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do curl -fs "$url/health" >/dev/null 2>&1 && break; sleep 0.1; done
+
+adm() { "$build/meshnet-admin" --controller "$url" --token-file "$tmp/token" "$@"; }
+# out_has PATTERN CMD...: CMD succeeds and prints PATTERN (ERE)
+out_has() { local p=$1 out; shift; out=$("$@" 2>&1) || { echo "exit $?: $out"; return 1; }
+	grep -Eq -- "$p" <<<"$out" || { echo "no '$p' in:"; echo "$out"; return 1; }; }
+# refused RC PATTERN CMD...: CMD exits RC and its stderr names the problem
+refused() { local rc=$1 p=$2 out got; shift 2; out=$("$@" 2>&1); got=$?
+	[ "$got" = "$rc" ] || { echo "exit $got, want $rc: $out"; return 1; }
+	grep -Eq -- "$p" <<<"$out" || { echo "no '$p' in: $out"; return 1; }; }
+
+say "status, and the empty mesh"
+check "status: epoch, 0 nodes, audit head" out_has '^nodes: +0: 0 allowed' adm status
+check "status --json: version and rules" out_has '"allow_demo_scores":true' adm --json status
+check "nodes on an empty mesh: only the header" out_has '^NODE +VERDICT' adm nodes
+
+say "enrol node-d with a one-time token; the node joins with keys it made itself"
+tokout=$(adm --json enrol node-d --overlay 10.10.0.5/32 --endpoint 192.0.2.15:51820)
+token=$(sed -n 's/.*"token": *"\([0-9a-f]*\)".*/\1/p' <<<"$tokout")
+check "enrol prints a 64-hex one-time token" test "${#token}" = 64
+check "a token is not an enrolment: node-d is not listed yet" bash -c "! $build/meshnet-admin --controller $url --token-file $tmp/token nodes | grep -q node-d"
+join() { "$build/meshnet-agent" join --node-id "$1" --controller "$url" --plain-http \
+	--state-dir "$tmp/$1" --token "$2"; }
+refused_join() { local out; out=$(join "$1" "$2" 2>&1) && { echo "accepted: $out"; return 1; }
+	grep -q "$3" <<<"$out" || { echo "$out"; return 1; }; }
+check "the token is for node-d only: node-e refused (bad_token)" refused_join node-e "$token" "bad_token\|unknown, expired"
+check "a wrong token is refused" refused_join node-d "$(openssl rand -hex 32)" "unknown, expired"
+check "meshnet-agent join with the token enrols node-d" out_has 'node-d: enrolled with its own keys' join node-d "$token"
+check "the private keys stayed on the node (0600 in its state dir)" \
+	test "$(stat -c %a "$tmp/node-d/wireguard.key")$(stat -c %a "$tmp/node-d/ed25519.key")" = 600600
+check "the token works once: a second join is refused" refused_join node-d "$token" "unknown, expired, used"
+check "nodes lists node-d DENIED (no benchmark yet)" out_has '^node-d +DENIED +- +- +- +never' adm nodes
+pub=$("$build/meshnet-agent" keygen --node-id node-d --state-dir "$tmp/node-d" | sed -n 's/.*"wg_public_key":"\([^"]*\)".*/\1/p' | tr -d '\\')
+has_key() { adm --json nodes | grep -qF "\"public_key\":\"$pub\""; }
+check "nodes --json: node-d's public key is the one the node made" has_key
+check "enrol of an enrolled node refused (409 exists)" refused 1 'enrolled already.*409 exists' adm enrol node-d --overlay 10.10.0.5/32
+
+say "a benchmark, pins, one node's history"
+# a signed submission as node-d, by the agent itself (made-up scores, said so)
+submit() { "$build/meshnet-agent" bench --submit --node-id "$1" --controller "$url" --plain-http \
+	--state-dir "$tmp/$1" --demo-scores --score-mean "$2" --score-jitter 0; }
+check "meshnet-agent bench --submit: node-d's first benchmark accepted" out_has '"membership":"ALLOWED"' submit node-d 0.91
+check "node show: the benchmark and its history against the thresholds" out_has '0\.91/.*above \(demo\)' adm node node-d
+check "a second benchmark below the threshold flips node-d DENIED" out_has '"membership":"DENIED"' submit node-d 0.30
+check "history keeps both, the second BELOW the threshold" out_has '0\.30/.*BELOW' adm node node-d
+check "nodes: scores, DEMO yes, last seen" out_has '^node-d +DENIED +- +0\.30/0\.30/0\.30/0\.30 +yes +20[0-9-]+T' adm nodes
+check "status counts node-d on demo scores" out_has 'denied, 0 pinned, 0 without a benchmark, 1 on demo scores' adm status
+check "node node-d: verdict, key, thresholds" out_has '^thresholds: +overall >= 0\.70' adm node node-d
+check "node --json: score_history array" out_has '"score_history"' adm --json node node-d
+check "pin node-d allowed" out_has '^node-d: ALLOWED' adm pin node-d allowed
+check "nodes shows the pin" out_has '^node-d +ALLOWED +ALLOWED' adm nodes
+check "unpin node-d: its scores decide again" out_has '^node-d: ' adm unpin node-d
+check "nodes: no pin" out_has '^node-d +[A-Z]+ +- ' adm nodes
+
+say "epochs, rotate, audit"
+before=$(adm --json epochs | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -n 1)
+check "rotate starts a new epoch" out_has '^new epoch' adm rotate
+after=$(adm --json epochs | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -n 1)
+check "epochs: the id moved on ($before -> $after)" test "$after" -gt "$before"
+check "epochs: secret shown only as its hash" out_has '^secret: +sha256:[0-9a-f]{64}' adm epochs
+check "audit tail: the enrolment and the pin are recorded" out_has ' enrol +node-d' adm audit tail -n 50
+check "audit --json -n 1: exactly one record" bash -c "[ \$($build/meshnet-admin --controller $url --token-file $tmp/token --json audit -n 1 | grep -c '\"seq\"') = 1 ]"
+check "audit verify FILE: meshnetd's verifier on the state's log" env PATH="$build:$PATH" \
+	"$build/meshnet-admin" audit verify "$tmp/state/audit.jsonl"
+
+say "bad input: exit 2 naming it; refusals: exit 1 with the controller's words"
+check "unknown subcommand" refused 2 "unknown subcommand 'frobnicate'" adm frobnicate
+check "bad node id" refused 2 "bad node id 'Node/D'" adm node Node/D
+check "pin with a bad verdict" refused 2 "unknown verdict 'maybe'" adm pin node-d maybe
+check "enrol without --overlay" refused 2 "overlay is required" adm enrol node-x
+check "enrol with a bad prefix: the controller's message" refused 1 "HTTP 400" adm enrol node-x --overlay 10.10.0.0/8
+check "audit -n 0" refused 2 "-n: bad number '0'" adm audit -n 0
+check "unknown node" refused 1 "node node-z is not enrolled.*404 unknown_node" adm node node-z
+check "wrong admin token: 401, nothing shown" bash -c "openssl rand -hex 32 >$tmp/bad; chmod 600 $tmp/bad; out=\$($build/meshnet-admin --controller $url --token-file $tmp/bad nodes 2>&1); [ \$? = 1 ] && grep -q 'HTTP 401' <<<\"\$out\""
+check "token file readable by others refused before any request" bash -c "cp $tmp/token $tmp/open; chmod 644 $tmp/open; out=\$($build/meshnet-admin --controller $url --token-file $tmp/open status 2>&1); [ \$? = 1 ] && grep -q 'readable by group or others' <<<\"\$out\""
+check "controller unreachable: exit 1, named" refused 1 "127.0.0.1:1" "$build/meshnet-admin" --controller http://127.0.0.1:1 --token-file "$tmp/token" status
+check "bad --controller URL" refused 2 "not an http:// or https:// URL" "$build/meshnet-admin" --controller ftp://x status
+check "every subcommand has --help" bash -c "for s in status nodes node enrol remove pin unpin rotate epochs audit; do $build/meshnet-admin \$s --help | grep -q \"^Usage: meshnet-admin \$s\" || { echo \$s; exit 1; }; done"
+check "--version" out_has '^meshnet-admin [0-9]' "$build/meshnet-admin" --version
+
+say "remove"
+check "remove node-d" out_has '^node-d removed' adm remove node-d
+check "removed: not listed" bash -c "! $build/meshnet-admin --controller $url --token-file $tmp/token nodes | grep -q '^node-d '"
+check "remove again: 404 unknown_node" refused 1 "unknown_node" adm remove node-d
+
+say "bash completion"
+check "completion offers the subcommands" bash -c ". $top/packaging/bash-completion/meshnet-admin; COMP_WORDS=(meshnet-admin p); COMP_CWORD=1; _meshnet_admin; printf '%s\n' \"\${COMPREPLY[@]}\" | grep -qx pin"
+check "completion offers pin's verdicts" bash -c ". $top/packaging/bash-completion/meshnet-admin; COMP_WORDS=(meshnet-admin pin node-a ''); COMP_CWORD=3; _meshnet_admin; printf '%s\n' \"\${COMPREPLY[@]}\" | grep -qx denied"
+tap_done

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Admin read routes (GET /v1/admin/...: status, nodes, one node, epochs,
+ * audit tail), join tokens (POST /v1/admin/join-tokens) and the node's side
+ * of a join (POST /v1/join, authenticated by the one-time token itself).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "../admin.h"
+#include "../http.h"
+#include "timefmt.h"
+
+#define AUDIT_TAIL_DEFAULT 20
+#define AUDIT_TAIL_MAX 1000
+
+void route_admin_status(struct api_server *s, struct request *r)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	admin_render_status(s->c, &sb);
+	http_reply_json(s, r, 200, &sb);
+}
+
+void route_admin_nodes(struct api_server *s, struct request *r)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	admin_render_nodes(s->c, &sb);
+	http_reply_json(s, r, 200, &sb);
+}
+
+void route_admin_node(struct api_server *s, struct request *r)
+{
+	struct strbuf sb;
+	char msg[160];
+
+	if (!http_check_node_id(s, r))
+		return;
+	strbuf_init(&sb);
+	if (admin_render_node(s->c, r->node_id, &sb)) {
+		strbuf_free(&sb);
+		snprintf(msg, sizeof(msg), "node %s is not enrolled", r->node_id);
+		http_reply_error(s, r, 404, "unknown_node", msg);
+		return;
+	}
+	http_reply_json(s, r, 200, &sb);
+}
+
+void route_admin_epochs(struct api_server *s, struct request *r)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	admin_render_epochs(s->c, &sb);
+	http_reply_json(s, r, 200, &sb);
+}
+
+void route_admin_audit(struct api_server *s, struct request *r)
+{
+	uint64_t tail = AUDIT_TAIL_DEFAULT;
+	struct api_error err;
+	struct strbuf sb;
+	bool present;
+
+	if (http_query_uint(r, "tail", AUDIT_TAIL_MAX, &tail, &present) || (present && !tail)) {
+		http_reply_error(s, r, 400, "bad_request", "tail must be an integer in 1..1000");
+		return;
+	}
+	strbuf_init(&sb);
+	if (admin_render_audit_tail(s->cfg->state_dir, (unsigned int)tail, &sb, &err)) {
+		strbuf_free(&sb);
+		http_reply_api_error(s, r, &err);
+		return;
+	}
+	http_reply_json(s, r, 200, &sb);
+}
+
+void route_admin_join_token(struct api_server *s, struct request *r)
+{
+	char token[JOIN_TOKEN_HEX + 1], when[MESHNET_RFC3339_LEN];
+	struct json_object *obj = http_body_object(s, r);
+	struct api_error err;
+	struct strbuf sb;
+	int64_t expires = 0;
+
+	if (!obj)
+		return;
+	if (join_token_create(s->c, obj, token, &expires, &err)) {
+		json_object_put(obj);
+		http_reply_api_error(s, r, &err);
+		return;
+	}
+	meshnet_rfc3339_format(when, expires);
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "{\"node_id\":");
+	strbuf_json_string(&sb, json_object_get_string(json_object_object_get(obj, "node_id")));
+	strbuf_printf(&sb, ",\"token\":\"%s\",\"expires_utc\":\"%s\",\"uses\":1}", token, when);
+	OPENSSL_cleanse(token, sizeof(token));
+	json_object_put(obj);
+	http_reply_json(s, r, 201, &sb); /* the body is wiped when sent */
+}
+
+void route_join(struct api_server *s, struct request *r)
+{
+	struct json_object *obj = http_body_object(s, r);
+	struct api_error err;
+	struct strbuf sb;
+	char id[64];
+
+	if (!obj)
+		return;
+	if (join_token_redeem(s->c, obj, id, &err)) {
+		json_object_put(obj);
+		http_reply_api_error(s, r, &err);
+		return;
+	}
+	json_object_put(obj);
+	strbuf_init(&sb);
+	controller_render_node(s->c, id, &sb);
+	http_reply_json(s, r, 201, &sb);
+}
