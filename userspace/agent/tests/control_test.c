@@ -86,6 +86,8 @@ TEST(controller_urls_settings)
 				      sizeof(err)))
 		TH_LOG("%s", err);
 	ASSERT_EQ(0, agent_option_set(&o, "CA_FILE", "/tmp/ca.pem", err, sizeof(err)));
+	/* a score source is required (issue 14): these cases are about the URLs */
+	ASSERT_EQ(0, agent_option_set(&o, "DEMO_SCORES", "yes", err, sizeof(err)));
 	EXPECT_EQ(0, agent_options_validate(&o, err, sizeof(err))) TH_LOG("%s", err);
 	/* a plain-http entry anywhere in the list needs ALLOW_PLAIN_HTTP */
 	ASSERT_EQ(0, agent_option_set(&o, "CONTROLLER_URLS", "https://a:8443,http://b:8080", err,
