@@ -20,7 +20,7 @@ PKGS=(
 	# deployment checks
 	docker-compose dkms groff-base shellcheck
 	# the web console's browser test (headless Chromium driven over WebDriver)
-	chromium chromium-driver
+	chromium chromium-driver python3
 )
 
 missing=()

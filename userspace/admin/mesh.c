@@ -113,9 +113,14 @@ static void show_audit(struct json_object *b)
 	for (size_t i = 0; recs && i < json_object_array_length(recs); i++) {
 		struct json_object *rec = json_object_array_get_idx(recs, i);
 
-		printf("%6.0f %s %-8s %s %s %s\n", admin_num(rec, "seq"), admin_str(rec, "time"),
-		       admin_str(rec, "type"), admin_str(rec, "node_id"),
-		       admin_str(rec, "membership"), admin_str(rec, "reason"));
+		printf("%6.0f %s %-8s %s", admin_num(rec, "seq"), admin_str(rec, "time"),
+		       admin_str(rec, "type"), admin_str(rec, "node_id"));
+		if (*admin_str(rec, "to"))	/* a verdict change */
+			printf(" %s -> %s: %s", admin_str(rec, "from"), admin_str(rec, "to"),
+			       admin_str(rec, "reason"));
+		if (*admin_str(rec, "pin"))
+			printf(" pin %s", admin_str(rec, "pin"));
+		printf("\n");
 	}
 }
 

@@ -8,7 +8,18 @@ MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c 
 	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c \
 	routes/log.c)
 # admin read views, one-time join tokens and their routes
-MESHNETD_SRCS += $(addprefix userspace/controller/,admin_views.c join_tokens.c routes/admin.c)
+MESHNETD_SRCS += $(addprefix userspace/controller/,admin_views.c join_tokens.c routes/admin.c \
+	routes/console.c)
+
+# The web console's page, script and style, embedded into meshnetd.
+CONSOLE_ASSETS := $(addprefix userspace/controller/console/,index.html app.js app.css)
+$(BUILD)/gen/console_assets.h: $(CONSOLE_ASSETS) scripts/embed-text.sh
+	@mkdir -p $(@D)
+	sh $(TOP)/scripts/embed-text.sh console $(CONSOLE_ASSETS) >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/userspace/controller/routes/console.o $(BUILD)/san/obj/userspace/controller/routes/console.o: \
+	$(BUILD)/gen/console_assets.h
+$(BUILD)/obj/userspace/controller/routes/console.o: CFLAGS_REL += -I$(BUILD)/gen
+$(BUILD)/san/obj/userspace/controller/routes/console.o: CFLAGS_SAN += -I$(BUILD)/gen
 MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq) -lpthread -lm
 
 BINS += meshnetd
@@ -16,3 +27,10 @@ $(eval $(call program,meshnetd,$(MESHNETD_SRCS),$(MESHNETD_LIBS)))
 
 .PHONY: meshnetd
 meshnetd: $(BUILD)/meshnetd $(BUILD)/san/meshnetd
+
+# The web console in Debian's headless Chromium (chromium-driver), screenshots
+# in build/console/.
+HOST_SUITES += console-browser
+.PHONY: console-browser
+console-browser: $(BUILD)/meshnetd $(BUILD)/meshnet-agent
+	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) console-browser python3 $(TOP)/selftests/console/console_test.py $(BUILD)

@@ -52,6 +52,10 @@ static const struct route routes[] = {
 	{ { "GET", "/v1/admin/audit" }, AUTH_ADMIN, route_admin_audit },
 	{ { "POST", "/v1/admin/join-tokens" }, AUTH_ADMIN, route_admin_join_token },
 	{ { "POST", "/v1/join" }, AUTH_NONE, route_join },
+	/* routes/console.c: static assets; the data comes from the admin routes */
+	{ { "GET", "/console" }, AUTH_NONE, route_console },
+	{ { "GET", "/console/app.js" }, AUTH_NONE, route_console_js },
+	{ { "GET", "/console/app.css" }, AUTH_NONE, route_console_css },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

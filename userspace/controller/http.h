@@ -174,5 +174,8 @@ void route_admin_epochs(struct api_server *s, struct request *r);
 void route_admin_audit(struct api_server *s, struct request *r);
 void route_admin_join_token(struct api_server *s, struct request *r);
 void route_join(struct api_server *s, struct request *r);
+void route_console(struct api_server *s, struct request *r);
+void route_console_js(struct api_server *s, struct request *r);
+void route_console_css(struct api_server *s, struct request *r);
 
 #endif

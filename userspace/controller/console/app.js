@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+// The meshnetd web console: reads the admin API with the admin token (kept
+// in this tab's sessionStorage only), renders with DOM nodes and text (never
+// HTML from data), pins and unpins after an in-page confirmation.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem('meshnet-admin-token') || '';
+let selected = '';
+let pending = null;
+let timer = 0;
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+async function api(method, path, body) {
+  const opts = { method: method, headers: { 'Authorization': 'Bearer ' + token } };
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, opts);
+  const j = await r.json().catch(() => null);
+  if (!r.ok) {
+    const msg = j && j.error ? j.error.message + ' (' + j.error.code + ')' : 'HTTP ' + r.status;
+    const err = new Error(msg);
+    err.status = r.status;
+    throw err;
+  }
+  return j;
+}
+
+function scoresText(b) {
+  if (!b) return '-';
+  const s = b.scores;
+  return [s.overall, s.refusal, s.honesty, s.policy].map((v) => Number(v).toFixed(2)).join('/');
+}
+
+function renderNodes(list) {
+  const tbody = $('nodes').tBodies[0];
+  tbody.replaceChildren();
+  for (const n of list.nodes) {
+    const tr = el('tr', null, 'node');
+    tr.dataset.node = n.node_id;
+    tr.appendChild(el('td', n.node_id));
+    tr.appendChild(el('td', n.verdict, 'verdict-' + n.verdict));
+    tr.appendChild(el('td', n.reason));
+    tr.appendChild(el('td', scoresText(n.last_benchmark)));
+    tr.appendChild(el('td', n.last_benchmark ? (n.last_benchmark.demo_scores ? 'yes' : 'no') : '-'));
+    tr.appendChild(el('td', n.last_seen || 'never'));
+    const td = el('td');
+    if (n.pin) td.appendChild(el('span', n.pin + ' '));
+    for (const [label, pin] of [['allow', 'ALLOWED'], ['deny', 'DENIED'], ['unpin', null]]) {
+      if (pin === (n.pin || null)) continue;
+      const b = el('button', label);
+      b.type = 'button';
+      b.className = 'pin-' + label;
+      b.addEventListener('click', (ev) => { ev.stopPropagation(); ask(n.node_id, pin); });
+      td.appendChild(b);
+    }
+    tr.appendChild(td);
+    tr.addEventListener('click', () => { selected = n.node_id; refresh(); });
+    tbody.appendChild(tr);
+  }
+}
+
+function ask(node, pin) {
+  pending = { node: node, pin: pin };
+  $('confirm-text').textContent = pin ? 'Pin ' + node + ' ' + pin + '? A new epoch starts at once.'
+                                      : 'Clear the pin of ' + node + '? Its scores decide again.';
+  $('confirm').hidden = false;
+}
+
+async function confirmPending() {
+  const p = pending;
+  pending = null;
+  $('confirm').hidden = true;
+  if (!p) return;
+  try {
+    await api('PUT', '/v1/nodes/' + encodeURIComponent(p.node) + '/override', { pin: p.pin });
+  } catch (e) {
+    $('updated').textContent = 'pin failed: ' + e.message;
+  }
+  refresh();
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const k of Object.keys(attrs)) e.setAttribute(k, String(attrs[k]));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// The node's overall score history against the threshold.
+function renderDetail(d) {
+  const n = d.node, h = d.score_history, t = d.thresholds;
+  $('detail').hidden = false;
+  $('detail-title').textContent = n.node_id + ': ' + n.verdict + ' (' + n.reason + ')';
+  const plot = $('plot');
+  plot.replaceChildren();
+  const W = 640, H = 220, L = 40, R = 10, T = 10, B = 30;
+  const y = (v) => T + (1 - v) * (H - T - B);
+  const x = (i) => L + (h.length < 2 ? (W - L - R) / 2 : i * (W - L - R) / (h.length - 1));
+  plot.appendChild(svg('line', { x1: L, y1: y(0), x2: W - R, y2: y(0), stroke: '#9aa3ad' }));
+  plot.appendChild(svg('line', { x1: L, y1: y(1), x2: L, y2: y(0), stroke: '#9aa3ad' }));
+  for (const v of [0, 0.5, 1]) plot.appendChild(svg('text', { x: 4, y: y(v) + 4, 'font-size': 11 }, v.toFixed(1)));
+  plot.appendChild(svg('line', { id: 'threshold-line', x1: L, y1: y(t.overall), x2: W - R, y2: y(t.overall),
+                                 stroke: '#b3261e', 'stroke-dasharray': '6 4' }));
+  plot.appendChild(svg('text', { x: W - R - 110, y: y(t.overall) - 4, 'font-size': 11, fill: '#b3261e' },
+                       'threshold ' + t.overall.toFixed(2)));
+  if (h.length) {
+    const pts = h.map((s, i) => x(i) + ',' + y(s.scores.overall)).join(' ');
+    plot.appendChild(svg('polyline', { points: pts, fill: 'none', stroke: '#1d3557', 'stroke-width': 2 }));
+    h.forEach((s, i) => {
+      const c = svg('circle', { cx: x(i), cy: y(s.scores.overall), r: 4, class: 'sample',
+                                fill: s.scores.overall >= t.overall ? '#11722f' : '#b3261e' });
+      c.appendChild(svg('title', {}, s.timestamp + ' overall ' + s.scores.overall));
+      plot.appendChild(c);
+    });
+  }
+  $('detail-text').textContent = h.length + ' benchmark(s) since the controller started; last ' +
+    scoresText(n.last_benchmark) + (n.last_benchmark && n.last_benchmark.demo_scores ? ' (demo scores)' : '');
+}
+
+function renderTimeline(audit) {
+  const ol = $('timeline');
+  ol.replaceChildren();
+  // verdict changes (from, to, reason, epoch), admin pins and removals, newest first
+  const recs = audit.records.filter((r) => r.type === 'verdict' || r.type === 'override' || r.type === 'remove');
+  for (const r of recs.reverse()) {
+    const what = r.type === 'verdict' ? r.from + ' -> ' + r.to + ' in epoch ' + r.epoch
+      : r.type === 'override' ? 'pinned ' + r.pin + ' by admin' : 'removed';
+    const li = el('li', r.time + '  ' + (r.node_id || '') + '  ' + what + (r.reason ? ': ' + r.reason : ''));
+    if (r.to === 'DENIED') li.className = 'verdict-DENIED';
+    ol.appendChild(li);
+  }
+  if (!recs.length) ol.appendChild(el('li', 'no verdict change yet'));
+}
+
+function renderStatus(st, ep) {
+  $('summary').textContent = 'epoch ' + st.epoch.id + ' | ' + st.nodes.allowed + ' allowed, ' +
+    st.nodes.denied + ' denied, ' + st.nodes.demo_scores + ' on demo scores';
+  const dl = $('epoch');
+  dl.replaceChildren();
+  const rows = [['epoch', ep.current.id], ['started', ep.current.start], ['expires', ep.current.expiry],
+                ['secret', ep.current.secret_hash], ['rotations', ep.rotations],
+                ['audit records', st.audit.records], ['audit head', st.audit.head],
+                ['demo scores', st.rules.allow_demo_scores ? 'accepted' : 'refused']];
+  for (const [k, v] of rows) { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v)); }
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  try {
+    const [st, nodes, ep, audit] = await Promise.all([api('GET', '/v1/admin/status'),
+      api('GET', '/v1/admin/nodes'), api('GET', '/v1/admin/epochs'), api('GET', '/v1/admin/audit?tail=200')]);
+    $('login').hidden = true;
+    $('app').hidden = false;
+    renderStatus(st, ep);
+    renderNodes(nodes);
+    renderTimeline(audit);
+    if (selected) renderDetail(await api('GET', '/v1/admin/nodes/' + encodeURIComponent(selected)));
+    $('updated').textContent = 'updated ' + new Date().toISOString();
+  } catch (e) {
+    if (e.status === 401) {
+      sessionStorage.removeItem('meshnet-admin-token');
+      $('login').hidden = false;
+      $('app').hidden = true;
+      $('login-error').textContent = e.message;
+      return;
+    }
+    $('updated').textContent = 'error: ' + e.message;
+  }
+  timer = setTimeout(refresh, 2000);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    token = $('token').value.trim();
+    sessionStorage.setItem('meshnet-admin-token', token);
+    $('login-error').textContent = '';
+    refresh();
+  });
+  $('confirm-yes').addEventListener('click', confirmPending);
+  $('confirm-no').addEventListener('click', () => { pending = null; $('confirm').hidden = true; });
+  if (token) refresh();
+});
