@@ -84,9 +84,10 @@ after=$(adm --json epochs | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -n 1)
 check "epochs: the id moved on ($before -> $after)" test "$after" -gt "$before"
 check "epochs: secret shown only as its hash" out_has '^secret: +sha256:[0-9a-f]{64}' adm epochs
 check "audit tail: the enrolment and the pin are recorded" out_has ' enrol +node-d' adm audit tail -n 50
-check "audit --json -n 1: exactly one record" bash -c "[ \$($build/meshnet-admin --controller $url --token-file $tmp/token --json audit -n 1 | grep -c '\"seq\"') = 1 ]"
-check "audit verify FILE: meshnetd's verifier on the state's log" env PATH="$build:$PATH" \
-	"$build/meshnet-admin" audit verify "$tmp/state/audit.jsonl"
+check "audit tail: node-d's verdict change, with its reason" out_has ' verdict +node-d ALLOWED -> DENIED: score 0\.30' adm audit -n 50
+check "audit --json -n 1: exactly one record" bash -c "[ \$($build/meshnet-admin --controller $url --token-file $tmp/token --json audit -n 1 | grep -c '\"index\"') = 1 ]"
+check "audit verify PATH: meshnetd's verifier on the state's log" env PATH="$build:$PATH" \
+	"$build/meshnet-admin" audit verify "$tmp/state"
 
 say "bad input: exit 2 naming it; refusals: exit 1 with the controller's words"
 check "unknown subcommand" refused 2 "unknown subcommand 'frobnicate'" adm frobnicate

@@ -113,7 +113,8 @@ static void show_audit(struct json_object *b)
 	for (size_t i = 0; recs && i < json_object_array_length(recs); i++) {
 		struct json_object *rec = json_object_array_get_idx(recs, i);
 
-		printf("%6.0f %s %-8s %s", admin_num(rec, "seq"), admin_str(rec, "time"),
+		printf("%6.0f %s %-8s %s", admin_obj(rec, "index") ? admin_num(rec, "index") :
+		       admin_num(rec, "seq"), admin_str(rec, "time"),
 		       admin_str(rec, "type"), admin_str(rec, "node_id"));
 		if (*admin_str(rec, "to"))	/* a verdict change */
 			printf(" %s -> %s: %s", admin_str(rec, "from"), admin_str(rec, "to"),
@@ -124,7 +125,7 @@ static void show_audit(struct json_object *b)
 	}
 }
 
-static const char audit_usage[] = "audit [tail [-n N]] | audit verify FILE";
+static const char audit_usage[] = "audit [tail [-n N]] | audit verify PATH";
 
 int audit_main(int argc, char **argv)
 {
@@ -135,7 +136,7 @@ int audit_main(int argc, char **argv)
 		return 0;
 	if (argc >= 2 && !strcmp(argv[1], "verify")) {
 		if (argc != 3)
-			return admin_usage("audit", audit_usage, "verify needs one FILE");
+			return admin_usage("audit", audit_usage, "verify needs one PATH");
 		/* the one verifier, meshnetd's own (exit 0 intact, 1 broken) */
 		execlp("meshnetd", "meshnetd", "audit-verify", argv[2], (char *)NULL);
 		fprintf(stderr, "%s: audit verify: cannot run meshnetd\n", PROG_NAME);

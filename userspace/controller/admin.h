@@ -23,7 +23,7 @@ void admin_render_nodes(struct controller *c, struct strbuf *out);
 int admin_render_node(struct controller *c, const char *id, struct strbuf *out);
 void admin_render_status(struct controller *c, struct strbuf *out);
 void admin_render_epochs(struct controller *c, struct strbuf *out);
-int admin_render_audit_tail(const char *state_dir, unsigned int n, struct strbuf *out,
+int admin_render_audit_tail(struct controller *c, unsigned int n, struct strbuf *out,
 			    struct api_error *err);
 
 /*

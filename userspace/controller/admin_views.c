@@ -5,15 +5,11 @@
  * epoch, and the audit log's tail. Admin-only: they may walk every node
  * (O(n)), never under a lock a node's request waits on for long (one pass).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "admin.h"
+#include "tlog_store.h"
 #include "timefmt.h"
 #include "version.h"
 
@@ -182,68 +178,35 @@ void admin_render_epochs(struct controller *c, struct strbuf *out)
 }
 
 /*
- * The last n records of STATE_DIR/audit.jsonl (the state-directory store),
- * read backwards from the end: O(n), not O(file). -1 + err if unreadable.
+ * The last n records of the audit log (the transparency log's committed
+ * records, as hashed): O(n) reads, not O(log size). -1 + err on a read error.
  */
-int admin_render_audit_tail(const char *state_dir, unsigned int n, struct strbuf *out,
+int admin_render_audit_tail(struct controller *c, unsigned int n, struct strbuf *out,
 			    struct api_error *err)
 {
-	char path[512], *buf = NULL;
-	struct stat st;
-	off_t start;
-	size_t len, pos;
-	unsigned int lines = 0;
-	int fd, first = 1;
+	struct tlog_store *ts = store_log(c->store);
+	uint64_t size = 0, first;
 
-	snprintf(path, sizeof(path), "%s/audit.jsonl", state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		strbuf_puts(out, "{\"records\":[]}");
-		return 0;
+	if (!ts) {
+		api_error_set(err, 503, "log_unavailable", "this store has no audit log to read");
+		return -1;
 	}
-	if (fd < 0 || fstat(fd, &st)) {
-		api_error_set(err, 500, "storage", "cannot read the audit log");
-		goto fail;
-	}
-	/* records are short JSON lines: 4 KiB each is plenty */
-	len = (size_t)st.st_size < (size_t)n * 4096 + 1 ? (size_t)st.st_size : (size_t)n * 4096 + 1;
-	start = st.st_size - (off_t)len;
-	buf = malloc(len + 1);
-	if (!buf || pread(fd, buf, len, start) != (ssize_t)len) {
-		api_error_set(err, 500, "storage", "cannot read the audit log");
-		goto fail;
-	}
-	buf[len] = '\0';
-	/* walk back to the start of the n-th last newline-terminated record */
-	pos = len;
-	if (pos && buf[pos - 1] == '\n')
-		pos--;
-	while (pos > 0) {
-		if (buf[pos - 1] == '\n' && ++lines == n)
-			break;
-		pos--;
-	}
-	if (pos == 0 && start > 0) /* the buffer's first record may be cut: skip it */
-		pos = strcspn(buf, "\n") + (buf[strcspn(buf, "\n")] ? 1 : 0);
-	strbuf_puts(out, "{\"records\":[");
-	for (char *line = buf + pos, *nl; *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (!nl)
-			break;
-		*nl = '\0';
-		if (*line) {
-			strbuf_puts(out, first ? "" : ",");
-			strbuf_puts(out, line); /* each record is one JSON object (audit_format) */
-			first = 0;
+	tlog_store_head(ts, &size, NULL);
+	first = size > n ? size - n : 0;
+	strbuf_printf(out, "{\"size\":%llu,\"records\":[", (unsigned long long)size);
+	for (uint64_t i = first; i < size; i++) {
+		size_t before;
+
+		if (i > first)
+			strbuf_puts(out, ",");
+		before = out->len;
+		/* each record is one JSON object */
+		if (tlog_store_record(ts, i, out) || out->len == before) {
+			api_error_set(err, 500, "storage", "cannot read audit record %llu",
+				      (unsigned long long)i);
+			return -1;
 		}
 	}
 	strbuf_puts(out, "]}");
-	free(buf);
-	close(fd);
 	return 0;
-fail:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }

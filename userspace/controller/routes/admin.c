@@ -72,7 +72,7 @@ void route_admin_audit(struct api_server *s, struct request *r)
 		return;
 	}
 	strbuf_init(&sb);
-	if (admin_render_audit_tail(s->cfg->state_dir, (unsigned int)tail, &sb, &err)) {
+	if (admin_render_audit_tail(s->c, (unsigned int)tail, &sb, &err)) {
 		strbuf_free(&sb);
 		http_reply_api_error(s, r, &err);
 		return;
