@@ -171,9 +171,18 @@ def main():
                                    "--plain-http", "--state-dir", os.path.join(tmp, node), "--demo-scores",
                                    "--score-mean", str(score), "--score-jitter", "0"],
                                   capture_output=True, text=True).returncode == 0
-        ok = all([submit("node-a", 0.91), submit("node-b", 0.85), submit("node-c", 0.80),
-                  submit("node-c", 0.75), submit("node-c", 0.30)])
-        tap(ok, "three nodes benchmarked by the real agent (node-c falls to 0.30)")
+        auth = {"Authorization": "Bearer " + token}
+
+        def verdicts():
+            st, _, body = http("GET", url + "/v1/admin/nodes", headers=auth)
+            return {n["node_id"]: n["verdict"] for n in json.loads(body)["nodes"]} if st == 200 else {}
+        ok = all([submit("node-a", 0.91), submit("node-b", 0.85), submit("node-c", 0.80)])
+        # admission comes with the next epoch: ask for it, wait for all three
+        http("POST", url + "/v1/rotate", "", auth)
+        admitted = wait_for(lambda: set(verdicts().values()) == {"ALLOWED"}, 60)
+        ok = ok and bool(admitted) and submit("node-c", 0.75) and submit("node-c", 0.30)
+        tap(ok and verdicts().get("node-c") == "DENIED",
+            "three nodes benchmarked by the real agent, admitted; node-c falls to 0.30", verdicts())
 
         st, hdr, body = http("GET", url + "/console")
         csp = hdr.get("Content-Security-Policy", "")
@@ -214,8 +223,8 @@ def main():
                 "node-c: DENIED, its reason, its scores, marked demo", row_c)
             tap("ALLOWED" in wd.js("return document.querySelector('#nodes tbody tr').innerText;"),
                 "node-a: ALLOWED")
-            summary = wd.text("#summary")
-            tap("2 allowed, 1 denied" in summary, "header: 2 allowed, 1 denied", summary)
+            summary = wait_for(lambda: "2 allowed, 1 denied" in wd.text("#summary") and wd.text("#summary"), 10)
+            tap(bool(summary), "header: 2 allowed, 1 denied", wd.text("#summary"))
             epoch = wd.text("#epoch")
             tap("audit head" in epoch and "sha256:" in epoch, "epoch and audit checkpoint shown", epoch)
             tl = wait_for(lambda: "node-c" in wd.text("#timeline") and "DENIED" in wd.text("#timeline")

@@ -38,10 +38,11 @@ int join_token_create(struct controller *c, struct json_object *obj,
  * Redeems a token with the node's public keys (obj: token, node_id,
  * wg_public_key, ed25519_public_key): enrols the node and forgets the
  * token. A wrong, expired or used token, or another node id: 403
- * bad_token, nothing changes. Fills node_id_out on success.
+ * bad_token, nothing changes. Fills node_id_out on success, and *seq with
+ * the commit batch to wait for before answering (as controller_enrol).
  */
 int join_token_redeem(struct controller *c, struct json_object *obj, char node_id_out[64],
-		      struct api_error *err);
+		      uint64_t *seq, struct api_error *err);
 /* Wipes every outstanding token (shutdown). */
 void join_tokens_clear(void);
 

@@ -153,7 +153,7 @@ out:
 }
 
 int join_token_redeem(struct controller *c, struct json_object *obj, char node_id_out[64],
-		      struct api_error *err)
+		      uint64_t *seq, struct api_error *err)
 {
 	const char *token = meshnet_json_get_string(obj, "token");
 	const char *id = meshnet_json_get_string(obj, "node_id");
@@ -183,7 +183,7 @@ int join_token_redeem(struct controller *c, struct json_object *obj, char node_i
 		return -1;
 	}
 	enrol = enrolment_of(&tokens[found], wg, ed);
-	ret = controller_enrol(c, enrol, err);
+	ret = controller_enrol(c, enrol, seq, err);
 	json_object_put(enrol);
 	if (!ret) {
 		snprintf(node_id_out, 64, "%s", tokens[found].node_id);

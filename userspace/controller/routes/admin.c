@@ -110,11 +110,12 @@ void route_join(struct api_server *s, struct request *r)
 	struct json_object *obj = http_body_object(s, r);
 	struct api_error err;
 	struct strbuf sb;
+	uint64_t seq = 0;
 	char id[64];
 
 	if (!obj)
 		return;
-	if (join_token_redeem(s->c, obj, id, &err)) {
+	if (join_token_redeem(s->c, obj, id, &seq, &err)) {
 		json_object_put(obj);
 		http_reply_api_error(s, r, &err);
 		return;
@@ -122,5 +123,5 @@ void route_join(struct api_server *s, struct request *r)
 	json_object_put(obj);
 	strbuf_init(&sb);
 	controller_render_node(s->c, id, &sb);
-	http_reply_json(s, r, 201, &sb);
+	http_reply_when_durable(s, r, 201, &sb, seq); /* acknowledged once on disk */
 }
