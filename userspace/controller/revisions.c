@@ -423,12 +423,14 @@ long revisions_delta(struct revisions *rv, const struct view *v, uint64_t base,
 		return -1;
 	}
 	k = (size_t)(v->revision - base);
-	if (k) {
-		recs = malloc(k * sizeof(*recs));
-		if (!recs) {
-			pthread_rwlock_unlock(&rv->log_lock);
-			return -1;
-		}
+	if (!k) {
+		pthread_rwlock_unlock(&rv->log_lock);
+		return 0;	/* nothing between base and the view */
+	}
+	recs = malloc(k * sizeof(*recs));
+	if (!recs) {
+		pthread_rwlock_unlock(&rv->log_lock);
+		return -1;
 	}
 	for (r = base + 1; r <= v->revision; r++) {
 		const struct rev_entry *e = &rv->ring[r & (rv->cap - 1)];
