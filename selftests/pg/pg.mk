@@ -20,6 +20,12 @@ store-pg: $(BUILD)/san/store-pg-test
 controller-ha: $(BUILD)/san/controller-ha-test $(BUILD)/san/meshnetd
 	@sh scripts/run-suite.sh $(RESULTS) controller-ha $(PG_RUN) $(BUILD)/san/controller-ha-test
 
+# kill -9 of any of three controllers, 50 times, under a flood of signed submissions.
+.PHONY: controller-ha-torture
+controller-ha-torture: $(BUILD)/san/controller-ha-test $(BUILD)/san/meshnetd
+	@sh scripts/run-suite.sh $(RESULTS) controller-ha-torture env HA_KILLS=$${HA_KILLS:-50} \
+		$(PG_RUN) $(BUILD)/san/controller-ha-test
+
 HOST_SUITES += store-pg controller-ha
 
 PG_TEST_OBJS := $(foreach t,store_pg_test ha_test cluster,$(BUILD)/obj/selftests/pg/$(t).o \

@@ -81,7 +81,9 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 		log_warn("epoch rotation (%s) postponed: %s", why, err.message);
 		return 0;
 	}
-	if (c->epoch.id != before && before)
+	if (c->epoch.id != before && before &&
+	    (!strcmp(why, "epoch expired") || !strcmp(why, "expired while down") ||
+	     !strcmp(why, "verdict changed") || !strcmp(why, "admission")))
 		return 0;
 	memset(&e, 0, sizeof(e));
 	e.id = c->epoch.id + 1;

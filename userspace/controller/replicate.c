@@ -37,8 +37,18 @@ int controller_write_lock_locked(struct controller *c, struct api_error *err)
 	if (c->loading || c->open->tx)
 		return 0;
 	ret = store_write_begin(c->store, c->rv.head, record_apply_remote, c, &c->open->tx);
-	if (!ret)
+	if (!ret) {
+		if (c->open->tx) {
+			/*
+			 * The commit thread ends the lock with this batch, even if the
+			 * write finds nothing to do after catching up (it takes the
+			 * batch once we let go of c->lock).
+			 */
+			c->open->dirty = true;
+			pthread_cond_broadcast(&c->commit_cond);
+		}
 		return 0;
+	}
 	c->open->tx = NULL;
 	api_error_set(err, 503, "storage_unavailable",
 		      "the database cannot be reached now; nothing was changed, retry");
