@@ -242,6 +242,16 @@ int mn_delta_apply(struct mn_net *mn, const struct mn_delta *d,
 		if (ret)
 			goto err;
 	}
+	/* Cannot fail from here on: entries that leave the table lose PSKs. */
+	for (i = 0; i < d->n; i++) {
+		struct mn_peer *prev;
+
+		if (!d->e[i].existed)
+			continue;
+		prev = mn_lookup_key(old, d->e[i].peer->public_key);
+		if (prev && prev != mn_lookup_key(t, prev->public_key))
+			mn_peer_retire_psk(prev);
+	}
 	mn_table_publish(mn, t);
 	return 0;
 err:

@@ -4,7 +4,9 @@
  *
  * The WireGuard devices a namespace enforces its table on: an RCU array of
  * ifindexes, replaced (never modified) by attach and detach. Lock order:
- * RTNL, then mn_net::lock.
+ * RTNL, then mn_net::lock. The namespace's netfilter hooks are registered
+ * with its first attached device and unregistered with its last, so a
+ * namespace (and every packet in it) pays nothing while none is attached.
  */
 
 #include <linux/netdevice.h>
@@ -34,6 +36,15 @@ bool mn_device_attached(const struct mn_net *mn, int ifindex)
 		if (devs->ifindex[i] == ifindex)
 			return true;
 	return false;
+}
+
+/* The last device went away: no hooks (this waits for a grace period). */
+static void mn_devices_idle(struct mn_net *mn)
+{
+	struct mn_devices *devs = mn_devices_current(mn);
+
+	if (!devs || !devs->count)
+		mn_hooks_unregister(mn);
 }
 
 static int mn_devices_replace(struct mn_net *mn, int add, int remove)
@@ -106,7 +117,17 @@ int mn_device_attach(struct mn_net *mn, int ifindex, const char *ifname,
 		ret = -EEXIST;
 		goto out;
 	}
+	if (!mn->hooks_registered) {
+		ret = mn_hooks_register(mn);
+		if (ret) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "Cannot register the netfilter hooks");
+			goto out;
+		}
+	}
 	ret = mn_devices_replace(mn, dev->ifindex, 0);
+	if (ret && !devs)
+		mn_hooks_unregister(mn);
 out:
 	mutex_unlock(&mn->lock);
 	rtnl_unlock();
@@ -135,6 +156,7 @@ int mn_device_detach(struct mn_net *mn, int ifindex, const char *ifname,
 		goto out;
 	}
 	ret = mn_devices_replace(mn, 0, ifindex);
+	mn_devices_idle(mn);
 out:
 	mutex_unlock(&mn->lock);
 	rtnl_unlock();
@@ -151,8 +173,10 @@ static int mn_device_event(struct notifier_block *nb, unsigned long event,
 		return NOTIFY_DONE;
 	mn = mn_net(dev_net(dev));
 	mutex_lock(&mn->lock);
-	if (mn_device_attached(mn, dev->ifindex))
+	if (mn_device_attached(mn, dev->ifindex)) {
 		mn_devices_replace(mn, 0, dev->ifindex);
+		mn_devices_idle(mn);
+	}
 	mutex_unlock(&mn->lock);
 	return NOTIFY_DONE;
 }

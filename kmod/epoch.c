@@ -9,6 +9,7 @@
 
 #include <linux/jhash.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/slab.h>
@@ -16,6 +17,11 @@
 #include <net/net_namespace.h>
 
 #include "meshnet.h"
+
+static unsigned int txn_idle_secs = MN_TXN_IDLE_SECS;
+module_param(txn_idle_secs, uint, 0644);
+MODULE_PARM_DESC(txn_idle_secs,
+		 "Seconds an epoch transaction may stay idle before it is aborted");
 
 static u32 mn_stage_hash(const u8 *key)
 {
@@ -47,7 +53,11 @@ static void mn_txn_end(struct mn_net *mn)
 
 static void mn_txn_touch(struct mn_net *mn)
 {
-	mod_delayed_work(mn_wq, &mn->txn_work, MN_TXN_IDLE_SECS * HZ);
+	unsigned long idle = (unsigned long)clamp_val(READ_ONCE(txn_idle_secs),
+						      1, 3600) * HZ;
+
+	mn->txn->deadline = jiffies + idle;
+	mod_delayed_work(mn_wq, &mn->txn_work, idle);
 }
 
 static int mn_txn_check(struct mn_net *mn, struct sock *sk, u32 portid,
@@ -236,6 +246,7 @@ int mn_epoch_commit(struct mn_net *mn, struct sock *sk, u32 portid,
 	struct mn_txn *txn = mn->txn;
 	struct mn_peer *peer;
 	int bkt, ret;
+	u32 i;
 
 	lockdep_assert_held(&mn->lock);
 	ret = mn_txn_check(mn, sk, portid, extack);
@@ -288,7 +299,12 @@ int mn_epoch_commit(struct mn_net *mn, struct sock *sk, u32 portid,
 				goto err;
 		}
 	}
-	/* Cannot fail from here on: the table holds its own references. */
+	/*
+	 * Cannot fail from here on: the table holds its own references. No
+	 * entry of the old table is in the new one: their PSKs go now.
+	 */
+	for (i = 0; i < old->n_peers; i++)
+		mn_peer_retire_psk(mn_table_peer(old, i));
 	mn_txn_end(mn);
 	mn_table_publish(mn, t);
 	return 0;
@@ -317,15 +333,19 @@ int mn_epoch_abort(struct mn_net *mn, struct sock *sk, u32 portid,
 	return 0;
 }
 
-/* An owner that stays silent for MN_TXN_IDLE_SECS loses its transaction. */
+/* An owner that stays silent for txn_idle_secs loses its transaction. */
 void mn_txn_work(struct work_struct *work)
 {
 	struct mn_net *mn = container_of(to_delayed_work(work), struct mn_net,
 					 txn_work);
 
 	mutex_lock(&mn->lock);
-	mn_txn_free(mn->txn);
-	mn->txn = NULL;
+	/* Touched again while this work waited for the lock: not idle. */
+	if (mn->txn && time_before(jiffies, mn->txn->deadline))
+		mod_delayed_work(mn_wq, &mn->txn_work,
+				 mn->txn->deadline - jiffies);
+	else
+		mn_txn_end(mn);
 	mutex_unlock(&mn->lock);
 }
 

@@ -116,6 +116,7 @@ struct mn_peer {
 	u8 verdict;
 	bool has_psk;
 	bool has_endpoint;
+	bool psk_retired;	/* left the current table: psk wiped (lock) */
 	u16 n_allowedips;
 	struct mn_counters *counters;
 	struct kref ref;
@@ -315,6 +316,7 @@ static inline struct mn_peer *mn_peer_get(struct mn_peer *peer)
 }
 
 bool mn_peer_same_prefixes(const struct mn_peer *a, const struct mn_peer *b);
+void mn_peer_retire_psk(struct mn_peer *peer);
 
 /* vec.c */
 int mn_chunk_cache_init(void);

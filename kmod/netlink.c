@@ -245,8 +245,9 @@ static int mn_put_peer(struct sk_buff *skb, int attrtype,
 		goto err;
 	if (peer->has_psk &&
 	    (nla_put_flag(skb, MESHNET_PEER_A_HAS_PSK) ||
-	     (show_psk && nla_put(skb, MESHNET_PEER_A_PRESHARED_KEY,
-				  MESHNET_KEY_LEN, peer->psk))))
+	     (show_psk && !peer->psk_retired &&
+	      nla_put(skb, MESHNET_PEER_A_PRESHARED_KEY, MESHNET_KEY_LEN,
+		      peer->psk))))
 		goto err;
 	if (mn_put_allowedips(skb, peer) ||
 	    mn_put_counters(skb, MESHNET_PEER_A_COUNTERS, peer->counters))
@@ -521,18 +522,26 @@ static int mn_parse_endpoint(struct nlattr *attr, struct mn_peer *peer,
 }
 
 /* The request skb is ours: no copy of a key stays in it once parsed. */
+static void mn_wipe_psk(struct nlattr *peer)
+{
+	struct nlattr *psk;
+
+	if (!peer || nla_len(peer) < NLA_HDRLEN)
+		return;
+	psk = nla_find_nested(peer, MESHNET_PEER_A_PRESHARED_KEY);
+	if (psk)
+		memzero_explicit(nla_data(psk), nla_len(psk));
+}
+
 static void mn_wipe_psks(struct nlattr *peers)
 {
-	struct nlattr *peer, *psk;
+	struct nlattr *peer;
 	int rem;
 
 	if (!peers)
 		return;
-	nla_for_each_nested(peer, peers, rem) {
-		psk = nla_find_nested(peer, MESHNET_PEER_A_PRESHARED_KEY);
-		if (psk)
-			memzero_explicit(nla_data(psk), nla_len(psk));
-	}
+	nla_for_each_nested(peer, peers, rem)
+		mn_wipe_psk(peer);
 }
 
 /* Parses and validates one peer; nothing is changed. */
@@ -958,6 +967,7 @@ static int mn_set_peer_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	peer = mn_parse_peer(info->attrs[MESHNET_A_PEER], info->extack);
+	mn_wipe_psk(info->attrs[MESHNET_A_PEER]);
 	if (IS_ERR(peer))
 		return PTR_ERR(peer);
 	ret = mn_one_change(mn_info_net(info), peer, MN_DELTA_UPSERT,
@@ -1050,6 +1060,7 @@ static int mn_get_peers_start(struct netlink_callback *cb)
 
 static int mn_get_peers_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct mn_net *mn = mn_net(sock_net(cb->skb->sk));
 	struct mn_table *t = (struct mn_table *)cb->args[MN_DUMP_TABLE];
 	u32 i = cb->args[MN_DUMP_NEXT], first = i;
 	struct nlattr *list;
@@ -1069,10 +1080,15 @@ static int mn_get_peers_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	list = nla_nest_start(skb, MESHNET_A_PEERS);
 	if (!list)
 		goto err;
+	/* PSKs are read under the writer lock, which retires them. */
+	if (cb->args[MN_DUMP_PSK])
+		mutex_lock(&mn->lock);
 	for (; i < t->n_peers; i++)
 		if (mn_put_peer(skb, i - first, mn_table_peer(t, i), true,
 				cb->args[MN_DUMP_PSK]))
 			break;
+	if (cb->args[MN_DUMP_PSK])
+		mutex_unlock(&mn->lock);
 	if (i == first && t->n_peers)
 		goto err;	/* not even one peer fits */
 	nla_nest_end(skb, list);
@@ -1137,15 +1153,15 @@ static void mn_notify_send(struct mn_net *mn, struct sk_buff *msg, void *hdr,
 	mutex_unlock(&mn_notify_mutex);
 }
 
-static void mn_notify_one(struct mn_net *mn, const struct mn_notice *n)
+/* Appends one VERDICT_NOTIFY message for @n to @msg. */
+static int mn_notice_put(struct sk_buff *msg, const struct mn_notice *n)
 {
-	struct sk_buff *msg;
-	void *hdr;
+	void *hdr = genlmsg_put(msg, 0, 0, &mn_genl_family, 0,
+				MESHNET_CMD_VERDICT_NOTIFY);
 	bool ok;
 
-	msg = mn_notify_new(MESHNET_CMD_VERDICT_NOTIFY, &hdr);
-	if (!msg)
-		return;
+	if (!hdr)
+		return -EMSGSIZE;
 	ok = !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_ID, n->epoch_id,
 				MESHNET_A_PAD);
 	if (ok && n->peer)
@@ -1155,22 +1171,54 @@ static void mn_notify_one(struct mn_net *mn, const struct mn_notice *n)
 		     (!n->self_reason[0] ||
 		      !nla_put_string(msg, MESHNET_A_SELF_REASON,
 				      n->self_reason));
-	mn_notify_send(mn, msg, hdr, ok);
+	if (!ok) {
+		genlmsg_cancel(msg, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return 0;
 }
 
-/* Sends and frees @notices; called without the writer lock. */
+static void mn_notify_flush(struct mn_net *mn, struct sk_buff *msg)
+{
+	mutex_lock(&mn_notify_mutex);
+	if (mn_notify_live && msg->len)
+		genlmsg_multicast_netns(&mn_genl_family, mn->net, msg, 0, 0,
+					GFP_KERNEL);
+	else
+		nlmsg_free(msg);
+	mutex_unlock(&mn_notify_mutex);
+}
+
+/*
+ * Sends and frees @notices; called without the writer lock. Notices are
+ * batched: as many VERDICT_NOTIFY messages as fit go in one skb (one
+ * datagram for each listener).
+ */
 void mn_notify_send_all(struct mn_net *mn, struct list_head *notices)
 {
+	bool listen = mn_has_listeners(mn);
+	struct sk_buff *msg = NULL;
 	struct mn_notice *n, *tmp;
 
 	list_for_each_entry_safe(n, tmp, notices, node) {
-		if (mn_has_listeners(mn))
-			mn_notify_one(mn, n);
+		if (listen && !msg)
+			msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+		if (msg && mn_notice_put(msg, n)) {
+			mn_notify_flush(mn, msg);
+			msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+			if (msg && mn_notice_put(msg, n)) {
+				nlmsg_free(msg);
+				msg = NULL;
+			}
+		}
 		list_del(&n->node);
 		mn_peer_put(n->peer);
 		kfree(n);
 		cond_resched();
 	}
+	if (msg)
+		mn_notify_flush(mn, msg);
 }
 
 void mn_notify_epoch(struct mn_net *mn, const struct mn_table *t)
@@ -1216,7 +1264,7 @@ void mn_notify_expired(struct mn_net *mn, const struct mn_table *t)
 	.doit = (_doit),					\
 	.policy = (_policy),					\
 	.maxattr = MESHNET_A_MAX,				\
-	.flags = GENL_ADMIN_PERM,				\
+	.flags = GENL_UNS_ADMIN_PERM,				\
 }
 
 static const struct genl_ops mn_genl_ops[] = {
@@ -1240,7 +1288,7 @@ static const struct genl_ops mn_genl_ops[] = {
 		.done = mn_get_peers_done,
 		.policy = mn_get_peers_policy,
 		.maxattr = MESHNET_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	MN_OP(MESHNET_CMD_RESET_COUNTERS, mn_reset_counters_doit,
 	      mn_peer_key_only_policy),

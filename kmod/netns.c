@@ -42,14 +42,9 @@ static int __net_init mn_net_init(struct net *net)
 		goto err_totals;
 	}
 	RCU_INIT_POINTER(mn->table, t);
-	ret = mn_hooks_register(mn);
-	if (ret)
-		goto err_table;
+	/* No hooks until a device is attached (device.c). */
 	return 0;
 
-err_table:
-	RCU_INIT_POINTER(mn->table, NULL);
-	mn_table_discard(t);
 err_totals:
 	mn_totals_free(&mn->totals);
 	return ret;
@@ -61,7 +56,11 @@ static void __net_exit mn_net_exit(struct net *net)
 	struct mn_devices *devs;
 	struct mn_table *t;
 
-	/* No packet reaches our hooks after this (it synchronises RCU). */
+	/*
+	 * No packet reaches our hooks after this (it synchronises RCU). The
+	 * devices were unregistered before (device exit comes first), which
+	 * normally unregistered the hooks already.
+	 */
 	mn_hooks_unregister(mn);
 	cancel_delayed_work_sync(&mn->expiry_work);
 	cancel_delayed_work_sync(&mn->txn_work);

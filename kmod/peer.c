@@ -186,3 +186,16 @@ bool mn_peer_same_prefixes(const struct mn_peer *a, const struct mn_peer *b)
 	}
 	return true;
 }
+
+/*
+ * @peer left the current table (writer lock held): its PSK is wiped now
+ * rather than when the last snapshot holding the entry goes away. Dumps
+ * read PSKs under the same lock and leave retired ones out.
+ */
+void mn_peer_retire_psk(struct mn_peer *peer)
+{
+	if (!peer->has_psk || peer->psk_retired)
+		return;
+	memzero_explicit(peer->psk, sizeof(peer->psk));
+	peer->psk_retired = true;
+}

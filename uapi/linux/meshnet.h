@@ -9,7 +9,9 @@
  * WireGuard devices. State is per network namespace: a verdict table of peers
  * (keyed by WireGuard public key), the current epoch, a policy and the set of
  * WireGuard devices the table is enforced on. Every command needs
- * CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM).
+ * CAP_NET_ADMIN over the namespace, i.e. in the user namespace that owns it
+ * (GENL_UNS_ADMIN_PERM, as WireGuard): every allocation a request causes is
+ * charged to the caller's memory cgroup and capped before it is made.
  * Rejected requests carry an extended-ack message naming the problem.
  *
  * What changed in the second version of the module (same family version 1;
@@ -34,7 +36,18 @@
  *    stored and dumped.
  *  - Peer counters are per peer (not per CPU): MESHNET_COUNTER_A_* of a GSO
  *    packet count its segments.
- *  - An epoch transaction idle for 30 s is aborted.
+ *  - An epoch transaction idle for 30 s (module parameter txn_idle_secs)
+ *    is aborted; its owner is the socket that began it.
+ *  - Commands need CAP_NET_ADMIN over the namespace (GENL_UNS_ADMIN_PERM)
+ *    instead of in the initial user namespace.
+ *  - The PSKs of entries that leave the current table are wiped at once; a
+ *    dump still reading an older snapshot reports HAS_PSK without the key.
+ *    PSK attributes are wiped in the request skb once parsed.
+ *  - Notifications are sent after the change, outside the writer lock, and
+ *    batched: one datagram carries as many messages as fit.
+ *  - The netfilter hooks are registered with a namespace's first attached
+ *    device and unregistered with its last: a namespace with nothing
+ *    attached costs its packets nothing.
  *
  * MESHNET_CMD_GET_STATE
  * ---------------------
@@ -230,7 +243,8 @@
  *
  *    MESHNET_A_SHOW_PSK: NLA_FLAG, include MESHNET_PEER_A_PRESHARED_KEY
  *
- * The dump is a snapshot of the table current when it started. Each message
+ * The dump is a snapshot of the table current when it started (PSKs of
+ * entries that have left the current table since are not shown). Each message
  * carries MESHNET_A_EPOCH_ID, MESHNET_A_REVISION and MESHNET_A_PEERS with one
  * or more peers:
  *
