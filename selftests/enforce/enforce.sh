@@ -203,9 +203,28 @@ case_delta() {
 		expect '[ "$rc" -ne 0 ] && echo "$out" | grep -q "endpoint drop was removed"'
 }
 
+# GSO: a TCP stream b -> a leaves b's wg0 as GSO packets (WireGuard
+# segments them itself): b's module counts the segments, so its tx_packets
+# for a follow wg0's tx_packets, not the (far fewer) skbs.
+case_gso() {
+	local tx0 tx1 wg0 wg1 m w
+	tx0=$(peer_counter b a tx_packets)
+	wg0=$(n b cat /sys/class/net/wg0/statistics/tx_packets)
+	n a timeout 60 nc -l -p 5001 >/dev/null &
+	sleep 0.5
+	n b timeout 60 bash -c "dd if=/dev/zero bs=65536 count=64 2>/dev/null >/dev/tcp/$(v4 a)/5001"
+	wait
+	tx1=$(peer_counter b a tx_packets)
+	wg1=$(n b cat /sys/class/net/wg0/statistics/tx_packets)
+	m=$((${tx1:-0} - ${tx0:-0})); w=$((wg1 - wg0))
+	comment "4 MiB over TCP b -> a: module tx_packets +$m, wg0 tx_packets +$w"
+	check "GSO packets count as their segments (module +$m vs wg0 +$w)" \
+		expect '[ "$w" -gt 1000 ] && [ $((m * 100)) -ge $((w * 90)) ] && [ $((m * 100)) -le $((w * 110)) ]'
+}
+
 # ----------------------------------------------------------------- main ---
 tap_begin
-cases=${*:-"allowed deny unknown self_deny expiry swap netns delta"}
+cases=${*:-"allowed deny unknown self_deny expiry swap netns delta gso"}
 
 if ! mn_load; then
 	not_ok "insmod $MESHNET_KO"
@@ -227,7 +246,7 @@ fi
 
 for c in $cases; do
 	case $c in
-	netns|delta)
+	netns|delta|gso)
 		comment "=== $c"
 		"case_$c" ;;
 	*)
