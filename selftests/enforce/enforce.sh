@@ -207,13 +207,14 @@ case_delta() {
 # segments them itself): b's module counts the segments, so its tx_packets
 # for a follow wg0's tx_packets, not the (far fewer) skbs.
 case_gso() {
-	local tx0 tx1 wg0 wg1 m w
+	local tx0 tx1 wg0 wg1 m w lp
 	tx0=$(peer_counter b a tx_packets)
 	wg0=$(n b cat /sys/class/net/wg0/statistics/tx_packets)
 	n a timeout 60 nc -l -p 5001 >/dev/null &
+	lp=$!
 	sleep 0.5
 	n b timeout 60 bash -c "dd if=/dev/zero bs=65536 count=64 2>/dev/null >/dev/tcp/$(v4 a)/5001"
-	wait
+	wait "$lp"
 	tx1=$(peer_counter b a tx_packets)
 	wg1=$(n b cat /sys/class/net/wg0/statistics/tx_packets)
 	m=$((${tx1:-0} - ${tx0:-0})); w=$((wg1 - wg0))
