@@ -34,14 +34,6 @@ static u32 mn_hash_addr(u16 family, const union mn_addr *a, u32 seed)
 	return jhash2((const u32 *)a->v6.s6_addr32, 4, seed);
 }
 
-static bool mn_addr_eq(u16 family, const union mn_addr *a,
-		       const union mn_addr *b)
-{
-	if (family == AF_INET)
-		return a->v4 == b->v4;
-	return ipv6_addr_equal(&a->v6, &b->v6);
-}
-
 static void mn_mask(u16 family, union mn_addr *dst, const union mn_addr *src,
 		    u8 cidr)
 {
@@ -66,6 +58,47 @@ static bool mn_between(u32 i, u32 k, u32 j)
 
 /* ---- longest-prefix match ---- */
 
+/* IPv4 levels hold 8-byte slots, IPv6 levels 20-byte ones. */
+static u32 mn_slot_idx(const void *s, u16 family)
+{
+	if (family == AF_INET)
+		return ((const struct mn_lpm_slot4 *)s)->idx;
+	return ((const struct mn_lpm_slot6 *)s)->idx;
+}
+
+static bool mn_slot_eq(const void *s, u16 family, const union mn_addr *a)
+{
+	if (family == AF_INET)
+		return ((const struct mn_lpm_slot4 *)s)->addr == a->v4;
+	return ipv6_addr_equal(&((const struct mn_lpm_slot6 *)s)->addr,
+			       &a->v6);
+}
+
+static void mn_slot_addr(const void *s, u16 family, union mn_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET)
+		a->v4 = ((const struct mn_lpm_slot4 *)s)->addr;
+	else
+		a->v6 = ((const struct mn_lpm_slot6 *)s)->addr;
+}
+
+static void mn_slot_set(void *s, u16 family, const union mn_addr *a, u32 idx)
+{
+	if (family == AF_INET) {
+		((struct mn_lpm_slot4 *)s)->addr = a->v4;
+		((struct mn_lpm_slot4 *)s)->idx = idx;
+	} else {
+		((struct mn_lpm_slot6 *)s)->addr = a->v6;
+		((struct mn_lpm_slot6 *)s)->idx = idx;
+	}
+}
+
+static enum mn_vec_kind mn_lpm_kind(u16 family)
+{
+	return family == AF_INET ? MN_VEC_LPM4 : MN_VEC_LPM6;
+}
+
 static u32 mn_lpm_home(const struct mn_table *t, u16 family,
 		       const struct mn_lpm_level *lvl, const union mn_addr *a)
 {
@@ -83,8 +116,8 @@ static struct mn_lpm_level *mn_lpm_level_find(struct mn_lpm *lpm, u8 cidr)
 }
 
 static struct mn_lpm_level *mn_lpm_level_add(struct mn_table *t,
-					     struct mn_lpm *lpm, u8 cidr,
-					     u32 n)
+					     struct mn_lpm *lpm, u16 family,
+					     u8 cidr, u32 n)
 {
 	struct mn_lpm_level *lvl;
 	u32 l;
@@ -96,7 +129,7 @@ static struct mn_lpm_level *mn_lpm_level_add(struct mn_table *t,
 	memset(lvl, 0, sizeof(*lvl));
 	lvl->cidr = cidr;
 	lvl->mask = mn_slots_for(n) - 1;
-	if (mn_vec_alloc(&lvl->slots, MN_VEC_LPM, lvl->mask + 1,
+	if (mn_vec_alloc(&lvl->slots, mn_lpm_kind(family), lvl->mask + 1,
 			 t->generation)) {
 		memmove(lvl, lvl + 1, (lpm->n_levels - l) * sizeof(*lvl));
 		return NULL;
@@ -119,18 +152,14 @@ static int mn_lpm_put_slot(struct mn_table *t, u16 family,
 			   u32 idx)
 {
 	u32 i = mn_lpm_home(t, family, lvl, a);
-	struct mn_lpm_slot *s;
+	void *s;
 
-	for (;; i = (i + 1) & lvl->mask) {
-		s = mn_vec_at(&lvl->slots, i);
-		if (!s->idx)
-			break;
-	}
+	while (mn_slot_idx(mn_vec_at(&lvl->slots, i), family))
+		i = (i + 1) & lvl->mask;
 	s = mn_vec_wr(&lvl->slots, i, t->generation);
 	if (!s)
 		return -ENOMEM;
-	s->addr = *a;
-	s->idx = idx;
+	mn_slot_set(s, family, a, idx);
 	lvl->count++;
 	return 0;
 }
@@ -145,17 +174,20 @@ static int mn_lpm_resize(struct mn_table *t, u16 family,
 
 	lvl->mask = mn_slots_for(n) - 1;
 	lvl->count = 0;
-	ret = mn_vec_alloc(&lvl->slots, MN_VEC_LPM, lvl->mask + 1,
+	ret = mn_vec_alloc(&lvl->slots, mn_lpm_kind(family), lvl->mask + 1,
 			   t->generation);
 	if (ret) {
 		*lvl = old;
 		return ret;
 	}
 	for (i = 0; i <= old.mask; i++) {
-		const struct mn_lpm_slot *s = mn_vec_at(&old.slots, i);
+		const void *s = mn_vec_at(&old.slots, i);
+		union mn_addr a;
 
-		if (s->idx) {
-			ret = mn_lpm_put_slot(t, family, lvl, &s->addr, s->idx);
+		if (mn_slot_idx(s, family)) {
+			mn_slot_addr(s, family, &a);
+			ret = mn_lpm_put_slot(t, family, lvl, &a,
+					      mn_slot_idx(s, family));
 			if (ret) {
 				mn_vec_free(&lvl->slots);
 				*lvl = old;
@@ -174,7 +206,7 @@ int mn_lpm_reserve(struct mn_table *t, u16 family, u8 cidr, u32 n)
 	struct mn_lpm_level *lvl = mn_lpm_level_find(lpm, cidr);
 
 	if (!lvl)
-		return mn_lpm_level_add(t, lpm, cidr, n) ? 0 : -ENOMEM;
+		return mn_lpm_level_add(t, lpm, family, cidr, n) ? 0 : -ENOMEM;
 	if ((lvl->count + n) * 2 <= lvl->mask + 1)
 		return 0;
 	return mn_lpm_resize(t, family, lvl, lvl->count + n);
@@ -186,11 +218,11 @@ static s32 mn_lpm_find(const struct mn_table *t, u16 family,
 	u32 i = mn_lpm_home(t, family, lvl, a);
 
 	for (;; i = (i + 1) & lvl->mask) {
-		const struct mn_lpm_slot *s = mn_vec_at(&lvl->slots, i);
+		const void *s = mn_vec_at(&lvl->slots, i);
 
-		if (!s->idx)
+		if (!mn_slot_idx(s, family))
 			return -1;
-		if (mn_addr_eq(family, &s->addr, a))
+		if (mn_slot_eq(s, family, a))
 			return i;
 	}
 }
@@ -206,9 +238,9 @@ int mn_lpm_insert(struct mn_table *t, const struct mn_prefix *p, u32 idx,
 	if (lvl) {
 		i = mn_lpm_find(t, p->family, lvl, &p->addr);
 		if (i >= 0) {
-			const struct mn_lpm_slot *s = mn_vec_at(&lvl->slots, i);
+			const void *s = mn_vec_at(&lvl->slots, i);
 
-			if (s->idx == idx)
+			if (mn_slot_idx(s, p->family) == idx)
 				NL_SET_ERR_MSG_MOD(extack,
 						   "Duplicate allowed IP prefix in one peer");
 			else
@@ -228,7 +260,8 @@ int mn_lpm_remove(struct mn_table *t, const struct mn_prefix *p)
 {
 	struct mn_lpm *lpm = mn_lpm_of(t, p->family);
 	struct mn_lpm_level *lvl = mn_lpm_level_find(lpm, p->cidr);
-	struct mn_lpm_slot *hole, *s;
+	union mn_addr a;
+	void *hole, *s;
 	s32 i;
 	u32 j, k;
 
@@ -245,21 +278,22 @@ int mn_lpm_remove(struct mn_table *t, const struct mn_prefix *p)
 	for (j = i;;) {
 		j = (j + 1) & lvl->mask;
 		s = mn_vec_at(&lvl->slots, j);
-		if (!s->idx)
+		if (!mn_slot_idx(s, p->family))
 			break;
-		k = mn_lpm_home(t, p->family, lvl, &s->addr);
+		mn_slot_addr(s, p->family, &a);
+		k = mn_lpm_home(t, p->family, lvl, &a);
 		if (mn_between(i, k, j))
 			continue;
 		hole = mn_vec_wr(&lvl->slots, i, t->generation);
 		if (!hole)
 			return -ENOMEM;
-		*hole = *s;
+		memcpy(hole, mn_vec_at(&lvl->slots, j), lvl->slots.esize);
 		i = j;
 	}
 	hole = mn_vec_wr(&lvl->slots, i, t->generation);
 	if (!hole)
 		return -ENOMEM;
-	memset(hole, 0, sizeof(*hole));
+	memset(hole, 0, lvl->slots.esize);
 	lvl->count--;
 	return 0;
 }
@@ -268,7 +302,7 @@ int mn_lpm_set_idx(struct mn_table *t, const struct mn_prefix *p, u32 idx)
 {
 	struct mn_lpm_level *lvl = mn_lpm_level_find(mn_lpm_of(t, p->family),
 						     p->cidr);
-	struct mn_lpm_slot *s;
+	void *s;
 	s32 i;
 
 	if (!lvl)
@@ -279,7 +313,7 @@ int mn_lpm_set_idx(struct mn_table *t, const struct mn_prefix *p, u32 idx)
 	s = mn_vec_wr(&lvl->slots, i, t->generation);
 	if (!s)
 		return -ENOMEM;
-	s->idx = idx;
+	mn_slot_set(s, p->family, &p->addr, idx);
 	return 0;
 }
 
@@ -333,12 +367,13 @@ static struct mn_peer *mn_lpm_lookup(const struct mn_table *t,
 		mn_mask(family, &key, addr, lvl->cidr);
 		i = mn_lpm_home(t, family, lvl, &key);
 		for (;; i = (i + 1) & lvl->mask) {
-			const struct mn_lpm_slot *s = mn_vec_at(&lvl->slots, i);
+			const void *s = mn_vec_at(&lvl->slots, i);
+			u32 idx = mn_slot_idx(s, family);
 
-			if (!s->idx)
+			if (!idx)
 				break;
-			if (mn_addr_eq(family, &s->addr, &key))
-				return mn_table_peer(t, s->idx - 1);
+			if (mn_slot_eq(s, family, &key))
+				return mn_table_peer(t, idx - 1);
 		}
 	}
 	return NULL;

@@ -149,7 +149,8 @@ struct mn_chunk {
 enum mn_vec_kind {
 	MN_VEC_PEERS,	/* struct mn_peer *, each holding a reference */
 	MN_VEC_KEYS,	/* u32: peer slot + 1, 0 = empty */
-	MN_VEC_LPM,	/* struct mn_lpm_slot */
+	MN_VEC_LPM4,	/* struct mn_lpm_slot4 */
+	MN_VEC_LPM6,	/* struct mn_lpm_slot6 */
 };
 
 struct mn_vec {
@@ -160,9 +161,15 @@ struct mn_vec {
 	u8 kind;	/* enum mn_vec_kind */
 };
 
-struct mn_lpm_slot {
-	union mn_addr addr;
-	u32 idx;	/* peer slot + 1, 0 = empty */
+/* Prefix slots; idx: peer slot + 1, 0 = empty. */
+struct mn_lpm_slot4 {
+	__be32 addr;
+	u32 idx;
+};
+
+struct mn_lpm_slot6 {
+	struct in6_addr addr;
+	u32 idx;
 };
 
 /* One open-addressing hash table of the prefixes of one length. */

@@ -35,7 +35,8 @@ static const struct {
 } mn_vec_geometry[] = {
 	[MN_VEC_PEERS] = { 9, sizeof(struct mn_peer *) },
 	[MN_VEC_KEYS] = { 10, sizeof(u32) },
-	[MN_VEC_LPM] = { 7, sizeof(struct mn_lpm_slot) },
+	[MN_VEC_LPM4] = { 9, sizeof(struct mn_lpm_slot4) },
+	[MN_VEC_LPM6] = { 7, sizeof(struct mn_lpm_slot6) },
 };
 
 static struct mn_chunk *mn_chunk_new(u64 gen)
