@@ -336,6 +336,7 @@ static int mn_get_state(struct sk_buff *skb, struct genl_info *info)
 	     (nla_put_u64_64bit(msg, MESHNET_A_TXN_EPOCH_ID, mn->txn->epoch_id,
 				MESHNET_A_PAD) ||
 	      nla_put_u32(msg, MESHNET_A_TXN_PEER_COUNT, mn->txn->n_peers))) ||
+	    nla_put_u8(msg, MESHNET_A_HOOKS, mn->hooks_registered) ||
 	    mn_put_devices(msg, mn) ||
 	    mn_put_sum(msg, MESHNET_A_COUNTERS, &totals)) {
 		mutex_unlock(&mn->lock);

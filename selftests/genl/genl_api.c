@@ -180,7 +180,7 @@ static int epoch_apply(struct mn_genl *g, uint64_t id, unsigned int n)
 struct state {
 	bool seen;
 	uint64_t epoch_id, expiry, txn_epoch_id;
-	uint8_t expired, self_verdict, unknown, fail_closed, endpoint_drop;
+	uint8_t expired, self_verdict, unknown, fail_closed, endpoint_drop, hooks;
 	uint32_t grace, peer_count, txn_peer_count;
 	int n_devices;
 	char self_reason[MESHNET_REASON_LEN];
@@ -203,6 +203,7 @@ static int state_cb(const struct nlmsghdr *nlh, void *arg)
 	GET(fail_closed, MESHNET_A_POLICY_FAIL_CLOSED, mn_attr_u8);
 	GET(endpoint_drop, MESHNET_A_POLICY_ENDPOINT_DROP, mn_attr_u8);
 	GET(grace, MESHNET_A_POLICY_GRACE, mn_attr_u32);
+	GET(hooks, MESHNET_A_HOOKS, mn_attr_u8);
 	GET(peer_count, MESHNET_A_PEER_COUNT, mn_attr_u32);
 	GET(txn_epoch_id, MESHNET_A_TXN_EPOCH_ID, mn_attr_u64);
 	GET(txn_peer_count, MESHNET_A_TXN_PEER_COUNT, mn_attr_u32);
@@ -452,7 +453,12 @@ TEST_F(genl, attach_detach)
 	wg1 = if_nametoindex("wgt1");
 	ASSERT_NE(0, wg1);
 
+	/* No hooks in a namespace until a device is attached. */
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.hooks);
 	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(1, s.hooks);
 	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, NULL, wg1));
 	ASSERT_EQ(0, get_state(g, &s));
 	EXPECT_EQ(2, s.n_devices);
@@ -473,6 +479,8 @@ TEST_F(genl, attach_detach)
 	EXPECT_NE(NULL, strstr(g->extack, "Exactly one of ifindex and ifname"));
 
 	EXPECT_EQ(0, attach(g, MESHNET_CMD_DETACH, "wgt0", 0));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(1, s.hooks);		/* wgt1 is still attached */
 	EXPECT_EQ(-ENOENT, attach(g, MESHNET_CMD_DETACH, "wgt0", 0));
 	EXPECT_NE(NULL, strstr(g->extack, "not attached"));
 	EXPECT_EQ(-ENODEV, attach(g, MESHNET_CMD_DETACH, "nosuchdev", 0));
@@ -484,7 +492,15 @@ TEST_F(genl, attach_detach)
 	ASSERT_EQ(0, run(IP " link del wgt1"));
 	ASSERT_EQ(0, get_state(g, &s));
 	EXPECT_EQ(0, s.n_devices);
+	EXPECT_EQ(0, s.hooks);		/* ... with the last attached device */
 	EXPECT_EQ(-ENOENT, attach(g, MESHNET_CMD_DETACH, NULL, wg1));
+	/* Attach and detach again: registered, then gone. */
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(1, s.hooks);
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_DETACH, "wgt0", 0));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.hooks);
 }
 
 static void b_ifname_long(struct mn_msg *m)

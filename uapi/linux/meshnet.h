@@ -78,6 +78,9 @@
  *            ...
  *    MESHNET_A_COUNTERS: NLA_NESTED, totals over all peers plus unknown
  *                        and self-denied traffic (MESHNET_COUNTER_A_*)
+ *    MESHNET_A_HOOKS: NLA_U8, 1 while the namespace's netfilter hooks are
+ *                     registered (from the first attached device to the
+ *                     last)
  *
  * MESHNET_CMD_ATTACH / MESHNET_CMD_DETACH
  * ---------------------------------------
@@ -398,6 +401,7 @@ enum meshnet_cmd {
  *	removes
  * @MESHNET_A_VERDICT_PEERS: nested array of peers (public key, verdict,
  *	reason) whose verdict a delta changes
+ * @MESHNET_A_HOOKS: u8, the namespace's netfilter hooks are registered
  * @__MESHNET_A_LAST: internal
  */
 enum meshnet_attr {
@@ -427,6 +431,7 @@ enum meshnet_attr {
 	MESHNET_A_VALID_UNTIL,
 	MESHNET_A_REMOVE_PEERS,
 	MESHNET_A_VERDICT_PEERS,
+	MESHNET_A_HOOKS,
 	__MESHNET_A_LAST
 };
 
