@@ -39,10 +39,10 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((
 spread() {
 	tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {
 		m = v[int((NR + 1) / 2)]
-		printf "%s..%s (%.1f%%)", v[1], v[NR], m > 0 ? (v[NR] - v[1]) / m * 100 : 0 }'
+		printf "%s..%s (%.1f%%)", v[1], v[NR], (m > 0 ? (v[NR] - v[1]) / m * 100 : 0) }'
 }
 spread_pct() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {
-	m = v[int((NR + 1) / 2)]; printf "%.1f", m > 0 ? (v[NR] - v[1]) / m * 100 : 0 }'; }
+	m = v[int((NR + 1) / 2)]; printf "%.1f", (m > 0 ? (v[NR] - v[1]) / m * 100 : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" "$2"; }
 
@@ -140,7 +140,7 @@ m_nft=$(echo "${drop_pps[nftables]}" | median)
 m_none=$(echo "${drop_pps[nofilter]}" | median)
 echo "bench drop_rate_pps meshnet=$m_mesh nftables=$m_nft nofilter_delivered=$m_none (runs:${drop_pps[meshnet]} /${drop_pps[nftables]} /${drop_pps[nofilter]})"
 echo "bench drop_rate_spread meshnet $(echo "${drop_pps[meshnet]}" | spread) nftables $(echo "${drop_pps[nftables]}" | spread) nofilter $(echo "${drop_pps[nofilter]}" | spread)"
-echo "bench ns_per_dropped_packet (whole receive path, decryption included) meshnet=$(awk -v p="$m_mesh" 'BEGIN {printf "%.0f", p > 0 ? 1e9 / p : 0}') nftables=$(awk -v p="$m_nft" 'BEGIN {printf "%.0f", p > 0 ? 1e9 / p : 0}')"
+echo "bench ns_per_dropped_packet (whole receive path, decryption included) meshnet=$(awk -v p="$m_mesh" 'BEGIN {printf "%.0f", (p > 0 ? 1e9 / p : 0)}') nftables=$(awk -v p="$m_nft" 'BEGIN {printf "%.0f", (p > 0 ? 1e9 / p : 0)}')"
 r_drop=$(ratio "$m_mesh" "$m_nft")
 echo "ratio drop_rate meshnet/nftables=$r_drop meshnet/nofilter=$(ratio "$m_mesh" "$m_none")"
 
