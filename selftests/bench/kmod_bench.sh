@@ -253,8 +253,21 @@ echo "ratio host_unattached loaded/unloaded=$r_host"
 
 # ------------------------------------------------------------ goals ---
 pf() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo MISS; fi; }
-echo "goal allowed_overhead_${PEERS}_peers <= 1%: $(pf "$ov_10k <= 1") (${ov_10k}%, spread $(echo "${tput[meshnet10k]}" | spread_pct)% / unloaded $(echo "${tput[unloaded]}" | spread_pct)%)"
-echo "goal allowed_overhead_${BIG_PEERS}_peers <= 1%: $(pf "$ov_100k <= 1") (${ov_100k}%, spread $(echo "${tput[meshnet100k]}" | spread_pct)%)"
+# An overhead goal of 1% is only decided when the rounds agree to within
+# 10% (max - min over the median, for both modes); otherwise it is a MISS
+# "not measurable" (TCG on a shared host).
+sp_10k=$(echo "${tput[meshnet10k]}" | spread_pct)
+sp_100k=$(echo "${tput[meshnet100k]}" | spread_pct)
+sp_base=$(echo "${tput[unloaded]}" | spread_pct)
+ov_goal() {	# OVERHEAD SPREAD
+	if awk "BEGIN {exit !($2 > 10 || $sp_base > 10)}"; then
+		echo "MISS (not measurable: round spread $2% / unloaded $sp_base% > 10%; median overhead $1%)"
+	else
+		echo "$(pf "$1 <= 1") ($1%, round spread $2% / unloaded $sp_base%)"
+	fi
+}
+echo "goal allowed_overhead_${PEERS}_peers <= 1%: $(ov_goal "$ov_10k" "$sp_10k")"
+echo "goal allowed_overhead_${BIG_PEERS}_peers <= 1%: $(ov_goal "$ov_100k" "$sp_100k")"
 echo "goal drop_rate meshnet/nftables >= 1.5x: $(pf "$r_drop >= 1.5") (${r_drop}x, $m_mesh vs $m_nft pps)"
 echo "goal epoch_apply_10k transaction/nft_f <= 1.0x: $(pf "$r_epoch <= 1.0") (${r_epoch}x, $m_apply vs $m_nftf ms; commit alone $m_commit ms)"
 echo "goal delta_flip_at_${BIG_PEERS} <= 1 ms: $(pf "$m_flip <= 1") (median $m_flip ms over $FLIPS flips)"
