@@ -40,6 +40,7 @@ void mn_txn_free(struct mn_txn *txn)
 	hash_for_each_safe(txn->peers, bkt, tmp, peer, stage_node) {
 		hash_del(&peer->stage_node);
 		mn_peer_put(peer);
+		cond_resched();
 	}
 	kvfree(txn);
 }
@@ -265,6 +266,7 @@ int mn_epoch_commit(struct mn_net *mn, struct sock *sk, u32 portid,
 		goto err;
 	/* Counters carry over by public key. */
 	hash_for_each(txn->peers, bkt, peer, stage_node) {
+		cond_resched();
 		ret = mn_counters_resolve(old, peer);
 		if (ret)
 			goto err;
@@ -303,8 +305,11 @@ int mn_epoch_commit(struct mn_net *mn, struct sock *sk, u32 portid,
 	 * Cannot fail from here on: the table holds its own references. No
 	 * entry of the old table is in the new one: their PSKs go now.
 	 */
-	for (i = 0; i < old->n_peers; i++)
+	for (i = 0; i < old->n_peers; i++) {
 		mn_peer_retire_psk(mn_table_peer(old, i));
+		if (!(i & 1023))
+			cond_resched();
+	}
 	mn_txn_end(mn);
 	mn_table_publish(mn, t);
 	return 0;

@@ -184,6 +184,8 @@ static int mn_lpm_resize(struct mn_table *t, u16 family,
 		const void *s = mn_vec_at(&old.slots, i);
 		union mn_addr a;
 
+		if (!(i & 4095))
+			cond_resched();
 		if (mn_slot_idx(s, family)) {
 			mn_slot_addr(s, family, &a);
 			ret = mn_lpm_put_slot(t, family, lvl, &a,
@@ -466,6 +468,8 @@ int mn_key_reserve(struct mn_table *t, u32 n)
 	for (i = 0; old.dir && i <= old_mask; i++) {
 		u32 idx = *(u32 *)mn_vec_at(&old, i);
 
+		if (!(i & 4095))
+			cond_resched();
 		if (!idx)
 			continue;
 		ret = mn_key_put_slot(t, mn_table_peer(t, idx - 1)->public_key,
