@@ -13,7 +13,8 @@
  *   2. one rotation in group mode: bytes per node, controller CPU time;
  *   3. every node flips at once (their benchmarks outlive MAX_BENCHMARK_AGE,
  *      one rotation): the same, plus /health latency while it happens;
- * RSS per waiting node = (RSS with N waiting - RSS before) / N.
+ * RSS per waiting node = (RSS with N waiting - RSS before the first
+ * connection) / N: the connection, its long-poll and the node's benchmark.
  * The simulated nodes hold the head revision from the start (a real node
  * got a snapshot at enrolment; one snapshot per N is fetched and timed).
  *
@@ -592,6 +593,8 @@ static void run_n(const char *bin, size_t n, struct result *res)
 		goto out;
 	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
+	/* RSS per node counts its connection too: the base is before any connects */
+	rss0 = rss_kib(server_pid);
 	if (connect_all()) {
 		snprintf(res->note, sizeof(res->note), "could not open %zu connections", n);
 		goto out;
@@ -626,7 +629,6 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	}
 
 	/* everyone waits */
-	rss0 = rss_kib(server_pid);
 	longpoll_all(head);
 	if (wait_waiters((long)n, 300)) {
 		snprintf(res->note, sizeof(res->note), "only %ld of %zu long-polls held",

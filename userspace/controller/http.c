@@ -20,7 +20,9 @@
 #include "log.h"
 #include "sign.h"
 
-#define CONNECTION_MEMORY_LIMIT (64 * 1024)
+/* per connection (MHD pool: request headers, reply headers); bodies are buffered
+ * apart up to BODY_LIMIT. A long-poll waiter costs about this much: keep it small. */
+#define CONNECTION_MEMORY_LIMIT (8 * 1024)
 
 /*
  * GnuTLS priorities of the HTTPS daemon: TLS 1.2 and 1.3 only, AEAD ciphers
