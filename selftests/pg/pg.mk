@@ -32,3 +32,17 @@ PG_TEST_OBJS := $(foreach t,store_pg_test ha_test cluster,$(BUILD)/obj/selftests
 	$(BUILD)/san/obj/selftests/pg/$(t).o)
 $(PG_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
 $(PG_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
+
+# make bench-ha: submissions/s and config replies/s, 1-3 controllers on
+# PostgreSQL against one on a state directory (build/bench/ha.txt).
+$(eval $(call program,bench-ha,selftests/pg/bench_ha.c selftests/pg/cluster.c \
+	selftests/pg/pgtest.c selftests/controller/client.c,$(PG_TEST_LIBS)))
+$(BUILD)/obj/selftests/pg/bench_ha.o: CFLAGS_REL += -Wno-format-truncation
+
+.PHONY: bench-ha
+bench-ha: $(BUILD)/bench-ha $(BUILD)/meshnetd
+	@mkdir -p $(BUILD)/bench
+	env MESHNETD=$(BUILD)/meshnetd $(PG_RUN) $(BUILD)/bench-ha $(BUILD)/bench/ha.txt
+	@cat $(BUILD)/bench/ha.txt
+
+BENCH_TARGETS += bench-ha
