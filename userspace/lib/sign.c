@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -193,4 +195,58 @@ meshnet_verify_request(EVP_PKEY *pub, const char *audience, const char *method,
 		return MESHNET_VERIFY_BAD_SIGNATURE;
 	}
 	return MESHNET_VERIFY_OK;
+}
+
+/* domain || msg in one buffer (Ed25519 is one-shot); NULL on OOM. */
+static uint8_t *domain_message(const char *domain, const void *msg, size_t len, size_t *out_len)
+{
+	size_t dl = strlen(domain);
+	uint8_t *buf;
+
+	if (len > SIZE_MAX - dl - 1)
+		return NULL;
+	buf = malloc(dl + len + 1);
+	if (!buf)
+		return NULL;
+	memcpy(buf, domain, dl);
+	if (len)
+		memcpy(buf + dl, msg, len);
+	*out_len = dl + len;
+	return buf;
+}
+
+int meshnet_ed25519_sign_domain(EVP_PKEY *key, const char *domain, const void *msg, size_t len,
+				uint8_t sig[MESHNET_ED25519_SIG_LEN])
+{
+	size_t n;
+	uint8_t *buf = domain_message(domain, msg, len, &n);
+	int ret;
+
+	if (!buf || !key)
+		ret = -1;
+	else
+		ret = ed25519_sign(key, (const char *)buf, n, sig);
+	free(buf);
+	return ret;
+}
+
+int meshnet_ed25519_verify_domain(EVP_PKEY *pub, const char *domain, const void *msg,
+				  size_t len, const uint8_t sig[MESHNET_ED25519_SIG_LEN])
+{
+	EVP_MD_CTX *ctx;
+	size_t n;
+	uint8_t *buf;
+	int ok = 0;
+
+	if (!pub)
+		return -1;
+	buf = domain_message(domain, msg, len, &n);
+	ctx = EVP_MD_CTX_new();
+	if (buf && ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1)
+		ok = EVP_DigestVerify(ctx, sig, MESHNET_ED25519_SIG_LEN, buf, n) == 1;
+	if (!ok)
+		ERR_clear_error();
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return ok ? 0 : -1;
 }

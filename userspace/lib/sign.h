@@ -95,6 +95,17 @@ meshnet_verify_request(EVP_PKEY *pub, const char *audience, const char *method,
 		       const char *nonce, const char *signature_b64,
 		       int64_t now, int64_t skew_seconds);
 
+/*
+ * Ed25519 over domain || msg (domain: a fixed label ending in "\n", such as
+ * "meshnet-attestation-v1\n", so a signature made for one purpose never
+ * verifies for another). 0 or -1.
+ */
+int meshnet_ed25519_sign_domain(EVP_PKEY *key, const char *domain, const void *msg, size_t len,
+				uint8_t sig[MESHNET_ED25519_SIG_LEN]);
+/* 0 if sig is pub's signature of domain || msg, else -1. */
+int meshnet_ed25519_verify_domain(EVP_PKEY *pub, const char *domain, const void *msg,
+				  size_t len, const uint8_t sig[MESHNET_ED25519_SIG_LEN]);
+
 /* Parses a decimal unix timestamp header (no sign, no spaces); 0 or -1. */
 int meshnet_parse_timestamp(const char *s, int64_t *out);
 

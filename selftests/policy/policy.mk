@@ -1,0 +1,19 @@
+# The trust layer's host suites: attestations (lib/attestation.c), the
+# policy file parser and the policy engine (userspace/controller/policy.c),
+# under ASan+UBSan.
+
+POLICY_TEST_LIBS = $(shell pkg-config --libs json-c openssl) -lpthread -lm
+
+$(eval $(call program,policy-unit-test,selftests/policy/policy_test.c \
+	userspace/controller/policy.c userspace/controller/membership.c,$(POLICY_TEST_LIBS)))
+
+.PHONY: policy-unit
+policy-unit: $(BUILD)/san/policy-unit-test
+	@sh scripts/run-suite.sh $(RESULTS) policy-unit $(BUILD)/san/policy-unit-test
+
+HOST_SUITES += policy-unit
+
+POLICY_TEST_OBJS := $(foreach t,policy_test,$(BUILD)/obj/selftests/policy/$(t).o \
+	$(BUILD)/san/obj/selftests/policy/$(t).o)
+$(POLICY_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
+$(POLICY_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
