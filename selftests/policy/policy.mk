@@ -5,7 +5,9 @@
 POLICY_TEST_LIBS = $(shell pkg-config --libs json-c openssl) -lpthread -lm
 
 $(eval $(call program,policy-unit-test,selftests/policy/policy_test.c \
-	userspace/controller/policy.c userspace/controller/membership.c,$(POLICY_TEST_LIBS)))
+	userspace/controller/policy.c userspace/controller/membership.c \
+	userspace/controller/evaluators.c userspace/controller/evidence.c \
+	userspace/controller/trust.c,$(POLICY_TEST_LIBS)))
 
 .PHONY: policy-unit
 policy-unit: $(BUILD)/san/policy-unit-test

@@ -11,7 +11,10 @@
 
 #include "kselftest_harness.h"
 
+#include "../../userspace/controller/evaluators.h"
+#include "../../userspace/controller/evidence.h"
 #include "../../userspace/controller/policy.h"
+#include "../../userspace/controller/trust.h"
 #include "attestation.h"
 #include "b64.h"
 #include "sign.h"
@@ -621,6 +624,173 @@ TEST(policy_no_group_matches)
 	EXPECT_EQ(VERDICT_DENIED, r.verdict);
 	EXPECT_STREQ("no-group", r.rule);
 	policy_free(p);
+}
+
+/* ---- evaluators, evidence, trust ---- */
+
+#define KEY_A "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="
+#define KEY_B "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+
+TEST(evaluators_enrol_remove_and_nonces)
+{
+	struct evaluator_registry r;
+	struct evaluator *a, *a2;
+	uint8_t nonce[16] = { 1, 2, 3 };
+	unsigned int i;
+
+	evaluators_init(&r);
+	EXPECT_EQ(EVALUATOR_BAD_ID, evaluators_add(&r, "self", KEY_A, NOW, NULL));
+	EXPECT_EQ(EVALUATOR_BAD_ID, evaluators_add(&r, "any", KEY_A, NOW, NULL));
+	EXPECT_EQ(EVALUATOR_BAD_ID, evaluators_add(&r, "Eval A", KEY_A, NOW, NULL));
+	EXPECT_EQ(EVALUATOR_BAD_KEY, evaluators_add(&r, "eval-a", "AAAA", NOW, NULL));
+	ASSERT_EQ(EVALUATOR_OK, evaluators_add(&r, "eval-a", KEY_A, NOW, &a));
+	EXPECT_EQ(EVALUATOR_EXISTS, evaluators_add(&r, "eval-a", KEY_B, NOW, NULL));
+	EXPECT_EQ(EVALUATOR_DUPLICATE_KEY, evaluators_add(&r, "eval-b", KEY_A, NOW, NULL));
+	EXPECT_EQ(a, evaluators_find(&r, "eval-a"));
+	/* replay: the same (evaluator, nonce) until it expires */
+	EXPECT_EQ(0, evaluators_nonce_check_and_add(&r, a, nonce, NOW + 10, NOW));
+	EXPECT_EQ(1, evaluators_nonce_check_and_add(&r, a, nonce, NOW + 10, NOW));
+	EXPECT_EQ(1, evaluators_nonce_check_and_add(&r, a, nonce, NOW + 10, NOW + 9));
+	EXPECT_EQ(0, evaluators_nonce_check_and_add(&r, a, nonce, NOW + 20, NOW + 10));
+	evaluators_nonce_forget(&r, a, nonce);
+	EXPECT_EQ(0, evaluators_nonce_check_and_add(&r, a, nonce, NOW + 20, NOW + 10));
+	/* many nonces: the table grows and keeps them all */
+	for (i = 0; i < 5000; i++) {
+		memcpy(nonce, &i, sizeof(i));
+		nonce[15] = 0xee;
+		ASSERT_EQ(0, evaluators_nonce_check_and_add(&r, a, nonce, NOW + 100, NOW));
+	}
+	for (i = 0; i < 5000; i += 7) {
+		memcpy(nonce, &i, sizeof(i));
+		nonce[15] = 0xee;
+		ASSERT_EQ(1, evaluators_nonce_check_and_add(&r, a, nonce, NOW + 100, NOW));
+	}
+	/* removal: find says none; a new enrolment of the id is a new entry */
+	EXPECT_EQ(EVALUATOR_OK, evaluators_remove(&r, "eval-a", NOW));
+	EXPECT_EQ(EVALUATOR_UNKNOWN, evaluators_remove(&r, "eval-a", NOW));
+	EXPECT_EQ(NULL, evaluators_find(&r, "eval-a"));
+	EXPECT_FALSE(evaluator_active(a));
+	ASSERT_EQ(EVALUATOR_OK, evaluators_add(&r, "eval-a", KEY_B, NOW, &a2));
+	EXPECT_NE(a, a2);
+	EXPECT_FALSE(evaluator_active(a));
+	evaluators_free(&r);
+}
+
+static void att_for(struct meshnet_attestation *a, const char *evaluator, const char *suite,
+		    double v, int64_t ran_at)
+{
+	sample_att(a);
+	strcpy(a->evaluator, evaluator);
+	strcpy(a->suite, suite);
+	a->scores[0].value = v;
+	a->ran_at = ran_at;
+	a->expires = ran_at + 3600;
+}
+
+TEST(evidence_latest_per_evaluator_and_suite)
+{
+	struct evaluator_registry r;
+	struct evaluator *a, *b;
+	struct node_evidence ne = { 0 };
+	struct meshnet_attestation att;
+	struct policy_evidence ev[8];
+	unsigned int n;
+
+	evaluators_init(&r);
+	ASSERT_EQ(EVALUATOR_OK, evaluators_add(&r, "eval-a", KEY_A, NOW, &a));
+	ASSERT_EQ(EVALUATOR_OK, evaluators_add(&r, "eval-b", KEY_B, NOW, &b));
+	att_for(&att, "eval-a", "refusal", 0.9, NOW - 100);
+	EXPECT_EQ(EVIDENCE_PUT_OK, node_evidence_check(&ne, &att, NOW));
+	EXPECT_EQ(EVIDENCE_PUT_OK, node_evidence_put(&ne, a, &att, "{\"env\":1}", NOW));
+	/* the same again, or an older one: stale (a replay with a new nonce) */
+	EXPECT_EQ(EVIDENCE_PUT_STALE, node_evidence_check(&ne, &att, NOW));
+	att.ran_at = NOW - 200;
+	EXPECT_EQ(EVIDENCE_PUT_STALE, node_evidence_check(&ne, &att, NOW));
+	EXPECT_EQ(EVIDENCE_PUT_STALE, node_evidence_put(&ne, a, &att, "{}", NOW));
+	/* newer replaces; other suite or evaluator adds */
+	att_for(&att, "eval-a", "refusal", 0.2, NOW - 50);
+	EXPECT_EQ(EVIDENCE_PUT_OK, node_evidence_put(&ne, a, &att, "{\"env\":2}", NOW));
+	att_for(&att, "eval-a", "honesty", 0.8, NOW - 50);
+	EXPECT_EQ(EVIDENCE_PUT_OK, node_evidence_put(&ne, a, &att, "{\"env\":3}", NOW));
+	att_for(&att, "eval-b", "refusal", 0.7, NOW - 50);
+	EXPECT_EQ(EVIDENCE_PUT_OK, node_evidence_put(&ne, b, &att, "{\"env\":4}", NOW));
+	EXPECT_EQ(3, ne.n_att);
+	EXPECT_STREQ("{\"env\":2}", ne.att[0].envelope);
+	EXPECT_EQ(0.2, ne.att[0].scores[0].value);
+	EXPECT_TRUE(node_evidence_uses(&ne, b));
+	/* a removed evaluator's attestations are collected as not counting */
+	evaluators_remove(&r, "eval-b", NOW);
+	n = node_evidence_collect(&ne, false, NULL, 0, 0, ev, 8);
+	EXPECT_EQ(3, n);
+	EXPECT_FALSE(ev[2].evaluator_counts);
+	EXPECT_TRUE(ev[0].evaluator_counts);
+	EXPECT_EQ(1, node_evidence_prune(&ne, NOW));
+	EXPECT_EQ(2, ne.n_att);
+	/* expiry prunes */
+	EXPECT_EQ(2, node_evidence_prune(&ne, NOW + 3600));
+	node_evidence_free(&ne);
+	evaluators_free(&r);
+}
+
+TEST(trust_v1_default_and_time_lock)
+{
+	static const char strict[] = "version 1\neffective-at 1764590100\ngroup g\nmatch all\n"
+		"suite refusal\nevaluators eval-a\nmin refusal 0.9\n";
+	struct membership_rules v1 = { .threshold = 0.8, .max_benchmark_age = 300 };
+	struct node_evidence ne = { 0 };
+	struct trust_subject s = { .ne = &ne, .has_benchmark = true,
+				   .scores = { 0.9, 0.9, 0.9, 0.9 }, .benchmark_time = NOW - 5,
+				   .current = VERDICT_ALLOWED };
+	struct policy_errors errs;
+	struct trust_eval e;
+	struct policy *p;
+	struct trust t;
+	struct strbuf sb;
+
+	trust_init(&t, &v1);
+	/* no policy file: the v1 threshold rule on the node's own report */
+	trust_evaluate(&t, &s, NOW, true, &e);
+	EXPECT_EQ(VERDICT_ALLOWED, e.r.verdict);
+	EXPECT_STREQ(TRUST_V1_RULE, e.r.rule);
+	EXPECT_STREQ("score 0.90 >= threshold 0.80", e.r.reason);
+	EXPECT_EQ(0, e.policy_version);
+	EXPECT_EQ(1, e.r.n_used);
+	s.scores.overall = 0.5;
+	trust_evaluate(&t, &s, NOW, true, &e);
+	EXPECT_EQ(VERDICT_DENIED, e.r.verdict);
+	EXPECT_STREQ("score 0.50 < threshold 0.80", e.r.missing[0]);
+	s.scores.overall = 0.9;
+	/* a time-locked policy: pending until exactly its time */
+	p = policy_parse(strict, strlen(strict), "t", &errs);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(1, trust_install(&t, p, NOW, 1, &errs));
+	EXPECT_EQ(1764590100, trust_next_change(&t));
+	EXPECT_FALSE(trust_advance(&t, 1764590099, 1));
+	trust_evaluate(&t, &s, 1764590099, false, &e);
+	EXPECT_EQ(VERDICT_ALLOWED, e.r.verdict);
+	strbuf_init(&sb);
+	trust_render_policy(&t, &sb);
+	EXPECT_NE(NULL, strstr(sb.buf, "\"pending\":{\"version\":1")) TH_LOG("%s", sb.buf);
+	strbuf_free(&sb);
+	EXPECT_TRUE(trust_advance(&t, 1764590100, 1));
+	EXPECT_EQ(0, trust_next_change(&t));
+	/* the node's perfect self-report does not count under it */
+	s.scores = (struct scores){ 1, 1, 1, 1 };
+	trust_evaluate(&t, &s, 1764590100, false, &e);
+	EXPECT_EQ(VERDICT_DENIED, e.r.verdict);
+	EXPECT_EQ(1, e.policy_version);
+	strbuf_init(&sb);
+	trust_audit_fields(&t, &e, &ne, &sb);
+	EXPECT_NE(NULL, strstr(sb.buf, ",\"rule\":\"g/refusal\",\"policy_version\":1,"
+			       "\"policy_sha256\":\"")) TH_LOG("%s", sb.buf);
+	EXPECT_NE(NULL, strstr(sb.buf, "\"attestations\":[],\"missing\":[\"needs 1 of "
+			       "{eval-a} for suite refusal; has 0\"]")) TH_LOG("%s", sb.buf);
+	strbuf_free(&sb);
+	/* an older version may not replace it */
+	p = policy_parse(strict, strlen(strict), "t", &errs);
+	EXPECT_EQ(-1, trust_install(&t, p, NOW, 1, &errs));
+	policy_free(p);
+	trust_free(&t);
 }
 
 TEST_HARNESS_MAIN

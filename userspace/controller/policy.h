@@ -123,6 +123,7 @@ struct policy_evidence {
 	const struct meshnet_att_score *scores;
 	unsigned int n_scores;
 	int64_t ran_at, expires;
+	const void *ref;		/* the caller's record of it */
 };
 
 struct policy_node {
