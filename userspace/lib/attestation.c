@@ -10,7 +10,7 @@
 
 #include "attestation.h"
 #include "ids.h"
-#include "json_strict.h"
+#include "jsonutil.h"
 
 #define BODY_MEMBERS 11
 
@@ -105,7 +105,7 @@ void meshnet_attestation_render(const struct meshnet_attestation *a, struct strb
 
 static int copy_string(struct json_object *obj, const char *key, char *out, size_t cap)
 {
-	const char *s = meshnet_json_string(obj, key);
+	const char *s = meshnet_json_get_string(obj, key);
 
 	if (!s || strlen(s) >= cap)
 		return -1;
@@ -192,8 +192,8 @@ enum meshnet_att_error meshnet_attestation_parse(const char *body, size_t len,
 		fail(e, msg, msg_len, "attestation.v must be 1");
 		goto out;
 	}
-	if (!meshnet_json_string(obj, "type") ||
-	    strcmp(meshnet_json_string(obj, "type"), "attestation")) {
+	if (!meshnet_json_get_string(obj, "type") ||
+	    strcmp(meshnet_json_get_string(obj, "type"), "attestation")) {
 		fail(e, msg, msg_len, "attestation.type must be \"attestation\"");
 		goto out;
 	}
@@ -295,8 +295,8 @@ enum meshnet_att_error meshnet_att_envelope_open(const char *json, size_t len,
 		return fail(e, msg, msg_len, "body is not well-formed JSON");
 	if (!json_object_is_type(obj, json_type_object) ||
 	    json_object_object_length(obj) != 2 ||
-	    !(body_b64 = meshnet_json_string(obj, "attestation")) ||
-	    !(sig_b64 = meshnet_json_string(obj, "signature"))) {
+	    !(body_b64 = meshnet_json_get_string(obj, "attestation")) ||
+	    !(sig_b64 = meshnet_json_get_string(obj, "signature"))) {
 		fail(e, msg, msg_len, "body must be {\"attestation\":\"<base64>\","
 		     "\"signature\":\"<base64>\"} and nothing else");
 		goto out;
