@@ -188,7 +188,7 @@ enum meshnet_att_error meshnet_attestation_parse(const char *body, size_t len,
 			}
 		}
 	}
-	if (meshnet_json_int64(obj, "v", &ver) || ver != 1) {
+	if (meshnet_json_get_int64(obj, "v", &ver) || ver != 1) {
 		fail(e, msg, msg_len, "attestation.v must be 1");
 		goto out;
 	}
@@ -223,11 +223,11 @@ enum meshnet_att_error meshnet_attestation_parse(const char *body, size_t len,
 		fail(e, msg, msg_len, "attestation.suite_version must be 1..32 of [A-Za-z0-9._+-]");
 		goto out;
 	}
-	if (meshnet_json_int64(obj, "ran_at_unix", &out->ran_at) || out->ran_at < 0) {
+	if (meshnet_json_get_int64(obj, "ran_at_unix", &out->ran_at) || out->ran_at < 0) {
 		fail(e, msg, msg_len, "attestation.ran_at_unix must be unix seconds");
 		goto out;
 	}
-	if (meshnet_json_int64(obj, "expires_unix", &out->expires) ||
+	if (meshnet_json_get_int64(obj, "expires_unix", &out->expires) ||
 	    out->expires <= out->ran_at || out->expires - out->ran_at > MESHNET_ATT_MAX_LIFETIME) {
 		fail(e, msg, msg_len, "attestation.expires_unix must lie after ran_at_unix, "
 		     "by at most %d s", MESHNET_ATT_MAX_LIFETIME);

@@ -4,6 +4,7 @@
 #define MESHNET_JSONUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -15,5 +16,8 @@ struct json_object *meshnet_json_parse_strict(const char *text, size_t len);
 
 /* obj[key] if it is a string, else NULL. */
 const char *meshnet_json_get_string(struct json_object *obj, const char *key);
+
+/* obj[key] if it is an integer that fits int64; 0 or -1. */
+int meshnet_json_get_int64(struct json_object *obj, const char *key, int64_t *out);
 
 #endif
