@@ -48,6 +48,8 @@ static const struct setting settings[] = {
 	  "PostgreSQL: connections per meshnetd" },
 	{ "NODES_FILE", "--nodes-file", SET_STRING, CFG(nodes_file), CFGSZ(nodes_file), 0, 0,
 	  "", "JSON enrolment file imported at start" },
+	{ "POLICY_FILE", "--policy-file", SET_STRING, CFG(policy_file), CFGSZ(policy_file), 0, 0,
+	  "", "membership policy (docs/policy.md); none: the THRESHOLD rule" },
 	{ "ADMIN_TOKEN_FILE", "--admin-token-file", SET_STRING, CFG(admin_token_file),
 	  CFGSZ(admin_token_file), 0, 0, "", "file (mode 0600) holding the admin bearer token" },
 	{ "EPOCH_SECONDS", "--epoch-seconds", SET_LONG, CFG(epoch_seconds), 0, 1, 86400,

@@ -87,6 +87,7 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 		free(c);
 		return NULL;
 	}
+	trust_init(&c->trust, &c->rules);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->index_lock, NULL);
 	pthread_mutex_init(&c->durable_lock, NULL);
@@ -113,6 +114,7 @@ void controller_free(struct controller *c)
 	commit_batch_free(c->open);
 	revisions_destroy(&c->rv);
 	EVP_PKEY_free(c->statement_key);
+	trust_free(&c->trust);
 	OPENSSL_cleanse(&c->epoch, sizeof(c->epoch));
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->index_lock);
@@ -152,6 +154,8 @@ int controller_start(struct controller *c)
 			 c->n_nodes);
 	}
 	OPENSSL_cleanse(&e, sizeof(e));
+	if (controller_policy_load_initial(c))
+		return -1;
 	verdicts_refresh_reasons(c);
 	if (controller_key_load(c))
 		return -1;
@@ -185,6 +189,9 @@ int controller_start(struct controller *c)
 	if (!c->epoch.id || c->epoch.valid_until <= controller_now())
 		epochs_rotate_locked(c, controller_now(),
 				     c->epoch.id ? "expired while down" : "first epoch");
+	else if (c->trust.active)
+		/* the policy file may have changed while down: decide again now */
+		verdicts_reevaluate_all_locked(c, controller_now(), "policy at start");
 	controller_commit_locked(c);
 	c->status_dirty = true;
 	pthread_mutex_unlock(&c->lock);

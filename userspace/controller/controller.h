@@ -27,6 +27,7 @@
 #include "revisions.h"
 #include "store.h"
 #include "strbuf.h"
+#include "trust.h"
 
 #define MAX_ALLOWED_IPS 16
 
@@ -78,6 +79,8 @@ struct node {
 	char *evidence;			/* the latest accepted submission, as signed (JSON) */
 	struct score_sample history[NODE_HISTORY]; /* ring, admin views only */
 	uint8_t history_len, history_next;
+	struct node_evidence trust;	/* tags, attestations, good streak */
+	char rule[2 * POLICY_NAME_MAX + 16];	/* the rule that decided the verdict */
 };
 
 struct epoch_state {
@@ -167,6 +170,8 @@ struct controller {
 	bool loading;			/* replaying the store: write nothing */
 	bool importing;			/* NODES_FILE import: batch the syncs */
 	uint64_t loaded_revision;	/* the highest revision the store replayed */
+	struct trust trust;		/* evaluators and the policy in effect */
+	uint64_t attestations_accepted, attestations_refused;
 };
 
 struct controller *controller_new(const struct controller_config *cfg, struct store *store);
@@ -338,6 +343,65 @@ void verdict_record_change(struct controller *c, struct node *n, enum verdict ol
 void verdict_set_reason(struct controller *c, struct node *n, const char *reason);
 /* Re-evaluates n now; records and returns true if its verdict changed. */
 bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now);
+/* n's verdict under the trust policy at now, with its explanation (lock held). */
+void verdict_decide(const struct controller *c, const struct node *n, int64_t now,
+		    bool new_result, struct trust_eval *te);
+void verdict_explain_json(const struct controller *c, const struct node *n, int64_t now,
+			  struct strbuf *sb);
+/* A verdict change with the evidence that decided it (te may be NULL). */
+void verdict_record_change_explained(struct controller *c, struct node *n, enum verdict old,
+				     const struct trust_eval *te);
+/*
+ * After new evidence about n (a benchmark, an attestation): decides, denies
+ * at once or asks for the epoch that admits; the explanation into sb and the
+ * decision into te (either may be NULL; te->r.verdict differs from n's while
+ * an admission waits for its epoch). Returns the epoch started, if any.
+ */
+uint64_t verdict_new_result_locked(struct controller *c, struct node *n, int64_t now,
+				   struct strbuf *explanation, struct trust_eval *te);
+/*
+ * After a policy change or an evaluator's removal: every node again,
+ * published. Non-zero if verdicts changed (an epoch id, or 1): notify then.
+ */
+uint64_t verdicts_reevaluate_all_locked(struct controller *c, int64_t now, const char *why);
+
+/* attestations.c: evaluators and attestations */
+int attestations_record_apply_evaluator(struct controller *c, const char *t,
+					struct json_object *rec);
+int attestations_record_apply(struct controller *c, struct node *n, struct json_object *rec);
+void attestations_render_evaluator_records(struct controller *c, struct strbuf *sb);
+void attestations_render_node_records(struct controller *c, const struct node *n,
+				      struct strbuf *sb);
+/* Admin evaluator operations; *seq: the commit batch to wait for before answering. */
+int controller_enrol_evaluator(struct controller *c, struct json_object *obj,
+			       struct strbuf *out, uint64_t *seq, struct api_error *err);
+int controller_remove_evaluator(struct controller *c, const char *id, struct strbuf *out,
+				uint64_t *seq, struct api_error *err);
+void controller_render_evaluators(struct controller *c, struct strbuf *out);
+/*
+ * POST /v1/attestations (relay_node NULL: from anyone, the evaluator's
+ * signature is the authentication) or /v1/nodes/{id}/attestations (a node
+ * relaying its own, authenticated as relay_node).
+ */
+int controller_submit_attestation(struct controller *c, const char *relay_node,
+				  const char *body, size_t body_len, struct strbuf *out,
+				  uint64_t *seq, struct api_error *err);
+
+/* policies.c: the policy file */
+int controller_policy_load_initial(struct controller *c);
+/*
+ * Validates and installs a policy (text of len bytes; NULL: re-read
+ * POLICY_FILE). On refusal: -1, err and errs (line/field) set, nothing
+ * changed. out: {"policy":..,"state":"active"|"scheduled"}.
+ */
+int controller_policy_install(struct controller *c, const char *text, size_t len,
+			      const char *source, struct strbuf *out, uint64_t *seq,
+			      struct api_error *err, struct policy_errors *errs);
+/* Puts a time-locked policy in effect when due (lock held); epoch to notify. */
+uint64_t controller_policy_tick_locked(struct controller *c, int64_t now);
+/* The same at an epoch start (the rotation re-evaluates every node itself). */
+void controller_policy_epoch_locked(struct controller *c, int64_t now);
+void controller_render_policy(struct controller *c, struct strbuf *out);
 
 /*
  * Publishing (nodes.c): a new record of n for the views, logged as a

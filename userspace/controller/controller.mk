@@ -20,6 +20,9 @@ $(BUILD)/obj/userspace/controller/routes/console.o $(BUILD)/san/obj/userspace/co
 	$(BUILD)/gen/console_assets.h
 $(BUILD)/obj/userspace/controller/routes/console.o: CFLAGS_REL += -I$(BUILD)/gen
 $(BUILD)/san/obj/userspace/controller/routes/console.o: CFLAGS_SAN += -I$(BUILD)/gen
+# the trust layer: policy engine, evaluators, attestations (docs/policy.md)
+MESHNETD_SRCS += $(addprefix userspace/controller/,policy.c evaluators.c evidence.c trust.c \
+	attestations.c policies.c routes/attestations.c routes/evaluators.c routes/policy.c)
 MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq) -lpthread -lm
 
 BINS += meshnetd

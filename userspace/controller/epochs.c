@@ -115,6 +115,8 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 	meshnet_rfc3339_format(expiry, c->epoch.expiry);
 	log_info("Epoch rotation: id=%llu expiry=%s (%s)", (unsigned long long)c->epoch.id,
 		 expiry, why);
+	/* a policy time-locked to this epoch decides its verdicts */
+	controller_policy_epoch_locked(c, now);
 	for (i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
 
@@ -192,6 +194,13 @@ static void *epoch_thread_main(void *arg)
 		uint64_t id = 0;
 		struct timespec ts;
 
+		id = controller_policy_tick_locked(c, now);
+		if (id) {
+			pthread_mutex_unlock(&c->lock);
+			epochs_notify(c, id);
+			pthread_mutex_lock(&c->lock);
+			id = 0;
+		}
 		if (now >= c->epoch.expiry) {
 			id = epochs_rotate_locked(c, now, "epoch expired");
 		} else if (c->rotate_at && now >= c->rotate_at) {
@@ -225,6 +234,8 @@ static void *epoch_thread_main(void *arg)
 			wake = c->rotate_at;
 		if (c->admit_at && c->admit_at < wake)
 			wake = c->admit_at;
+		if (trust_next_change(&c->trust) && trust_next_change(&c->trust) < wake)
+			wake = trust_next_change(&c->trust);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		if (wake > ts.tv_sec + 1) {
 			ts.tv_sec += 1;	/* re-check at least every second */

@@ -58,6 +58,15 @@ static const struct route routes[] = {
 	{ { "GET", "/console" }, AUTH_NONE, route_console },
 	{ { "GET", "/console/app.js" }, AUTH_NONE, route_console_js },
 	{ { "GET", "/console/app.css" }, AUTH_NONE, route_console_css },
+	{ { "GET", "/v1/nodes/{node_id}" }, AUTH_ADMIN, route_node_view },
+	{ { "POST", "/v1/nodes/{node_id}/attestations" }, AUTH_NODE, route_attestation_relay },
+	{ { "POST", "/v1/attestations" }, AUTH_NONE, route_attestation },
+	{ { "GET", "/v1/evaluators" }, AUTH_ADMIN, route_evaluators },
+	{ { "POST", "/v1/evaluators" }, AUTH_ADMIN, route_evaluator_enrol },
+	{ { "DELETE", "/v1/evaluators/{evaluator_id}" }, AUTH_ADMIN, route_evaluator_remove },
+	{ { "GET", "/v1/policy" }, AUTH_ADMIN, route_policy },
+	{ { "PUT", "/v1/policy" }, AUTH_ADMIN, route_policy_put },
+	{ { "POST", "/v1/policy/reload" }, AUTH_ADMIN, route_policy_reload },
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

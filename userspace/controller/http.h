@@ -177,5 +177,14 @@ void route_join(struct api_server *s, struct request *r);
 void route_console(struct api_server *s, struct request *r);
 void route_console_js(struct api_server *s, struct request *r);
 void route_console_css(struct api_server *s, struct request *r);
+void route_node_view(struct api_server *s, struct request *r);
+void route_attestation(struct api_server *s, struct request *r);
+void route_attestation_relay(struct api_server *s, struct request *r);
+void route_evaluators(struct api_server *s, struct request *r);
+void route_evaluator_enrol(struct api_server *s, struct request *r);
+void route_evaluator_remove(struct api_server *s, struct request *r);
+void route_policy(struct api_server *s, struct request *r);
+void route_policy_put(struct api_server *s, struct request *r);
+void route_policy_reload(struct api_server *s, struct request *r);
 
 #endif

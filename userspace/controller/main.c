@@ -77,6 +77,22 @@ static void size_connection_limits(struct controller_config *cfg)
 		 cfg->max_connections, cfg->max_waiters, fds);
 }
 
+/* SIGHUP: re-read POLICY_FILE; a refused file changes nothing (logged). */
+static void reload_policy(struct controller *c)
+{
+	struct policy_errors errs;
+	struct api_error err;
+	struct strbuf sb;
+	uint64_t seq;
+
+	strbuf_init(&sb);
+	if (!controller_policy_install(c, NULL, 0, NULL, &sb, &seq, &err, &errs))
+		log_info("SIGHUP: policy reloaded");
+	else if (!errs.total)
+		log_err("SIGHUP: policy not reloaded: %s", err.message);
+	strbuf_free(&sb);
+}
+
 static int serve_main(int argc, char **argv)
 {
 	struct controller_config cfg;
@@ -101,6 +117,7 @@ static int serve_main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -130,7 +147,12 @@ static int serve_main(int argc, char **argv)
 		log_err("cannot start the epoch thread");
 		goto err;
 	}
-	sigwait(&set, &sig);
+	for (;;) {
+		sigwait(&set, &sig);
+		if (sig != SIGHUP)
+			break;
+		reload_policy(c);
+	}
 	log_info("Stopping on signal %d", sig);
 	/* The epoch thread first: it calls into the API to wake long-polls. */
 	controller_stop(c);

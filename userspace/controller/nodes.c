@@ -293,6 +293,7 @@ void node_free(struct node *n)
 	EVP_PKEY_free(n->sign_pkey);
 	free(n->allowed_ips_json);
 	free(n->evidence);
+	node_evidence_free(&n->trust);
 	free(n);
 }
 
@@ -351,7 +352,7 @@ static const char *get_string_alias(struct json_object *obj, const char *key, co
 int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_error *err)
 {
 	const char *id, *wg, *sk, *ep;
-	struct json_object *ips;
+	struct json_object *ips, *tags;
 	uint8_t raw[32];
 	struct strbuf sb;
 	size_t i, count;
@@ -424,6 +425,13 @@ int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_err
 		api_error_set(err, 500, "internal", "out of memory");
 		return -1;
 	}
+	if (json_object_object_get_ex(obj, "tags", &tags) &&
+	    node_evidence_set_tags(&n->trust, tags, err->message, sizeof(err->message))) {
+		strbuf_free(&sb);
+		err->status = 400;
+		err->code = "bad_request";
+		return -1;
+	}
 	strcpy(n->id, id);
 	snprintf(n->wg_public_key, sizeof(n->wg_public_key), "%s", wg);
 	snprintf(n->signing_key, sizeof(n->signing_key), "%s", sk);
@@ -492,6 +500,7 @@ int nodes_check_import(struct controller *c, struct json_object *arr, const char
 		}
 		if (controller_find(c, tmp.id)) {
 			free(tmp.allowed_ips_json);
+			node_evidence_free(&tmp.trust);
 			continue;	/* enrolled already: skipped by the import */
 		}
 		if (nodes_find_by_key(c, tmp.wg_public_key) ||
@@ -502,11 +511,13 @@ int nodes_check_import(struct controller *c, struct json_object *arr, const char
 				nodes_find_by_key(c, tmp.wg_public_key)->id :
 				nodes_find_by_signing_key(c, tmp.signing_key)->id);
 			free(tmp.allowed_ips_json);
+			node_evidence_free(&tmp.trust);
 			goto out;
 		}
 		count = prefixes_from_json(tmp.allowed_ips_json, (const void *)(uintptr_t)(i + 1),
 					   ranges + nr, MAX_ALLOWED_IPS);
 		free(tmp.allowed_ips_json);
+		node_evidence_free(&tmp.trust);
 		for (j = 0; j < count; j++) {
 			owner = prefixes_conflict(&c->prefixes, &ranges[nr + (size_t)j]);
 			if (owner) {
@@ -678,6 +689,7 @@ int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *se
 	}
 	*n = tmp;
 	tmp.allowed_ips_json = NULL;
+	memset(&tmp.trust, 0, sizeof(tmp.trust));
 	n->last_update = controller_now();
 	strbuf_init(&sb);
 	record_render_enrol(&sb, n, revisions_next(&c->rv));
@@ -700,6 +712,10 @@ int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *se
 	strbuf_printf(&sb, "\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
 		      "\"allowed_ips\":%s", n->id, n->wg_public_key, n->signing_key,
 		      n->allowed_ips_json);
+	if (n->trust.n_tags) {
+		strbuf_puts(&sb, ",\"tags\":");
+		node_evidence_render_tags(&n->trust, &sb);
+	}
 	record_audit(c, "enrol", &sb);
 	strbuf_free(&sb);
 	if (!c->loading && !c->importing)
@@ -710,6 +726,7 @@ int controller_enrol(struct controller *c, struct json_object *obj, uint64_t *se
 out:
 	pthread_mutex_unlock(&c->lock);
 	free(tmp.allowed_ips_json);
+	node_evidence_free(&tmp.trust);
 	if (!ret)
 		controller_notify(c);
 	return ret;

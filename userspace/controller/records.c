@@ -27,6 +27,10 @@ void record_render_enrol(struct strbuf *sb, const struct node *n, uint64_t rev)
 		      n->allowed_ips_json, n->signing_key);
 	if (*n->endpoint)
 		strbuf_printf(sb, ",\"endpoint\":\"%s\"", n->endpoint);
+	if (n->trust.n_tags) {
+		strbuf_puts(sb, ",\"tags\":");
+		node_evidence_render_tags(&n->trust, sb);
+	}
 	strbuf_puts(sb, "}");
 }
 
@@ -107,6 +111,8 @@ int record_apply(void *ctx, struct json_object *rec)
 	if (t && (!strcmp(t, "head") || !strcmp(t, "epoch")))
 		return 0;	/* the revision is all they add (the epoch is epoch.json) */
 	id = meshnet_json_get_string(rec, "node_id");
+	if (t && !strncmp(t, "evaluator", 9))
+		return attestations_record_apply_evaluator(c, t, rec);
 	if (!t || !id)
 		return -1;
 	if (!strcmp(t, "enrol")) {
@@ -128,6 +134,9 @@ int record_apply(void *ctx, struct json_object *rec)
 			n->allowed_ips_json = tmp.allowed_ips_json;
 			if (nodes_ident_index_add(c, n))
 				return -1;
+			free(n->trust.tags);
+			n->trust.tags = tmp.trust.tags;
+			n->trust.n_tags = tmp.trust.n_tags;
 			EVP_PKEY_free(n->sign_pkey);
 			n->sign_pkey = NULL;
 			return node_render_peer_json(n);
@@ -187,6 +196,8 @@ int record_apply(void *ctx, struct json_object *rec)
 		if (json_object_object_get_ex(rec, "at", &v))
 			at = json_object_get_int64(v);
 		node_set_verdict(c, n, !strcmp(m, "ALLOWED") ? VERDICT_ALLOWED : VERDICT_DENIED, r, at);
+	} else if (!strcmp(t, "attest")) {
+		return attestations_record_apply(c, n, rec);
 	} else {
 		log_warn("ignoring a record of unknown type '%s'", t);
 	}
@@ -199,6 +210,7 @@ void records_render_snapshot(struct controller *c, struct strbuf *sb)
 
 	strbuf_printf(sb, "{\"kind\":\"head\",\"rev\":%llu}\n",
 		      (unsigned long long)c->rv.head);
+	attestations_render_evaluator_records(c, sb);
 	for (i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
 
@@ -214,6 +226,7 @@ void records_render_snapshot(struct controller *c, struct strbuf *sb)
 		}
 		record_render_verdict(sb, n, 0);
 		strbuf_puts(sb, "\n");
+		attestations_render_node_records(c, n, sb);
 	}
 }
 

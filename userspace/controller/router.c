@@ -10,8 +10,8 @@ static bool path_matches(const char *pattern, const char *path, size_t path_len,
 	const char *p = pattern, *q = path, *end = path + path_len;
 
 	while (*p && q < end) {
-		if (!strncmp(p, "{node_id}", 9)) {
-			const char *seg_end = memchr(q, '/', (size_t)(end - q));
+		if (*p == '{') {	/* "{node_id}", "{evaluator_id}": one segment */
+			const char *seg_end = memchr(q, '/', (size_t)(end - q)), *close = strchr(p, '}');
 			size_t n;
 
 			if (!seg_end)
@@ -27,7 +27,7 @@ static bool path_matches(const char *pattern, const char *path, size_t path_len,
 				if ((size_t)(seg_end - q) >= id_cap)
 					id[0] = '/';	/* mark invalid */
 			}
-			p += 9;
+			p = close + 1;
 			q = seg_end;
 			continue;
 		}

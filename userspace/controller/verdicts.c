@@ -117,19 +117,38 @@ int benchmark_parse(struct json_object *obj, const char *path_id, int64_t now, i
 void verdicts_refresh_reasons(struct controller *c)
 {
 	int64_t now = controller_now();
+	struct trust_eval te;
 	size_t i;
 
 	for (i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
-		struct membership_input in = {
-			.has_benchmark = n->has_benchmark, .scores = n->scores,
-			.benchmark_time = n->benchmark_time, .pin = n->pin,
-		};
-		char reason[VERDICT_REASON_LEN];
 
-		if (membership_evaluate(&c->rules, &in, now, reason) == n->verdict)
-			snprintf(n->reason, sizeof(n->reason), "%s", reason);
+		verdict_decide(c, n, now, false, &te);
+		if (te.r.verdict == n->verdict) {
+			snprintf(n->reason, sizeof(n->reason), "%s", te.r.reason);
+			snprintf(n->rule, sizeof(n->rule), "%s", te.r.rule);
+		}
 	}
+}
+
+void verdict_decide(const struct controller *c, const struct node *n, int64_t now,
+		    bool new_result, struct trust_eval *te)
+{
+	struct trust_subject s = {
+		.ne = &n->trust, .has_benchmark = n->has_benchmark, .scores = n->scores,
+		.benchmark_time = n->benchmark_time, .current = n->verdict, .pin = n->pin,
+	};
+
+	trust_evaluate(&c->trust, &s, now, new_result, te);
+}
+
+void verdict_explain_json(const struct controller *c, const struct node *n, int64_t now,
+			  struct strbuf *sb)
+{
+	struct trust_eval te;
+
+	verdict_decide(c, n, now, false, &te);
+	trust_explain_json(&te, now, sb);
 }
 
 void verdict_log(const struct node *n)
@@ -187,6 +206,12 @@ static char *evidence_json(const struct benchmark_evidence *ev, const char *body
 
 void verdict_record_change(struct controller *c, struct node *n, enum verdict old)
 {
+	verdict_record_change_explained(c, n, old, NULL);
+}
+
+void verdict_record_change_explained(struct controller *c, struct node *n, enum verdict old,
+				     const struct trust_eval *te)
+{
 	struct strbuf sb;
 
 	c->stats.verdict_changes++;
@@ -201,8 +226,21 @@ void verdict_record_change(struct controller *c, struct node *n, enum verdict ol
 		      n->id, verdict_name(old), verdict_name(n->verdict));
 	strbuf_json_string(&sb, n->reason);
 	strbuf_printf(&sb, ",\"epoch\":%llu", (unsigned long long)c->epoch.id);
-	if (n->verdict == VERDICT_DENIED && n->pin != PIN_DENIED)
+	/* the v1 rule's evidence (re-checked offline by audit-verify) */
+	if (n->verdict == VERDICT_DENIED && n->pin != PIN_DENIED && (!te || !te->policy_version))
 		render_evidence(&sb, c, n);
+	if (te) {
+		/* the evidence: the attestations exactly as signed, the policy version */
+		trust_audit_fields(&c->trust, te, &n->trust, &sb);
+		if (!c->loading) {
+			unsigned int i;
+
+			log_info("%s: decided by rule %s (policy v%llu)", n->id, te->r.rule,
+				 (unsigned long long)te->policy_version);
+			for (i = 0; i < te->r.n_missing; i++)
+				log_info("%s:   missing: %s", n->id, te->r.missing[i]);
+		}
+	}
 	record_audit(c, "verdict", &sb);
 	strbuf_free(&sb);
 }
@@ -238,51 +276,132 @@ void verdict_set_reason(struct controller *c, struct node *n, const char *reason
 		node_publish(c, n, REV_NONE);
 }
 
+/* Flap damping: a readmission waits out the node's hold-down. */
+static void damp(const struct node *n, int64_t now, struct trust_eval *te)
+{
+	if (te->r.verdict != VERDICT_ALLOWED || n->verdict != VERDICT_DENIED ||
+	    n->admit_not_before <= now)
+		return;
+	snprintf(te->r.reason, sizeof(te->r.reason), "flapped %u times: readmission held for %llds",
+		 n->flaps, (long long)(n->admit_not_before - now));
+	snprintf(te->r.rule, sizeof(te->r.rule), "flap-damping");
+	te->r.verdict = VERDICT_DENIED;
+}
+
 /* Re-evaluates n now; records and returns true if its verdict changed. */
 bool verdict_evaluate_node(struct controller *c, struct node *n, int64_t now)
 {
-	struct membership_input in = {
-		.has_benchmark = n->has_benchmark,
-		.scores = n->scores,
-		.benchmark_time = n->benchmark_time,
-		.pin = n->pin,
-	};
-	char reason[VERDICT_REASON_LEN];
-	enum verdict old = n->verdict, v;
+	enum verdict old = n->verdict;
+	struct trust_eval te;
 
-	v = membership_evaluate(&c->rules, &in, now, reason);
-	if (v == VERDICT_ALLOWED && old == VERDICT_DENIED && n->admit_not_before > now) {
-		/* damped: it flapped; readmission waits out the hold-down */
-		snprintf(reason, sizeof(reason), "flapped %u times: readmission held for %llds",
-			 n->flaps, (long long)(n->admit_not_before - now));
-		v = VERDICT_DENIED;
-	}
-	if (v == old) {
+	verdict_decide(c, n, now, false, &te);
+	damp(n, now, &te);
+	n->trust.good_streak = te.r.good_streak;
+	snprintf(n->rule, sizeof(n->rule), "%s", te.r.rule);
+	if (te.r.verdict == old) {
 		/* Keep the words current without journaling every epoch. */
-		verdict_set_reason(c, n, reason);
+		verdict_set_reason(c, n, te.r.reason);
 		return false;
 	}
-	if (v == VERDICT_DENIED)
+	if (te.r.verdict == VERDICT_DENIED)
 		note_denied_flip(c, n, now);
-	node_set_verdict(c, n, v, reason, now);
-	verdict_record_change(c, n, old);
+	node_set_verdict(c, n, te.r.verdict, te.r.reason, now);
+	verdict_record_change_explained(c, n, old, &te);
 	return true;
+}
+
+static uint64_t max_epoch(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+uint64_t verdict_new_result_locked(struct controller *c, struct node *n, int64_t now,
+				   struct strbuf *explanation, struct trust_eval *out)
+{
+	struct trust_eval te;
+	uint64_t new_epoch;
+
+	/* a time-locked policy due now decides this result */
+	new_epoch = controller_policy_tick_locked(c, now);
+	verdict_decide(c, n, now, true, &te);
+	damp(n, now, &te);
+	n->trust.good_streak = te.r.good_streak;
+	if (te.r.verdict == n->verdict) {
+		verdict_set_reason(c, n, te.r.reason);
+		snprintf(n->rule, sizeof(n->rule), "%s", te.r.rule);
+	} else {
+		if (te.r.verdict == VERDICT_DENIED) {
+			/* Quarantine now: the verdict (published at once), then an epoch. */
+			snprintf(n->rule, sizeof(n->rule), "%s", te.r.rule);
+			note_denied_flip(c, n, now);
+			node_set_verdict(c, n, te.r.verdict, te.r.reason, now);
+			verdict_record_change_explained(c, n, VERDICT_ALLOWED, &te);
+			new_epoch = max_epoch(new_epoch,
+					      epochs_request_rotation_locked(c, now, "node denied"));
+		} else {
+			/* Admission comes with the next epoch (its own, slower limit). */
+			new_epoch = max_epoch(new_epoch, epochs_request_admission_locked(c, now));
+		}
+		c->status_dirty = true;
+	}
+	if (explanation)
+		trust_explain_json(&te, now, explanation);
+	if (out)
+		*out = te;
+	return new_epoch;
+}
+
+uint64_t verdicts_reevaluate_all_locked(struct controller *c, int64_t now, const char *why)
+{
+	size_t i, denied = 0, admitted = 0;
+	uint64_t e = 0;
+
+	for (i = 0; i < c->n_nodes; i++) {
+		struct node *n = c->nodes[i];
+		enum verdict old = n->verdict;
+		struct trust_eval te;
+
+		verdict_decide(c, n, now, false, &te);
+		damp(n, now, &te);
+		if (te.r.verdict == old || te.r.verdict == VERDICT_ALLOWED) {
+			/* admissions come with the admission epoch, which re-evaluates */
+			admitted += te.r.verdict != old;
+			if (te.r.verdict == old) {
+				verdict_set_reason(c, n, te.r.reason);
+				snprintf(n->rule, sizeof(n->rule), "%s", te.r.rule);
+			}
+			continue;
+		}
+		n->trust.good_streak = te.r.good_streak;
+		snprintf(n->rule, sizeof(n->rule), "%s", te.r.rule);
+		note_denied_flip(c, n, now);
+		node_set_verdict(c, n, te.r.verdict, te.r.reason, now);
+		verdict_record_change_explained(c, n, old, &te);
+		denied++;
+	}
+	if (denied || admitted) {
+		c->status_dirty = true;
+		log_info("%s: %zu node(s) denied, %zu qualify", why, denied, admitted);
+		if (denied)
+			e = max_epoch(e, epochs_request_rotation_locked(c, now, why));
+		if (admitted)
+			e = max_epoch(e, epochs_request_admission_locked(c, now));
+	}
+	controller_commit_locked(c);
+	return denied || admitted ? (e ? e : 1) : 0;	/* non-zero: tell the listeners */
 }
 
 int controller_submit_benchmark(struct controller *c, const char *id, const char *body,
 				size_t body_len, const struct benchmark_evidence *ev,
 				struct strbuf *out, uint64_t *seq, struct api_error *err)
 {
-	struct membership_input in;
-	char reason[VERDICT_REASON_LEN];
+	struct strbuf sb, expl;
+	struct trust_eval te;
 	struct json_object *obj;
 	struct benchmark b;
 	int64_t now = controller_now();
 	uint64_t new_epoch = 0;
 	struct node *n, next;
-	struct strbuf sb;
-	enum verdict v;
-	bool pending;
 	int ret;
 
 	obj = controller_parse_json_body(body, body_len, err);
@@ -301,10 +420,13 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 		 * revision; lock (catching up) before anything changes. One that
 		 * flips nothing is a plain record: no lock, controllers scale.
 		 */
-		in = (struct membership_input){ .has_benchmark = true, .scores = b.scores,
-						.benchmark_time = b.time < now ? b.time : now,
-						.pin = n->pin };
-		if (membership_evaluate(&c->rules, &in, now, reason) != n->verdict) {
+		struct node probe = *n;
+
+		probe.has_benchmark = true;
+		probe.scores = b.scores;
+		probe.benchmark_time = b.time < now ? b.time : now;
+		verdict_decide(c, &probe, now, true, &te);
+		if (te.r.verdict != n->verdict) {
 			if (controller_write_lock_locked(c, err)) {
 				pthread_mutex_unlock(&c->lock);
 				return -1;
@@ -376,37 +498,24 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	if (n->history_len < NODE_HISTORY)
 		n->history_len++;
 
-	in = (struct membership_input){ .has_benchmark = true, .scores = n->scores,
-					.benchmark_time = n->benchmark_time, .pin = n->pin };
-	v = membership_evaluate(&c->rules, &in, now, reason);
-	if (v == n->verdict) {
-		verdict_set_reason(c, n, reason);
-	} else {
-		if (v == VERDICT_DENIED) {
-			/* Quarantine now: the verdict (published at once), then an epoch. */
-			note_denied_flip(c, n, now);
-			node_set_verdict(c, n, v, reason, now);
-			verdict_record_change(c, n, VERDICT_ALLOWED);
-			new_epoch = epochs_request_rotation_locked(c, now, "node denied");
-		} else if (n->admit_not_before <= now) {
-			/* Admission comes with the next epoch (its own, slower limit). */
-			new_epoch = epochs_request_admission_locked(c, now);
-		}
-		c->status_dirty = true;
-	}
-	pending = v != n->verdict;	/* an admission waits for the next epoch */
+	strbuf_init(&expl);
+	new_epoch = verdict_new_result_locked(c, n, now, &expl, &te);
 	strbuf_printf(out, "{\"accepted\":true,\"membership\":\"%s\",\"reason\":",
 		      verdict_name(n->verdict));
 	strbuf_json_string(out, n->reason);
-	if (pending) {
+	if (te.r.verdict != n->verdict) {
 		/* Deferred: say what the benchmark earned and that it is not in force yet. */
 		strbuf_printf(out, ",\"pending\":{\"membership\":\"%s\",\"reason\":",
-			      verdict_name(v));
-		strbuf_json_string(out, reason);
+			      verdict_name(te.r.verdict));
+		strbuf_json_string(out, te.r.reason);
 		strbuf_puts(out, ",\"effective\":\"with the next epoch\"}");
 	}
-	strbuf_printf(out, ",\"epoch\":%llu,\"revision\":%llu}", (unsigned long long)c->epoch.id,
-		      (unsigned long long)c->rv.head);
+	strbuf_printf(out, ",\"rule\":\"%s\",\"epoch\":%llu,\"revision\":%llu,\"explanation\":",
+		      n->rule, (unsigned long long)c->epoch.id, (unsigned long long)c->rv.head);
+	strbuf_append(out, expl.buf ? expl.buf : "null", expl.buf ? expl.len : 4);
+	strbuf_puts(out, "}");
+	strbuf_free(&expl);
+	*seq = controller_commit_locked(c);
 	*seq = controller_commit_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	epochs_notify(c, new_epoch);

@@ -43,7 +43,10 @@ unsigned int controller_render_config(struct controller *c, const char *id,
 		strbuf_json_string(out, self->reason);
 		strbuf_puts(out, "},\"epoch\":");
 		render_epoch_object(c, out);
-		strbuf_puts(out, ",\"membership\":\"DENIED\"}");
+		/* the node learns why: the rule, the evidence used, what is missing */
+		strbuf_puts(out, ",\"membership\":\"DENIED\",\"explanation\":");
+		verdict_explain_json(c, self, controller_now(), out);
+		strbuf_puts(out, "}");
 		pthread_mutex_unlock(&c->lock);
 		return 403;
 	}
@@ -174,6 +177,10 @@ void controller_render_node(struct controller *c, const char *id, struct strbuf 
 		strbuf_printf(out, "{\"node_id\":\"%s\",\"public_key\":\"%s\",\"allowed_ips\":%s,"
 			      "\"status\":", n->id, n->wg_public_key, n->allowed_ips_json);
 		render_node_status(out, n);
+		strbuf_puts(out, ",\"tags\":");
+		node_evidence_render_tags(&n->trust, out);
+		strbuf_puts(out, ",\"explanation\":");
+		verdict_explain_json(c, n, controller_now(), out);
 		strbuf_printf(out, ",\"epoch\":%llu}", (unsigned long long)c->epoch.id);
 	} else {
 		strbuf_puts(out, "{}");

@@ -88,3 +88,19 @@ void route_override(struct api_server *s, struct request *r)
 	http_reply_when_durable(s, r, 200, &sb, seq);
 }
 
+
+void route_node_view(struct api_server *s, struct request *r)
+{
+	struct strbuf sb;
+
+	if (!http_check_node_id(s, r))
+		return;
+	strbuf_init(&sb);
+	controller_render_node(s->c, r->node_id, &sb);
+	if (sb.len <= 2) {
+		strbuf_free(&sb);
+		http_reply_error(s, r, 404, "unknown_node", "no such node");
+		return;
+	}
+	http_reply_json(s, r, 200, &sb);
+}
