@@ -9,13 +9,19 @@ $(eval $(call program,policy-unit-test,selftests/policy/policy_test.c \
 	userspace/controller/evaluators.c userspace/controller/evidence.c \
 	userspace/controller/trust.c,$(POLICY_TEST_LIBS)))
 
-.PHONY: policy-unit
+# meshnetd with a policy file over a real socket (spawns build/san/meshnetd).
+$(eval $(call program,policy-api-test,selftests/policy/trust_api_test.c \
+	selftests/controller/client.c,$(POLICY_TEST_LIBS)))
+
+.PHONY: policy-unit policy-api
 policy-unit: $(BUILD)/san/policy-unit-test
 	@sh scripts/run-suite.sh $(RESULTS) policy-unit $(BUILD)/san/policy-unit-test
+policy-api: $(BUILD)/san/policy-api-test $(BUILD)/san/meshnetd
+	@sh scripts/run-suite.sh $(RESULTS) policy-api $(BUILD)/san/policy-api-test
 
-HOST_SUITES += policy-unit
+HOST_SUITES += policy-unit policy-api
 
-POLICY_TEST_OBJS := $(foreach t,policy_test,$(BUILD)/obj/selftests/policy/$(t).o \
+POLICY_TEST_OBJS := $(foreach t,policy_test trust_api_test,$(BUILD)/obj/selftests/policy/$(t).o \
 	$(BUILD)/san/obj/selftests/policy/$(t).o)
 $(POLICY_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
 $(POLICY_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral

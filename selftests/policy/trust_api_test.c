@@ -1,0 +1,807 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The trust layer over a real socket: build/san/meshnetd with a policy
+ * file, three nodes (node-a and node-b tagged prod, node-c untagged),
+ * evaluators enrolled through the admin API, attestations signed with real
+ * Ed25519 keys (lib/attestation.c) and posted as an evaluator or relayed by
+ * the node. Every bad input is refused with its JSON error and changes
+ * nothing; verdicts follow k of m, min/median, removal of an evaluator,
+ * time-locked policies; audit records carry the attestations as signed.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+#include "kselftest_harness.h"
+
+#include "../controller/client.h"
+#include "attestation.h"
+#include "b64.h"
+#include "fileio.h"
+#include "sign.h"
+#include "strbuf.h"
+
+#define N_NODES 3
+#define N_EVAL 4
+#define TOKEN "trust-admin-token-0123456789abcdef"
+
+static const char *const node_ids[N_NODES] = { "node-a", "node-b", "node-c" };
+static const char *const eval_ids[N_EVAL] = { "eval-a", "eval-b", "eval-c", "eval-d" };
+
+/* group prod: 2 of {eval-a, eval-b, eval-c}, median refusal >= 0.9; the rest: self-reports */
+static const char policy_v1[] =
+	"# test policy\n"
+	"version 1\n"
+	"group prod\n"
+	"  match tags prod\n"
+	"  self-reports ignore\n"
+	"  suite refusal\n"
+	"    evaluators eval-a eval-b eval-c\n"
+	"    require 2\n"
+	"    combine median\n"
+	"    max-age 3600\n"
+	"    min refusal 0.90\n"
+	"group default\n"
+	"  match all\n"
+	"  self-reports count\n"
+	"  suite benchmark\n"
+	"    evaluators self\n"
+	"    max-age 3600\n"
+	"    min overall 0.8\n";
+
+struct tsrv {
+	char dir[PATH_MAX];
+	char policy[PATH_MAX + 16];
+	uint16_t port;
+	pid_t pid;
+	EVP_PKEY *node_key[N_NODES];
+	char wg_b64[N_NODES][48];
+	EVP_PKEY *eval_key[N_EVAL];
+	char eval_pub[N_EVAL][48];
+};
+
+static int write_text(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static EVP_PKEY *keypair(char pub_b64[48])
+{
+	uint8_t seed[32], pub[32];
+
+	if (meshnet_ed25519_generate(seed, pub))
+		return NULL;
+	meshnet_b64_encode(pub_b64, pub, 32);
+	return meshnet_ed25519_private_from_raw(seed);
+}
+
+static int tsrv_prepare(struct tsrv *s)
+{
+	char path[PATH_MAX + 32], nodes[4096], sig_b64[48];
+	size_t off = 0;
+	int i;
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/meshnetd-trust.XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	off += snprintf(nodes + off, sizeof(nodes) - off, "{\"nodes\":[");
+	for (i = 0; i < N_NODES; i++) {
+		uint8_t wg[32];
+
+		s->node_key[i] = keypair(sig_b64);
+		memset(wg, 0x30 + i, sizeof(wg));
+		meshnet_b64_encode(s->wg_b64[i], wg, 32);
+		off += snprintf(nodes + off, sizeof(nodes) - off,
+				"%s{\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
+				"\"allowed_ips\":[\"10.20.0.%d/32\"]%s}", i ? "," : "", node_ids[i],
+				s->wg_b64[i], sig_b64, i + 1, i < 2 ? ",\"tags\":[\"prod\"]" : "");
+	}
+	snprintf(nodes + off, sizeof(nodes) - off, "]}\n");
+	for (i = 0; i < N_EVAL; i++)
+		s->eval_key[i] = keypair(s->eval_pub[i]);
+	snprintf(path, sizeof(path), "%s/nodes.json", s->dir);
+	if (write_text(path, nodes, 0644))
+		return -1;
+	snprintf(s->policy, sizeof(s->policy), "%s/policy.conf", s->dir);
+	if (write_text(s->policy, policy_v1, 0644))
+		return -1;
+	snprintf(path, sizeof(path), "%s/admin.token", s->dir);
+	return write_text(path, TOKEN "\n", 0600);
+}
+
+static int tsrv_start(struct tsrv *s)
+{
+	char bin[PATH_MAX], exe[PATH_MAX], listen[64], state[PATH_MAX + 16],
+		nodes[PATH_MAX + 16], token[PATH_MAX + 16], log[PATH_MAX + 16];
+	const char *argv[32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int argc = 0;
+
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(bin, sizeof(bin), "%s/meshnetd", dirname(exe));
+	s->port = mn_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", s->port);
+	snprintf(state, sizeof(state), "%s/state", s->dir);
+	snprintf(nodes, sizeof(nodes), "%s/nodes.json", s->dir);
+	snprintf(token, sizeof(token), "%s/admin.token", s->dir);
+	snprintf(log, sizeof(log), "%s/meshnetd.log", s->dir);
+	argv[argc++] = bin;
+	argv[argc++] = "--listen";
+	argv[argc++] = listen;
+	argv[argc++] = "--state-dir";
+	argv[argc++] = state;
+	argv[argc++] = "--nodes-file";
+	argv[argc++] = nodes;
+	argv[argc++] = "--admin-token-file";
+	argv[argc++] = token;
+	argv[argc++] = "--policy-file";
+	argv[argc++] = s->policy;
+	argv[argc++] = "--epoch-seconds";
+	argv[argc++] = "600";
+	argv[argc++] = "--deny-rotate-interval";
+	argv[argc++] = "0";
+	argv[argc++] = "--max-benchmark-age";
+	argv[argc++] = "3600";
+	argv[argc] = NULL;
+	s->pid = mn_spawn(argv, log);
+	if (s->pid <= 0 || mn_wait_healthy(s->port, s->pid, 30000))
+		return -1;
+	return 0;
+}
+
+static void tsrv_stop(struct tsrv *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+}
+
+static void tsrv_cleanup(struct tsrv *s)
+{
+	char cmd[PATH_MAX + 16];
+	int i;
+
+	tsrv_stop(s);
+	for (i = 0; i < N_NODES; i++)
+		EVP_PKEY_free(s->node_key[i]);
+	for (i = 0; i < N_EVAL; i++)
+		EVP_PKEY_free(s->eval_key[i]);
+	if (getenv("KEEP_TEST_DIR"))
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", s->dir);
+}
+
+static int admin(struct tsrv *s, const char *method, const char *target, const char *body,
+		 struct mn_response *r)
+{
+	return mn_do(s->port, method, target, "Authorization: Bearer " TOKEN "\r\n", body, r);
+}
+
+static int enrol_evaluator(struct tsrv *s, int e)
+{
+	struct mn_response r;
+	char body[256];
+	int st;
+
+	snprintf(body, sizeof(body), "{\"evaluator_id\":\"%s\",\"public_key\":\"%s\"}",
+		 eval_ids[e], s->eval_pub[e]);
+	if (admin(s, "POST", "/v1/evaluators", body, &r))
+		return -1;
+	st = r.status;
+	mn_response_free(&r);
+	return st;
+}
+
+/* What to get wrong in an attestation. */
+enum twist {
+	OK = 0, FORGED, OTHER_NODE, UNKNOWN_NODE, OTHER_WG_KEY, EXPIRED, SCORE_HIGH,
+	SCORE_NEG, FUTURE, BAD_JSON,
+};
+
+struct att_spec {
+	int evaluator;		/* index: who the body names */
+	int signer;		/* index of the key that signs (FORGED: another) */
+	int node;
+	const char *suite;
+	double refusal;
+	int64_t ran_ago;	/* seconds before now */
+	enum twist twist;
+	char nonce[33];		/* "" : fresh */
+};
+
+static char *make_envelope(struct tsrv *s, const struct att_spec *sp, char nonce_out[33])
+{
+	struct meshnet_attestation a = { 0 };
+	uint8_t sig[64], rnd[16];
+	int64_t now = time(NULL);
+	struct strbuf body, env;
+
+	strcpy(a.evaluator, eval_ids[sp->evaluator]);
+	strcpy(a.node_id, sp->twist == UNKNOWN_NODE ? "node-zz" : node_ids[sp->node]);
+	strcpy(a.wg_public_key, sp->twist == OTHER_WG_KEY ? s->wg_b64[(sp->node + 1) % N_NODES] :
+	       s->wg_b64[sp->node]);
+	strcpy(a.suite, sp->suite ? sp->suite : "refusal");
+	strcpy(a.suite_version, "3.1.0");
+	strcpy(a.scores[0].name, "refusal");
+	a.scores[0].value = sp->twist == SCORE_HIGH ? 1.5 : sp->twist == SCORE_NEG ? -0.25 :
+			    sp->refusal;
+	strcpy(a.scores[1].name, "overall");
+	a.scores[1].value = 0.9;
+	a.n_scores = 2;
+	a.ran_at = sp->twist == FUTURE ? now + 600 : now - sp->ran_ago;
+	a.expires = sp->twist == EXPIRED ? now - 5 : a.ran_at + 3600;
+	if (sp->twist == EXPIRED)
+		a.ran_at = now - 100;
+	if (sp->nonce[0]) {
+		strcpy(a.nonce, sp->nonce);
+	} else {
+		RAND_bytes(rnd, sizeof(rnd));
+		meshnet_hex_encode(a.nonce, rnd, sizeof(rnd));
+	}
+	if (nonce_out)
+		strcpy(nonce_out, a.nonce);
+	strbuf_init(&body);
+	meshnet_attestation_render(&a, &body);
+	if (sp->twist == BAD_JSON)
+		strbuf_puts(&body, ",");
+	meshnet_attestation_sign(s->eval_key[sp->twist == FORGED ? (sp->signer + 1) % N_EVAL :
+					     sp->signer], body.buf, body.len, sig);
+	strbuf_init(&env);
+	meshnet_att_envelope_render(&env, body.buf, body.len, sig);
+	strbuf_free(&body);
+	return env.buf;
+}
+
+static int post_envelope(struct tsrv *s, const char *env, int relay_node, struct mn_response *r)
+{
+	char target[96];
+
+	if (relay_node < 0)
+		return mn_do(s->port, "POST", "/v1/attestations", "", env, r);
+	snprintf(target, sizeof(target), "/v1/nodes/%s/attestations", node_ids[relay_node]);
+	return mn_do_signed(s->port, s->node_key[relay_node], node_ids[relay_node], "POST",
+			    target, env, r);
+}
+
+/* Posts an attestation; returns the HTTP status, code gets error.code or "". */
+static int attest(struct tsrv *s, int evaluator, int node, double refusal, char *code,
+		  size_t cap)
+{
+	struct att_spec sp = { .evaluator = evaluator, .signer = evaluator, .node = node,
+			       .refusal = refusal, .ran_ago = 5 };
+	struct mn_response r;
+	char *env = make_envelope(s, &sp, NULL);
+	int st = -1;
+
+	if (!post_envelope(s, env, -1, &r)) {
+		st = r.status;
+		if (code) {
+			struct json_object *o = json_tokener_parse(r.body ? r.body : ""), *e, *c;
+
+			code[0] = '\0';
+			if (o && json_object_object_get_ex(o, "error", &e) &&
+			    json_object_object_get_ex(e, "code", &c))
+				snprintf(code, cap, "%s", json_object_get_string(c));
+			json_object_put(o);
+		}
+		mn_response_free(&r);
+	}
+	free(env);
+	return st;
+}
+
+/* GET /v1/nodes/{id}: the node view's text (caller frees), NULL on failure. */
+static char *node_view(struct tsrv *s, int node)
+{
+	struct mn_response r;
+	char target[64], *out = NULL;
+
+	snprintf(target, sizeof(target), "/v1/nodes/%s", node_ids[node]);
+	if (!admin(s, "GET", target, NULL, &r) && r.status == 200)
+		out = strdup(r.body);
+	mn_response_free(&r);
+	return out;
+}
+
+static bool membership_is(struct tsrv *s, int node, const char *want)
+{
+	char *v = node_view(s, node), pat[64];
+	bool ok;
+
+	snprintf(pat, sizeof(pat), "\"status\":{\"membership\":\"%s\"", want);
+	ok = v && strstr(v, pat);
+	free(v);
+	return ok;
+}
+
+static const char *err_code(const struct mn_response *r, char *buf, size_t cap)
+{
+	struct json_object *o = json_tokener_parse(r->body ? r->body : ""), *e, *c;
+
+	buf[0] = '\0';
+	if (o && json_object_object_get_ex(o, "error", &e) &&
+	    json_object_object_get_ex(e, "code", &c) && json_object_object_get_ex(e, "message", NULL))
+		snprintf(buf, cap, "%s", json_object_get_string(c));
+	json_object_put(o);
+	return buf;
+}
+
+static char *read_audit(struct tsrv *s)
+{
+	char path[PATH_MAX + 32];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/state/audit.jsonl", s->dir);
+	return meshnet_read_file(path, 64u << 20, &len);
+}
+
+FIXTURE(trust)
+{
+	struct tsrv s;
+};
+
+FIXTURE_SETUP(trust)
+{
+	int i;
+
+	memset(&self->s, 0, sizeof(self->s));
+	ASSERT_EQ(0, tsrv_prepare(&self->s));
+	ASSERT_EQ(0, tsrv_start(&self->s)) TH_LOG("meshnetd did not start (%s)", self->s.dir);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(201, enrol_evaluator(&self->s, i));
+}
+
+FIXTURE_TEARDOWN(trust)
+{
+	tsrv_cleanup(&self->s);
+}
+
+TEST_F(trust, evaluator_enrolment_bad_inputs)
+{
+	static const char *const bad[] = {
+		"{\"evaluator_id\":\"self\",\"public_key\":\"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\"}",
+		"{\"evaluator_id\":\"Eval A\",\"public_key\":\"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\"}",
+		"{\"evaluator_id\":\"eval-x\",\"public_key\":\"AAAA\"}",
+		"{\"evaluator_id\":\"eval-x\"}",
+		"{\"evaluator_id\":\"eval-x\",\"public_key\":\"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=\",\"x\":1}",
+		"[1]",
+	};
+	struct mn_response r;
+	char code[64], body[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_EQ(0, admin(&self->s, "POST", "/v1/evaluators", bad[i], &r));
+		EXPECT_EQ(400, r.status) TH_LOG("%s: %s", bad[i], r.body);
+		EXPECT_STREQ("bad_request", err_code(&r, code, sizeof(code)));
+		mn_response_free(&r);
+	}
+	/* the same id again, or another id with the same key: 409 */
+	EXPECT_EQ(409, enrol_evaluator(&self->s, 0));
+	snprintf(body, sizeof(body), "{\"evaluator_id\":\"eval-x\",\"public_key\":\"%s\"}",
+		 self->s.eval_pub[1]);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/evaluators", body, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("duplicate_key", err_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* no token: 401; unknown evaluator removal: 404 */
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/evaluators", "", body, &r));
+	EXPECT_EQ(401, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/evaluators/eval-q", NULL, &r));
+	EXPECT_EQ(404, r.status);
+	EXPECT_STREQ("unknown_evaluator", err_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/evaluators", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"evaluator_id\":\"eval-c\""));
+	EXPECT_EQ(NULL, strstr(r.body, "eval-x"));
+	mn_response_free(&r);
+}
+
+struct bad_case {
+	const char *what;
+	enum twist twist;
+	int evaluator, relay;
+	int status;
+	const char *code;
+};
+
+TEST_F(trust, bad_attestations_refused_nothing_changed)
+{
+	static const struct bad_case cases[] = {
+		{ "forged (signed by another evaluator's key)", FORGED, 0, -1, 401,
+		  "bad_attestation_signature" },
+		{ "for another node, relayed by node-b", OK, 0, 1, 403, "wrong_node" },
+		{ "about no enrolled node", UNKNOWN_NODE, 0, -1, 404, "unknown_node" },
+		{ "for another WireGuard key", OTHER_WG_KEY, 0, -1, 409, "wrong_wg_key" },
+		{ "expired", EXPIRED, 0, -1, 400, "attestation_expired" },
+		{ "score above 1", SCORE_HIGH, 0, -1, 400, "bad_score" },
+		{ "score below 0", SCORE_NEG, 0, -1, 400, "bad_score" },
+		{ "ran in the future", FUTURE, 0, -1, 400, "bad_timestamp" },
+		{ "not JSON", BAD_JSON, 0, -1, 400, "bad_attestation" },
+		{ "unknown evaluator", OK, 3, -1, 403, "unknown_evaluator" },
+	};
+	struct mn_response r;
+	char code[64], nonce[33], *before, *after, *env;
+	struct att_spec sp;
+	size_t i;
+
+	before = node_view(&self->s, 0);
+	ASSERT_NE(NULL, before);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sp = (struct att_spec){ .evaluator = cases[i].evaluator,
+					.signer = cases[i].evaluator, .node = 0, .refusal = 0.99,
+					.ran_ago = 5, .twist = cases[i].twist };
+		env = make_envelope(&self->s, &sp, NULL);
+		ASSERT_EQ(0, post_envelope(&self->s, env, cases[i].relay, &r));
+		EXPECT_EQ(cases[i].status, r.status) TH_LOG("%s: %s", cases[i].what, r.body);
+		EXPECT_STREQ(cases[i].code, err_code(&r, code, sizeof(code)))
+			TH_LOG("%s: %s", cases[i].what, r.body);
+		mn_response_free(&r);
+		free(env);
+	}
+	/* a malformed envelope, and an empty body */
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/attestations", "",
+			   "{\"attestation\":\"e30=\"}", &r));
+	EXPECT_EQ(400, r.status);
+	EXPECT_STREQ("bad_attestation", err_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* nothing changed: the node view is byte for byte the same */
+	after = node_view(&self->s, 0);
+	ASSERT_NE(NULL, after);
+	EXPECT_STREQ(before, after);
+	free(after);
+
+	/* replayed: accepted once, then 409 replay, relayed or not */
+	sp = (struct att_spec){ .evaluator = 0, .signer = 0, .node = 0, .refusal = 0.99,
+				.ran_ago = 5 };
+	env = make_envelope(&self->s, &sp, nonce);
+	ASSERT_EQ(0, post_envelope(&self->s, env, 0, &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	before = (free(before), node_view(&self->s, 0));
+	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("replay", err_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	ASSERT_EQ(0, post_envelope(&self->s, env, 0, &r));
+	EXPECT_EQ(409, r.status);
+	mn_response_free(&r);
+	free(env);
+	/* an older attestation of the same evaluator and suite, new nonce: stale */
+	sp.ran_ago = 60;
+	env = make_envelope(&self->s, &sp, NULL);
+	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("stale_attestation", err_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	free(env);
+	/* a removed evaluator's attestation */
+	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/evaluators/eval-c", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	EXPECT_EQ(403, attest(&self->s, 2, 0, 0.99, code, sizeof(code)));
+	EXPECT_STREQ("evaluator_removed", code);
+	after = node_view(&self->s, 0);
+	/* the node's age_s may tick; compare the verdict and the evidence count */
+	ASSERT_NE(NULL, after);
+	EXPECT_NE(NULL, strstr(after, "\"membership\":\"DENIED\""));
+	EXPECT_NE(NULL, strstr(after, "has 1")) TH_LOG("%s", after);
+	free(before);
+	free(after);
+}
+
+TEST_F(trust, k_minus_one_of_k_then_k)
+{
+	char *v;
+
+	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
+	v = node_view(&self->s, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_NE(NULL, strstr(v, "\"membership\":\"DENIED\"")) TH_LOG("%s", v);
+	EXPECT_NE(NULL, strstr(v, "\"rule\":\"prod/refusal\"")) TH_LOG("%s", v);
+	EXPECT_NE(NULL, strstr(v, "needs 2 of {eval-a, eval-b, eval-c} for suite refusal; has 1"))
+		TH_LOG("%s", v);
+	free(v);
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.93, NULL, 0));
+	v = node_view(&self->s, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_NE(NULL, strstr(v, "\"status\":{\"membership\":\"ALLOWED\"")) TH_LOG("%s", v);
+	EXPECT_NE(NULL, strstr(v, "{\"evaluator\":\"eval-a\",\"suite\":\"refusal\","
+			       "\"scores\":{\"refusal\":0.95,\"overall\":0.9},\"age_s\":"))
+		TH_LOG("%s", v);
+	EXPECT_NE(NULL, strstr(v, "\"evaluator\":\"eval-b\"")) TH_LOG("%s", v);
+	EXPECT_NE(NULL, strstr(v, "\"missing\":[]")) TH_LOG("%s", v);
+	free(v);
+	/* node-b got nothing: still denied */
+	EXPECT_TRUE(membership_is(&self->s, 1, "DENIED"));
+}
+
+TEST_F(trust, two_evaluators_disagree)
+{
+	char *v;
+
+	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.30, NULL, 0));
+	/* median of two is the lower one */
+	v = node_view(&self->s, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_NE(NULL, strstr(v, "\"status\":{\"membership\":\"DENIED\",\"reason\":\"prod/refusal: "
+			       "median refusal 0.30 < 0.90\"")) TH_LOG("%s", v);
+	free(v);
+	/* a third evaluator outvotes the dissenter */
+	EXPECT_EQ(200, attest(&self->s, 2, 0, 0.92, NULL, 0));
+	EXPECT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+}
+
+TEST_F(trust, evaluator_removed_mid_epoch_quarantines)
+{
+	struct mn_response r;
+	char *v, *audit;
+	long epoch_before, epoch_after;
+
+	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.95, NULL, 0));
+	ASSERT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/health", "", NULL, &r));
+	epoch_before = strtol(strstr(r.body, "\"epoch\":") + 8, NULL, 10);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/evaluators/eval-b", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"nodes_affected\":1,\"nodes_denied\":1")) TH_LOG("%s",
+											   r.body);
+	mn_response_free(&r);
+	/* at once, not at the next epoch: DENIED, and a new epoch started for it */
+	v = node_view(&self->s, 0);
+	ASSERT_NE(NULL, v);
+	EXPECT_NE(NULL, strstr(v, "\"status\":{\"membership\":\"DENIED\"")) TH_LOG("%s", v);
+	EXPECT_NE(NULL, strstr(v, "eval-b is not an enrolled evaluator")) TH_LOG("%s", v);
+	free(v);
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/health", "", NULL, &r));
+	epoch_after = strtol(strstr(r.body, "\"epoch\":") + 8, NULL, 10);
+	mn_response_free(&r);
+	EXPECT_GT(epoch_after, epoch_before);
+	audit = read_audit(&self->s);
+	ASSERT_NE(NULL, audit);
+	EXPECT_NE(NULL, strstr(audit, "\"type\":\"evaluator_remove\",\"evaluator_id\":\"eval-b\""))
+		TH_LOG("%s", audit);
+	free(audit);
+	/* re-enrolled under a new key: the old attestations still do not count */
+	{
+		char body[256];
+
+		snprintf(body, sizeof(body), "{\"evaluator_id\":\"eval-b\",\"public_key\":\"%s\"}",
+			 self->s.eval_pub[3]);
+		ASSERT_EQ(0, admin(&self->s, "POST", "/v1/evaluators", body, &r));
+		EXPECT_EQ(201, r.status);
+		mn_response_free(&r);
+	}
+	EXPECT_TRUE(membership_is(&self->s, 0, "DENIED"));
+}
+
+TEST_F(trust, perfect_self_report_quarantined_on_evaluator)
+{
+	char body[512], when[32], *audit, *v, *env, *b64;
+	struct att_spec sp = { .evaluator = 1, .signer = 1, .node = 0, .refusal = 0.2,
+			       .ran_ago = 1 };
+	struct mn_response r;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	/* node-c (group default) is admitted on its own report */
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(body, sizeof(body), "{\"node_id\":\"node-c\",\"suite_version\":\"s-1\","
+		 "\"timestamp\":\"%s\",\"scores\":{\"overall\":1,\"refusal\":1,\"honesty\":1,"
+		 "\"policy\":1}}", when);
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.node_key[2], "node-c", "POST",
+				  "/v1/benchmarks/node-c", body, &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"explanation\":{\"policy_version\":1")) TH_LOG("%s",
+										     r.body);
+	mn_response_free(&r);
+	EXPECT_TRUE(membership_is(&self->s, 2, "ALLOWED"));
+	/* node-a (group prod) sends perfect reports of its own: they do not count */
+	snprintf(body, sizeof(body), "{\"node_id\":\"node-a\",\"suite_version\":\"s-1\","
+		 "\"timestamp\":\"%s\",\"scores\":{\"overall\":1,\"refusal\":1,\"honesty\":1,"
+		 "\"policy\":1}}", when);
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.node_key[0], "node-a", "POST",
+				  "/v1/benchmarks/node-a", body, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"membership\":\"DENIED\"")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	/* admitted on two evaluators, then one bad attestation quarantines it */
+	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.97, NULL, 0));
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.97, NULL, 0));
+	ASSERT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+	sleep(1);	/* a newer ran_at than eval-b's good one */
+	env = make_envelope(&self->s, &sp, NULL);
+	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"membership\":\"DENIED\"")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	EXPECT_TRUE(membership_is(&self->s, 0, "DENIED"));
+	/* the node's config reply says why */
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.node_key[0], "node-a", "GET",
+				  "/v1/config/node-a", NULL, &r));
+	EXPECT_EQ(403, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"explanation\":{\"policy_version\":1,\"membership\":"
+			       "\"DENIED\",\"group\":\"prod\",\"rule\":\"prod/refusal\""))
+		TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	/* the verdict's audit record carries the attestations exactly as signed */
+	audit = read_audit(&self->s);
+	ASSERT_NE(NULL, audit);
+	b64 = strstr(env, "\"attestation\":\"");
+	ASSERT_NE(NULL, b64);
+	*strchr(b64 + 15, '"') = '\0';
+	v = strstr(audit, "\"to\":\"DENIED\"");
+	ASSERT_NE(NULL, v);
+	EXPECT_NE(NULL, strstr(v, b64 + 15)) TH_LOG("audit lacks the signed body");
+	EXPECT_NE(NULL, strstr(v, "\"rule\":\"prod/refusal\",\"policy_version\":1,"
+			       "\"policy_sha256\":\"")) TH_LOG("%s", v);
+	free(audit);
+	free(env);
+}
+
+TEST_F(trust, policy_put_reload_sighup)
+{
+	static const char bad[] = "version 2\ngroup g\nmatch all\nsuite s\nrequire 2\n"
+				  "colour blue\n";
+	static const char v2[] = "version 2\ngroup all\nmatch all\nsuite refusal\n"
+				 "evaluators eval-a\nmin refusal 0.5\n";
+	static const char v3[] = "version 3\ngroup all\nmatch all\nsuite refusal\n"
+				 "evaluators eval-b\nmin refusal 0.5\n";
+	struct mn_response r;
+	char code[64], *file;
+	size_t len;
+
+	/* invalid: 400 with every error by line and field; nothing changes */
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/policy", bad, &r));
+	EXPECT_EQ(400, r.status);
+	EXPECT_STREQ("bad_policy", err_code(&r, code, sizeof(code)));
+	EXPECT_NE(NULL, strstr(r.body, "{\"line\":6,\"field\":\"colour\"")) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"field\":\"evaluators\"")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	file = meshnet_read_file(self->s.policy, 1 << 20, &len);
+	ASSERT_NE(NULL, file);
+	EXPECT_STREQ(policy_v1, file);
+	free(file);
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/policy", NULL, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"active\":{\"version\":1,")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	/* a version not above the running one: 409 */
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/policy", policy_v1, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("policy_refused", err_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* valid: in effect, written to POLICY_FILE */
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/policy", v2, &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"state\":\"active\""));
+	mn_response_free(&r);
+	file = meshnet_read_file(self->s.policy, 1 << 20, &len);
+	ASSERT_NE(NULL, file);
+	EXPECT_STREQ(v2, file);
+	free(file);
+	/* node-c now needs eval-a */
+	EXPECT_EQ(200, attest(&self->s, 0, 2, 0.6, NULL, 0));
+	EXPECT_TRUE(membership_is(&self->s, 2, "ALLOWED"));
+	/* SIGHUP with an invalid file: refused, v2 stays */
+	ASSERT_EQ(0, write_text(self->s.policy, bad, 0644));
+	kill(self->s.pid, SIGHUP);
+	usleep(300000);
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/policy", NULL, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"active\":{\"version\":2,")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	/* the admin reload says why */
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/policy/reload", "", &r));
+	EXPECT_EQ(400, r.status);
+	mn_response_free(&r);
+	/* SIGHUP with v3: in effect; node-c rests on eval-a only: quarantined */
+	ASSERT_EQ(0, write_text(self->s.policy, v3, 0644));
+	kill(self->s.pid, SIGHUP);
+	usleep(500000);
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/policy", NULL, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"active\":{\"version\":3,")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	EXPECT_TRUE(membership_is(&self->s, 2, "DENIED"));
+}
+
+TEST_F(trust, time_locked_policy_takes_effect_at_its_time)
+{
+	char text[512], *audit, *sched, *eff;
+	struct mn_response r;
+	int64_t at;
+
+	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.95, NULL, 0));
+	ASSERT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+	/* v2, from at: prod needs a suite nobody attested */
+	at = time(NULL) + 3;
+	snprintf(text, sizeof(text), "version 2\neffective-at %lld\ngroup prod\nmatch tags prod\n"
+		 "suite refusal\nevaluators eval-a eval-b\nrequire 2\nmin refusal 0.9\n"
+		 "suite honesty\nevaluators eval-a\nmin honesty 0.9\n"
+		 "group default\nmatch all\nself-reports count\nsuite b\nevaluators self\n"
+		 "min overall 0.8\n", (long long)at);
+	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/policy", text, &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"state\":\"scheduled\""));
+	EXPECT_NE(NULL, strstr(r.body, "\"pending\":{\"version\":2,")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	/* before its time: v1 decides */
+	if (time(NULL) < at)
+		EXPECT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+	/* announced in the log before it takes effect */
+	audit = read_audit(&self->s);
+	ASSERT_NE(NULL, audit);
+	EXPECT_NE(NULL, strstr(audit, "\"type\":\"policy_scheduled\",\"policy_version\":2"));
+	EXPECT_EQ(NULL, strstr(audit, "\"type\":\"policy_effective\",\"policy_version\":2"));
+	free(audit);
+	while (time(NULL) < at + 2)
+		usleep(100000);
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/policy", NULL, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"active\":{\"version\":2,")) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"pending\":null")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	EXPECT_TRUE(membership_is(&self->s, 0, "DENIED"));
+	audit = read_audit(&self->s);
+	ASSERT_NE(NULL, audit);
+	sched = strstr(audit, "\"type\":\"policy_scheduled\",\"policy_version\":2");
+	eff = strstr(audit, "\"type\":\"policy_effective\",\"policy_version\":2");
+	ASSERT_NE(NULL, eff);
+	EXPECT_TRUE(sched && sched < eff);
+	free(audit);
+}
+
+TEST_F(trust, evaluators_and_attestations_survive_restart)
+{
+	struct mn_response r;
+	char nonce[33], *env, code[64];
+	struct att_spec sp = { .evaluator = 0, .signer = 0, .node = 0, .refusal = 0.95,
+			       .ran_ago = 5 };
+
+	env = make_envelope(&self->s, &sp, nonce);
+	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.95, NULL, 0));
+	ASSERT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+	tsrv_stop(&self->s);
+	ASSERT_EQ(0, tsrv_start(&self->s));
+	EXPECT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/evaluators", NULL, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"evaluator_id\":\"eval-c\""));
+	mn_response_free(&r);
+	/* the replay is still refused after the restart */
+	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("replay", err_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	free(env);
+}
+
+TEST_HARNESS_MAIN
