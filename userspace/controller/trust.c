@@ -83,7 +83,7 @@ void trust_audit_fields(const struct trust *t, const struct trust_eval *e,
 {
 	unsigned int i;
 
-	strbuf_puts(sb, ",\"rule\":");
+	strbuf_puts(sb, ",\"policy_rule\":");
 	strbuf_json_string(sb, e->r.rule);
 	strbuf_printf(sb, ",\"policy_version\":%" PRIu64 ",\"policy_sha256\":", e->policy_version);
 	if (t->active && t->active->version == e->policy_version)

@@ -56,7 +56,7 @@ void trust_explain_json(const struct trust_eval *e, int64_t now, struct strbuf *
 
 /*
  * Audit fields of a verdict decided by e (a fragment starting with ','):
- * ,"rule":..,"policy_version":N,"policy_sha256":..,"attestations":[<envelopes
+ * ,"policy_rule":..,"policy_version":N,"policy_sha256":..,"attestations":[<envelopes
  * exactly as signed>],"missing":[..]
  */
 void trust_audit_fields(const struct trust *t, const struct trust_eval *e,
