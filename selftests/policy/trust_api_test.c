@@ -158,6 +158,8 @@ static int tsrv_start(struct tsrv *s)
 	argv[argc++] = "600";
 	argv[argc++] = "--deny-rotate-interval";
 	argv[argc++] = "0";
+	argv[argc++] = "--admit-interval";	/* admissions at once, as quarantines */
+	argv[argc++] = "0";
 	argv[argc++] = "--max-benchmark-age";
 	argv[argc++] = "3600";
 	argv[argc] = NULL;
