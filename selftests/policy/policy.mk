@@ -25,3 +25,20 @@ POLICY_TEST_OBJS := $(foreach t,policy_test trust_api_test,$(BUILD)/obj/selftest
 	$(BUILD)/san/obj/selftests/policy/$(t).o)
 $(POLICY_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
 $(POLICY_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
+
+# make bench-policy (also run by make bench-controller): attestation verify +
+# policy evaluation per submission vs one core's Ed25519 verify rate, and
+# 100,000 nodes decided again after a policy change; build/bench/policy.txt.
+$(eval $(call program,policy-bench,selftests/policy/bench_policy.c \
+	selftests/controller/client.c userspace/controller/policy.c \
+	userspace/controller/membership.c userspace/controller/evaluators.c \
+	userspace/controller/evidence.c userspace/controller/trust.c,$(POLICY_TEST_LIBS)))
+
+.PHONY: bench-policy
+bench-policy: $(BUILD)/policy-bench $(BUILD)/meshnetd
+	@mkdir -p $(BUILD)/bench
+	$(BUILD)/policy-bench $(BUILD)/meshnetd $(BUILD)/bench/policy.txt
+	@cat $(BUILD)/bench/policy.txt
+
+bench-controller: bench-policy
+BENCH_TARGETS += bench-policy
