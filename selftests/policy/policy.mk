@@ -16,15 +16,15 @@ $(eval $(call program,policy-api-test,selftests/policy/trust_api_test.c \
 .PHONY: policy-unit policy-api
 policy-unit: $(BUILD)/san/policy-unit-test
 	@sh scripts/run-suite.sh $(RESULTS) policy-unit $(BUILD)/san/policy-unit-test
-policy-api: $(BUILD)/san/policy-api-test $(BUILD)/san/meshnetd
+policy-api: $(BUILD)/san/policy-api-test $(BUILD)/san/meshnetd $(BUILD)/san/meshnet-eval
 	@sh scripts/run-suite.sh $(RESULTS) policy-api $(BUILD)/san/policy-api-test
 
 HOST_SUITES += policy-unit policy-api
 
 POLICY_TEST_OBJS := $(foreach t,policy_test trust_api_test,$(BUILD)/obj/selftests/policy/$(t).o \
 	$(BUILD)/san/obj/selftests/policy/$(t).o)
-$(POLICY_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
-$(POLICY_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral
+$(POLICY_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
+$(POLICY_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
 
 # make bench-policy (also run by make bench-controller): attestation verify +
 # policy evaluation per submission vs one core's Ed25519 verify rate, and

@@ -819,4 +819,47 @@ TEST_F(trust, evaluators_and_attestations_survive_restart)
 	free(env);
 }
 
+/* meshnet-eval, a separate process with its own key, decides with eval-a */
+TEST_F(trust, meshnet_eval_reference_evaluator)
+{
+	char exe[PATH_MAX], bin[PATH_MAX + 16], key[PATH_MAX + 16], cmd[4096], pub[64] = "",
+		body[256], url[64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct mn_response r;
+	FILE *p;
+
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(bin, sizeof(bin), "%s/meshnet-eval", dirname(exe));
+	snprintf(key, sizeof(key), "%s/eval-c.key", self->s.dir);
+	snprintf(cmd, sizeof(cmd), "%s keygen --key %s", bin, key);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, fgets(pub, sizeof(pub), p));
+	EXPECT_EQ(0, pclose(p));
+	pub[strcspn(pub, "\n")] = '\0';
+	/* eval-c is re-enrolled with meshnet-eval's key */
+	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/evaluators/eval-c", NULL, &r));
+	mn_response_free(&r);
+	snprintf(body, sizeof(body), "{\"evaluator_id\":\"eval-c\",\"public_key\":\"%s\"}", pub);
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/evaluators", body, &r));
+	ASSERT_EQ(201, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
+	EXPECT_TRUE(membership_is(&self->s, 0, "DENIED"));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", self->s.port);
+	/* a harness printing a score outside [0, 1]: refused before sending */
+	snprintf(cmd, sizeof(cmd), "%s run --controller %s --evaluator eval-c --key %s --node "
+		 "node-a --wg-key %s --suite refusal -- sh -c 'echo \"{\\\"scores\\\":"
+		 "{\\\"refusal\\\":1.2}}\"' >/dev/null 2>&1", bin, url, key, self->s.wg_b64[0]);
+	EXPECT_NE(0, system(cmd));
+	EXPECT_TRUE(membership_is(&self->s, 0, "DENIED"));
+	/* a good run: node-a is admitted on eval-a and meshnet-eval's eval-c */
+	snprintf(cmd, sizeof(cmd), "%s run --controller %s --evaluator eval-c --key %s --node "
+		 "node-a --wg-key %s --suite refusal --suite-version 3.1.0 -- sh -c "
+		 "'test \"$MESHNET_NODE_ID\" = node-a && echo \"{\\\"scores\\\":"
+		 "{\\\"refusal\\\":0.93}}\"' >/dev/null 2>&1", bin, url, key, self->s.wg_b64[0]);
+	EXPECT_EQ(0, system(cmd));
+	EXPECT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+}
+
 TEST_HARNESS_MAIN
