@@ -5,7 +5,8 @@
  * SIGKILL at a random moment, TORTURE_ROUNDS times (default 20; `make
  * torture` runs 200). After every kill:
  *
- *  - the audit log verifies (`meshnetd audit-verify`);
+ *  - the audit log verifies (`meshnetd audit-verify`), at once or, if the
+ *    kill left an unsynced tail, once meshnetd has started again;
  *  - meshnetd starts again on the same state and its epoch is no older than
  *    any epoch it had announced;
  *  - every acknowledged submission is there: each node's stored benchmark
@@ -299,6 +300,7 @@ TEST_F_TIMEOUT(torture, kill9_under_signed_flood, 3600)
 {
 	const char *env = getenv("TORTURE_ROUNDS");
 	int rounds = env ? atoi(env) : 20, round, i, lost = 0, forgot = 0, inflight_won = 0;
+	int unsynced = 0;
 	static struct torture t;
 	unsigned int seed = (unsigned int)time(NULL);
 	double t0 = now_s();
@@ -313,6 +315,7 @@ TEST_F_TIMEOUT(torture, kill9_under_signed_flood, 3600)
 		char status_path[PATH_MAX + 32];
 		int64_t epoch = epoch_now(&t);
 		time_t restarted;
+		bool torn;
 
 		ASSERT_GE(epoch, (int64_t)t.max_epoch) TH_LOG("round %d: epoch went back", round);
 		t.round = round;
@@ -332,8 +335,12 @@ TEST_F_TIMEOUT(torture, kill9_under_signed_flood, 3600)
 			if (t.node[i].told_epoch > t.max_epoch)
 				t.max_epoch = t.node[i].told_epoch;
 
-		EXPECT_EQ(0, audit_verifies(&t)) TH_LOG("round %d: the audit log does not verify",
-							 round);
+		/*
+		 * Right after the kill the tlog may end in records its hash files
+		 * and checkpoint do not cover yet (meshnetd re-derives them at
+		 * start); then it must verify once meshnetd is up again.
+		 */
+		torn = audit_verifies(&t) != 0;
 		/* status.json is output only: the restarted meshnetd writes it anew */
 		snprintf(status_path, sizeof(status_path), "%s/status.json", t.state);
 		unlink(status_path);
@@ -342,6 +349,11 @@ TEST_F_TIMEOUT(torture, kill9_under_signed_flood, 3600)
 					       t.log);
 		EXPECT_GE(epoch_now(&t), (int64_t)t.max_epoch)
 			TH_LOG("round %d: an announced epoch was forgotten", round);
+		if (torn) {
+			unsynced++;
+			EXPECT_EQ(0, audit_verifies(&t))
+				TH_LOG("round %d: the audit log does not verify after the restart", round);
+		}
 		status = status_after(&t, restarted);
 		ASSERT_NE(NULL, status) TH_LOG("round %d: no status.json after the restart", round);
 		ASSERT_TRUE(json_object_object_get_ex(status, "nodes", &nodes));
@@ -379,8 +391,9 @@ TEST_F_TIMEOUT(torture, kill9_under_signed_flood, 3600)
 		json_object_put(status);
 	}
 	TH_LOG("%d kill -9 rounds in %.0f s: %ld acknowledged submissions, %d lost, %d verdicts "
-	       "forgotten, %d in-flight submissions that landed", rounds, now_s() - t0,
-	       t.acked_total, lost, forgot, inflight_won);
+	       "forgotten, %d in-flight submissions that landed, %d unsynced tlog tails repaired at "
+	       "restart", rounds, now_s() - t0, t.acked_total, lost, forgot, inflight_won,
+	       unsynced);
 	if (getenv("TORTURE_RESULT")) {
 		FILE *f = fopen(getenv("TORTURE_RESULT"), "w");
 
