@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "sign.h"
+#include "signing_key.h"
 #include "version.h"
 
 extern char **environ;
@@ -383,6 +384,30 @@ static int status_main(int argc, char **argv)
 	return 0;
 }
 
+/* CONTROLLER_PUBKEY(_FILE): the key statements must be signed with (v2). */
+static int load_controller_key(const struct agent_options *o, EVP_PKEY **out)
+{
+	uint8_t raw[32];
+
+	*out = NULL;
+	if (o->controller_pubkey_file[0]) {
+		if (meshnet_public_key_read(o->controller_pubkey_file, raw)) {
+			log_err("CONTROLLER_PUBKEY_FILE: %s: %s (a base64 Ed25519 public key, meshnetd pubkey)",
+				o->controller_pubkey_file, strerror(errno));
+			return -1;
+		}
+	} else if (!o->controller_pubkey[0] ||
+		   meshnet_b64_decode_exact(raw, sizeof(raw), o->controller_pubkey)) {
+		return 0; /* v1: no statements */
+	}
+	*out = meshnet_ed25519_public_from_raw(raw);
+	if (!*out) {
+		log_err("CONTROLLER_PUBKEY: not a usable Ed25519 public key");
+		return -1;
+	}
+	return 0;
+}
+
 static int run_main(int argc, char **argv)
 {
 	static struct agent_ctx ctx;
@@ -419,6 +444,8 @@ static int run_main(int argc, char **argv)
 		log_err("cannot load the Ed25519 key");
 		goto out_keys;
 	}
+	if (load_controller_key(&ctx.opts, &ctx.controller_key))
+		goto out_key;
 	if (agent_state_init(&ctx.state, ctx.opts.node_id, ctx.opts.state_dir))
 		goto out_key;
 	ctx.state.demo_scores = ctx.opts.demo_scores;
@@ -441,11 +468,12 @@ static int run_main(int argc, char **argv)
 
 	if (agent_config_setup(&ctx, &ca))
 		goto out_curl;
-	log_info("STARTED %s controller=%s interface=%s emit=%us poll=%us probe=%us %s",
+	log_info("STARTED %s controller=%s interface=%s emit=%us poll=%us probe=%us %s protocol=%s",
 		 MESHNET_VERSION, ctx.opts.controller, ctx.opts.wg_ifname, ctx.opts.emit_interval,
 		 ctx.opts.poll_interval, ctx.opts.probe_interval,
 		 ctx.opts.demo_scores ? "scores=DEMO (made up; DEMO_SCORES=yes)" :
-		 ctx.opts.emit_interval ? "scores=harness" : "emitter=off");
+		 ctx.opts.emit_interval ? "scores=harness" : "emitter=off",
+		 ctx.controller_key ? "v2 (signed statements)" : "v1");
 	if (ctx.opts.emit_interval && !ctx.opts.demo_scores) {
 		if (ctx.harness.switch_user)
 			log_info("HARNESS every %us as uid %u, no capabilities, timeout %us (+%us grace): %s",
@@ -483,6 +511,7 @@ out_curl:
 out_state:
 	agent_state_destroy(&ctx.state);
 out_key:
+	EVP_PKEY_free(ctx.controller_key);
 	EVP_PKEY_free(ctx.sign_key);
 out_keys:
 	agent_keys_wipe(&ctx.keys);

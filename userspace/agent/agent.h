@@ -19,6 +19,7 @@ struct agent_ctx {
 	struct agent_options opts;
 	struct agent_keys keys;
 	EVP_PKEY *sign_key;
+	EVP_PKEY *controller_key; /* CONTROLLER_PUBKEY(_FILE): v2 statements; NULL: v1 */
 	struct agent_state state;
 	struct agent_harness harness;      /* BENCH_CMD, sandboxed */
 	struct agent_bench_latest latest;  /* its latest good result (state.lock) */

@@ -281,8 +281,13 @@ void agent_apply_log_applied(const struct agent_config *ca)
 		else
 			denied++;
 	}
-	log_info("APPLIED epoch=%llu psk **** peers allowed=%zu denied=%zu (module, then %s)",
-		 (unsigned long long)e->id, allowed, denied, "wg");
+	if (ca->revision)
+		log_info("APPLIED epoch=%llu revision=%llu psk **** peers allowed=%zu denied=%zu (module, then wg)",
+			 (unsigned long long)e->id, (unsigned long long)ca->revision, allowed,
+			 denied);
+	else
+		log_info("APPLIED epoch=%llu psk **** peers allowed=%zu denied=%zu (module, then %s)",
+			 (unsigned long long)e->id, allowed, denied, "wg");
 }
 
 /* After the module step: wg0, and APPLIED only once both are done. */
@@ -301,6 +306,9 @@ static void finish_wg(struct agent_config *ca, int wg_result, bool fresh)
 	log_warn("MODULE has epoch=%llu; the wg0 step failed: the reconcile loop retries it (not APPLIED yet)",
 		 (unsigned long long)ca->current.id);
 }
+
+static int apply_full(struct agent_config *ca, const struct meshnet_epoch *e, bool readmitted,
+		      bool force);
 
 /* 200: a config for this ALLOWED node. */
 int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e)
@@ -327,12 +335,27 @@ int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e)
 			 (unsigned long long)e->id, (unsigned long long)cur->id);
 	if (e->id == cur->id && !readmitted && !atomic_load(&ca->resync))
 		return 0; /* nothing new */
-	/* 1. the module: from here on, DENIED peers' packets are dropped */
+	return apply_full(ca, e, readmitted, force);
+}
+
+/*
+ * A whole table: the module as one transaction (from its commit on, DENIED
+ * peers' packets are dropped), then wg0. e carries the PSKs.
+ */
+static int apply_full(struct agent_config *ca, const struct meshnet_epoch *e, bool readmitted,
+		      bool force)
+{
+	struct meshnet_epoch *cur = &ca->current;
+	int r;
+
+	/* 1. the module */
 	r = meshnet_nl_apply_epoch(ca->nl, e, force);
 	if (r) {
 		log_err("module: %s", meshnet_nl_error(ca->nl));
 		return -1;
 	}
+	ca->revision = e->revision;
+	ca->valid_until = e->valid_until;
 	if (cur->self_verdict != e->self_verdict || cur->id != e->id)
 		log_info("MEMBERSHIP=%s epoch=%llu%s%s", meshnet_verdict_name(e->self_verdict),
 			 (unsigned long long)e->id, e->self_reason[0] ? " reason=" : "",

@@ -57,6 +57,10 @@ struct agent_config {
 	atomic_bool wake;              /* aborts the long-poll in progress (for resync) */
 	atomic_bool check_now;         /* a change was applied: compare everything */
 	struct agent_reconcile *rec;
+	/* v2 */
+	uint64_t revision;             /* the revision the module and wg0 hold */
+	uint64_t valid_until;          /* its lease */
+	bool group_mode;
 };
 
 /* ---- held.c ---- */
@@ -77,7 +81,11 @@ enum agent_fetch_result {
 	AGENT_FETCH_ALLOWED = 0,  /* e: a config for this ALLOWED node */
 	AGENT_FETCH_DENIED = 1,   /* e: this node is DENIED (id, expiry, reason) */
 	AGENT_FETCH_INTERRUPTED = 2, /* resync asked for while waiting: ask again now */
+	AGENT_FETCH_NOTHING = 3,  /* v2: 204, nothing new */
+	AGENT_FETCH_STATEMENT = 4, /* v2: a checked statement (snapshot, delta, denied) */
 };
+
+struct agent_statement;
 
 /*
  * One config poll (long-poll of @wait seconds when the agent holds an
@@ -87,10 +95,23 @@ enum agent_fetch_result {
 enum agent_fetch_result agent_controller_fetch(struct agent_config *ca, unsigned int wait,
 					       struct meshnet_epoch *e, char *text, size_t textlen);
 
+/*
+ * v2 (CONTROLLER_PUBKEY set): GET /v1/config/{id}?rev=R&wait=S; a 200/403
+ * statement is checked and read (statement_read.c) into st, or refused
+ * (logged, counted, AGENT_FETCH_FAILED, nothing to apply).
+ */
+enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsigned int wait,
+						  struct agent_statement *st, char *text,
+						  size_t textlen);
+
 /* ---- apply.c ---- */
 
 /* 200: module first (one transaction), then wg0. 0 or -1. e keeps its PSKs. */
 int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e);
+/* v2: a snapshot (full transaction), a delta (O(k)), a denied statement. 0 or -1. */
+int agent_apply_snapshot(struct agent_config *ca, const struct agent_statement *st);
+int agent_apply_delta(struct agent_config *ca, const struct agent_statement *st);
+int agent_apply_denied_v2(struct agent_config *ca, const struct agent_statement *st);
 /* 403: self-deny in the module, PSKs wiped on wg0. 0 or -1. */
 int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e);
 /* Removes the DENIED peers whose WG_REMOVE_DELAY_SEC has passed. */

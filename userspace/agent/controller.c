@@ -7,13 +7,17 @@
  * garbage, another node's config).
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "config_agent.h"
+#include "log.h"
 #include "nl/meshnet_epoch.h"
 #include "nl/meshnet_parse.h"
+#include "statement_read.h"
 
 /* The message of a 403 {"error": {"code": "denied", "message": ...}}. */
 static void denied_reason(const struct agent_http_reply *r, char *out, size_t outlen)
@@ -84,6 +88,90 @@ enum agent_fetch_result agent_controller_fetch(struct agent_config *ca, unsigned
 out:
 	if (ret == AGENT_FETCH_FAILED)
 		meshnet_epoch_free(e);
+	agent_http_reply_free(&reply);
+	return ret;
+}
+
+static void count_refusal(struct agent_config *ca, const char *why)
+{
+	struct agent_state *s = &ca->ctx->state;
+
+	log_warn("REFUSED statement from %s: %s; nothing applied (revision %llu stays)",
+		 agent_http_url(&ca->http), why, (unsigned long long)ca->revision);
+	pthread_mutex_lock(&s->lock);
+	s->statements_refused++;
+	agent_strcpy(s->last_refusal, sizeof(s->last_refusal), why);
+	pthread_mutex_unlock(&s->lock);
+}
+
+enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsigned int wait,
+						  struct agent_statement *st, char *text,
+						  size_t textlen)
+{
+	const struct agent_options *o = &ca->ctx->opts;
+	struct agent_http_reply reply;
+	bool snapshot = atomic_load(&ca->resync) && ca->revision;
+	struct agent_statement_ctx sc = {
+		.controller_key = ca->ctx->controller_key,
+		.node_id = o->node_id,
+		.mesh_id = o->mesh_id,
+		.wg_private = ca->ctx->keys.wg_private,
+		.wg_public = ca->ctx->keys.wg_public,
+		/* an asked-for snapshot may restate the held revision */
+		.held_revision = snapshot ? ca->revision - 1 : ca->revision,
+		.now = time(NULL),
+	};
+	char path[256], err[400];
+	enum agent_fetch_result ret = AGENT_FETCH_FAILED;
+
+	memset(st, 0, sizeof(*st));
+	atomic_store(&ca->wake, false);
+	/* a snapshot is asked for at once; "nothing new" is waited for */
+	snprintf(path, sizeof(path), "/v1/config/%s?rev=%llu&wait=%u%s", o->node_id,
+		 (unsigned long long)ca->revision, snapshot ? 0 : wait,
+		 snapshot ? "&snapshot=1" : "");
+	if (agent_http_request(&ca->http, "GET", path, NULL, wait + o->http_timeout, &reply, err,
+			       sizeof(err))) {
+		if (atomic_load(&ca->wake) && !atomic_load(&ca->ctx->stop))
+			return AGENT_FETCH_INTERRUPTED;
+		snprintf(text, textlen, "controller unreachable: %s", err);
+		return AGENT_FETCH_FAILED;
+	}
+	switch (reply.status) {
+	case 204: {
+		unsigned long long head = strtoull(reply.revision, NULL, 10);
+
+		if (reply.revision[0] && head < ca->revision) {
+			/* this controller is behind the revision we hold */
+			snprintf(text, textlen, "controller at revision %llu, behind the held %llu",
+				 head, (unsigned long long)ca->revision);
+			agent_http_failover(&ca->http, text);
+			break;
+		}
+		ret = AGENT_FETCH_NOTHING;
+		break;
+	}
+	case 409:
+		agent_http_error_text(&reply, text, textlen);
+		agent_http_failover(&ca->http, "it has not reached the revision this node holds");
+		break;
+	case 200:
+	case 403:
+		if (reply.status == 403 && !is_denied_reply(&reply)) {
+			agent_http_error_text(&reply, text, textlen);
+			break;
+		}
+		if (agent_statement_read(&reply, &sc, st, err, sizeof(err))) {
+			count_refusal(ca, err);
+			snprintf(text, textlen, "statement refused: %s", err);
+			agent_http_failover(&ca->http, "its statement was refused");
+			break;
+		}
+		ret = AGENT_FETCH_STATEMENT;
+		break;
+	default:
+		agent_http_error_text(&reply, text, textlen);
+	}
 	agent_http_reply_free(&reply);
 	return ret;
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <json-c/json.h>
 
 #include "http.h"
@@ -82,6 +84,53 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	memcpy(r->body + r->len, ptr, n);
 	r->len += n;
 	r->body[r->len] = '\0';
+	return n;
+}
+
+/* Keeps the few v2 headers the agent needs; every other header is ignored. */
+static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
+{
+	static const struct {
+		const char *name;
+		size_t offset, size;
+	} wanted[] = {
+		{ "X-Meshnet-Statement-Signature", offsetof(struct agent_http_reply, statement_sig),
+		  sizeof(((struct agent_http_reply *)0)->statement_sig) },
+		{ "X-Meshnet-Group-Key", offsetof(struct agent_http_reply, group_key),
+		  sizeof(((struct agent_http_reply *)0)->group_key) },
+		{ "X-Meshnet-Revision", offsetof(struct agent_http_reply, revision),
+		  sizeof(((struct agent_http_reply *)0)->revision) },
+	};
+	struct agent_http_reply *r = arg;
+	size_t n = size * nitems;
+
+	if (n > 2 && !strncmp(buf, "HTTP/", 5)) {
+		/* a new response (after a 100 Continue): forget the last one's headers */
+		OPENSSL_cleanse(r->group_key, sizeof(r->group_key));
+		r->statement_sig[0] = r->revision[0] = '\0';
+	}
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		size_t klen = strlen(wanted[i].name), vlen;
+		const char *v;
+		char *dst = (char *)r + wanted[i].offset;
+
+		if (n <= klen + 1 || strncasecmp(buf, wanted[i].name, klen) || buf[klen] != ':')
+			continue;
+		v = buf + klen + 1;
+		vlen = n - klen - 1;
+		while (vlen && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen < wanted[i].size) {
+			memcpy(dst, v, vlen);
+			dst[vlen] = '\0';
+		} else {
+			dst[0] = '\0'; /* too long: treated as absent, so refused */
+		}
+	}
 	return n;
 }
 
@@ -195,6 +244,8 @@ static int request_one(struct agent_http *h, const char *method, const char *pat
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, reply);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
@@ -232,6 +283,7 @@ out:
 
 void agent_http_reply_free(struct agent_http_reply *reply)
 {
+	OPENSSL_cleanse(reply->group_key, sizeof(reply->group_key));
 	free(reply->body);
 	reply->body = NULL;
 	reply->len = 0;

@@ -33,6 +33,10 @@ struct agent_http_reply {
 	long status;   /* HTTP status, 0 if no answer */
 	char *body;    /* NUL-terminated, malloc'd (may be NULL) */
 	size_t len;
+	/* v2 headers (docs/PROTOCOL.md); empty when absent or too long */
+	char statement_sig[128];  /* X-Meshnet-Statement-Signature */
+	char group_key[64];       /* X-Meshnet-Group-Key (wiped by agent_http_reply_free) */
+	char revision[24];        /* X-Meshnet-Revision */
 };
 
 /* Global libcurl init; call once before threads. */

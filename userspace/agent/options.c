@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "ctl_urls.h"
 #include "options.h"
 #include "sign.h"
@@ -99,6 +100,11 @@ static const struct option_spec option_table[] = {
 	UINT("EXPIRY_GRACE_SEC", "grace", grace, 0, 86400, "seconds past epoch expiry before failing closed"),
 	UINT("WG_REMOVE_DELAY_SEC", "wg-remove-delay", wg_remove_delay, 0, 86400,
 	     "seconds after the module drop before a DENIED peer is removed from wg"),
+	STR("CONTROLLER_PUBKEY", "controller-pubkey", controller_pubkey,
+	    "the controller's Ed25519 public key (base64; meshnetd pubkey): protocol v2, signed statements"),
+	STR("CONTROLLER_PUBKEY_FILE", "controller-pubkey-file", controller_pubkey_file,
+	    "file with that key (controller.pub), instead of CONTROLLER_PUBKEY"),
+	STR("MESH_ID", "mesh-id", mesh_id, "the mesh's name in the controller's statements (v2)"),
 	UINT("RECONCILE_INTERVAL_SEC", "reconcile-interval", reconcile_interval, 0, 3600,
 	     "seconds between checks of the module and wg0 against the applied epoch (0 = off)"),
 	UINT("RECONCILE_FULL_SEC", "reconcile-full", reconcile_full, 1, 86400,
@@ -132,6 +138,7 @@ void agent_options_defaults(struct agent_options *o)
 	o->fail_closed = true;
 	o->grace = 30;
 	o->reconcile_interval = 1;
+	snprintf(o->mesh_id, sizeof(o->mesh_id), "meshnet");
 	o->reconcile_full = 30;
 }
 
@@ -477,6 +484,24 @@ int agent_options_validate(const struct agent_options *o, char *err, size_t errl
 	}
 	if (!o->wg_ifname[0]) {
 		snprintf(err, errlen, "WG_INTERFACE must not be empty");
+		return -1;
+	}
+	if (o->controller_pubkey[0] && o->controller_pubkey_file[0]) {
+		snprintf(err, errlen, "CONTROLLER_PUBKEY and CONTROLLER_PUBKEY_FILE: set one, not both");
+		return -1;
+	}
+	if (o->controller_pubkey[0]) {
+		uint8_t raw[32];
+
+		if (meshnet_b64_decode_exact(raw, sizeof(raw), o->controller_pubkey)) {
+			snprintf(err, errlen,
+				 "CONTROLLER_PUBKEY: '%s' is not the base64 of a 32-byte Ed25519 key",
+				 o->controller_pubkey);
+			return -1;
+		}
+	}
+	if (!valid_node_id(o->mesh_id)) {
+		snprintf(err, errlen, "MESH_ID: '%s' must match ^[a-z0-9][a-z0-9._-]{0,62}$", o->mesh_id);
 		return -1;
 	}
 	if (o->emit_interval && !o->bench_cmd[0] && !o->demo_scores) {

@@ -54,6 +54,9 @@ struct agent_state {
 	char self_reason[MESHNET_REASON_LEN];
 	int64_t last_config_at;        /* last good answer of the controller */
 	char controller_url[256];      /* the controller the config agent talks to */
+	uint64_t revision;             /* v2: the revision applied */
+	unsigned int statements_refused; /* v2: statements refused (bad signature, ...) */
+	char last_refusal[200];
 	unsigned int config_failures;  /* consecutive */
 	char config_error[256];
 	/* reconcile loop */

@@ -63,19 +63,19 @@ static int get_u64(struct json_object *obj, const char *key, const char *path, u
 	return 0;
 }
 
-static int parse_peer(struct json_object *obj, size_t index, struct meshnet_peer *peer,
-		      char *err, size_t errlen)
+int meshnet_peer_from_json(struct json_object *obj, const char *path, struct meshnet_peer *peer,
+			   char *err, size_t errlen)
 {
 	struct json_object *ips;
-	char path[32], why[256];
+	char why[256];
 	const char *s;
 	size_t i, n;
 	int ret;
 
-	snprintf(path, sizeof(path), "peers[%zu].", index);
 	memset(peer, 0, sizeof(*peer));
 	if (!json_object_is_type(obj, json_type_object))
-		return meshnet_parse_fail(err, errlen, "peers[%zu]: must be an object", index);
+		return meshnet_parse_fail(err, errlen, "%.*s: must be an object",
+					  (int)(strlen(path) ? strlen(path) - 1 : 0), path);
 
 	ret = get_string(obj, "node_id", path, true, &s, err, errlen);
 	if (ret)
@@ -147,6 +147,15 @@ static int parse_peer(struct json_object *obj, size_t index, struct meshnet_peer
 		}
 	}
 	return 0;
+}
+
+static int parse_peer(struct json_object *obj, size_t index, struct meshnet_peer *peer,
+		      char *err, size_t errlen)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "peers[%zu].", index);
+	return meshnet_peer_from_json(obj, path, peer, err, errlen);
 }
 
 static int compare_keys(const void *a, const void *b)

@@ -21,6 +21,13 @@ int meshnet_epoch_parse(const char *text, size_t len, struct meshnet_epoch *epoc
 /* "-" reads standard input. */
 int meshnet_epoch_parse_file(const char *path, struct meshnet_epoch *epoch, char *err,
 			     size_t errlen);
+/*
+ * One peer entry ({"node_id", "public_key", "membership", optional
+ * "reason", "endpoint", "psk", "allowed_ips"}); errors start with @path
+ * ("peers[2]." or "changes[0].").
+ */
+int meshnet_peer_from_json(struct json_object *obj, const char *path, struct meshnet_peer *peer,
+			   char *err, size_t errlen);
 /* Wipes the PSKs and frees the peers. */
 void meshnet_epoch_free(struct meshnet_epoch *epoch);
 
