@@ -124,13 +124,12 @@ static int collect_stale(const struct agent_wg_peer_info *info, void *arg)
  * epoch does not are removed. fresh: drop the sessions first (readmission
  * of this node), so handshakes restart at once with the new PSKs.
  */
+static int set_peers(struct agent_config *ca, const struct meshnet_peer *peers, size_t n_peers,
+		     const uint8_t (*removes)[MESHNET_KEY_LEN], size_t n_removes, bool fresh);
+
 int agent_apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool fresh)
 {
-	const struct agent_options *o = &ca->ctx->opts;
 	struct stale_ctx sc = { .epoch = e };
-	struct agent_wg_peer *list;
-	size_t n = 0;
-	int64_t now = time(NULL);
 	int ret = 0;
 
 	if (agent_wg_dump_peers(ca->wg, collect_stale, &sc) < 0) {
@@ -148,52 +147,85 @@ int agent_apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool 
 	}
 	free(sc.list);
 
-	list = calloc(e->n_peers ? 2 * e->n_peers : 1, sizeof(*list));
-	if (!list)
-		return -1;
-	for (size_t i = 0; i < e->n_peers; i++) {
-		const struct meshnet_peer *p = &e->peers[i];
-		struct agent_wg_peer *w = &list[n];
+	if (set_peers(ca, e->peers, e->n_peers, NULL, 0, fresh))
+		ret = -1;
+	return ret;
+}
 
-		if (p->verdict != MESHNET_VERDICT_ALLOWED) {
-			if (o->wg_remove_delay) {
-				schedule_removal(ca, p, now + o->wg_remove_delay);
-				continue;
-			}
-			memcpy(w->public_key, p->public_key, MESHNET_KEY_LEN);
-			w->remove = true;
-			w->keepalive = -1;
-			n++;
-			continue;
-		}
-		cancel_removal(ca, p->public_key);
-		if (fresh) {
-			memcpy(w->public_key, p->public_key, MESHNET_KEY_LEN);
-			w->remove = true;
-			w->keepalive = -1;
-			w = &list[++n];
+/* wg0 entries for one peer of an epoch: up to two (fresh: remove, then set). */
+static size_t peer_entries(struct agent_config *ca, const struct meshnet_peer *p, bool fresh,
+			   int64_t now, struct agent_wg_peer *w)
+{
+	const struct agent_options *o = &ca->ctx->opts;
+	size_t n = 0;
+
+	if (p->verdict != MESHNET_VERDICT_ALLOWED) {
+		if (o->wg_remove_delay) {
+			schedule_removal(ca, p, now + o->wg_remove_delay);
+			return 0;
 		}
 		memcpy(w->public_key, p->public_key, MESHNET_KEY_LEN);
-		w->keepalive = o->keepalive ? (int)o->keepalive : -1;
-		w->set_psk = true;
-		if (p->flags & MESHNET_PEER_HAS_PSK)
-			memcpy(w->psk, p->psk, MESHNET_KEY_LEN);
-		if (p->flags & MESHNET_PEER_HAS_ENDPOINT) {
-			w->has_endpoint = true;
-			w->endpoint = p->endpoint;
-		}
-		w->n_allowedips = p->n_allowedips;
-		w->allowedips = p->allowedips;
+		w->remove = true;
+		w->keepalive = -1;
+		return 1;
+	}
+	cancel_removal(ca, p->public_key);
+	if (fresh) {
+		memcpy(w->public_key, p->public_key, MESHNET_KEY_LEN);
+		w->remove = true;
+		w->keepalive = -1;
+		w++;
+		n++;
+	}
+	memcpy(w->public_key, p->public_key, MESHNET_KEY_LEN);
+	w->keepalive = o->keepalive ? (int)o->keepalive : -1;
+	w->set_psk = true;
+	if (p->flags & MESHNET_PEER_HAS_PSK)
+		memcpy(w->psk, p->psk, MESHNET_KEY_LEN);
+	if (p->flags & MESHNET_PEER_HAS_ENDPOINT) {
+		w->has_endpoint = true;
+		w->endpoint = p->endpoint;
+	}
+	w->n_allowedips = p->n_allowedips;
+	w->allowedips = p->allowedips;
+	return n + 1;
+}
+
+/* The given peers (with PSKs) and removals on wg0, in one batch. 0 or -1 (logged). */
+static int set_peers(struct agent_config *ca, const struct meshnet_peer *peers, size_t n_peers,
+		     const uint8_t (*removes)[MESHNET_KEY_LEN], size_t n_removes, bool fresh)
+{
+	size_t cap = 2 * n_peers + n_removes + 1, n = 0;
+	struct agent_wg_peer *list = calloc(cap, sizeof(*list));
+	int64_t now = time(NULL);
+	int ret = 0;
+
+	if (!list)
+		return -1;
+	for (size_t i = 0; i < n_peers; i++)
+		n += peer_entries(ca, &peers[i], fresh, now, &list[n]);
+	for (size_t i = 0; i < n_removes; i++) {
+		cancel_removal(ca, removes[i]);
+		memcpy(list[n].public_key, removes[i], MESHNET_KEY_LEN);
+		list[n].remove = true;
+		list[n].keepalive = -1;
 		n++;
 	}
 	if (n && agent_wg_set_peers(ca->wg, list, n)) {
 		log_err("wg: %s", agent_wg_error(ca->wg));
 		ret = -1;
 	}
-	OPENSSL_cleanse(list, (e->n_peers ? 2 * e->n_peers : 1) * sizeof(*list));
+	OPENSSL_cleanse(list, cap * sizeof(*list));
 	free(list);
 	agent_apply_due_removals(ca);
 	return ret;
+}
+
+int agent_apply_wg_changes(struct agent_config *ca, const struct meshnet_peer *peers,
+			   size_t n_peers, const uint8_t (*removes)[MESHNET_KEY_LEN],
+			   size_t n_removes)
+{
+	return set_peers(ca, peers, n_peers, removes, n_removes, false);
 }
 
 struct psk_holders {
@@ -246,7 +278,7 @@ int agent_apply_wg_self_denied(struct agent_config *ca)
 
 /* ---- transitions ---- */
 
-static void log_transitions(const struct meshnet_epoch *old, const struct meshnet_epoch *e)
+void agent_apply_log_transitions(const struct meshnet_epoch *old, const struct meshnet_epoch *e)
 {
 	for (size_t i = 0; i < e->n_peers; i++) {
 		const struct meshnet_peer *p = &e->peers[i];
@@ -291,7 +323,7 @@ void agent_apply_log_applied(const struct agent_config *ca)
 }
 
 /* After the module step: wg0, and APPLIED only once both are done. */
-static void finish_wg(struct agent_config *ca, int wg_result, bool fresh)
+void agent_apply_finish_wg(struct agent_config *ca, int wg_result, bool fresh)
 {
 	pthread_mutex_lock(&ca->ctx->state.lock);
 	ca->ctx->state.wg_pending = wg_result != 0;
@@ -307,16 +339,12 @@ static void finish_wg(struct agent_config *ca, int wg_result, bool fresh)
 		 (unsigned long long)ca->current.id);
 }
 
-static int apply_full(struct agent_config *ca, const struct meshnet_epoch *e, bool readmitted,
-		      bool force);
-
 /* 200: a config for this ALLOWED node. */
 int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e)
 {
 	struct meshnet_epoch *cur = &ca->current;
 	bool readmitted = cur->self_verdict == MESHNET_VERDICT_DENIED;
 	bool force = e->id <= cur->id;
-	int r;
 
 	if (ca->ctx->opts.node_id[0] && e->node_id[0] && strcmp(e->node_id, ca->ctx->opts.node_id)) {
 		log_err("config is for node %s, not for us: ignored", e->node_id);
@@ -335,15 +363,15 @@ int agent_apply_allowed(struct agent_config *ca, struct meshnet_epoch *e)
 			 (unsigned long long)e->id, (unsigned long long)cur->id);
 	if (e->id == cur->id && !readmitted && !atomic_load(&ca->resync))
 		return 0; /* nothing new */
-	return apply_full(ca, e, readmitted, force);
+	return agent_apply_full(ca, e, readmitted, force, 0, 0);
 }
 
 /*
  * A whole table: the module as one transaction (from its commit on, DENIED
  * peers' packets are dropped), then wg0. e carries the PSKs.
  */
-static int apply_full(struct agent_config *ca, const struct meshnet_epoch *e, bool readmitted,
-		      bool force)
+int agent_apply_full(struct agent_config *ca, const struct meshnet_epoch *e, bool readmitted,
+		     bool force, uint64_t revision, uint64_t valid_until)
 {
 	struct meshnet_epoch *cur = &ca->current;
 	int r;
@@ -354,18 +382,18 @@ static int apply_full(struct agent_config *ca, const struct meshnet_epoch *e, bo
 		log_err("module: %s", meshnet_nl_error(ca->nl));
 		return -1;
 	}
-	ca->revision = e->revision;
-	ca->valid_until = e->valid_until;
+	ca->revision = revision;
+	ca->valid_until = valid_until;
 	if (cur->self_verdict != e->self_verdict || cur->id != e->id)
 		log_info("MEMBERSHIP=%s epoch=%llu%s%s", meshnet_verdict_name(e->self_verdict),
 			 (unsigned long long)e->id, e->self_reason[0] ? " reason=" : "",
 			 e->self_reason);
-	log_transitions(cur, e);
+	agent_apply_log_transitions(cur, e);
 	/* cur gets a PSK-free copy; the caller wipes and frees e */
 	if (agent_held_copy(cur, e))
 		return -1;
 	/* 2. wg0 */
-	finish_wg(ca, agent_apply_wg(ca, e, readmitted), readmitted);
+	agent_apply_finish_wg(ca, agent_apply_wg(ca, e, readmitted), readmitted);
 	return 0;
 }
 
@@ -398,6 +426,6 @@ int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e)
 	cur->expiry_unix = e->expiry_unix;
 	cur->self_verdict = MESHNET_VERDICT_DENIED;
 	memcpy(cur->self_reason, deny.self_reason, sizeof(cur->self_reason));
-	finish_wg(ca, agent_apply_wg_self_denied(ca), false);
+	agent_apply_finish_wg(ca, agent_apply_wg_self_denied(ca), false);
 	return 0;
 }

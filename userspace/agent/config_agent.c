@@ -18,11 +18,101 @@
 #include <net/if.h>
 
 #include "config_agent.h"
+#include "statement_read.h"
 #include "log.h"
 #include "nl/meshnet_epoch.h"
 #include "nl/meshnet_nl.h"
 #include "nl/meshnet_parse.h"
 #include "timefmt.h"
+
+static void poll_succeeded(struct agent_config *ca)
+{
+	pthread_mutex_lock(&ca->ctx->state.lock);
+	ca->ctx->state.last_config_at = time(NULL);
+	ca->ctx->state.config_failures = 0;
+	ca->ctx->state.config_error[0] = '\0';
+	ca->ctx->state.revision = ca->revision;
+	agent_strcpy(ca->ctx->state.controller_url, sizeof(ca->ctx->state.controller_url),
+		     agent_http_url(&ca->http));
+	pthread_mutex_unlock(&ca->ctx->state.lock);
+}
+
+static int poll_failed(struct agent_config *ca, const char *text)
+{
+	const struct agent_options *o = &ca->ctx->opts;
+
+	pthread_mutex_lock(&ca->ctx->state.lock);
+	ca->ctx->state.config_failures++;
+	agent_strcpy(ca->ctx->state.config_error, sizeof(ca->ctx->state.config_error), text);
+	agent_strcpy(ca->ctx->state.controller_url, sizeof(ca->ctx->state.controller_url),
+		     agent_http_url(&ca->http));
+	agent_state_publish(&ca->ctx->state);
+	pthread_mutex_unlock(&ca->ctx->state.lock);
+	if (atomic_load(&ca->ctx->stop))
+		return 0;
+	if (ca->current.id) {
+		char exp[MESHNET_RFC3339_LEN];
+
+		meshnet_rfc3339_format(exp, (int64_t)ca->current.expiry_unix);
+		log_warn("config: %s; %s %llu stays applied (%s %s + grace %u s, then the module decides)",
+			 text, ca->revision ? "revision" : "epoch",
+			 (unsigned long long)(ca->revision ? ca->revision : ca->current.id),
+			 ca->revision ? "lease ends" : "expires", exp, o->grace);
+	} else {
+		log_warn("config: %s", text);
+	}
+	return -1;
+}
+
+/* v2: one poll. 1 = a statement applied, 0 = nothing new, -1 = failure (backoff). */
+static int poll_once_v2(struct agent_config *ca, unsigned int wait)
+{
+	struct agent_statement st;
+	char text[512];
+	bool resync = atomic_load(&ca->resync);
+	int ret;
+
+	switch (agent_controller_fetch_v2(ca, wait, &st, text, sizeof(text))) {
+	case AGENT_FETCH_INTERRUPTED:
+		return 0;
+	case AGENT_FETCH_NOTHING:
+		poll_succeeded(ca);
+		return 0;
+	case AGENT_FETCH_STATEMENT:
+		break;
+	default:
+		return poll_failed(ca, text);
+	}
+	pthread_mutex_lock(&ca->lock);
+	if (st.info.type == MESHNET_STATEMENT_DENIED)
+		ret = agent_apply_denied_v2(ca, &st);
+	else if (st.info.type == MESHNET_STATEMENT_SNAPSHOT)
+		ret = agent_apply_snapshot(ca, &st);
+	else
+		ret = agent_apply_delta(ca, &st);
+	if (!ret && resync && st.info.type == MESHNET_STATEMENT_SNAPSHOT) {
+		atomic_store(&ca->resync, false);
+		log_info("REPAIRED resync: snapshot at revision %llu applied",
+			 (unsigned long long)st.info.revision);
+		pthread_mutex_lock(&ca->ctx->state.lock);
+		ca->ctx->state.repairs[AGENT_REPAIR_RESYNC]++;
+		pthread_mutex_unlock(&ca->ctx->state.lock);
+	}
+	if (!ca->ctx->opts.reconcile_interval)
+		agent_reconcile_pass(ca, true);
+	pthread_mutex_unlock(&ca->lock);
+	atomic_store(&ca->check_now, true);
+	if (ret < 0) {
+		snprintf(text, sizeof(text), "revision %llu could not be applied",
+			 (unsigned long long)st.info.revision);
+		agent_statement_free(&st);
+		return poll_failed(ca, text);
+	}
+	agent_statement_free(&st);
+	poll_succeeded(ca);
+	agent_held_publish(ca);
+	return 1; /* ret 1: a snapshot is wanted, asked for at once */
+}
 
 /* One poll. 1 = new epoch applied, 0 = nothing new, -1 = failure (backoff). */
 static int poll_once(struct agent_config *ca, unsigned int wait)
@@ -32,9 +122,9 @@ static int poll_once(struct agent_config *ca, unsigned int wait)
 	char text[512];
 	uint64_t before = ca->current.id;
 	uint8_t before_self = ca->current.self_verdict;
+	bool resync = atomic_load(&ca->resync);
 	int ret;
 
-	bool resync = atomic_load(&ca->resync);
 	enum agent_fetch_result got = agent_controller_fetch(ca, wait, &e, text, sizeof(text));
 
 	if (got == AGENT_FETCH_INTERRUPTED)
@@ -65,35 +155,11 @@ static int poll_once(struct agent_config *ca, unsigned int wait)
 	}
 	meshnet_epoch_free(&e);
 	ret = ca->current.id != before || ca->current.self_verdict != before_self;
-	pthread_mutex_lock(&ca->ctx->state.lock);
-	ca->ctx->state.last_config_at = time(NULL);
-	agent_strcpy(ca->ctx->state.controller_url, sizeof(ca->ctx->state.controller_url),
-		     agent_http_url(&ca->http));
-	ca->ctx->state.config_failures = 0;
-	ca->ctx->state.config_error[0] = '\0';
-	pthread_mutex_unlock(&ca->ctx->state.lock);
+	poll_succeeded(ca);
 	agent_held_publish(ca);
 	return ret;
 fail:
-	pthread_mutex_lock(&ca->ctx->state.lock);
-	ca->ctx->state.config_failures++;
-	agent_strcpy(ca->ctx->state.config_error, sizeof(ca->ctx->state.config_error), text);
-	agent_strcpy(ca->ctx->state.controller_url, sizeof(ca->ctx->state.controller_url),
-		     agent_http_url(&ca->http));
-	agent_state_publish(&ca->ctx->state);
-	pthread_mutex_unlock(&ca->ctx->state.lock);
-	if (atomic_load(&ca->ctx->stop))
-		return 0;
-	if (ca->current.id) {
-		char exp[MESHNET_RFC3339_LEN];
-
-		meshnet_rfc3339_format(exp, (int64_t)ca->current.expiry_unix);
-		log_warn("config: %s; epoch %llu stays applied (expires %s + grace %u s, then the module decides)",
-			 text, (unsigned long long)ca->current.id, exp, o->grace);
-	} else {
-		log_warn("config: %s", text);
-	}
-	return -1;
+	return poll_failed(ca, text);
 }
 
 /* ---- setup ---- */
@@ -188,7 +254,7 @@ void agent_config_run(struct agent_config *ca)
 
 		if (rm >= 0 && rm < (int64_t)wait)
 			wait = (unsigned int)rm;
-		r = poll_once(ca, wait);
+		r = ctx->controller_key ? poll_once_v2(ca, wait) : poll_once(ca, wait);
 		pthread_mutex_lock(&ca->lock);
 		agent_apply_due_removals(ca);
 		pthread_mutex_unlock(&ca->lock);

@@ -71,6 +71,14 @@ const struct meshnet_peer *agent_held_find(const struct meshnet_epoch *e, const 
 const char *agent_peer_name(const struct meshnet_peer *p);
 /* Copies the held epoch into the shared state and writes status.json. */
 void agent_held_publish(struct agent_config *ca);
+/*
+ * out = the held epoch with the PSKs of its ALLOWED peers read from the
+ * module (from_wg false) or wg0 (each kernel copy restores the other).
+ * Returns how many ALLOWED peers got none (0: complete), or -1 (logged).
+ * meshnet_epoch_free(out) wipes them.
+ */
+long agent_held_with_psks(struct agent_config *ca, bool from_wg, struct meshnet_epoch *out);
+size_t agent_held_allowed_peers(const struct meshnet_epoch *e);
 /* Fills ca->current from the module after an agent restart. 0, or -1 (logged). */
 int agent_held_resume(struct agent_config *ca, const struct meshnet_state *st);
 
@@ -120,6 +128,20 @@ void agent_apply_due_removals(struct agent_config *ca);
 int64_t agent_apply_next_removal_in(const struct agent_config *ca);
 /* wg0 from an epoch WITH PSKs (fresh: re-create sessions). 0 or -1 (logged). */
 int agent_apply_wg(struct agent_config *ca, const struct meshnet_epoch *e, bool fresh);
+/* Only these peers (with PSKs) and removals on wg0: a delta. 0 or -1 (logged). */
+int agent_apply_wg_changes(struct agent_config *ca, const struct meshnet_peer *peers,
+			   size_t n_peers, const uint8_t (*removes)[MESHNET_KEY_LEN],
+			   size_t n_removes);
+/*
+ * The module as one transaction, then wg0 (e carries the PSKs); logs the
+ * transitions, keeps a PSK-free copy, APPLIED once wg0 is done. 0 or -1.
+ */
+int agent_apply_full(struct agent_config *ca, const struct meshnet_epoch *e, bool readmitted,
+		     bool force, uint64_t revision, uint64_t valid_until);
+/* After the module step: wg0's result; APPLIED, or pending for the reconcile loop. */
+void agent_apply_finish_wg(struct agent_config *ca, int wg_result, bool fresh);
+/* PEER ... lines for what changed between old and e. */
+void agent_apply_log_transitions(const struct meshnet_epoch *old, const struct meshnet_epoch *e);
 /* This node is DENIED: no PSK on any wg0 peer. 0 or -1 (logged). */
 int agent_apply_wg_self_denied(struct agent_config *ca);
 /* The APPLIED line for ca->current (module and wg0 both done). */

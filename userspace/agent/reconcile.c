@@ -72,93 +72,6 @@ static void repaired(struct agent_config *ca, enum agent_repair kind, const char
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* ---- the held epoch with PSKs from the module or from wg0 ---- */
-
-static int held_copy_with_room(const struct agent_config *ca, struct meshnet_epoch *out)
-{
-	*out = ca->current;
-	out->peers = NULL;
-	if (!ca->current.n_peers)
-		return 0;
-	out->peers = malloc(ca->current.n_peers * sizeof(*out->peers));
-	if (!out->peers)
-		return -1;
-	memcpy(out->peers, ca->current.peers, ca->current.n_peers * sizeof(*out->peers));
-	return 0;
-}
-
-struct psk_fill {
-	struct meshnet_epoch *e;
-	size_t found;
-};
-
-static void fill_one(struct psk_fill *pf, const uint8_t *key, const uint8_t *psk)
-{
-	static const uint8_t zero[MESHNET_KEY_LEN];
-
-	if (!memcmp(psk, zero, MESHNET_KEY_LEN))
-		return;
-	for (size_t i = 0; i < pf->e->n_peers; i++) {
-		struct meshnet_peer *p = &pf->e->peers[i];
-
-		if (memcmp(p->public_key, key, MESHNET_KEY_LEN) ||
-		    p->verdict != MESHNET_VERDICT_ALLOWED)
-			continue;
-		memcpy(p->psk, psk, MESHNET_KEY_LEN);
-		p->flags |= MESHNET_PEER_HAS_PSK;
-		pf->found++;
-		return;
-	}
-}
-
-static int fill_from_module(const struct meshnet_peer *p, void *arg)
-{
-	if (p->flags & MESHNET_PEER_HAS_PSK)
-		fill_one(arg, p->public_key, p->psk);
-	return 0;
-}
-
-static int fill_from_wg(const struct agent_wg_peer_info *info, void *arg)
-{
-	if (info->has_psk)
-		fill_one(arg, info->public_key, info->psk);
-	return 0;
-}
-
-static size_t allowed_peers(const struct meshnet_epoch *e)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < e->n_peers; i++)
-		n += e->peers[i].verdict == MESHNET_VERDICT_ALLOWED;
-	return n;
-}
-
-/*
- * out = the held epoch with the PSKs of its ALLOWED peers read from the
- * module (from_wg false) or wg0. Returns how many ALLOWED peers got none
- * (0: complete), or -1.
- */
-static long held_with_psks(struct agent_config *ca, bool from_wg, struct meshnet_epoch *out)
-{
-	struct psk_fill pf = { .e = out };
-	int r;
-
-	if (held_copy_with_room(ca, out))
-		return -1;
-	if (ca->current.self_verdict == MESHNET_VERDICT_DENIED)
-		return 0; /* a DENIED node holds no PSK */
-	r = from_wg ? agent_wg_dump_peers(ca->wg, fill_from_wg, &pf)
-		    : meshnet_nl_dump_peers(ca->nl, true, fill_from_module, &pf);
-	if (r < 0) {
-		log_warn("reconcile: reading the PSKs from %s: %s", from_wg ? "wg0" : "the module",
-			 from_wg ? agent_wg_error(ca->wg) : meshnet_nl_error(ca->nl));
-		meshnet_epoch_free(out);
-		return -1;
-	}
-	return (long)(allowed_peers(out) - pf.found);
-}
-
 /* ---- the module ---- */
 
 static bool policy_differs(const struct meshnet_policy *want, const struct meshnet_policy *have)
@@ -207,7 +120,7 @@ static int module_state(struct agent_config *ca, struct meshnet_state *st, bool 
 static int reapply_module(struct agent_config *ca, size_t *missing_psks)
 {
 	struct meshnet_epoch e;
-	long missing = held_with_psks(ca, true, &e);
+	long missing = agent_held_with_psks(ca, true, &e);
 	int r;
 
 	*missing_psks = 0;
@@ -300,7 +213,7 @@ static int wg_peers_differ(struct agent_config *ca, bool *differs)
 		return -1;
 	}
 	*differs = wc.differs || (ca->current.self_verdict != MESHNET_VERDICT_DENIED &&
-				  wc.allowed_seen != allowed_peers(&ca->current));
+				  wc.allowed_seen != agent_held_allowed_peers(&ca->current));
 	return 0;
 }
 
@@ -314,7 +227,7 @@ static int reapply_wg(struct agent_config *ca, size_t *missing_psks)
 	*missing_psks = 0;
 	if (ca->current.self_verdict == MESHNET_VERDICT_DENIED)
 		return agent_apply_wg_self_denied(ca);
-	missing = held_with_psks(ca, false, &e);
+	missing = agent_held_with_psks(ca, false, &e);
 	if (missing < 0)
 		return -1;
 	r = agent_apply_wg(ca, &e, ca->wg_fresh);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Host tests of the agent's control path (no kernel needed): the list of
- * controllers (parsing, bad entries, spreading nodes by id) and the signed
+ * controllers (parsing, bad entries, spreading nodes by id), the signed
  * HTTP client failing over between real local sockets (a dead controller,
- * one answering 503, one answering).
+ * one answering 503, one answering), and the v2 statements an agent
+ * accepts and refuses (CONTRACT-v2 §3), signed with real Ed25519 keys,
+ * group-mode PSKs derived on both ends with real X25519 keys.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,11 +22,17 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
 
+#include <openssl/evp.h>
+
 #include "../ctl_urls.h"
 #include "../http.h"
 #include "../options.h"
+#include "../statement_read.h"
+#include "b64.h"
+#include "group_psk.h"
 #include "log.h"
 #include "sign.h"
+#include "statement.h"
 
 /* ---------- the list of controllers ---------- */
 
@@ -312,6 +320,473 @@ TEST_F(keypair, http_all_controllers_down_fails_once_around)
 	/* tried both once (went once around the list), then gave up */
 	EXPECT_EQ(start, h.current);
 	agent_http_free(&h);
+}
+
+/* ---------- v2 statements: what an agent accepts and refuses ---------- */
+
+struct x25519 {
+	uint8_t priv[32], pub[32];
+};
+
+static int x25519_new(struct x25519 *k)
+{
+	EVP_PKEY *p = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+	size_t a = 32, b = 32;
+	int ok = ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &p) == 1 &&
+		 EVP_PKEY_get_raw_private_key(p, k->priv, &a) == 1 &&
+		 EVP_PKEY_get_raw_public_key(p, k->pub, &b) == 1;
+
+	EVP_PKEY_free(p);
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+FIXTURE(statements) {
+	EVP_PKEY *ctl, *other;        /* the controller's key, another key */
+	struct x25519 a, b, c;        /* node-a (the receiver), node-b, node-c */
+	char a_pub[48], b_pub[48], c_pub[48];
+	uint8_t group_key[32];
+	char group_key_b64[48], commitment[65];
+	int64_t now;
+	struct agent_statement_ctx sc;
+	struct agent_http_reply reply;
+	struct agent_statement st;
+	char why[512];
+};
+
+FIXTURE_SETUP(statements)
+{
+	uint8_t seed[32], pub[32], commit[32];
+
+	meshnet_log_init("test", MESHNET_LOG_ERROR);
+	ASSERT_EQ(0, meshnet_ed25519_generate(seed, pub));
+	self->ctl = meshnet_ed25519_private_from_raw(seed);
+	ASSERT_EQ(0, meshnet_ed25519_generate(seed, pub));
+	self->other = meshnet_ed25519_private_from_raw(seed);
+	ASSERT_EQ(0, x25519_new(&self->a));
+	ASSERT_EQ(0, x25519_new(&self->b));
+	ASSERT_EQ(0, x25519_new(&self->c));
+	meshnet_b64_encode(self->a_pub, self->a.pub, 32);
+	meshnet_b64_encode(self->b_pub, self->b.pub, 32);
+	meshnet_b64_encode(self->c_pub, self->c.pub, 32);
+	for (int i = 0; i < 32; i++)
+		self->group_key[i] = (uint8_t)(7 * i + 1);
+	meshnet_b64_encode(self->group_key_b64, self->group_key, 32);
+	meshnet_group_key_commitment(commit, self->group_key);
+	meshnet_hex_encode(self->commitment, commit, 32);
+	self->now = time(NULL);
+	self->sc = (struct agent_statement_ctx){
+		.controller_key = self->ctl, /* a private key verifies too */
+		.node_id = "node-a",
+		.mesh_id = "meshnet",
+		.wg_private = self->a.priv,
+		.wg_public = self->a.pub,
+		.held_revision = 10,
+		.now = self->now,
+	};
+}
+
+FIXTURE_TEARDOWN(statements)
+{
+	agent_statement_free(&self->st);
+	free(self->reply.body);
+	EVP_PKEY_free(self->ctl);
+	EVP_PKEY_free(self->other);
+}
+
+/* The reply carrying body, signed by key (NULL: no signature header). */
+static void make_reply(struct agent_http_reply *r, long status, const char *body, EVP_PKEY *key,
+		       const char *group_key)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	r->body = strdup(body);
+	r->len = strlen(body);
+	if (key)
+		meshnet_statement_sign(key, body, r->len, r->statement_sig);
+	if (group_key)
+		snprintf(r->group_key, sizeof(r->group_key), "%s", group_key);
+}
+
+/* A statement body; fields given as printf pieces. */
+static char *body_of(const char *type, const char *mesh, const char *audience,
+		     unsigned long long base, unsigned long long rev, long long valid_until,
+		     const char *key_mode, const char *commitment, const char *self,
+		     const char *list)
+{
+	char *out = NULL;
+	char basebuf[48] = "", commitbuf[120] = "";
+
+	if (base)
+		snprintf(basebuf, sizeof(basebuf), "\"base_revision\":%llu,", base);
+	if (commitment)
+		snprintf(commitbuf, sizeof(commitbuf), ",\"group_key_commitment\":\"%s\"", commitment);
+	if (asprintf(&out,
+		     "{\"v\":2,\"type\":\"%s\",\"mesh_id\":\"%s\",\"audience\":\"%s\",%s"
+		     "\"revision\":%llu,\"issued_unix\":%lld,\"epoch\":{\"id\":3,\"start_unix\":%lld,"
+		     "\"rotate_unix\":%lld,\"valid_until_unix\":%lld,\"key_mode\":\"%s\"%s}%s%s}",
+		     type, mesh, audience, basebuf, rev, (long long)time(NULL),
+		     (long long)time(NULL) - 5, (long long)time(NULL) + 60, valid_until, key_mode,
+		     commitbuf, self, list) < 0)
+		return NULL;
+	return out;
+}
+
+#define SELF_ALLOWED ",\"membership\":\"ALLOWED\",\"reason\":\"score 0.91 >= threshold 0.70\""
+#define PSK_B64 "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+
+/* A pairwise snapshot for node-a with b ALLOWED (PSK) and c DENIED. */
+static char *pairwise_snapshot(FIXTURE_DATA(statements) *self, unsigned long long rev,
+			       long long valid_until, const char *audience, const char *mesh)
+{
+	char list[600];
+
+	snprintf(list, sizeof(list),
+		 ",\"peers\":[{\"node_id\":\"node-b\",\"public_key\":\"%s\",\"endpoint\":\"192.0.2.2:51820\","
+		 "\"allowed_ips\":[\"10.10.0.2/32\"],\"membership\":\"ALLOWED\",\"psk\":\"%s\"},"
+		 "{\"node_id\":\"node-c\",\"public_key\":\"%s\",\"allowed_ips\":[\"10.10.0.3/32\"],"
+		 "\"membership\":\"DENIED\"}]",
+		 self->b_pub, PSK_B64, self->c_pub);
+	return body_of("snapshot", mesh, audience, 0, rev, valid_until, "pairwise", NULL,
+		       SELF_ALLOWED, list);
+}
+
+TEST_F(statements, pairwise_snapshot_accepted)
+{
+	char *body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	ASSERT_EQ(0, agent_statement_read(&self->reply, &self->sc, &self->st, self->why,
+					  sizeof(self->why)))
+		TH_LOG("%s", self->why);
+	EXPECT_EQ(MESHNET_STATEMENT_SNAPSHOT, self->st.info.type);
+	EXPECT_EQ(11, self->st.info.revision);
+	EXPECT_EQ(3, self->st.info.epoch_id);
+	EXPECT_EQ(MESHNET_VERDICT_ALLOWED, self->st.self_verdict);
+	ASSERT_EQ(2, self->st.n_peers);
+	EXPECT_STREQ("node-b", self->st.peers[0].name);
+	EXPECT_TRUE(self->st.peers[0].flags & MESHNET_PEER_HAS_PSK);
+	EXPECT_EQ(1, self->st.peers[0].psk[0]);
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, self->st.peers[1].verdict);
+	EXPECT_FALSE(self->st.peers[1].flags & MESHNET_PEER_HAS_PSK);
+	free(body);
+}
+
+/* Each refusal: the sentence it must contain. */
+static void expect_refused(struct __test_metadata *_metadata, FIXTURE_DATA(statements) *self,
+			   const char *expect)
+{
+	int r = agent_statement_read(&self->reply, &self->sc, &self->st, self->why,
+				     sizeof(self->why));
+
+	EXPECT_EQ(-1, r) TH_LOG("accepted; wanted a refusal with '%s'", expect);
+	EXPECT_NE(NULL, strstr(self->why, expect)) TH_LOG("got '%s', want '%s'", self->why, expect);
+	/* nothing to apply */
+	EXPECT_EQ(0, self->st.n_peers);
+	EXPECT_EQ(NULL, self->st.peers);
+	EXPECT_FALSE(self->st.has_group_key);
+}
+
+TEST_F(statements, refuses_unsigned)
+{
+	char *body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+
+	make_reply(&self->reply, 200, body, NULL, NULL);
+	expect_refused(_metadata, self, "carries no X-Meshnet-Statement-Signature header");
+	free(body);
+}
+
+TEST_F(statements, refuses_another_key)
+{
+	char *body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+
+	make_reply(&self->reply, 200, body, self->other, NULL);
+	expect_refused(_metadata, self, "does not verify with the controller key");
+	free(body);
+}
+
+TEST_F(statements, refuses_a_changed_body)
+{
+	char *body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+	char *p;
+
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	/* signed, then c's verdict rewritten on the way */
+	p = strstr(self->reply.body, "\"DENIED\"");
+	ASSERT_NE(NULL, p);
+	memcpy(p, "\"ALLOWD\"", 8);
+	expect_refused(_metadata, self, "does not verify with the controller key");
+	free(body);
+}
+
+TEST_F(statements, refuses_a_truncated_body_and_signature)
+{
+	char *body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+
+	/* truncated after signing */
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	self->reply.len -= 10;
+	self->reply.body[self->reply.len] = '\0';
+	expect_refused(_metadata, self, "does not verify");
+	/* truncated, and signed as truncated: the JSON itself is refused */
+	body[strlen(body) - 10] = '\0';
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "not well-formed JSON");
+	free(body);
+	/* a truncated signature */
+	body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	self->reply.statement_sig[40] = '\0';
+	expect_refused(_metadata, self, "does not verify");
+	free(body);
+}
+
+TEST_F(statements, refuses_another_nodes_statement)
+{
+	char *body = pairwise_snapshot(self, 11, self->now + 600, "node-b", "meshnet");
+
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "addressed to node-b, not to this node");
+	free(body);
+	body = pairwise_snapshot(self, 11, self->now + 600, "*", "meshnet");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "only a delta may be addressed to every node");
+	free(body);
+}
+
+TEST_F(statements, refuses_another_mesh)
+{
+	char *body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "othermesh");
+
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "for mesh 'othermesh', not this one");
+	free(body);
+}
+
+TEST_F(statements, refuses_a_replayed_old_statement)
+{
+	char *body = pairwise_snapshot(self, 10, self->now + 600, "node-a", "meshnet");
+
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "revision 10 is not newer than the held revision 10");
+	free(body);
+	body = pairwise_snapshot(self, 4, self->now + 600, "node-a", "meshnet");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "revision 4 is not newer");
+	free(body);
+}
+
+TEST_F(statements, lease_edges_of_the_clock)
+{
+	char *body;
+
+	/* ended one second ago, and ending right now: refused */
+	body = pairwise_snapshot(self, 11, self->now - 1, "node-a", "meshnet");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "lease ended");
+	free(body);
+	body = pairwise_snapshot(self, 11, self->now, "node-a", "meshnet");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "lease ended");
+	free(body);
+	/* one second left: accepted */
+	body = pairwise_snapshot(self, 11, self->now + 1, "node-a", "meshnet");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	EXPECT_EQ(0, agent_statement_read(&self->reply, &self->sc, &self->st, self->why,
+					  sizeof(self->why)))
+		TH_LOG("%s", self->why);
+	free(body);
+}
+
+TEST_F(statements, refuses_malformed_fields)
+{
+	static const struct {
+		const char *list, *expect;
+	} bad[] = {
+		{ ",\"peers\":[{\"node_id\":\"node-b\",\"public_key\":\"short\",\"membership\":\"ALLOWED\",\"psk\":\"" PSK_B64 "\"}]",
+		  "peers[0].public_key" },
+		{ ",\"peers\":[{\"node_id\":\"Node B\",\"membership\":\"ALLOWED\"}]", "peers[0].node_id" },
+		{ ",\"peers\":[{\"node_id\":\"node-b\",\"public_key\":\"%s\",\"membership\":\"MAYBE\"}]",
+		  "peers[0].membership" },
+		{ ",\"peers\":[{\"node_id\":\"node-b\",\"public_key\":\"%s\",\"membership\":\"ALLOWED\"}]",
+		  "peers[0].psk: missing for an ALLOWED peer in pairwise mode" },
+		{ ",\"peers\":[{\"node_id\":\"node-b\",\"public_key\":\"%s\",\"membership\":\"DENIED\",\"psk\":\"" PSK_B64 "\"}]",
+		  "a DENIED peer must not carry a PSK" },
+		{ ",\"peers\":[{\"node_id\":\"node-b\",\"public_key\":\"%s\",\"membership\":\"ALLOWED\",\"psk\":\"" PSK_B64 "\",\"allowed_ips\":[\"10.10.0.2/33\"]}]",
+		  "peers[0].allowed_ips[0]" },
+		{ ",\"peers\":{}", "no peers array" },
+		{ "", "no peers array" },
+	};
+	char list[600], *body;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *k = strstr(bad[i].list, "%s");
+
+		if (k)
+			snprintf(list, sizeof(list), "%.*s%s%s", (int)(k - bad[i].list), bad[i].list,
+				 self->b_pub, k + 2);
+		else
+			snprintf(list, sizeof(list), "%s", bad[i].list);
+		body = body_of("snapshot", "meshnet", "node-a", 0, 11, self->now + 600, "pairwise",
+			       NULL, SELF_ALLOWED, list);
+		make_reply(&self->reply, 200, body, self->ctl, NULL);
+		expect_refused(_metadata, self, bad[i].expect);
+		free(body);
+	}
+	/* the node itself among its peers */
+	snprintf(list, sizeof(list),
+		 ",\"peers\":[{\"node_id\":\"node-x\",\"public_key\":\"%s\",\"membership\":\"DENIED\"}]",
+		 self->a_pub);
+	body = body_of("snapshot", "meshnet", "node-a", 0, 11, self->now + 600, "pairwise", NULL,
+		       SELF_ALLOWED, list);
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "lists this node as its own peer");
+	free(body);
+	/* v 1, no membership in a node-targeted statement, a 200 saying DENIED */
+	body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+	body[5] = '1';
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "not version 2");
+	free(body);
+	body = body_of("snapshot", "meshnet", "node-a", 0, 11, self->now + 600, "pairwise", NULL,
+		       "", ",\"peers\":[]");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "carries no membership");
+	free(body);
+	body = body_of("snapshot", "meshnet", "node-a", 0, 11, self->now + 600, "pairwise", NULL,
+		       ",\"membership\":\"DENIED\"", ",\"peers\":[]");
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "HTTP 200 with membership DENIED");
+	free(body);
+}
+
+/* A group-mode "*" delta: c DENIED, d removed, b's endpoint moved. */
+static char *group_delta(FIXTURE_DATA(statements) *self, unsigned long long base,
+			 unsigned long long rev, const char *commitment)
+{
+	char list[700];
+
+	snprintf(list, sizeof(list),
+		 ",\"changes\":[{\"op\":\"upsert\",\"node_id\":\"node-c\",\"public_key\":\"%s\","
+		 "\"allowed_ips\":[\"10.10.0.3/32\"],\"membership\":\"DENIED\"},"
+		 "{\"op\":\"remove\",\"node_id\":\"node-d\"},"
+		 "{\"op\":\"upsert\",\"node_id\":\"node-a\",\"public_key\":\"%s\",\"membership\":\"ALLOWED\"},"
+		 "{\"op\":\"upsert\",\"node_id\":\"node-b\",\"public_key\":\"%s\",\"endpoint\":\"192.0.2.22:51820\","
+		 "\"allowed_ips\":[\"10.10.0.2/32\"],\"membership\":\"ALLOWED\"}]",
+		 self->c_pub, self->a_pub, self->b_pub);
+	return body_of("delta", "meshnet", "*", base, rev, self->now + 600, "group", commitment, "",
+		       list);
+}
+
+TEST_F(statements, group_delta_accepted_and_psk_equal_on_both_ends)
+{
+	char *body = group_delta(self, 10, 12, self->commitment);
+	uint8_t psk_ba[32];
+	struct meshnet_peer a_as_peer = { 0 };
+
+	make_reply(&self->reply, 200, body, self->ctl, self->group_key_b64);
+	ASSERT_EQ(0, agent_statement_read(&self->reply, &self->sc, &self->st, self->why,
+					  sizeof(self->why)))
+		TH_LOG("%s", self->why);
+	EXPECT_EQ(MESHNET_STATEMENT_DELTA, self->st.info.type);
+	EXPECT_TRUE(self->st.info.shared);
+	EXPECT_FALSE(self->st.has_self);
+	/* its own entry is skipped; c and b remain, d is removed */
+	ASSERT_EQ(2, self->st.n_peers);
+	EXPECT_STREQ("node-c", self->st.peers[0].name);
+	EXPECT_FALSE(self->st.peers[0].flags & MESHNET_PEER_HAS_PSK);
+	EXPECT_STREQ("node-b", self->st.peers[1].name);
+	ASSERT_TRUE(self->st.peers[1].flags & MESHNET_PEER_HAS_PSK);
+	ASSERT_EQ(1, self->st.n_removes);
+	EXPECT_STREQ("node-d", self->st.removes[0]);
+	/* node-b derives the same PSK for the pair with its own private key */
+	memcpy(a_as_peer.public_key, self->a.pub, 32);
+	ASSERT_EQ(0, meshnet_group_pair_psk(psk_ba, self->group_key, 3, self->b.priv, self->a.pub,
+					    "node-b", "node-a"));
+	EXPECT_EQ(0, memcmp(psk_ba, self->st.peers[1].psk, 32));
+	/* and a third member (c) holding K_e gets another value for its own pairs */
+	ASSERT_EQ(0, meshnet_group_pair_psk(psk_ba, self->group_key, 3, self->c.priv, self->b.pub,
+					    "node-c", "node-b"));
+	EXPECT_NE(0, memcmp(psk_ba, self->st.peers[1].psk, 32));
+	free(body);
+}
+
+TEST_F(statements, group_delta_refusals)
+{
+	char *body;
+	char wrong[48];
+	uint8_t k[32];
+
+	/* base revision other than the held one */
+	body = group_delta(self, 9, 12, self->commitment);
+	make_reply(&self->reply, 200, body, self->ctl, self->group_key_b64);
+	expect_refused(_metadata, self, "the delta applies to revision 9, the node holds 10");
+	free(body);
+	/* no group key header, another key than the commitment, a garbled header */
+	body = group_delta(self, 10, 12, self->commitment);
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "group mode without a valid X-Meshnet-Group-Key header");
+	memcpy(k, self->group_key, 32);
+	k[0] ^= 1;
+	meshnet_b64_encode(wrong, k, 32);
+	make_reply(&self->reply, 200, body, self->ctl, wrong);
+	expect_refused(_metadata, self, "does not match the signed group_key_commitment");
+	make_reply(&self->reply, 200, body, self->ctl, "not-base64!");
+	expect_refused(_metadata, self, "group mode without a valid X-Meshnet-Group-Key header");
+	free(body);
+	/* a malformed op, a peer changed twice, upserted and removed */
+	body = body_of("delta", "meshnet", "*", 10, 12, self->now + 600, "group", self->commitment,
+		       "", ",\"changes\":[{\"op\":\"drop\",\"node_id\":\"node-b\"}]");
+	make_reply(&self->reply, 200, body, self->ctl, self->group_key_b64);
+	expect_refused(_metadata, self, "changes[0].op: must be \"upsert\" or \"remove\"");
+	free(body);
+	body = body_of("delta", "meshnet", "*", 10, 12, self->now + 600, "group", self->commitment,
+		       "", ",\"changes\":[{\"op\":\"remove\",\"node_id\":\"node-b\"},{\"op\":\"remove\"}]");
+	make_reply(&self->reply, 200, body, self->ctl, self->group_key_b64);
+	expect_refused(_metadata, self, "changes[1].node_id: missing");
+	free(body);
+	{
+		char list[400];
+
+		snprintf(list, sizeof(list),
+			 ",\"changes\":[{\"op\":\"upsert\",\"node_id\":\"node-b\",\"public_key\":\"%s\",\"membership\":\"DENIED\"},"
+			 "{\"op\":\"remove\",\"node_id\":\"node-b\"}]", self->b_pub);
+		body = body_of("delta", "meshnet", "*", 10, 12, self->now + 600, "group",
+			       self->commitment, "", list);
+		make_reply(&self->reply, 200, body, self->ctl, self->group_key_b64);
+		expect_refused(_metadata, self, "node-b is upserted and removed");
+		free(body);
+	}
+	/* a pairwise statement must not come with a group key */
+	body = pairwise_snapshot(self, 11, self->now + 600, "node-a", "meshnet");
+	make_reply(&self->reply, 200, body, self->ctl, self->group_key_b64);
+	expect_refused(_metadata, self, "pairwise mode with a X-Meshnet-Group-Key header");
+	free(body);
+}
+
+TEST_F(statements, denied_statement)
+{
+	char *body = body_of("denied", "meshnet", "node-a", 0, 11, self->now + 600, "group",
+			     self->commitment,
+			     ",\"membership\":\"DENIED\",\"reason\":\"score 0.30 < threshold 0.70\","
+			     "\"error\":{\"code\":\"denied\",\"message\":\"score 0.30 < threshold 0.70\"}",
+			     "");
+
+	make_reply(&self->reply, 403, body, self->ctl, NULL);
+	ASSERT_EQ(0, agent_statement_read(&self->reply, &self->sc, &self->st, self->why,
+					  sizeof(self->why)))
+		TH_LOG("%s", self->why);
+	EXPECT_EQ(MESHNET_STATEMENT_DENIED, self->st.info.type);
+	EXPECT_EQ(MESHNET_VERDICT_DENIED, self->st.self_verdict);
+	EXPECT_STREQ("score 0.30 < threshold 0.70", self->st.self_reason);
+	EXPECT_FALSE(self->st.has_group_key);
+	agent_statement_free(&self->st);
+	/* the same statement as a 200 is refused */
+	make_reply(&self->reply, 200, body, self->ctl, NULL);
+	expect_refused(_metadata, self, "HTTP 200 with a statement of the wrong type");
+	free(body);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Applying a checked v2 statement (statement_read.c), module first, then
+ * wg0, as apply.c does for v1:
+ *
+ *   snapshot   every peer: one module transaction, then wg0
+ *   delta      in the same epoch: only the changed peers, in the module
+ *              (APPLY_DELTA, O(k)) and on wg0; across an epoch (group mode:
+ *              every pair PSK changes) or on this node's readmission: the
+ *              merged table as one transaction with every PSK derived anew
+ *              (pairwise mode then asks for a snapshot: the PSKs of the
+ *              unchanged peers are not in the delta)
+ *   denied     this node is DENIED: self-deny as in v1
+ *
+ * The revision and lease go to the module with the table; the agent's held
+ * copy (PSK-free) and revision move only when the module has it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "config_agent.h"
+#include "log.h"
+#include "nl/meshnet_epoch.h"
+#include "nl/meshnet_nl.h"
+#include "nl/meshnet_parse.h"
+#include "statement_read.h"
+
+/* The table header of a statement: epoch, lease, own verdict. */
+static void statement_header(const struct agent_config *ca, const struct agent_statement *st,
+			     struct meshnet_epoch *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = st->info.epoch_id;
+	e->expiry_unix = (uint64_t)st->info.valid_until_unix;
+	snprintf(e->node_id, sizeof(e->node_id), "%s", ca->ctx->opts.node_id);
+	if (st->has_self) {
+		e->self_verdict = st->self_verdict;
+		memcpy(e->self_reason, st->self_reason, sizeof(e->self_reason));
+	} else {
+		e->self_verdict = MESHNET_VERDICT_ALLOWED; /* a "*" delta goes to members only */
+		memcpy(e->self_reason, ca->current.self_reason, sizeof(e->self_reason));
+	}
+}
+
+int agent_apply_snapshot(struct agent_config *ca, const struct agent_statement *st)
+{
+	struct meshnet_epoch e;
+	bool readmitted = ca->current.self_verdict == MESHNET_VERDICT_DENIED;
+	int r;
+
+	statement_header(ca, st, &e);
+	e.peers = st->peers; /* borrowed: PSKs included */
+	e.n_peers = st->n_peers;
+	r = agent_apply_full(ca, &e, readmitted, true, st->info.revision,
+			     (uint64_t)st->info.valid_until_unix);
+	if (!r)
+		ca->group_mode = st->info.group_mode;
+	return r;
+}
+
+static struct meshnet_peer *find_name(struct meshnet_epoch *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_peers; i++)
+		if ((e->peers[i].flags & MESHNET_PEER_HAS_NAME) && !strcmp(e->peers[i].name, name))
+			return &e->peers[i];
+	return NULL;
+}
+
+static void drop_peer(struct meshnet_epoch *e, struct meshnet_peer *p)
+{
+	*p = e->peers[--e->n_peers];
+}
+
+/*
+ * merged = held + the delta's changes (PSK-free); gone = the public keys
+ * that leave the module and wg0 (removed nodes, and the old key of a node
+ * whose key changed). 0 or -1 (out of memory).
+ */
+static int merge(const struct agent_config *ca, const struct agent_statement *st,
+		 struct meshnet_epoch *merged, uint8_t (**gone)[MESHNET_KEY_LEN], size_t *n_gone)
+{
+	size_t cap = ca->current.n_peers + st->n_peers;
+
+	*merged = ca->current;
+	merged->peers = cap ? calloc(cap, sizeof(*merged->peers)) : NULL;
+	*gone = calloc(st->n_removes + st->n_peers + 1, sizeof(**gone));
+	*n_gone = 0;
+	if ((cap && !merged->peers) || !*gone) {
+		free(merged->peers);
+		free(*gone);
+		return -1;
+	}
+	if (ca->current.n_peers)
+		memcpy(merged->peers, ca->current.peers,
+		       ca->current.n_peers * sizeof(*merged->peers));
+	merged->id = st->info.epoch_id;
+	merged->expiry_unix = (uint64_t)st->info.valid_until_unix;
+	if (st->has_self) {
+		merged->self_verdict = st->self_verdict;
+		memcpy(merged->self_reason, st->self_reason, sizeof(merged->self_reason));
+	}
+	for (size_t i = 0; i < st->n_removes; i++) {
+		struct meshnet_peer *p = find_name(merged, st->removes[i]);
+
+		if (!p)
+			continue; /* a node this one never had */
+		memcpy((*gone)[(*n_gone)++], p->public_key, MESHNET_KEY_LEN);
+		drop_peer(merged, p);
+	}
+	for (size_t i = 0; i < st->n_peers; i++) {
+		const struct meshnet_peer *u = &st->peers[i];
+		struct meshnet_peer *p = find_name(merged, u->name);
+
+		if (!p)
+			p = (struct meshnet_peer *)agent_held_find(merged, u->public_key);
+		if (p && memcmp(p->public_key, u->public_key, MESHNET_KEY_LEN))
+			memcpy((*gone)[(*n_gone)++], p->public_key, MESHNET_KEY_LEN);
+		if (!p)
+			p = &merged->peers[merged->n_peers++];
+		*p = *u;
+		OPENSSL_cleanse(p->psk, sizeof(p->psk));
+		p->flags &= ~MESHNET_PEER_HAS_PSK;
+	}
+	return 0;
+}
+
+/* Across an epoch or on readmission: every PSK anew, one transaction. */
+static int apply_rekeyed(struct agent_config *ca, const struct agent_statement *st,
+			 const struct meshnet_epoch *merged, bool readmitted)
+{
+	struct agent_statement_ctx sc = {
+		.node_id = ca->ctx->opts.node_id,
+		.wg_private = ca->ctx->keys.wg_private,
+	};
+	struct meshnet_epoch e;
+	int r = -1;
+
+	statement_header(ca, st, &e);
+	e.n_peers = merged->n_peers;
+	e.peers = e.n_peers ? malloc(e.n_peers * sizeof(*e.peers)) : NULL;
+	if (e.n_peers && !e.peers)
+		return -1;
+	if (e.n_peers)
+		memcpy(e.peers, merged->peers, e.n_peers * sizeof(*e.peers));
+	for (size_t i = 0; i < e.n_peers; i++) {
+		struct meshnet_peer *p = &e.peers[i];
+
+		if (p->verdict != MESHNET_VERDICT_ALLOWED)
+			continue;
+		if (agent_statement_pair_psk(st, &sc, p, p->psk)) {
+			log_err("group mode: no PSK for %s can be derived", agent_peer_name(p));
+			goto out;
+		}
+		p->flags |= MESHNET_PEER_HAS_PSK;
+	}
+	r = agent_apply_full(ca, &e, readmitted, true, st->info.revision,
+			     (uint64_t)st->info.valid_until_unix);
+out:
+	meshnet_epoch_free(&e); /* wipes the PSKs */
+	return r;
+}
+
+/*
+ * The module's part of a delta, until the module's APPLY_DELTA is in:
+ * the merged table as one transaction, the changed peers' PSKs from the
+ * statement, the others' from the module itself.
+ */
+static int module_delta(struct agent_config *ca, const struct agent_statement *st,
+			const struct meshnet_epoch *merged)
+{
+	struct meshnet_epoch with, full;
+	int r;
+
+	if (agent_held_with_psks(ca, false, &with) < 0)
+		return -1;
+	full = *merged;
+	full.peers = merged->n_peers ? malloc(merged->n_peers * sizeof(*full.peers)) : NULL;
+	if (merged->n_peers && !full.peers) {
+		meshnet_epoch_free(&with);
+		return -1;
+	}
+	for (size_t i = 0; i < merged->n_peers; i++) {
+		const struct meshnet_peer *p = &merged->peers[i];
+		const struct meshnet_peer *old = agent_held_find(&with, p->public_key);
+		const struct meshnet_peer *chg = NULL;
+
+		for (size_t k = 0; k < st->n_peers && !chg; k++)
+			if (!memcmp(st->peers[k].public_key, p->public_key, MESHNET_KEY_LEN))
+				chg = &st->peers[k];
+		full.peers[i] = chg ? *chg : old ? *old : *p;
+	}
+	meshnet_epoch_free(&with);
+	full.id = st->info.epoch_id;
+	full.expiry_unix = (uint64_t)st->info.valid_until_unix;
+	r = meshnet_nl_apply_epoch(ca->nl, &full, true);
+	meshnet_epoch_free(&full);
+	return r;
+}
+
+/* In the same epoch: only the changed peers, module first. */
+static int apply_changes(struct agent_config *ca, const struct agent_statement *st,
+			 const struct meshnet_epoch *merged, const uint8_t (*gone)[MESHNET_KEY_LEN],
+			 size_t n_gone)
+{
+	if (module_delta(ca, st, merged)) {
+		log_err("module: delta to revision %llu: %s", (unsigned long long)st->info.revision,
+			meshnet_nl_error(ca->nl));
+		return -1;
+	}
+	ca->revision = st->info.revision;
+	ca->valid_until = (uint64_t)st->info.valid_until_unix;
+	agent_apply_log_transitions(&ca->current, merged);
+	if (agent_held_copy(&ca->current, merged))
+		return -1;
+	agent_apply_finish_wg(ca, agent_apply_wg_changes(ca, st->peers, st->n_peers, gone, n_gone),
+			      false);
+	return 0;
+}
+
+int agent_apply_delta(struct agent_config *ca, const struct agent_statement *st)
+{
+	bool readmitted = ca->current.self_verdict == MESHNET_VERDICT_DENIED;
+	bool new_epoch = st->info.epoch_id != ca->current.id;
+	struct meshnet_epoch merged;
+	uint8_t (*gone)[MESHNET_KEY_LEN];
+	size_t n_gone;
+	int r;
+
+	if ((new_epoch || readmitted) && !st->info.group_mode) {
+		/* pairwise: the unchanged peers' new PSKs are not in a delta */
+		log_info("delta to revision %llu %s in pairwise mode: asking for a snapshot",
+			 (unsigned long long)st->info.revision,
+			 readmitted ? "readmits this node" : "starts an epoch");
+		atomic_store(&ca->resync, true);
+		return 1;
+	}
+	if (merge(ca, st, &merged, &gone, &n_gone))
+		return -1;
+	if (new_epoch || readmitted)
+		r = apply_rekeyed(ca, st, &merged, readmitted);
+	else
+		r = apply_changes(ca, st, &merged, (const uint8_t(*)[MESHNET_KEY_LEN])gone, n_gone);
+	free(merged.peers);
+	free(gone);
+	if (!r)
+		ca->group_mode = st->info.group_mode;
+	return r;
+}
+
+int agent_apply_denied_v2(struct agent_config *ca, const struct agent_statement *st)
+{
+	struct meshnet_epoch e;
+	int r;
+
+	statement_header(ca, st, &e);
+	r = agent_apply_denied(ca, &e);
+	if (!r) {
+		ca->revision = st->info.revision;
+		ca->valid_until = (uint64_t)st->info.valid_until_unix;
+	}
+	return r;
+}
