@@ -39,6 +39,9 @@ WG_REMOVE_DELAY=${WG_REMOVE_DELAY:-0}
 EMIT_INTERVAL=${EMIT_INTERVAL:-2}
 PROBE_INTERVAL=${PROBE_INTERVAL:-2}
 CTL_EXTRA=${CTL_EXTRA:-}
+# AGENT_V2=1: agents speak protocol v2 (rev=, signed statements checked
+# against the controller's controller.pub, group or pairwise key mode)
+AGENT_V2=${AGENT_V2:-0}
 
 pp() { echo "# [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 ns_of() { case $1 in a) echo $NS_A ;; b) echo $NS_B ;; c) echo $NS_C ;; ctl) echo $NS_CTL ;; hub) echo $NS_HUB ;; *) echo "$1" ;; esac; }
@@ -164,6 +167,7 @@ mesh_start_agent() {
 	else
 		set -- --demo-scores --score-mean 0.90 --score-jitter 0.03 "$@"
 	fi
+	[ "$AGENT_V2" = 1 ] && set -- --controller-pubkey-file "$T/ctl/controller.pub" "$@"
 	$IP netns exec "$(ns_of $_x)" meshnet-agent --node-id node-$_x --controller $CTL_URL --ca "$T/ca.crt" \
 		--state-dir "$T/$_x" --emit-interval "$EMIT_INTERVAL" --probe-interval "$PROBE_INTERVAL" \
 		--poll-interval 2 --grace "$AGENT_GRACE" --wg-remove-delay "$WG_REMOVE_DELAY" \

@@ -374,10 +374,13 @@ int agent_apply_full(struct agent_config *ca, const struct meshnet_epoch *e, boo
 		     bool force, uint64_t revision, uint64_t valid_until)
 {
 	struct meshnet_epoch *cur = &ca->current;
+	struct meshnet_epoch m = *e; /* shares e's peers */
 	int r;
 
-	/* 1. the module */
-	r = meshnet_nl_apply_epoch(ca->nl, e, force);
+	/* 1. the module, with the revision and lease it now holds (v2) */
+	m.revision = revision;
+	m.valid_until = valid_until;
+	r = meshnet_nl_apply_epoch(ca->nl, &m, force);
 	if (r) {
 		log_err("module: %s", meshnet_nl_error(ca->nl));
 		return -1;
@@ -390,7 +393,7 @@ int agent_apply_full(struct agent_config *ca, const struct meshnet_epoch *e, boo
 			 e->self_reason);
 	agent_apply_log_transitions(cur, e);
 	/* cur gets a PSK-free copy; the caller wipes and frees e */
-	if (agent_held_copy(cur, e))
+	if (agent_held_copy(cur, &m))
 		return -1;
 	/* 2. wg0 */
 	agent_apply_finish_wg(ca, agent_apply_wg(ca, e, readmitted), readmitted);
@@ -404,14 +407,17 @@ int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e)
 	struct meshnet_epoch deny = *cur;
 	int r;
 
-	if (e->id <= cur->id && cur->self_verdict == MESHNET_VERDICT_DENIED)
+	if (cur->self_verdict == MESHNET_VERDICT_DENIED &&
+	    (e->revision ? e->revision <= ca->revision : e->id <= cur->id))
 		return 0; /* already applied */
 	deny.id = e->id;
 	deny.expiry_unix = e->expiry_unix;
+	deny.revision = e->revision;
+	deny.valid_until = e->valid_until;
 	deny.self_verdict = MESHNET_VERDICT_DENIED;
 	snprintf(deny.self_reason, sizeof(deny.self_reason), "%s", e->self_reason);
 	/* same peers, no PSKs (cur never holds any) */
-	r = meshnet_nl_apply_epoch(ca->nl, &deny, e->id <= cur->id);
+	r = meshnet_nl_apply_epoch(ca->nl, &deny, e->id <= cur->id || e->revision);
 	if (r) {
 		log_err("module: self-deny: %s", meshnet_nl_error(ca->nl));
 		/* at least the verdict */
@@ -424,6 +430,10 @@ int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e)
 		 e->self_reason[0] ? e->self_reason : "(none given)");
 	cur->id = e->id;
 	cur->expiry_unix = e->expiry_unix;
+	cur->revision = e->revision;
+	cur->valid_until = e->valid_until;
+	ca->revision = e->revision;
+	ca->valid_until = e->valid_until;
 	cur->self_verdict = MESHNET_VERDICT_DENIED;
 	memcpy(cur->self_reason, deny.self_reason, sizeof(cur->self_reason));
 	agent_apply_finish_wg(ca, agent_apply_wg_self_denied(ca), false);

@@ -5,7 +5,8 @@
  *
  *   snapshot   every peer: one module transaction, then wg0
  *   delta      in the same epoch: only the changed peers, in the module
- *              (APPLY_DELTA, O(k)) and on wg0; across an epoch (group mode:
+ *              (APPLY_DELTA, O(k); one transaction if larger than a message)
+ *              and on wg0; across an epoch (group mode:
  *              every pair PSK changes) or on this node's readmission: the
  *              merged table as one transaction with every PSK derived anew
  *              (pairwise mode then asks for a snapshot: the PSKs of the
@@ -15,6 +16,7 @@
  * The revision and lease go to the module with the table; the agent's held
  * copy (PSK-free) and revision move only when the module has it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,8 @@ static void statement_header(const struct agent_config *ca, const struct agent_s
 	memset(e, 0, sizeof(*e));
 	e->id = st->info.epoch_id;
 	e->expiry_unix = (uint64_t)st->info.valid_until_unix;
+	e->valid_until = (uint64_t)st->info.valid_until_unix;
+	e->revision = st->info.revision;
 	snprintf(e->node_id, sizeof(e->node_id), "%s", ca->ctx->opts.node_id);
 	if (st->has_self) {
 		e->self_verdict = st->self_verdict;
@@ -98,6 +102,8 @@ static int merge(const struct agent_config *ca, const struct agent_statement *st
 		       ca->current.n_peers * sizeof(*merged->peers));
 	merged->id = st->info.epoch_id;
 	merged->expiry_unix = (uint64_t)st->info.valid_until_unix;
+	merged->valid_until = (uint64_t)st->info.valid_until_unix;
+	merged->revision = st->info.revision;
 	if (st->has_self) {
 		merged->self_verdict = st->self_verdict;
 		memcpy(merged->self_reason, st->self_reason, sizeof(merged->self_reason));
@@ -164,12 +170,12 @@ out:
 }
 
 /*
- * The module's part of a delta, until the module's APPLY_DELTA is in:
- * the merged table as one transaction, the changed peers' PSKs from the
- * statement, the others' from the module itself.
+ * A delta too large for one APPLY_DELTA message: the merged table as one
+ * transaction, the changed peers' PSKs from the statement, the others'
+ * from the module itself.
  */
-static int module_delta(struct agent_config *ca, const struct agent_statement *st,
-			const struct meshnet_epoch *merged)
+static int module_delta_as_epoch(struct agent_config *ca, const struct agent_statement *st,
+				 const struct meshnet_epoch *merged)
 {
 	struct meshnet_epoch with, full;
 	int r;
@@ -195,8 +201,38 @@ static int module_delta(struct agent_config *ca, const struct agent_statement *s
 	meshnet_epoch_free(&with);
 	full.id = st->info.epoch_id;
 	full.expiry_unix = (uint64_t)st->info.valid_until_unix;
+	full.valid_until = (uint64_t)st->info.valid_until_unix;
+	full.revision = st->info.revision;
 	r = meshnet_nl_apply_epoch(ca->nl, &full, true);
 	meshnet_epoch_free(&full);
+	return r;
+}
+
+/* The module's part of a delta: APPLY_DELTA with the k changed peers, O(k). */
+static int module_delta(struct agent_config *ca, const struct agent_statement *st,
+			const struct meshnet_epoch *merged, const uint8_t (*gone)[MESHNET_KEY_LEN],
+			size_t n_gone)
+{
+	struct meshnet_delta d = {
+		.revision = st->info.revision,
+		.epoch_id = st->info.epoch_id,
+		.valid_until = (uint64_t)st->info.valid_until_unix,
+		.self_verdict = st->has_self ? st->self_verdict : MESHNET_VERDICT_UNSPEC,
+		.n_upserts = st->n_peers,
+		.upserts = st->peers,
+		.n_removes = n_gone,
+		.removes = gone,
+	};
+	int r;
+
+	if (st->has_self)
+		memcpy(d.self_reason, st->self_reason, sizeof(d.self_reason));
+	r = meshnet_nl_apply_delta(ca->nl, &d);
+	if (r == -EMSGSIZE) {
+		log_info("delta to revision %llu is larger than one message: applied as a full transaction",
+			 (unsigned long long)st->info.revision);
+		r = module_delta_as_epoch(ca, st, merged);
+	}
 	return r;
 }
 
@@ -205,11 +241,14 @@ static int apply_changes(struct agent_config *ca, const struct agent_statement *
 			 const struct meshnet_epoch *merged, const uint8_t (*gone)[MESHNET_KEY_LEN],
 			 size_t n_gone)
 {
-	if (module_delta(ca, st, merged)) {
+	if (module_delta(ca, st, merged, gone, n_gone)) {
 		log_err("module: delta to revision %llu: %s", (unsigned long long)st->info.revision,
 			meshnet_nl_error(ca->nl));
 		return -1;
 	}
+	log_info("DELTA revision %llu -> %llu: %zu peer(s) changed, %zu removed (module: APPLY_DELTA, then wg0)",
+		 (unsigned long long)ca->revision, (unsigned long long)st->info.revision,
+		 st->n_peers, n_gone);
 	ca->revision = st->info.revision;
 	ca->valid_until = (uint64_t)st->info.valid_until_unix;
 	agent_apply_log_transitions(&ca->current, merged);
@@ -253,13 +292,7 @@ int agent_apply_delta(struct agent_config *ca, const struct agent_statement *st)
 int agent_apply_denied_v2(struct agent_config *ca, const struct agent_statement *st)
 {
 	struct meshnet_epoch e;
-	int r;
 
 	statement_header(ca, st, &e);
-	r = agent_apply_denied(ca, &e);
-	if (!r) {
-		ca->revision = st->info.revision;
-		ca->valid_until = (uint64_t)st->info.valid_until_unix;
-	}
-	return r;
+	return agent_apply_denied(ca, &e);
 }

@@ -105,6 +105,13 @@ int agent_held_resume(struct agent_config *ca, const struct meshnet_state *st)
 	snprintf(ca->current.self_reason, sizeof(ca->current.self_reason), "%s", st->self_reason);
 	ca->current.peers = rc.peers;
 	ca->current.n_peers = rc.n;
+	ca->current.revision = st->revision;
+	ca->current.valid_until = st->valid_until;
+	if (ca->ctx->controller_key) {
+		/* v2: ask for what came after the module's revision */
+		ca->revision = st->revision;
+		ca->valid_until = st->valid_until;
+	}
 	return 0;
 }
 

@@ -339,7 +339,7 @@ void agent_reconcile_pass(struct agent_config *ca, bool full)
 				 o->wg_ifname, ca->wg_ifindex);
 	}
 	differs = held->id && (st.epoch_id != held->id || st.self_verdict != held->self_verdict ||
-			       st.peer_count != held->n_peers);
+			       st.peer_count != held->n_peers || st.revision != held->revision);
 	if (!differs && full && held->id && module_table_differs(ca, &differs))
 		differs = false;
 	if (differs) {
