@@ -6,11 +6,11 @@
  *   snapshot   every peer: one module transaction, then wg0
  *   delta      in the same epoch: only the changed peers, in the module
  *              (APPLY_DELTA, O(k); one transaction if larger than a message)
- *              and on wg0; across an epoch (group mode:
- *              every pair PSK changes) or on this node's readmission: the
- *              merged table as one transaction with every PSK derived anew
- *              (pairwise mode then asks for a snapshot: the PSKs of the
- *              unchanged peers are not in the delta)
+ *              and on wg0; to a new epoch in group mode (every pair PSK
+ *              changes): the merged table as one transaction, every PSK
+ *              derived anew from K_e; to a new epoch in pairwise mode (the
+ *              unchanged peers' PSKs are not in it) or readmitting this node
+ *              (a DENIED node was sent no peers): a snapshot is asked for
  *   denied     this node is DENIED: self-deny as in v1
  *
  * The revision and lease go to the module with the table; the agent's held
@@ -268,18 +268,22 @@ int agent_apply_delta(struct agent_config *ca, const struct agent_statement *st)
 	size_t n_gone;
 	int r;
 
-	if ((new_epoch || readmitted) && !st->info.group_mode) {
-		/* pairwise: the unchanged peers' new PSKs are not in a delta */
-		log_info("delta to revision %llu %s in pairwise mode: asking for a snapshot",
+	if (readmitted || (new_epoch && !st->info.group_mode)) {
+		/*
+		 * A DENIED node was sent no peers, so a delta is not enough to
+		 * readmit it; in pairwise mode the unchanged peers' new PSKs
+		 * are not in a delta. Either way: a snapshot, asked for at once.
+		 */
+		log_info("delta to revision %llu %s: asking for a snapshot",
 			 (unsigned long long)st->info.revision,
-			 readmitted ? "readmits this node" : "starts an epoch");
-		atomic_store(&ca->resync, true);
+			 readmitted ? "readmits this node" : "starts an epoch in pairwise mode");
+		ca->want_snapshot = true;
 		return 1;
 	}
 	if (merge(ca, st, &merged, &gone, &n_gone))
 		return -1;
-	if (new_epoch || readmitted)
-		r = apply_rekeyed(ca, st, &merged, readmitted);
+	if (new_epoch)
+		r = apply_rekeyed(ca, st, &merged, false);
 	else
 		r = apply_changes(ca, st, &merged, (const uint8_t(*)[MESHNET_KEY_LEN])gone, n_gone);
 	free(merged.peers);

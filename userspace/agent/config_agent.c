@@ -77,6 +77,7 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 		return 0;
 	case AGENT_FETCH_NOTHING:
 		poll_succeeded(ca);
+		agent_controller_ack(ca); /* one a repair completed meanwhile */
 		return 0;
 	case AGENT_FETCH_STATEMENT:
 		break;
@@ -90,6 +91,8 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 		ret = agent_apply_snapshot(ca, &st);
 	else
 		ret = agent_apply_delta(ca, &st);
+	if (!ret && st.info.type == MESHNET_STATEMENT_SNAPSHOT)
+		ca->want_snapshot = false;
 	if (!ret && resync && st.info.type == MESHNET_STATEMENT_SNAPSHOT) {
 		atomic_store(&ca->resync, false);
 		log_info("REPAIRED resync: snapshot at revision %llu applied",
@@ -111,6 +114,7 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 	agent_statement_free(&st);
 	poll_succeeded(ca);
 	agent_held_publish(ca);
+	agent_controller_ack(ca);
 	return 1; /* ret 1: a snapshot is wanted, asked for at once */
 }
 

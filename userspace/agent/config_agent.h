@@ -61,6 +61,9 @@ struct agent_config {
 	uint64_t revision;             /* the revision the module and wg0 hold */
 	uint64_t valid_until;          /* its lease */
 	bool group_mode;
+	bool want_snapshot;            /* a delta was not enough: ask for a snapshot */
+	uint64_t acked_revision;       /* the last revision acknowledged */
+	bool ack_unsupported;          /* the controller has no /v1/ack (logged once) */
 };
 
 /* ---- held.c ---- */
@@ -111,6 +114,13 @@ enum agent_fetch_result agent_controller_fetch(struct agent_config *ca, unsigned
 enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsigned int wait,
 						  struct agent_statement *st, char *text,
 						  size_t textlen);
+
+/*
+ * v2: POST /v1/ack/{id} (CONTRACT-v2 §6): the revision the module and wg0
+ * hold and the digest of the module's table (lib/table_digest.c), read
+ * from a module dump. Once per revision; nothing while wg0 is pending.
+ */
+int agent_controller_ack(struct agent_config *ca);
 
 /* ---- apply.c ---- */
 

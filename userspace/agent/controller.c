@@ -18,6 +18,8 @@
 #include "nl/meshnet_epoch.h"
 #include "nl/meshnet_parse.h"
 #include "statement_read.h"
+#include "table_digest.h"
+#include "nl/meshnet_nl.h"
 
 /* The message of a 403 {"error": {"code": "denied", "message": ...}}. */
 static void denied_reason(const struct agent_http_reply *r, char *out, size_t outlen)
@@ -110,7 +112,7 @@ enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsig
 {
 	const struct agent_options *o = &ca->ctx->opts;
 	struct agent_http_reply reply;
-	bool snapshot = atomic_load(&ca->resync) && ca->revision;
+	bool snapshot = (atomic_load(&ca->resync) || ca->want_snapshot) && ca->revision;
 	struct agent_statement_ctx sc = {
 		.controller_key = ca->ctx->controller_key,
 		.node_id = o->node_id,
@@ -174,4 +176,55 @@ enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsig
 	}
 	agent_http_reply_free(&reply);
 	return ret;
+}
+
+static int digest_peer(const struct meshnet_peer *p, void *arg)
+{
+	meshnet_table_digest_add(arg, p->public_key, p->verdict);
+	return 0;
+}
+
+int agent_controller_ack(struct agent_config *ca)
+{
+	const struct agent_options *o = &ca->ctx->opts;
+	struct meshnet_table_digest d;
+	struct agent_http_reply reply;
+	char hex[MESHNET_TABLE_DIGEST_HEX_LEN + 1], path[128], body[384], err[400], text[400];
+	uint64_t revision, epoch;
+	int r;
+
+	/* what the module holds, read from it (not what the agent thinks it sent) */
+	pthread_mutex_lock(&ca->lock);
+	revision = ca->revision;
+	epoch = ca->current.id;
+	meshnet_table_digest_init(&d);
+	r = ca->wg_pending || !revision || revision <= ca->acked_revision ? 1 :
+	    meshnet_nl_dump_peers(ca->nl, false, digest_peer, &d);
+	pthread_mutex_unlock(&ca->lock);
+	if (r)
+		return 0;
+	meshnet_table_digest_hex(&d, hex);
+	snprintf(path, sizeof(path), "/v1/ack/%s", o->node_id);
+	snprintf(body, sizeof(body),
+		 "{\"node_id\":\"%s\",\"revision\":%llu,\"epoch\":%llu,\"table_digest\":\"%s\",\"applied_unix\":%lld}",
+		 o->node_id, (unsigned long long)revision, (unsigned long long)epoch, hex,
+		 (long long)time(NULL));
+	if (agent_http_request(&ca->http, "POST", path, body, o->http_timeout, &reply, err,
+			       sizeof(err))) {
+		log_warn("ACK revision %llu not sent: %s", (unsigned long long)revision, err);
+		return -1;
+	}
+	if (reply.status == 200 || reply.status == 201 || reply.status == 204) {
+		ca->acked_revision = revision;
+		log_info("ACKED revision=%llu epoch=%llu table_digest=%.16s...",
+			 (unsigned long long)revision, (unsigned long long)epoch, hex);
+	} else if (reply.status == 404 && !ca->ack_unsupported) {
+		ca->ack_unsupported = true; /* an older controller: said once */
+		log_info("ACK: the controller has no /v1/ack route; enforcement is not acknowledged");
+	} else if (reply.status != 404) {
+		agent_http_error_text(&reply, text, sizeof(text));
+		log_warn("ACK revision %llu refused: %s", (unsigned long long)revision, text);
+	}
+	agent_http_reply_free(&reply);
+	return 0;
 }

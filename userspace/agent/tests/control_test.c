@@ -33,6 +33,7 @@
 #include "log.h"
 #include "sign.h"
 #include "statement.h"
+#include "table_digest.h"
 
 /* ---------- the list of controllers ---------- */
 
@@ -787,6 +788,59 @@ TEST_F(statements, denied_statement)
 	make_reply(&self->reply, 200, body, self->ctl, NULL);
 	expect_refused(_metadata, self, "HTTP 200 with a statement of the wrong type");
 	free(body);
+}
+
+/* ---------- the table digest of acknowledged enforcement (lib/table_digest.c) ---------- */
+
+TEST(table_digest_known_answers)
+{
+	/* expected values computed independently (Python hashlib, int sum mod 2^256) */
+	uint8_t p1[32], p2[32], p3[32];
+	struct meshnet_table_digest d, e;
+	char hex[MESHNET_TABLE_DIGEST_HEX_LEN + 1];
+
+	for (int i = 0; i < 32; i++) {
+		p1[i] = (uint8_t)i;
+		p2[i] = 0xff;
+		p3[i] = 7;
+	}
+	meshnet_table_digest_init(&d);
+	meshnet_table_digest_hex(&d, hex);
+	EXPECT_STREQ("0000000000000000000000000000000000000000000000000000000000000000", hex);
+	meshnet_table_digest_add(&d, p1, MESHNET_VERDICT_ALLOWED);
+	meshnet_table_digest_hex(&d, hex);
+	EXPECT_STREQ("4e219ccde806b8419300a879aefb4cd13141eb9b0e772cec23d621d6f5edc292", hex);
+	meshnet_table_digest_add(&d, p2, MESHNET_VERDICT_DENIED);
+	meshnet_table_digest_add(&d, p3, MESHNET_VERDICT_ALLOWED);
+	meshnet_table_digest_hex(&d, hex);
+	EXPECT_STREQ("7ceb38d5ab7fa772e6cedf16629cf727707765d80f71c486c4d84978d92901ae", hex);
+	/* order does not matter */
+	meshnet_table_digest_init(&e);
+	meshnet_table_digest_add(&e, p3, MESHNET_VERDICT_ALLOWED);
+	meshnet_table_digest_add(&e, p2, MESHNET_VERDICT_DENIED);
+	meshnet_table_digest_add(&e, p1, MESHNET_VERDICT_ALLOWED);
+	EXPECT_EQ(0, memcmp(d.sum, e.sum, 32));
+	/* a removal subtracts its term; a verdict flip is sub + add */
+	meshnet_table_digest_sub(&d, p1, MESHNET_VERDICT_ALLOWED);
+	meshnet_table_digest_hex(&d, hex);
+	EXPECT_STREQ("2ec99c07c378ef3153ce369cb3a1aa563f357a3d00fa979aa10227a1e33b3f1c", hex);
+	meshnet_table_digest_sub(&d, p3, MESHNET_VERDICT_ALLOWED);
+	meshnet_table_digest_add(&d, p3, MESHNET_VERDICT_DENIED);
+	meshnet_table_digest_sub(&d, p3, MESHNET_VERDICT_DENIED);
+	meshnet_table_digest_sub(&d, p2, MESHNET_VERDICT_DENIED);
+	meshnet_table_digest_hex(&d, hex);
+	EXPECT_STREQ("0000000000000000000000000000000000000000000000000000000000000000", hex);
+	/* the verdict is part of the term */
+	meshnet_table_digest_init(&d);
+	meshnet_table_digest_add(&d, p1, MESHNET_VERDICT_DENIED);
+	meshnet_table_digest_hex(&d, hex);
+	EXPECT_STRNE("4e219ccde806b8419300a879aefb4cd13141eb9b0e772cec23d621d6f5edc292", hex);
+	/* hex round trip and bad hex */
+	ASSERT_EQ(0, meshnet_table_digest_from_hex(&e, hex));
+	EXPECT_EQ(0, memcmp(d.sum, e.sum, 32));
+	EXPECT_EQ(-1, meshnet_table_digest_from_hex(&e, "abc"));
+	hex[10] = 'g';
+	EXPECT_EQ(-1, meshnet_table_digest_from_hex(&e, hex));
 }
 
 TEST_HARNESS_MAIN
