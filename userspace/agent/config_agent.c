@@ -85,6 +85,15 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 		return poll_failed(ca, text);
 	}
 	pthread_mutex_lock(&ca->lock);
+	if (st.checkpoint && ca->have_monitor &&
+	    agent_monitor_accept(&ca->monitor, st.checkpoint, strlen(st.checkpoint), st.proof,
+				 st.n_proof, text, sizeof(text))) {
+		/* a log that forked, shrank or was rewritten: keep what we hold */
+		pthread_mutex_unlock(&ca->lock);
+		agent_controller_count_refusal(ca, text);
+		agent_statement_free(&st);
+		return poll_failed(ca, text);
+	}
 	if (st.info.type == MESHNET_STATEMENT_DENIED)
 		ret = agent_apply_denied_v2(ca, &st);
 	else if (st.info.type == MESHNET_STATEMENT_SNAPSHOT)
@@ -190,6 +199,21 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 		return -1;
 	}
 	agent_backoff_init(&ca->backoff, o->backoff_min_ms, o->backoff_max_ms);
+	if (ctx->controller_key) {
+		uint8_t pub[32];
+		size_t publen = sizeof(pub);
+
+		if (EVP_PKEY_get_raw_public_key(ctx->controller_key, pub, &publen) != 1 ||
+		    agent_monitor_init(&ca->monitor, o->state_dir, pub, o->mesh_id, err,
+				       sizeof(err))) {
+			log_err("transparency log: %s", err);
+			goto err;
+		}
+		ca->have_monitor = true;
+		if (ca->monitor.have)
+			log_info("CHECKPOINT held: %s size %llu", ca->monitor.origin,
+				 (unsigned long long)ca->monitor.held.size);
+	}
 	if (agent_http_init(&ca->http, ctx->sign_key, o->node_id, o->controller, o->ca_file,
 			    &ctx->stop)) {
 		log_err("libcurl: cannot create a handle");
@@ -294,6 +318,8 @@ void agent_config_free(struct agent_config *ca)
 	agent_wg_close(ca->wg);
 	agent_http_free(&ca->http);
 	free(ca->pending);
+	if (ca->have_monitor)
+		agent_monitor_free(&ca->monitor);
 	pthread_mutex_destroy(&ca->lock);
 	free(ca);
 }

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "backoff.h"
 #include "http.h"
+#include "monitor.h"
 #include "nl/meshnet_types.h"
 #include "wg.h"
 
@@ -61,6 +62,8 @@ struct agent_config {
 	uint64_t revision;             /* the revision the module and wg0 hold */
 	uint64_t valid_until;          /* its lease */
 	bool group_mode;
+	bool have_monitor;
+	struct agent_monitor monitor;  /* the transparency log's checkpoint this node holds */
 	bool want_snapshot;            /* a delta was not enough: ask for a snapshot */
 	uint64_t acked_revision;       /* the last revision acknowledged */
 	bool ack_unsupported;          /* the controller has no /v1/ack (logged once) */
@@ -114,6 +117,9 @@ enum agent_fetch_result agent_controller_fetch(struct agent_config *ca, unsigned
 enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsigned int wait,
 						  struct agent_statement *st, char *text,
 						  size_t textlen);
+
+/* A refused statement or checkpoint: logged and counted in status.json. */
+void agent_controller_count_refusal(struct agent_config *ca, const char *why);
 
 /*
  * v2: POST /v1/ack/{id} (CONTRACT-v2 §6): the revision the module and wg0

@@ -94,7 +94,7 @@ out:
 	return ret;
 }
 
-static void count_refusal(struct agent_config *ca, const char *why)
+void agent_controller_count_refusal(struct agent_config *ca, const char *why)
 {
 	struct agent_state *s = &ca->ctx->state;
 
@@ -164,7 +164,7 @@ enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsig
 			break;
 		}
 		if (agent_statement_read(&reply, &sc, st, err, sizeof(err))) {
-			count_refusal(ca, err);
+			agent_controller_count_refusal(ca, err);
 			snprintf(text, textlen, "statement refused: %s", err);
 			agent_http_failover(&ca->http, "its statement was refused");
 			break;

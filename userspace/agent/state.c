@@ -114,6 +114,12 @@ int agent_state_publish(const struct agent_state *s)
 	if (s->controller_url[0])
 		json_object_object_add(o, "url", json_object_new_string(s->controller_url));
 	add_time(o, "last_ok_utc", s->last_config_at);
+	if (s->revision)
+		json_object_object_add(o, "revision", json_object_new_uint64(s->revision));
+	json_object_object_add(o, "statements_refused",
+			       json_object_new_int64(s->statements_refused));
+	if (s->last_refusal[0])
+		json_object_object_add(o, "last_refusal", json_object_new_string(s->last_refusal));
 	json_object_object_add(o, "consecutive_failures",
 			       json_object_new_int64(s->config_failures));
 	if (s->config_error[0])

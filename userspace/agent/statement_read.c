@@ -14,6 +14,7 @@
 #include "nl/meshnet_epoch.h"
 #include "nl/meshnet_parse.h"
 #include "statement_read.h"
+#include "tlog/checkpoint.h"
 
 static int refuse(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -34,6 +35,8 @@ void agent_statement_free(struct agent_statement *st)
 		OPENSSL_cleanse(st->peers, st->n_peers * sizeof(*st->peers));
 	free(st->peers);
 	free(st->removes);
+	free(st->checkpoint);
+	free(st->proof);
 	OPENSSL_cleanse(st->group_key, sizeof(st->group_key));
 	memset(st, 0, sizeof(*st));
 }
@@ -162,6 +165,44 @@ static int read_changes(struct json_object *list, struct agent_statement *st,
 	return 0;
 }
 
+/* Optional "checkpoint" (note text) and "consistency_proof" (base64 hashes). */
+static int read_checkpoint(struct json_object *root, struct agent_statement *st, char *why,
+			   size_t whylen)
+{
+	const char *note = meshnet_json_get_string(root, "checkpoint");
+	struct json_object *proof;
+	size_t n;
+
+	if (!note) {
+		if (json_object_object_get_ex(root, "checkpoint", &proof))
+			return refuse(why, whylen, "checkpoint: must be a string");
+		return 0;
+	}
+	st->checkpoint = strdup(note);
+	if (!st->checkpoint)
+		return refuse(why, whylen, "out of memory");
+	if (!json_object_object_get_ex(root, "consistency_proof", &proof))
+		return 0;
+	if (!json_object_is_type(proof, json_type_array))
+		return refuse(why, whylen, "consistency_proof: must be an array");
+	n = json_object_array_length(proof);
+	if (n > TLOG_MAX_PROOF)
+		return refuse(why, whylen, "consistency_proof: more than %d hashes", TLOG_MAX_PROOF);
+	st->proof = calloc(n ? n : 1, sizeof(*st->proof));
+	if (!st->proof)
+		return refuse(why, whylen, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *h = json_object_array_get_idx(proof, i);
+
+		if (!json_object_is_type(h, json_type_string) ||
+		    tlog_hash_from_b64(st->proof[i], json_object_get_string(h)))
+			return refuse(why, whylen, "consistency_proof[%zu]: not a base64 SHA-256 hash",
+				      i);
+	}
+	st->n_proof = n;
+	return 0;
+}
+
 int agent_statement_read(const struct agent_http_reply *reply,
 			 const struct agent_statement_ctx *sc, struct agent_statement *st,
 			 char *why, size_t whylen)
@@ -193,7 +234,7 @@ int agent_statement_read(const struct agent_http_reply *reply,
 		refuse(why, whylen, "the statement is not well-formed JSON");
 		goto out;
 	}
-	if (read_self(root, st, why, whylen))
+	if (read_self(root, st, why, whylen) || read_checkpoint(root, st, why, whylen))
 		goto out;
 	if (!st->info.shared && !st->has_self) {
 		refuse(why, whylen, "a statement for this node carries no membership");

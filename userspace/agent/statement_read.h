@@ -19,6 +19,7 @@
 
 #include "nl/meshnet_types.h"
 #include "statement.h"
+#include "tlog/merkle.h"
 
 struct agent_http_reply;
 
@@ -44,6 +45,10 @@ struct agent_statement {
 	/* delta: the node ids removed */
 	size_t n_removes;
 	char (*removes)[MESHNET_NAME_LEN];
+	/* the transparency log's checkpoint (signed note text) and the proof from the held one */
+	char *checkpoint;
+	size_t n_proof;
+	tlog_hash *proof;
 	/* group mode: K_e (checked against the commitment), wiped by _free */
 	bool has_group_key;
 	uint8_t group_key[32];

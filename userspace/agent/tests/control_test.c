@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
@@ -34,6 +35,9 @@
 #include "sign.h"
 #include "statement.h"
 #include "table_digest.h"
+#include "../monitor.h"
+#include "strbuf.h"
+#include "tlog/checkpoint.h"
 
 /* ---------- the list of controllers ---------- */
 
@@ -841,6 +845,148 @@ TEST(table_digest_known_answers)
 	EXPECT_EQ(-1, meshnet_table_digest_from_hex(&e, "abc"));
 	hex[10] = 'g';
 	EXPECT_EQ(-1, meshnet_table_digest_from_hex(&e, hex));
+}
+
+/* ---------- the node as a monitor of the transparency log ---------- */
+
+struct mem_log {
+	tlog_hash h[64];
+	size_t n_hashes;
+	struct tlog_frontier f;
+};
+
+static int mem_read(void *ctx, uint64_t index, uint8_t out[TLOG_HASH_LEN])
+{
+	struct mem_log *l = ctx;
+
+	if (index >= l->n_hashes)
+		return -1;
+	memcpy(out, l->h[index], TLOG_HASH_LEN);
+	return 0;
+}
+
+static void mem_append(struct mem_log *l, const char *record)
+{
+	uint8_t leaf[TLOG_HASH_LEN];
+	tlog_hash out[TLOG_MAX_LEVELS];
+	size_t n;
+
+	tlog_hash_leaf(leaf, record, strlen(record));
+	n = tlog_frontier_append(&l->f, leaf, out);
+	memcpy(l->h[l->n_hashes], out, n * sizeof(out[0]));
+	l->n_hashes += n;
+}
+
+/* A signed checkpoint of the log as it is (origin, key); caller frees. */
+static char *signed_checkpoint(struct mem_log *l, const char *origin, EVP_PKEY *key)
+{
+	struct tlog_checkpoint c = { .size = l->f.n };
+	struct strbuf sb;
+
+	snprintf(c.origin, sizeof(c.origin), "%s", origin);
+	tlog_frontier_root(&l->f, c.root);
+	strbuf_init(&sb);
+	if (tlog_checkpoint_sign(&sb, &c, origin, key))
+		return NULL;
+	return sb.buf;
+}
+
+TEST(monitor_accepts_extensions_refuses_forks_and_rollbacks)
+{
+	char dir[] = "/tmp/agent-monitor-XXXXXX", why[512], err[512];
+	uint8_t seed[32], pub[32], oseed[32], opub[32];
+	EVP_PKEY *key, *other;
+	struct mem_log log = { 0 }, fork = { 0 };
+	struct tlog_hash_reader r = { mem_read, &log };
+	struct agent_monitor m;
+	tlog_hash proof[TLOG_MAX_PROOF];
+	size_t n;
+	char *c5, *c8, *cf, *bad;
+
+	meshnet_log_init("test", MESHNET_LOG_ERROR);
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, meshnet_ed25519_generate(seed, pub));
+	ASSERT_EQ(0, meshnet_ed25519_generate(oseed, opub));
+	key = meshnet_ed25519_private_from_raw(seed);
+	other = meshnet_ed25519_private_from_raw(oseed);
+	for (int i = 0; i < 5; i++) {
+		char rec[32];
+
+		snprintf(rec, sizeof(rec), "record %d", i);
+		mem_append(&log, rec);
+		mem_append(&fork, i == 3 ? "rewritten" : rec);
+	}
+	c5 = signed_checkpoint(&log, "meshnetd/meshnet", key);
+	cf = signed_checkpoint(&fork, "meshnetd/meshnet", key);
+	ASSERT_NE(NULL, c5);
+	ASSERT_NE(NULL, cf);
+	ASSERT_EQ(0, agent_monitor_init(&m, dir, pub, "meshnet", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_FALSE(m.have);
+	/* the first checkpoint is taken and stored */
+	ASSERT_EQ(0, agent_monitor_accept(&m, c5, strlen(c5), NULL, 0, why, sizeof(why)))
+		TH_LOG("%s", why);
+	EXPECT_EQ(5, m.held.size);
+	/* the same size with another root: a fork */
+	EXPECT_EQ(-1, agent_monitor_accept(&m, cf, strlen(cf), NULL, 0, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "does not extend the held one of size 5")) TH_LOG("%s", why);
+	/* grown to 8 with a consistency proof: accepted */
+	mem_append(&log, "record 5");
+	mem_append(&log, "record 6");
+	mem_append(&log, "record 7");
+	c8 = signed_checkpoint(&log, "meshnetd/meshnet", key);
+	ASSERT_EQ(0, tlog_prove_consistency(&r, 5, 8, proof, &n));
+	/* without the proof, or with a proof of other sizes: refused */
+	EXPECT_EQ(-1, agent_monitor_accept(&m, c8, strlen(c8), NULL, 0, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "does not extend")) TH_LOG("%s", why);
+	{
+		tlog_hash wrong[TLOG_MAX_PROOF];
+		size_t wn;
+
+		ASSERT_EQ(0, tlog_prove_consistency(&r, 4, 8, wrong, &wn));
+		EXPECT_EQ(-1, agent_monitor_accept(&m, c8, strlen(c8), wrong, wn, why, sizeof(why)));
+	}
+	EXPECT_EQ(5, m.held.size);
+	ASSERT_EQ(0, agent_monitor_accept(&m, c8, strlen(c8), proof, n, why, sizeof(why)))
+		TH_LOG("%s", why);
+	EXPECT_EQ(8, m.held.size);
+	/* an older checkpoint (size 5) again: a rollback */
+	EXPECT_EQ(-1, agent_monitor_accept(&m, c5, strlen(c5), NULL, 0, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "does not extend the held one of size 8")) TH_LOG("%s", why);
+	/* signed by another key, or another log's */
+	bad = signed_checkpoint(&log, "meshnetd/meshnet", other);
+	EXPECT_EQ(-1, agent_monitor_accept(&m, bad, strlen(bad), NULL, 0, why, sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "checkpoint refused")) TH_LOG("%s", why);
+	free(bad);
+	bad = signed_checkpoint(&log, "meshnetd/othermesh", key);
+	EXPECT_EQ(-1, agent_monitor_accept(&m, bad, strlen(bad), NULL, 0, why, sizeof(why)));
+	free(bad);
+	agent_monitor_free(&m);
+	/* a restarted agent holds size 8 from STATE_DIR/checkpoint */
+	ASSERT_EQ(0, agent_monitor_init(&m, dir, pub, "meshnet", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_TRUE(m.have);
+	EXPECT_EQ(8, m.held.size);
+	EXPECT_EQ(-1, agent_monitor_accept(&m, c5, strlen(c5), NULL, 0, why, sizeof(why)));
+	agent_monitor_free(&m);
+	/* a stored checkpoint that does not verify is never silently replaced */
+	{
+		char path[600];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/checkpoint", dir);
+		f = fopen(path, "w");
+		ASSERT_NE(NULL, f);
+		fputs("garbage\n", f);
+		fclose(f);
+		EXPECT_EQ(-1, agent_monitor_init(&m, dir, pub, "meshnet", err, sizeof(err)));
+		EXPECT_NE(NULL, strstr(err, "not a checkpoint of meshnetd/meshnet")) TH_LOG("%s", err);
+		unlink(path);
+	}
+	rmdir(dir);
+	free(c5);
+	free(c8);
+	free(cf);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
 }
 
 TEST_HARNESS_MAIN

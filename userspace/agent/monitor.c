@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "monitor.h"
+
+int agent_monitor_init(struct agent_monitor *m, const char *state_dir, const uint8_t pub[32],
+		       const char *mesh_id, char *err, size_t errlen)
+{
+	uint64_t verified = 0;
+	size_t len;
+	char *text;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->path, sizeof(m->path), "%s/%s", state_dir, AGENT_CHECKPOINT_FILE);
+	snprintf(m->origin, sizeof(m->origin), "meshnetd/%s", mesh_id);
+	if (tlog_verifier_from_pub(&m->verifier, m->origin, pub)) {
+		snprintf(err, errlen, "checkpoint verifier for %s: bad key", m->origin);
+		return -1;
+	}
+	text = meshnet_read_file(m->path, TLOG_NOTE_MAX_LEN, &len);
+	if (!text) {
+		if (errno == ENOENT)
+			return 0; /* nothing held yet: the first checkpoint is taken as it is */
+		snprintf(err, errlen, "%s: %s", m->path, strerror(errno));
+		goto err;
+	}
+	r = tlog_checkpoint_open(text, len, &m->verifier, 1, m->origin, &m->held, &verified);
+	free(text);
+	if (r) {
+		/* never replaced silently: the operator decides what to trust */
+		snprintf(err, errlen, "%s: not a checkpoint of %s signed by the controller (%s)",
+			 m->path, m->origin, tlog_strerror(r));
+		goto err;
+	}
+	m->have = true;
+	return 0;
+err:
+	tlog_verifier_free(&m->verifier);
+	return -1;
+}
+
+void agent_monitor_free(struct agent_monitor *m)
+{
+	tlog_verifier_free(&m->verifier);
+}
+
+int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
+			 const tlog_hash *proof, size_t n_proof, char *why, size_t whylen)
+{
+	struct tlog_checkpoint newer;
+	uint64_t verified = 0;
+	int r = tlog_checkpoint_open(note, len, &m->verifier, 1, m->origin, &newer, &verified);
+
+	if (r) {
+		snprintf(why, whylen, "checkpoint refused: %s", tlog_strerror(r));
+		return -1;
+	}
+	if (m->have) {
+		r = tlog_checkpoint_extends(&m->held, &newer, proof, n_proof);
+		if (r) {
+			snprintf(why, whylen,
+				 "checkpoint of size %llu does not extend the held one of size %llu: %s",
+				 (unsigned long long)newer.size, (unsigned long long)m->held.size,
+				 tlog_strerror(r));
+			return -1;
+		}
+		if (newer.size == m->held.size)
+			return 0; /* the same checkpoint */
+	}
+	if (meshnet_atomic_write(m->path, note, len, 0644)) {
+		snprintf(why, whylen, "cannot store the checkpoint in %s: %s", m->path,
+			 strerror(errno));
+		return -1;
+	}
+	m->held = newer;
+	m->have = true;
+	return 0;
+}

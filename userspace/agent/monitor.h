@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every node is a monitor of the controller's transparency log (issue 12,
+ * docs/PROTOCOL.md): a statement may carry the log's latest signed
+ * checkpoint (C2SP tlog-checkpoint, origin "meshnetd/<MESH_ID>", signed by
+ * the controller's key) and a consistency proof from the checkpoint this
+ * node holds. The agent accepts a checkpoint only if its signature verifies
+ * and the proof shows it extends the one held (lib/tlog): a log that was
+ * truncated, forked or rolled back is refused (logged, counted; the
+ * statement carrying it is not applied). The accepted checkpoint is stored
+ * durably in STATE_DIR/checkpoint (atomic write) and survives restarts.
+ */
+#ifndef AGENT_MONITOR_H
+#define AGENT_MONITOR_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlog/checkpoint.h"
+
+#define AGENT_CHECKPOINT_FILE "checkpoint"
+
+struct agent_monitor {
+	char path[PATH_MAX];
+	char origin[TLOG_ORIGIN_MAX + 1];
+	struct tlog_note_verifier verifier;
+	bool have;
+	struct tlog_checkpoint held;
+};
+
+/* Sets up the verifier and loads the held checkpoint, if any. 0 or -1 (err). */
+int agent_monitor_init(struct agent_monitor *m, const char *state_dir, const uint8_t pub[32],
+		       const char *mesh_id, char *err, size_t errlen);
+void agent_monitor_free(struct agent_monitor *m);
+
+/*
+ * Checks a checkpoint note (and the consistency proof from the held one)
+ * and, if it is newer and consistent, stores it. 0, or -1 with why.
+ */
+int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
+			 const tlog_hash *proof, size_t n_proof, char *why, size_t whylen);
+
+#endif
