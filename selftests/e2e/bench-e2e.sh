@@ -3,7 +3,9 @@
 #
 # make bench-e2e, guest side: quarantine latency of the real mesh (mesh.sh
 # topology, controller and agents with their DEFAULT settings, except that
-# node-c's own emitter is off: this script is c's benchmark harness).
+# node-c's own emitter is off: this script is c's benchmark harness), with
+# v1 agents (the baseline) and then v2 agents (signed statements, deltas,
+# group keys) on the same controller in the same run.
 #
 # For each of ROUNDS flips:
 #   deny:   meshnet-e2e flip submits a signed score 0.30 as node-c (from c's
@@ -40,50 +42,76 @@ EPOCH_SECONDS=60 # meshnetd's default
 # readmission mechanism, so meshnetd's flap damping and admission limit are off.
 CTL_EXTRA="--flap-hold-down 0 --admit-interval 0"
 mesh_start_controller || { echo "bench e2e controller failed"; cat "$T/ctl.log"; exit 1; }
-# agents with their defaults (emit 10 s, poll 10 s, probe 15 s, long-poll 25 s)
-for x in a b; do
-	$IP netns exec "$(ns_of $x)" meshnet-agent --node-id node-$x --controller $CTL_URL --ca "$T/ca.crt" \
-		--state-dir "$T/$x" --demo-scores --score-mean 0.9 >>"$T/$x.log" 2>&1 &
-	echo $! >"$T/$x.pid"
-done
-$IP netns exec $NS_C meshnet-agent --node-id node-c --controller $CTL_URL --ca "$T/ca.crt" \
-	--state-dir "$T/c" --emit-interval 0 >>"$T/c.log" 2>&1 &
-echo $! >"$T/c.pid"
-flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed \
-	>/dev/null || { echo "bench e2e: the mesh did not come up"; tail "$T"/*.log; exit 1; }
-wait_for 60 mesh_all_allowed || { echo "bench e2e: not all ALLOWED"; exit 1; }
+# agents with their defaults (emit 10 s, poll 10 s, probe 15 s, long-poll 25 s);
+# start_agents v1|v2: v2 checks signed statements against controller.pub
+start_agents() {
+	_v2=
+	[ "$1" = v2 ] && _v2="--controller-pubkey-file $T/ctl/controller.pub"
+	for x in a b; do
+		$IP netns exec "$(ns_of $x)" meshnet-agent --node-id node-$x --controller $CTL_URL --ca "$T/ca.crt" \
+			--state-dir "$T/$x" --demo-scores --score-mean 0.9 $_v2 >>"$T/$x.log" 2>&1 &
+		echo $! >"$T/$x.pid"
+	done
+	$IP netns exec $NS_C meshnet-agent --node-id node-c --controller $CTL_URL --ca "$T/ca.crt" \
+		--state-dir "$T/c" --emit-interval 0 $_v2 >>"$T/c.log" 2>&1 &
+	echo $! >"$T/c.pid"
+}
 
-: >"$T/deny.ms"; : >"$T/readmit.ms"; : >"$T/psk.s"
-i=1
-while [ $i -le $ROUNDS ]; do
-	wait_for 60 ping1 a c || echo "# round $i: a -> c did not come back"
-	hs=$(wg_handshake a c)
-	now=$(date +%s)
-	drop0=$(peer_field a c tx_drop)
-	out=$(flip 0.30 --watch $NS_A:node-c:denied --watch $NS_B:node-c:denied)
-	echo "# round $i deny:    $out"
-	echo "$out" | grep -q '^flip ok' && echo "$out" | ms_of >>"$T/deny.ms"
-	if ping1 a c; then
-		echo "# round $i: a -> c still answered after the flip"
-	elif [ "$(peer_field a c tx_drop)" -le "${drop0:-0}" ]; then
-		echo "# round $i: a's module counted no drop for c"
-	fi
-	[ -n "$hs" ] && [ "$hs" != 0 ] && echo $((hs + 180 - now)) >>"$T/psk.s"
-	out=$(flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed)
-	echo "# round $i readmit: $out"
-	echo "$out" | grep -q '^flip ok' && echo "$out" | ms_of >>"$T/readmit.ms"
-	i=$((i + 1))
-done
+# run_rounds MODE: ROUNDS flips with the agents of MODE; figures in $T/MODE.*
+run_rounds() {
+	_m=$1
+	start_agents "$_m"
+	flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed \
+		>/dev/null || { echo "bench e2e: the mesh did not come up ($_m)"; tail "$T"/*.log; exit 1; }
+	wait_for 60 mesh_all_allowed || { echo "bench e2e: not all ALLOWED ($_m)"; exit 1; }
+	: >"$T/$_m.deny.ms"; : >"$T/$_m.readmit.ms"; : >"$T/$_m.psk.s"
+	i=1
+	while [ $i -le $ROUNDS ]; do
+		wait_for 60 ping1 a c || echo "# $_m round $i: a -> c did not come back"
+		hs=$(wg_handshake a c)
+		now=$(date +%s)
+		drop0=$(peer_field a c tx_drop)
+		out=$(flip 0.30 --watch $NS_A:node-c:denied --watch $NS_B:node-c:denied)
+		echo "# $_m round $i deny:    $out"
+		echo "$out" | grep -q '^flip ok' && echo "$out" | ms_of >>"$T/$_m.deny.ms"
+		if ping1 a c; then
+			echo "# $_m round $i: a -> c still answered after the flip"
+		elif [ "$(peer_field a c tx_drop)" -le "${drop0:-0}" ]; then
+			echo "# $_m round $i: a's module counted no drop for c"
+		fi
+		[ -n "$hs" ] && [ "$hs" != 0 ] && echo $((hs + 180 - now)) >>"$T/$_m.psk.s"
+		out=$(flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed)
+		echo "# $_m round $i readmit: $out"
+		echo "$out" | grep -q '^flip ok' && echo "$out" | ms_of >>"$T/$_m.readmit.ms"
+		i=$((i + 1))
+	done
+	for x in a b c; do mesh_stop_agent $x; done
+}
 
-nd=$(wc -l <"$T/deny.ms"); nr=$(wc -l <"$T/readmit.ms"); np=$(wc -l <"$T/psk.s")
+# the same mesh, first with v1 agents (the baseline), then with v2 agents
+run_rounds v1
+run_rounds v2
+
+nd=$(wc -l <"$T/v1.deny.ms"); nr=$(wc -l <"$T/v1.readmit.ms"); np=$(wc -l <"$T/v1.psk.s")
 [ "$nd" -gt 0 ] || { echo "bench e2e: no successful flip"; tail -n 30 "$T"/*.log; exit 1; }
-d50=$(pct "$T/deny.ms" 50); d99=$(pct "$T/deny.ms" 99); dmax=$(pct "$T/deny.ms" 100)
-r50=$(pct "$T/readmit.ms" 50); r99=$(pct "$T/readmit.ms" 99)
-p50=$(pct "$T/psk.s" 50); pmin=$(pct "$T/psk.s" 1); pmax=$(pct "$T/psk.s" 100)
+d50=$(pct "$T/v1.deny.ms" 50); d99=$(pct "$T/v1.deny.ms" 99); dmax=$(pct "$T/v1.deny.ms" 100)
+r50=$(pct "$T/v1.readmit.ms" 50); r99=$(pct "$T/v1.readmit.ms" 99)
+p50=$(pct "$T/v1.psk.s" 50); pmin=$(pct "$T/v1.psk.s" 1); pmax=$(pct "$T/v1.psk.s" 100)
+n2=$(wc -l <"$T/v2.deny.ms"); n2r=$(wc -l <"$T/v2.readmit.ms")
+[ "$n2" -gt 0 ] || { echo "bench e2e: no successful v2 flip"; tail -n 30 "$T"/*.log; exit 1; }
+v50=$(pct "$T/v2.deny.ms" 50); v99=$(pct "$T/v2.deny.ms" 99); vmax=$(pct "$T/v2.deny.ms" 100)
+w50=$(pct "$T/v2.readmit.ms" 50); w99=$(pct "$T/v2.readmit.ms" 99)
 echo "bench e2e kernel=$(uname -r) accel=tcg rounds=$ROUNDS epoch_seconds=$EPOCH_SECONDS deny_rotate_interval=default"
-echo "bench e2e quarantine_ms n=$nd p50=$d50 p99=$d99 max=$dmax (signed submission -> c DENIED in a's and b's module)"
-echo "bench e2e readmission_ms n=$nr p50=$r50 p99=$r99 (good submission -> c ALLOWED on a, b and itself)"
+echo "bench e2e quarantine_ms n=$nd p50=$d50 p99=$d99 max=$dmax (v1 agents: signed submission -> c DENIED in a's and b's module)"
+echo "bench e2e readmission_ms n=$nr p50=$r50 p99=$r99 (v1 agents: good submission -> c ALLOWED on a, b and itself)"
+echo "bench e2e v2_quarantine_ms n=$n2 p50=$v50 p99=$v99 max=$vmax (v2 agents: signed statement checked, delta applied)"
+echo "bench e2e v2_readmission_ms n=$n2r p50=$w50 p99=$w99 (v2 agents)"
 echo "bench e2e psk_only_s n=$np p50=$p50 min=$pmin max=$pmax (c's traffic would go on until last handshake + REJECT_AFTER_TIME 180 s; rekey at REKEY_AFTER_TIME 120 s)"
+awk -v a="$v50" -v b="$d50" 'BEGIN { printf "ratio e2e v2_quarantine_p50 / v1_quarantine_p50 = %.2f\n", a / b }'
+awk -v a="$v99" -v b="$d99" 'BEGIN { printf "ratio e2e v2_quarantine_p99 / v1_quarantine_p99 = %.2f\n", a / b }'
 awk -v p="$p50" -v d="$d50" 'BEGIN { printf "ratio e2e psk_only_p50 / quarantine_p50 = %.0fx\n", p * 1000 / d }'
 awk -v d="$d99" 'BEGIN { printf "goal e2e quarantine p99 <= 1000 ms under TCG: %s (%.1f ms)\n", d <= 1000 ? "PASS" : "FAIL", d }'
+awk -v a="$v50" -v b="$d50" 'BEGIN { printf "goal e2e v2 quarantine p50 not slower than v1 (ratio <= 1.10): %s (%.2f)\n", a / b <= 1.10 ? "PASS" : "MISS", a / b }'
+awk -v d="$v99" 'BEGIN { printf "goal e2e v2 quarantine p99 <= 1000 ms under TCG: %s (%.1f ms)\n", d <= 1000 ? "PASS" : "FAIL", d }'
 [ "$nd" -eq "$ROUNDS" ] || echo "goal e2e all $ROUNDS flips measured: FAIL ($nd)"
+[ "$n2" -eq "$ROUNDS" ] || echo "goal e2e all $ROUNDS v2 flips measured: FAIL ($n2)"

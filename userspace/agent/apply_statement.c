@@ -162,6 +162,9 @@ static int apply_rekeyed(struct agent_config *ca, const struct agent_statement *
 		}
 		p->flags |= MESHNET_PEER_HAS_PSK;
 	}
+	log_info("DELTA revision %llu -> %llu starts epoch %llu: %zu peer(s) changed, every PSK derived anew (module: one transaction, then wg0)",
+		 (unsigned long long)ca->revision, (unsigned long long)st->info.revision,
+		 (unsigned long long)st->info.epoch_id, st->n_peers);
 	r = agent_apply_full(ca, &e, readmitted, true, st->info.revision,
 			     (uint64_t)st->info.valid_until_unix);
 out:

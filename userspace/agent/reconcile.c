@@ -2,8 +2,9 @@
 /*
  * Reconcile loop: the module and wg0 are compared with what the agent
  * holds (the epoch it applied, held.c) and repaired, every
- * RECONCILE_INTERVAL_SEC, at once when a link changes (rtnetlink) and
- * after each applied change:
+ * RECONCILE_INTERVAL_SEC, at once when a link changes (rtnetlink) or a
+ * generic netlink family comes or goes (nlctrl "notify": meshnet.ko
+ * unloaded or loaded), and after each applied change:
  *
  *   wg0 recreated (new ifindex)    private key and port set, module attached,
  *                                  peers re-applied with the module's PSKs
@@ -36,6 +37,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
 #include <openssl/crypto.h>
 
 #include "config_agent.h"
@@ -47,7 +50,8 @@
 
 struct agent_reconcile {
 	pthread_t thread;
-	int rtnl_fd;
+	int rtnl_fd;              /* link events: wg0 deleted, created, renamed */
+	struct nl_sock *genl_ctrl; /* nlctrl "notify": a genl family came or went */
 };
 
 static void repaired(struct agent_config *ca, enum agent_repair kind, const char *fmt, ...)
@@ -392,6 +396,26 @@ static int rtnl_open(void)
 	return fd;
 }
 
+/*
+ * The generic netlink controller's "notify" group: a family registered or
+ * unregistered (meshnet.ko loaded or unloaded) is seen at once.
+ */
+static struct nl_sock *genl_ctrl_open(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int grp;
+
+	if (!sk)
+		return NULL;
+	nl_socket_disable_seq_check(sk);
+	if (genl_connect(sk) || (grp = genl_ctrl_resolve_grp(sk, "nlctrl", "notify")) < 0 ||
+	    nl_socket_add_membership(sk, grp) || nl_socket_set_nonblocking(sk)) {
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
 /* Reads every queued link event; true if there was any. */
 static bool rtnl_drain(int fd)
 {
@@ -410,12 +434,23 @@ static void *reconcile_main(void *arg)
 	const uint64_t interval_ns = (uint64_t)ctx->opts.reconcile_interval * 1000000000ULL;
 	const uint64_t full_ns = (uint64_t)ctx->opts.reconcile_full * 1000000000ULL;
 	uint64_t next = meshnet_now_ns() + interval_ns, next_full = meshnet_now_ns() + full_ns;
-	int fd = ca->rec->rtnl_fd;
+	struct pollfd pfd[2] = {
+		{ .fd = ca->rec->rtnl_fd, .events = POLLIN },
+		{ .fd = ca->rec->genl_ctrl ? nl_socket_get_fd(ca->rec->genl_ctrl) : -1,
+		  .events = POLLIN },
+	};
 
 	while (!atomic_load(&ctx->stop)) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		bool event = poll(&pfd, fd >= 0 ? 1 : 0, 200) > 0 && rtnl_drain(fd);
-		uint64_t now = meshnet_now_ns();
+		bool event = false;
+
+		/* a negative fd is skipped by poll() */
+		if (poll(pfd, 2, 200) > 0) {
+			if (pfd[0].revents && rtnl_drain(pfd[0].fd))
+				event = true;
+			if (pfd[1].revents && rtnl_drain(pfd[1].fd))
+				event = true;
+		}
+			uint64_t now = meshnet_now_ns();
 		bool full = atomic_exchange(&ca->check_now, false) || now >= next_full;
 
 		if (!event && !full && now < next)
@@ -444,10 +479,16 @@ int agent_reconcile_start(struct agent_config *ca)
 	if (rec->rtnl_fd < 0)
 		log_warn("reconcile: no rtnetlink link events (%s): checking every %u s only",
 			 strerror(errno), ca->ctx->opts.reconcile_interval);
+	rec->genl_ctrl = genl_ctrl_open();
+	if (!rec->genl_ctrl)
+		log_warn("reconcile: no generic netlink family events: a module reload is seen within %u s",
+			 ca->ctx->opts.reconcile_interval);
 	ca->rec = rec;
 	if (pthread_create(&rec->thread, NULL, reconcile_main, ca)) {
 		if (rec->rtnl_fd >= 0)
 			close(rec->rtnl_fd);
+		if (rec->genl_ctrl)
+			nl_socket_free(rec->genl_ctrl);
 		free(rec);
 		ca->rec = NULL;
 		return -1;
@@ -463,6 +504,8 @@ void agent_reconcile_stop(struct agent_config *ca)
 	pthread_join(ca->rec->thread, NULL);
 	if (ca->rec->rtnl_fd >= 0)
 		close(ca->rec->rtnl_fd);
+	if (ca->rec->genl_ctrl)
+		nl_socket_free(ca->rec->genl_ctrl);
 	free(ca->rec);
 	ca->rec = NULL;
 }

@@ -272,6 +272,13 @@ int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, s
 			fprintf(out, ", %s failures in a row, last: %s", json_object_get_string(v),
 				str_of(ctl, "last_error", "?"));
 		fputc('\n', out);
+		if (json_object_object_get_ex(ctl, "revision", &v))
+			fprintf(out, "revision:    %s (signed statements, protocol v2)\n",
+				json_object_get_string(v));
+		if (json_object_object_get_ex(ctl, "statements_refused", &v) &&
+		    json_object_get_int64(v) > 0)
+			fprintf(out, "refused:     %s statements, last: %s\n", json_object_get_string(v),
+				str_of(ctl, "last_refusal", "?"));
 	}
 	{
 		struct json_object *rec = obj_of(root, "reconcile"), *counts = obj_of(rec, "repairs");
