@@ -104,7 +104,6 @@ static const struct option_spec option_table[] = {
 	    "the controller's Ed25519 public key (base64; meshnetd pubkey): protocol v2, signed statements"),
 	STR("CONTROLLER_PUBKEY_FILE", "controller-pubkey-file", controller_pubkey_file,
 	    "file with that key (controller.pub), instead of CONTROLLER_PUBKEY"),
-	STR("MESH_ID", "mesh-id", mesh_id, "the mesh's name in the controller's statements (v2)"),
 	UINT("RECONCILE_INTERVAL_SEC", "reconcile-interval", reconcile_interval, 0, 3600,
 	     "seconds between checks of the module and wg0 against the applied epoch (0 = off)"),
 	UINT("RECONCILE_FULL_SEC", "reconcile-full", reconcile_full, 1, 86400,
@@ -138,7 +137,6 @@ void agent_options_defaults(struct agent_options *o)
 	o->fail_closed = true;
 	o->grace = 30;
 	o->reconcile_interval = 1;
-	snprintf(o->mesh_id, sizeof(o->mesh_id), "meshnet");
 	o->reconcile_full = 30;
 }
 
@@ -499,10 +497,6 @@ int agent_options_validate(const struct agent_options *o, char *err, size_t errl
 				 o->controller_pubkey);
 			return -1;
 		}
-	}
-	if (!valid_node_id(o->mesh_id)) {
-		snprintf(err, errlen, "MESH_ID: '%s' must match ^[a-z0-9][a-z0-9._-]{0,62}$", o->mesh_id);
-		return -1;
 	}
 	if (o->emit_interval && !o->bench_cmd[0] && !o->demo_scores) {
 		snprintf(err, errlen,

@@ -63,7 +63,6 @@ struct agent_options {
 	unsigned int wg_remove_delay; /* WG_REMOVE_DELAY_SEC */
 	char controller_pubkey[64];      /* CONTROLLER_PUBKEY: base64 Ed25519 (v2) */
 	char controller_pubkey_file[PATH_MAX]; /* CONTROLLER_PUBKEY_FILE */
-	char mesh_id[64];                /* MESH_ID */
 	unsigned int reconcile_interval; /* RECONCILE_INTERVAL_SEC, 0 = off */
 	unsigned int reconcile_full;     /* RECONCILE_FULL_SEC */
 };
