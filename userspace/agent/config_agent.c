@@ -84,6 +84,20 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 	default:
 		return poll_failed(ca, text);
 	}
+	if (st.checkpoint && ca->have_monitor) {
+		/* the statement's proof is from the size the controller chose: ask for ours */
+		uint64_t to = agent_monitor_newer_size(&ca->monitor, st.checkpoint,
+						       strlen(st.checkpoint));
+		tlog_hash *proof;
+		size_t n;
+
+		if (to && !agent_controller_consistency_proof(ca, ca->monitor.held.size, to, &proof,
+							      &n)) {
+			free(st.proof);
+			st.proof = proof;
+			st.n_proof = n;
+		}
+	}
 	pthread_mutex_lock(&ca->lock);
 	if (st.checkpoint && ca->have_monitor &&
 	    agent_monitor_accept(&ca->monitor, st.checkpoint, strlen(st.checkpoint), st.proof,

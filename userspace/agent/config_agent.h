@@ -118,6 +118,13 @@ enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsig
 						  struct agent_statement *st, char *text,
 						  size_t textlen);
 
+/*
+ * GET /v1/log/proof/consistency?from=&to=: the proof that the log of size
+ * to extends the one of size from (checked by the monitor, not trusted). 0 or -1.
+ */
+int agent_controller_consistency_proof(struct agent_config *ca, uint64_t from, uint64_t to,
+				       tlog_hash **proof, size_t *n);
+
 /* A refused statement or checkpoint: logged and counted in status.json. */
 void agent_controller_count_refusal(struct agent_config *ca, const char *why);
 

@@ -19,6 +19,8 @@
 #include "nl/meshnet_parse.h"
 #include "statement_read.h"
 #include "table_digest.h"
+#include "jsonutil.h"
+#include "tlog/checkpoint.h"
 #include "nl/meshnet_nl.h"
 
 /* The message of a 403 {"error": {"code": "denied", "message": ...}}. */
@@ -227,4 +229,48 @@ int agent_controller_ack(struct agent_config *ca)
 	}
 	agent_http_reply_free(&reply);
 	return 0;
+}
+
+int agent_controller_consistency_proof(struct agent_config *ca, uint64_t from, uint64_t to,
+				       tlog_hash **proof, size_t *n)
+{
+	const struct agent_options *o = &ca->ctx->opts;
+	struct agent_http_reply reply;
+	struct json_object *root = NULL, *list;
+	char path[128], err[400];
+	int ret = -1;
+
+	*proof = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "/v1/log/proof/consistency?from=%llu&to=%llu",
+		 (unsigned long long)from, (unsigned long long)to);
+	if (agent_http_request(&ca->http, "GET", path, NULL, o->http_timeout, &reply, err,
+			       sizeof(err)))
+		return -1;
+	if (reply.status == 200 && reply.body)
+		root = meshnet_json_parse_strict(reply.body, reply.len);
+	if (root && json_object_object_get_ex(root, "proof", &list) &&
+	    json_object_is_type(list, json_type_array) &&
+	    json_object_array_length(list) <= TLOG_MAX_PROOF) {
+		size_t len = json_object_array_length(list);
+
+		*proof = calloc(len ? len : 1, sizeof(**proof));
+		ret = *proof ? 0 : -1;
+		for (size_t i = 0; !ret && i < len; i++) {
+			struct json_object *h = json_object_array_get_idx(list, i);
+
+			if (!json_object_is_type(h, json_type_string) ||
+			    tlog_hash_from_b64((*proof)[i], json_object_get_string(h)))
+				ret = -1;
+		}
+		if (!ret)
+			*n = len;
+	}
+	if (ret) {
+		free(*proof);
+		*proof = NULL;
+	}
+	json_object_put(root);
+	agent_http_reply_free(&reply);
+	return ret;
 }

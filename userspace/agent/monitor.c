@@ -81,3 +81,13 @@ int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
 	m->have = true;
 	return 0;
 }
+
+uint64_t agent_monitor_newer_size(const struct agent_monitor *m, const char *note, size_t len)
+{
+	struct tlog_checkpoint c;
+	uint64_t verified = 0;
+
+	if (!m->have || tlog_checkpoint_open(note, len, &m->verifier, 1, m->origin, &c, &verified))
+		return 0;
+	return c.size > m->held.size ? c.size : 0;
+}

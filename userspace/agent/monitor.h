@@ -42,4 +42,10 @@ void agent_monitor_free(struct agent_monitor *m);
 int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
 			 const tlog_hash *proof, size_t n_proof, char *why, size_t whylen);
 
+/*
+ * The size of a checkpoint note's tree when it verifies and is larger than
+ * the held one (a proof from the held size is needed), else 0.
+ */
+uint64_t agent_monitor_newer_size(const struct agent_monitor *m, const char *note, size_t len);
+
 #endif
