@@ -85,6 +85,22 @@ int audit_log_load(const char *dir, struct audit_log *log, FILE *err)
 	char path[PATH_MAX];
 
 	memset(log, 0, sizeof(*log));
+	/*
+	 * The checkpoint first: meshnetd signs one only after its records are
+	 * durable, so on a live log every record it covers is read below (records
+	 * appended meanwhile are reported as not covered, a record being written
+	 * right now as in progress).
+	 */
+	snprintf(path, sizeof(path), "%s/checkpoint", dir);
+	log->checkpoint_note = meshnet_read_file(path, TLOG_NOTE_MAX_LEN, &log->checkpoint_len);
+	if (log->checkpoint_note) {
+		size_t text_len;
+		const char *blank = strstr(log->checkpoint_note, "\n\n");
+
+		text_len = blank ? (size_t)(blank - log->checkpoint_note) + 1 : 0;
+		log->has_checkpoint = text_len &&
+			!tlog_checkpoint_parse(log->checkpoint_note, text_len, &log->cp);
+	}
 	for (seg = 0;; seg++) {
 		char *text, *p, *end;
 		size_t len;
@@ -109,6 +125,12 @@ int audit_log_load(const char *dir, struct audit_log *log, FILE *err)
 		for (p = text, end = text + len; p < end;) {
 			char *nl = memchr(p, '\n', (size_t)(end - p));
 
+			if (!nl && log->has_checkpoint && log->n >= log->cp.size) {
+				fprintf(err, "%s: a record past the checkpoint is still being "
+					"written; not checked\n", path);
+				free(text);
+				return 0;
+			}
 			if (!nl) {
 				fprintf(err, "%s: the last record has no newline (torn)\n", path);
 				free(text);
@@ -124,16 +146,6 @@ int audit_log_load(const char *dir, struct audit_log *log, FILE *err)
 		free(text);
 		if (log->n % TLOG_RECORDS_PER_SEGMENT)
 			break;
-	}
-	snprintf(path, sizeof(path), "%s/checkpoint", dir);
-	log->checkpoint_note = meshnet_read_file(path, TLOG_NOTE_MAX_LEN, &log->checkpoint_len);
-	if (log->checkpoint_note) {
-		size_t text_len;
-		const char *blank = strstr(log->checkpoint_note, "\n\n");
-
-		text_len = blank ? (size_t)(blank - log->checkpoint_note) + 1 : 0;
-		log->has_checkpoint = text_len &&
-			!tlog_checkpoint_parse(log->checkpoint_note, text_len, &log->cp);
 	}
 	return 0;
 err:
