@@ -250,11 +250,11 @@ static int srv_start(struct srv *s, const char *bin, size_t n_nodes)
 	f = fopen(path, "w");
 	if (!f)
 		return -1;
-	keypair(sk, NULL);
 	fprintf(f, "{\"nodes\":[\n");
 	for (i = 0; i < n_nodes; i++) {
 		char wg[48];
 
+		EVP_PKEY_free(keypair(sk, NULL));	/* every node its own signing key */
 		wg_key(wg, i);
 		fprintf(f, "%s{\"node_id\":\"n%06zu\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
 			"\"allowed_ips\":[\"10.%zu.%zu.%zu/32\"]}\n", i ? "," : "", i, wg, sk,
