@@ -375,7 +375,7 @@ int main(int argc, char **argv)
 		struct policy *p;
 
 		/* a new version each round: v2, v3, v4 */
-		char text[sizeof(policy_b) + 8];
+		char text[sizeof(policy_b) + 32];
 
 		snprintf(text, sizeof(text), "version %d%s", round + 2, strchr(policy_b, '\n'));
 		t0 = now_s();
