@@ -102,6 +102,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) vm-bins
 	$(MAKE) -k check-host || true
+	@sh $(TOP)/scripts/missing-suites.sh $(RESULTS) $(HOST_SUITES)
 	$(MAKE) -k -j2 check-vm || true
 	@sh $(TOP)/scripts/summarize.sh $(RESULTS)
 

@@ -48,7 +48,7 @@ $(eval $(call fuzz_target,fuzz_route,userspace/controller/router.c))
 $(eval $(call fuzz_target,fuzz_audit,userspace/controller/audit.c))
 $(eval $(call fuzz_target,fuzz_checkpoint,))
 $(eval $(call fuzz_target,fuzz_controller_config,userspace/controller/config.c))
-$(eval $(call fuzz_target,fuzz_bench_cmd,userspace/agent/bench.c userspace/agent/options.c \
+$(eval $(call fuzz_target,fuzz_bench_cmd,userspace/agent/bench.c userspace/agent/harness.c userspace/agent/options.c \
 	userspace/agent/ctl_urls.c))
 $(eval $(call fuzz_target,fuzz_agent_config,userspace/agent/options.c userspace/agent/ctl_urls.c))
 
@@ -66,3 +66,7 @@ fuzz: fuzz-bins
 	@cat $(BUILD)/bench/fuzz.txt
 
 HOST_SUITES += fuzz-smoke
+
+# The controller's console route includes its generated assets header.
+$(BUILD)/fuzz/obj/userspace/controller/routes/console.o: $(BUILD)/gen/console_assets.h
+$(BUILD)/fuzz/obj/userspace/controller/routes/console.o: FUZZ_CFLAGS += -I$(BUILD)/gen
