@@ -89,10 +89,10 @@ static int merge(const struct agent_config *ca, const struct agent_statement *st
 	size_t cap = ca->current.n_peers + st->n_peers;
 
 	*merged = ca->current;
-	merged->peers = cap ? calloc(cap, sizeof(*merged->peers)) : NULL;
+	merged->peers = calloc(cap ? cap : 1, sizeof(*merged->peers));
 	*gone = calloc(st->n_removes + st->n_peers + 1, sizeof(**gone));
 	*n_gone = 0;
-	if ((cap && !merged->peers) || !*gone) {
+	if (!merged->peers || !*gone) {
 		free(merged->peers);
 		free(*gone);
 		return -1;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -86,14 +87,16 @@ int agent_harness_check(const struct agent_harness *h, char *err, size_t errlen)
 static void __attribute__((noreturn)) child_fail(const char *what)
 {
 	const char *e = strerror(errno); /* glibc's table: no allocation */
-	ssize_t n;
+	struct iovec iov[] = {
+		{ (void *)"meshnet-agent harness sandbox: ", 31 },
+		{ (void *)what, strlen(what) },
+		{ (void *)": ", 2 },
+		{ (void *)e, strlen(e) },
+		{ (void *)"\n", 1 },
+	};
 
-	n = write(STDERR_FILENO, "meshnet-agent harness sandbox: ", 31);
-	n = write(STDERR_FILENO, what, strlen(what));
-	n = write(STDERR_FILENO, ": ", 2);
-	n = write(STDERR_FILENO, e, strlen(e));
-	n = write(STDERR_FILENO, "\n", 1);
-	(void)n;
+	if (writev(STDERR_FILENO, iov, 5) < 0)
+		_exit(126);
 	_exit(126);
 }
 

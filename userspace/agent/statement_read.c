@@ -103,8 +103,8 @@ static int read_peers(struct json_object *list, struct agent_statement *st,
 	size_t n = json_object_array_length(list);
 	char path[40];
 
-	st->peers = n ? calloc(n, sizeof(*st->peers)) : NULL;
-	if (n && !st->peers)
+	st->peers = calloc(n ? n : 1, sizeof(*st->peers));
+	if (!st->peers)
 		return refuse(why, whylen, "out of memory (%zu peers)", n);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "peers[%zu].", i);
@@ -122,9 +122,9 @@ static int read_changes(struct json_object *list, struct agent_statement *st,
 	size_t n = json_object_array_length(list);
 	char path[40], err[256];
 
-	st->peers = n ? calloc(n, sizeof(*st->peers)) : NULL;
-	st->removes = n ? calloc(n, sizeof(*st->removes)) : NULL;
-	if (n && (!st->peers || !st->removes))
+	st->peers = calloc(n ? n : 1, sizeof(*st->peers));
+	st->removes = calloc(n ? n : 1, sizeof(*st->removes));
+	if (!st->peers || !st->removes)
 		return refuse(why, whylen, "out of memory (%zu changes)", n);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *c = json_object_array_get_idx(list, i);
