@@ -124,6 +124,7 @@ enum evidence_put node_evidence_put(struct node_evidence *ne, const struct evalu
 		if (ne->n_att >= EVIDENCE_MAX_PER_NODE)
 			return EVIDENCE_PUT_FULL;
 	}
+	strcpy(s.suite, a->suite);	/* before the allocations below own s */
 	s.scores = malloc(a->n_scores * sizeof(*s.scores));
 	s.envelope = strdup(envelope);
 	if (!s.scores || !s.envelope) {
@@ -144,7 +145,6 @@ enum evidence_put node_evidence_put(struct node_evidence *ne, const struct evalu
 	memcpy(s.scores, a->scores, a->n_scores * sizeof(*s.scores));
 	s.n_scores = a->n_scores;
 	s.ev = ev;
-	strcpy(s.suite, a->suite);
 	s.ran_at = a->ran_at;
 	s.expires = a->expires;
 	s.received = received;
