@@ -413,9 +413,12 @@ TEST_F(pg, two_stores_racing_create_each_revision_and_epoch_once)
 	       r[1].conflicts);
 	EXPECT_EQ(0, r[0].errors + r[1].errors);
 	EXPECT_EQ(600, wins + r[0].conflicts + r[1].conflicts);
-	/* The race really happened: both lost some. */
-	EXPECT_LT(0, r[0].conflicts);
-	EXPECT_LT(0, r[1].conflicts);
+	/*
+	 * The race really happened: some commit lost to the other store. Which
+	 * one loses is the scheduler's choice (on a quiet machine one store can
+	 * win every round), so only the sum is asserted.
+	 */
+	EXPECT_LT(0, r[0].conflicts + r[1].conflicts);
 	v = sql_value(self->url, "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || "
 		      "coalesce(max(id), 0) FROM epochs");
 	ASSERT_NE(NULL, v);
