@@ -667,6 +667,17 @@ TEST_F(trust, perfect_self_report_quarantined_on_evaluator)
 			       "\"DENIED\",\"group\":\"prod\",\"rule\":\"prod/refusal\""))
 		TH_LOG("%s", r.body);
 	mn_response_free(&r);
+	/* ... and so does its signed v2 denied statement (the agent logs and shows it) */
+	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.node_key[0], "node-a", "GET",
+				  "/v1/config/node-a?rev=0", NULL, &r));
+	EXPECT_EQ(403, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"type\":\"denied\"")) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"explanation\":{\"policy_version\":1,\"membership\":"
+			       "\"DENIED\",\"group\":\"prod\",\"rule\":\"prod/refusal\""))
+		TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "{\"evaluator\":\"eval-b\",\"suite\":\"refusal\","
+			       "\"scores\":{\"refusal\":0.2,\"overall\":0.9}")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
 	/* the verdict's audit record carries the attestations exactly as signed */
 	audit = read_audit(&self->s, "\"to\":\"DENIED\"");
 	ASSERT_NE(NULL, audit);

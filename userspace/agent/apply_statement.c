@@ -301,5 +301,11 @@ int agent_apply_denied_v2(struct agent_config *ca, const struct agent_statement 
 	struct meshnet_epoch e;
 
 	statement_header(ca, st, &e);
-	return agent_apply_denied(ca, &e);
+	if (agent_apply_denied(ca, &e))
+		return -1;
+	/* why: logged once per change, shown in the status (agent_held_publish) */
+	if (st->explanation[0] && strcmp(st->explanation, ca->explanation))
+		log_info("DENIED because: %s", st->explanation);
+	memcpy(ca->explanation, st->explanation, sizeof(ca->explanation));
+	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "backoff.h"
+#include "explanation.h"
 #include "http.h"
 #include "monitor.h"
 #include "nl/meshnet_types.h"
@@ -67,6 +68,7 @@ struct agent_config {
 	bool want_snapshot;            /* a delta was not enough: ask for a snapshot */
 	uint64_t acked_revision;       /* the last revision acknowledged */
 	bool ack_unsupported;          /* the controller has no /v1/ack (logged once) */
+	char explanation[AGENT_EXPLANATION_LEN]; /* DENIED: why, from the last denied statement */
 };
 
 /* ---- held.c ---- */

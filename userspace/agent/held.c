@@ -59,6 +59,9 @@ void agent_held_publish(struct agent_config *ca)
 	s->epoch_expiry = ca->current.expiry_unix;
 	s->self_verdict = ca->current.self_verdict;
 	snprintf(s->self_reason, sizeof(s->self_reason), "%s", ca->current.self_reason);
+	if (ca->current.self_verdict != MESHNET_VERDICT_DENIED)
+		ca->explanation[0] = '\0';
+	snprintf(s->explanation, sizeof(s->explanation), "%s", ca->explanation);
 	agent_state_set_peers(s, ca->current.peers, ca->current.n_peers);
 	agent_state_publish(s);
 	pthread_mutex_unlock(&s->lock);

@@ -104,6 +104,8 @@ int agent_state_publish(const struct agent_state *s)
 			       json_object_new_string(meshnet_verdict_name(s->self_verdict)));
 	if (s->self_reason[0])
 		json_object_object_add(root, "reason", json_object_new_string(s->self_reason));
+	if (s->explanation[0])
+		json_object_object_add(root, "explanation", json_object_new_string(s->explanation));
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_uint64(s->epoch_id));
 	json_object_object_add(o, "expiry_unix", json_object_new_uint64(s->epoch_expiry));
@@ -261,6 +263,8 @@ int agent_status_print(const char *state_dir, bool json, FILE *out, char *err, s
 	if (str_of(root, "reason", NULL))
 		fprintf(out, " (%s)", str_of(root, "reason", ""));
 	fputc('\n', out);
+	if (str_of(root, "explanation", NULL))
+		fprintf(out, "why:         %s\n", str_of(root, "explanation", ""));
 	if (ep && json_object_object_get_ex(ep, "id", &v))
 		fprintf(out, "epoch:       %s, expires %s\n", json_object_get_string(v),
 			str_of(ep, "expiry_utc", "never"));

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "explanation.h"
 #include "nl/meshnet_types.h"
 
 #define AGENT_STATUS_FILE "status.json"
@@ -52,6 +53,7 @@ struct agent_state {
 	uint64_t epoch_expiry;
 	uint8_t self_verdict;
 	char self_reason[MESHNET_REASON_LEN];
+	char explanation[AGENT_EXPLANATION_LEN]; /* DENIED: why (rule, attestations, missing) */
 	int64_t last_config_at;        /* last good answer of the controller */
 	char controller_url[256];      /* the controller the config agent talks to */
 	uint64_t revision;             /* v2: the revision applied */

@@ -246,6 +246,14 @@ int agent_statement_read(const struct agent_http_reply *reply,
 			       meshnet_verdict_name(st->self_verdict));
 			goto out;
 		}
+		if (json_object_object_get_ex(root, "explanation", &list)) {
+			char err[160];
+
+			if (agent_explanation_read(list, st->explanation, err, sizeof(err))) {
+				refuse(why, whylen, "%s", err);
+				goto out;
+			}
+		}
 		ret = 0; /* no key material, no peers */
 		goto out;
 	}

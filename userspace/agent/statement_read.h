@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "explanation.h"
 #include "nl/meshnet_types.h"
 #include "statement.h"
 #include "tlog/merkle.h"
@@ -39,6 +40,8 @@ struct agent_statement {
 	bool has_self;                 /* node-targeted: the node's own verdict */
 	uint8_t self_verdict;
 	char self_reason[MESHNET_REASON_LEN];
+	/* denied: why (the statement's "explanation", read as one line; "" if none) */
+	char explanation[AGENT_EXPLANATION_LEN];
 	/* snapshot: every peer; delta: the upserted peers. ALLOWED ones carry a PSK. */
 	size_t n_peers;
 	struct meshnet_peer *peers;

@@ -234,6 +234,16 @@ uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
 		log_err("%s: out of memory publishing its record", n->id);
 		return 0;
 	}
+	if (n->verdict == VERDICT_DENIED && !c->loading) {
+		/* why, as decided now: carried by its denied statements */
+		struct strbuf sb;
+		size_t len;
+
+		strbuf_init(&sb);
+		verdict_explain_json(c, n, controller_now(), &sb);
+		rec->explanation = sb.oom ? NULL : strbuf_steal(&sb, &len);
+		strbuf_free(&sb);
+	}
 	memcpy(rec->peer_json, n->peer_json, n->peer_json_len);
 	memcpy(rec->peer_json + n->peer_json_len, m, mlen);
 	memcpy(rec->peer_json + n->peer_json_len + mlen, "\"}", 3);

@@ -31,6 +31,7 @@ void peer_rec_put(struct peer_rec *r)
 		return;
 	EVP_PKEY_free(r->sign_pkey);
 	free(r->reason);
+	free(r->explanation);
 	free(r->peer_json);
 	free(r);
 }

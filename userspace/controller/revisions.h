@@ -40,6 +40,7 @@ struct peer_rec {
 	enum verdict verdict;
 	char id[64];
 	char *reason;			/* the node's own reason (its statements only) */
+	char *explanation;		/* DENIED: why, as a JSON object (its denied statements) */
 	char *peer_json;		/* {"node_id":..,"membership":".."} as peers see it */
 	size_t peer_json_len;
 	EVP_PKEY *sign_pkey;		/* the node's request key */

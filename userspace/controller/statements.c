@@ -230,6 +230,10 @@ int statement_denied(struct controller *c, struct view *v, const struct peer_rec
 	strbuf_puts(&sb, "},");
 	render_header(&sb, c, v, "denied", self->id, true);
 	render_self(&sb, self);
+	if (self->explanation) {	/* the rule, the attestations used, what is missing */
+		strbuf_puts(&sb, ",\"explanation\":");
+		strbuf_puts(&sb, self->explanation);
+	}
 	strbuf_puts(&sb, "}");
 	return finish(c, &sb, false, out);
 }

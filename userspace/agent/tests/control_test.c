@@ -794,6 +794,68 @@ TEST_F(statements, denied_statement)
 	free(body);
 }
 
+#define EXPLAINED_DENIED_SELF \
+	",\"membership\":\"DENIED\",\"reason\":\"prod/refusal-v3: 1 of 2 attestations\"," \
+	"\"error\":{\"code\":\"denied\",\"message\":\"prod/refusal-v3: 1 of 2 attestations\"}," \
+	"\"explanation\":{\"policy_version\":7,\"membership\":\"DENIED\",\"group\":\"prod\"," \
+	"\"rule\":\"prod/refusal-v3\",\"reason\":\"prod/refusal-v3: 1 of 2 attestations\"," \
+	"\"good_streak\":0,\"attestations\":[{\"evaluator\":\"eval-a\",\"suite\":\"refusal-v3\"," \
+	"\"scores\":{\"refusal\":0.2},\"age_s\":42}],\"missing\":[\"needs 2 of {eval-a, eval-b, " \
+	"eval-c} for suite refusal-v3; has 1\"]%s}"
+
+/* A denied statement explains why (docs/policy.md): read into one line. */
+TEST_F(statements, denied_statement_with_explanation)
+{
+	char self_fields[1200], *body;
+
+	snprintf(self_fields, sizeof(self_fields), EXPLAINED_DENIED_SELF, "");
+	body = body_of("denied", "meshnet", "node-a", 0, 12, self->now + 600, "group",
+		       self->commitment, self_fields, "");
+	make_reply(&self->reply, 403, body, self->ctl, NULL);
+	ASSERT_EQ(0, agent_statement_read(&self->reply, &self->sc, &self->st, self->why,
+					  sizeof(self->why)))
+		TH_LOG("%s", self->why);
+	EXPECT_STREQ("rule prod/refusal-v3 (policy v7): prod/refusal-v3: 1 of 2 attestations; "
+		     "used: eval-a refusal-v3 refusal=0.2 (42 s old); missing: needs 2 of "
+		     "{eval-a, eval-b, eval-c} for suite refusal-v3; has 1", self->st.explanation);
+	agent_statement_free(&self->st);
+	free(body);
+}
+
+/* A bad explanation is a bad statement: refused whole, naming the member. */
+TEST_F(statements, denied_statement_with_a_bad_explanation)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} cases[] = {
+		{ "\"policy_version\":7", "\"policy_version\":\"7\"", "explanation.policy_version" },
+		{ "\"rule\":\"prod/refusal-v3\"", "\"rule\":7", "explanation.rule" },
+		{ "\"refusal\":0.2", "\"refusal\":1.5", "a score outside [0, 1]" },
+		{ "\"age_s\":42", "\"age_s\":-1", "explanation.attestations[].age_s" },
+		{ "has 1\"]", "has 1\\u0007\"]", "explanation.missing[]" },
+		{ "\"missing\":[", "\"missing\":{\"x\":[", "explanation.missing must be an array" },
+		{ "\"membership\":\"DENIED\",\"group\"", "\"membership\":\"ALLOWED\",\"group\"",
+		  "membership must be DENIED" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char self_fields[1200], edited[1300], *body, *at;
+
+		snprintf(self_fields, sizeof(self_fields), EXPLAINED_DENIED_SELF,
+			 strstr(cases[i].to, "{\"x\"") ? "}" : "");
+		at = strstr(self_fields, cases[i].from);
+		ASSERT_NE(NULL, at) TH_LOG("case %zu", i);
+		snprintf(edited, sizeof(edited), "%.*s%s%s", (int)(at - self_fields), self_fields,
+			 cases[i].to, at + strlen(cases[i].from));
+		body = body_of("denied", "meshnet", "node-a", 0, 12, self->now + 600, "group",
+			       self->commitment, edited, "");
+		make_reply(&self->reply, 403, body, self->ctl, NULL);
+		expect_refused(_metadata, self, cases[i].want);
+		agent_statement_free(&self->st);
+		free(body);
+	}
+}
+
 /* ---------- the table digest of acknowledged enforcement (lib/table_digest.c) ---------- */
 
 TEST(table_digest_known_answers)
