@@ -11,7 +11,7 @@ $(eval $(call program,policy-unit-test,selftests/policy/policy_test.c \
 
 # meshnetd with a policy file over a real socket (spawns build/san/meshnetd).
 $(eval $(call program,policy-api-test,selftests/policy/trust_api_test.c \
-	selftests/controller/client.c,$(POLICY_TEST_LIBS)))
+	selftests/controller/client.c userspace/controller/tlog_store.c,$(POLICY_TEST_LIBS)))
 
 .PHONY: policy-unit policy-api
 policy-unit: $(BUILD)/san/policy-unit-test

@@ -25,11 +25,13 @@
 
 #include "kselftest_harness.h"
 
+#include "../../userspace/controller/tlog_store.h"
 #include "../controller/client.h"
 #include "attestation.h"
 #include "b64.h"
 #include "fileio.h"
 #include "sign.h"
+#include "signing_key.h"
 #include "strbuf.h"
 
 #define N_NODES 3
@@ -871,6 +873,250 @@ TEST_F(trust, meshnet_eval_reference_evaluator)
 		 "{\\\"refusal\\\":0.93}}\"' >/dev/null 2>&1", bin, url, key, self->s.wg_b64[0]);
 	EXPECT_EQ(0, system(cmd));
 	EXPECT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+}
+
+/* ---------- audit-verify re-checks policy verdicts offline ---------- */
+
+/* meshnetd audit-verify DIR --key PUB; the exit status, its output in out (caller frees). */
+static int audit_verify(struct tsrv *s, const char *dir, char **out)
+{
+	char exe[PATH_MAX], cmd[3 * PATH_MAX + 64], buf[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct strbuf sb;
+	FILE *p;
+	int st;
+
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(cmd, sizeof(cmd), "'%s/meshnetd' audit-verify '%s' --key '%s/state/controller.pub' "
+		 "2>&1", dirname(exe), dir, s->dir);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	strbuf_init(&sb);
+	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), p)) > 0)
+		strbuf_append(&sb, buf, (size_t)n);
+	strbuf_puts(&sb, "");
+	st = pclose(p);
+	*out = sb.buf;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The log's records as lines (caller frees lines[i] and lines). */
+static size_t read_records(const char *logdir, char ***lines)
+{
+	char path[PATH_MAX + 32], *text, *p, *nl;
+	size_t len, n = 0;
+
+	snprintf(path, sizeof(path), "%s/records-000000.jsonl", logdir);
+	text = meshnet_read_file(path, 64 << 20, &len);
+	*lines = NULL;
+	if (!text)
+		return 0;
+	for (p = text; (nl = strchr(p, '\n')); p = nl + 1) {
+		*lines = realloc(*lines, (n + 1) * sizeof(**lines));
+		(*lines)[n++] = strndup(p, (size_t)(nl - p));
+	}
+	free(text);
+	return n;
+}
+
+/*
+ * Writes lines as a new log in dir, signed with the controller's own key:
+ * what a controller that lies about its verdicts could publish. Each
+ * record's "index" is set to its position.
+ */
+static int write_log(struct tsrv *s, const char *dir, char **lines, size_t n)
+{
+	char key_path[PATH_MAX + 32], cp_path[PATH_MAX + 32], origin[128] = "";
+	struct tlog_store *ts;
+	EVP_PKEY *key;
+	struct strbuf sb;
+	size_t i, len;
+	char *cp;
+	int ret = 0;
+
+	snprintf(key_path, sizeof(key_path), "%s/state/controller.key", s->dir);
+	snprintf(cp_path, sizeof(cp_path), "%s/state/tlog/checkpoint", s->dir);
+	cp = meshnet_read_file(cp_path, 1 << 16, &len);
+	if (!cp)
+		return -1;
+	snprintf(origin, sizeof(origin), "%.*s", (int)strcspn(cp, "\n"), cp);
+	free(cp);
+	key = meshnet_signing_key_load(key_path, NULL, false);
+	ts = key ? tlog_store_open(dir, origin, key) : NULL;
+	if (!ts) {
+		EVP_PKEY_free(key);
+		return -1;
+	}
+	strbuf_init(&sb);
+	for (i = 0; i < n && !ret; i++) {
+		const char *rest = strchr(lines[i], ',');
+
+		sb.len = 0;
+		strbuf_printf(&sb, "{\"index\":%zu%s", i, rest ? rest : "}");
+		ret = tlog_store_append(ts, sb.buf, sb.len, NULL);
+	}
+	if (!ret)
+		ret = tlog_store_commit(ts);
+	strbuf_free(&sb);
+	tlog_store_close(ts);
+	EVP_PKEY_free(key);
+	return ret;
+}
+
+/* The index of the last verdict record of node-a to DENIED. */
+static ssize_t last_denied(char **lines, size_t n)
+{
+	ssize_t at = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strstr(lines[i], "\"type\":\"verdict\",\"node_id\":\"node-a\"") &&
+		    strstr(lines[i], "\"to\":\"DENIED\"") && strstr(lines[i], "\"policy_version\":1"))
+			at = (ssize_t)i;
+	return at;
+}
+
+/* Replaces the first from in *line by to. */
+static int edit_line(char **line, const char *from, const char *to)
+{
+	char *at = strstr(*line, from), *out;
+
+	if (!at)
+		return -1;
+	if (asprintf(&out, "%.*s%s%s", (int)(at - *line), *line, to, at + strlen(from)) < 0)
+		return -1;
+	free(*line);
+	*line = out;
+	return 0;
+}
+
+/* The envelope body of evaluator ev in line, tampered (one nonce digit changed). */
+static int tamper_attestation(char **line, const char *ev)
+{
+	char *p = *line, b64[MESHNET_B64_LEN(MESHNET_ATT_BODY_MAX) + 1], *nonce, want[64];
+	uint8_t body[MESHNET_ATT_BODY_MAX + 1];
+	long len;
+
+	snprintf(want, sizeof(want), "\"evaluator\":\"%s\"", ev);
+	while ((p = strstr(p, "{\"attestation\":\""))) {
+		size_t n;
+
+		p += 16;
+		n = strcspn(p, "\"");
+		if (n >= sizeof(b64))
+			return -1;
+		memcpy(b64, p, n);
+		b64[n] = '\0';
+		len = meshnet_b64_decode(body, sizeof(body) - 1, b64);
+		if (len < 0)
+			return -1;
+		body[len] = '\0';
+		if (!strstr((char *)body, want))
+			continue;
+		nonce = strstr((char *)body, "\"nonce\":\"");
+		if (!nonce)
+			return -1;
+		nonce[9] = nonce[9] == '0' ? '1' : '0';
+		{
+			char enc[sizeof(b64)], old[sizeof(b64)];
+
+			snprintf(old, sizeof(old), "%s", b64);
+			meshnet_b64_encode(enc, body, (size_t)len);
+			return edit_line(line, old, enc);
+		}
+	}
+	return -1;
+}
+
+TEST_F(trust, audit_verify_rechecks_policy_denials_offline)
+{
+	char logdir[PATH_MAX + 16], forged[PATH_MAX + 16], want[256], *out, **lines, **copy;
+	ssize_t at;
+	size_t n, i;
+	int c;
+
+	/* admitted on eval-a and eval-b, then quarantined by eval-b's bad attestation */
+	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.95, NULL, 0));
+	ASSERT_TRUE(membership_is(&self->s, 0, "ALLOWED"));
+	sleep(1);
+	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.20, NULL, 0));
+	ASSERT_TRUE(membership_is(&self->s, 0, "DENIED"));
+	free(read_audit(&self->s, "\"to\":\"DENIED\""));
+	tsrv_stop(&self->s);
+	/* the genuine log: every policy DENIED re-checked from its signed attestations */
+	snprintf(logdir, sizeof(logdir), "%s/state/tlog", self->s.dir);
+	EXPECT_EQ(0, audit_verify(&self->s, logdir, &out)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "node-a DENIED re-checked under policy v1: rule prod/refusal on "
+			       "2 signed attestation(s) (eval-a/refusal, eval-b/refusal): "
+			       "prod/refusal: median refusal 0.20 < 0.90")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, ", 0 contradicted\npolicy:")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "re-checked from 2 signed attestation(s), 0 whose policy text "
+			       "is not in the log, 0 contradicted")) TH_LOG("%s", out);
+	free(out);
+	n = read_records(logdir, &lines);
+	at = last_denied(lines, n);
+	ASSERT_LE(0, at);
+	/* a rewritten log, re-signed with the controller's key: each lie is named */
+	for (c = 0; c < 4; c++) {
+		size_t m = n, where = (size_t)at;
+
+		copy = calloc(n + 1, sizeof(*copy));
+		ASSERT_NE(NULL, copy);
+		for (i = 0; i < n; i++)
+			copy[i] = strdup(lines[i]);
+		switch (c) {
+		case 0:	/* a tampered attestation */
+			ASSERT_EQ(0, tamper_attestation(&copy[where], "eval-b"));
+			snprintf(want, sizeof(want), "record %zu: node-a DENIED by a policy: attestation 1 "
+				 "(eval-b, suite refusal): its signature does not verify with eval-b's "
+				 "key enrolled at record", where);
+			break;
+		case 1:	/* an evaluator removed before the verdict that rests on it */
+			memmove(&copy[where + 1], &copy[where], (n - where) * sizeof(*copy));
+			ASSERT_LE(0, asprintf(&copy[where], "{\"index\":0,\"time\":"
+				  "\"2026-12-01T10:00:00Z\",\"type\":\"evaluator_remove\","
+				  "\"evaluator_id\":\"eval-b\",\"public_key\":\"%s\"}",
+				  self->s.eval_pub[1]));
+			m = n + 1;
+			snprintf(want, sizeof(want), "record %zu: node-a DENIED by a policy: attestation 1 "
+				 "is of eval-b, removed at record %zu: it cannot count", where + 1, where);
+			break;
+		case 2:	/* a wrong policy version in the record */
+			ASSERT_EQ(0, edit_line(&copy[where], "\"policy_version\":1,",
+					       "\"policy_version\":2,"));
+			snprintf(want, sizeof(want), "record %zu: node-a DENIED by a policy: decided "
+				 "under policy v2, but v1 was in effect", where);
+			break;
+		case 3:	/* the bad attestation left out: what remains does not deny */
+			{
+				char *p = strstr(copy[where], "\"attestations\":[{"), *q;
+
+				ASSERT_NE(NULL, p);
+				q = strstr(p, "},{");
+				ASSERT_NE(NULL, q);
+				ASSERT_EQ(0, edit_line(&copy[where], q + 1, strstr(q, "}]") + 1));
+			}
+			snprintf(want, sizeof(want), "record %zu: node-a DENIED by a policy: the record "
+				 "says \"prod/refusal: median refusal 0.20 < 0.90\", but policy v1 on its "
+				 "attestations gives \"prod/refusal: 1 of 2 attestations\"", where);
+			break;
+		}
+		snprintf(forged, sizeof(forged), "%s/forged-%d", self->s.dir, c);
+		ASSERT_EQ(0, write_log(&self->s, forged, copy, m));
+		EXPECT_EQ(1, audit_verify(&self->s, forged, &out)) TH_LOG("case %d: %s", c, out);
+		EXPECT_NE(NULL, strstr(out, want)) TH_LOG("case %d: want '%s' in:\n%s", c, want, out);
+		/* the tree itself is intact: only the evidence is refused */
+		EXPECT_EQ(NULL, strstr(out, "do not hash")) TH_LOG("case %d: %s", c, out);
+		free(out);
+		for (i = 0; i < m; i++)
+			free(copy[i]);
+		free(copy);
+	}
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
 }
 
 TEST_HARNESS_MAIN

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "audit_verify.h"
+#include "audit_verify_policy.h"
 #include "b64.h"
 #include "fileio.h"
 #include "jsonutil.h"
@@ -194,6 +195,7 @@ struct checker {
 	struct node_key *nodes;
 	size_t n_nodes, cap;
 	uint64_t denied, rechecked, no_benchmark, pinned, unprovable, failed;
+	struct audit_policy_check *policy;	/* verdicts a policy decided */
 };
 
 static struct node_key *node_get(struct checker *c, const char *id, bool create)
@@ -406,6 +408,7 @@ static int check_record(struct checker *c, uint64_t index, const char *text, siz
 		json_object_put(rec);
 		return -1;
 	}
+	audit_policy_observe(c->policy, index, rec, type);
 	if (node && !strcmp(type, "enrol")) {
 		const char *k = meshnet_json_get_string(rec, "signing_key");
 
@@ -434,8 +437,14 @@ static int check_record(struct checker *c, uint64_t index, const char *text, siz
 		}
 	} else if (node && !strcmp(type, "verdict") && (to = meshnet_json_get_string(rec, "to")) &&
 		   !strcmp(to, "DENIED")) {
-		c->denied++;
-		if (recheck_denied(c, index, rec, node, when) < 0) {
+		enum audit_policy_result pr = audit_policy_recheck_denied(c->policy, index, rec,
+									  node, when);
+
+		if (pr == AUDIT_POLICY_CONTRADICTED) {
+			c->failed++;
+			ret = -1;
+		} else if (pr == AUDIT_POLICY_NOT_MINE && (c->denied++,
+			   recheck_denied(c, index, rec, node, when) < 0)) {
 			c->failed++;
 			ret = -1;
 		}
@@ -532,6 +541,11 @@ int audit_verify_dir(const char *dir, const char *key_spec, FILE *out)
 	/* The log is "meshnetd/<MESH_ID>": the audience of the submissions in it. */
 	snprintf(c.audience, sizeof(c.audience), "%s",
 		 strncmp(cp.origin, "meshnetd/", 9) ? cp.origin : cp.origin + 9);
+	c.policy = audit_policy_check_new(out);
+	if (!c.policy) {
+		audit_log_free(&log);
+		return 2;
+	}
 	for (i = 0; i < log.n; i++)
 		if (check_record(&c, i, log.records[i], log.lens[i]))
 			bad = 1;
@@ -556,12 +570,14 @@ int audit_verify_dir(const char *dir, const char *key_spec, FILE *out)
 		(unsigned long long)c.rechecked, (unsigned long long)c.no_benchmark,
 		(unsigned long long)c.pinned, (unsigned long long)c.unprovable,
 		(unsigned long long)c.failed);
+	audit_policy_summary(c.policy);
 	if (bad)
 		fprintf(out, "%s: BROKEN\n", dir);
 	else
 		fprintf(out, "%s: OK, %llu records, tree matches the signed checkpoint\n", dir,
 			(unsigned long long)log.n);
 	free(c.nodes);
+	audit_policy_check_free(c.policy);
 	audit_log_free(&log);
 	return bad;
 }

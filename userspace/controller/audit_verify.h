@@ -13,7 +13,8 @@
  *     submission in the record (its signature checked against the key the
  *     node was enrolled with, found in the log itself) and the rule and
  *     thresholds the record names, or by a named admin pin earlier in the
- *     log.
+ *     log; one a policy decided, from the evaluators' signed attestations
+ *     it rests on, under the policy version in effect (audit_verify_policy.c).
  *
  * Used by `meshnetd audit-verify` and `meshnetd audit ...` (audit_cli.c).
  */

@@ -22,7 +22,8 @@ $(BUILD)/obj/userspace/controller/routes/console.o: CFLAGS_REL += -I$(BUILD)/gen
 $(BUILD)/san/obj/userspace/controller/routes/console.o: CFLAGS_SAN += -I$(BUILD)/gen
 # the trust layer: policy engine, evaluators, attestations (docs/policy.md)
 MESHNETD_SRCS += $(addprefix userspace/controller/,policy.c evaluators.c evidence.c trust.c \
-	attestations.c policies.c routes/attestations.c routes/evaluators.c routes/policy.c)
+	attestations.c policies.c routes/attestations.c routes/evaluators.c routes/policy.c \
+	audit_verify_policy.c)
 MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq) -lpthread -lm
 
 BINS += meshnetd

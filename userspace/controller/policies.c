@@ -17,6 +17,9 @@
 #include "log.h"
 #include "timefmt.h"
 
+/* A record holds at most 1 MiB (TLOG_RECORD_MAX); JSON escaping can grow text 6-fold. */
+#define AUDIT_POLICY_TEXT_MAX (160u << 10)
+
 static void audit_policy(struct controller *c, const char *type, const struct policy *p,
 			 uint64_t previous)
 {
@@ -32,6 +35,13 @@ static void audit_policy(struct controller *c, const char *type, const struct po
 		strbuf_printf(&sb, ",\"effective_unix\":%" PRId64, p->effective_at);
 	strbuf_printf(&sb, ",\"previous_version\":%" PRIu64 ",\"epoch\":%llu", previous,
 		      (unsigned long long)c->epoch.id);
+	/* the text, so that audit-verify can re-run the policy offline */
+	if (p->text_len <= AUDIT_POLICY_TEXT_MAX) {
+		strbuf_puts(&sb, ",\"policy_text\":");
+		strbuf_json_string(&sb, p->text);
+	} else {
+		strbuf_puts(&sb, ",\"policy_text_omitted\":true");
+	}
 	record_audit(c, type, &sb);
 	strbuf_free(&sb);
 }
