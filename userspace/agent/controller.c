@@ -15,6 +15,7 @@
 
 #include "config_agent.h"
 #include "log.h"
+#include "version.h"
 #include "nl/meshnet_epoch.h"
 #include "nl/meshnet_parse.h"
 #include "statement_read.h"
@@ -208,9 +209,9 @@ int agent_controller_ack(struct agent_config *ca)
 	meshnet_table_digest_hex(&d, hex);
 	snprintf(path, sizeof(path), "/v1/ack/%s", o->node_id);
 	snprintf(body, sizeof(body),
-		 "{\"node_id\":\"%s\",\"revision\":%llu,\"epoch\":%llu,\"table_digest\":\"%s\",\"applied_unix\":%lld}",
+		 "{\"node_id\":\"%s\",\"revision\":%llu,\"epoch\":%llu,\"table_digest\":\"%s\",\"applied_unix\":%lld,\"agent_version\":\"%s\"}",
 		 o->node_id, (unsigned long long)revision, (unsigned long long)epoch, hex,
-		 (long long)time(NULL));
+		 (long long)time(NULL), MESHNET_VERSION);
 	if (agent_http_request(&ca->http, "POST", path, body, o->http_timeout, &reply, err,
 			       sizeof(err))) {
 		log_warn("ACK revision %llu not sent: %s", (unsigned long long)revision, err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acks.h"
 #include "admin.h"
 #include "tlog_store.h"
 #include "timefmt.h"
@@ -31,8 +32,30 @@ static void render_scores(struct strbuf *out, const struct scores *s)
 		      s->overall, s->refusal, s->honesty, s->policy);
 }
 
+/* What n's module applied, from its last ack (acks.h); nulls if none. */
+static void render_applied(struct strbuf *out, struct acks *acks, const struct node *n)
+{
+	struct ack_node_view av;
+
+	if (!acks_node_view(acks, n->slot, &av)) {
+		strbuf_puts(out, ",\"applied_revision\":null,\"agent_version\":null,"
+			    "\"last_ack\":null,\"drift\":null");
+		return;
+	}
+	strbuf_printf(out, ",\"applied_revision\":%llu,\"agent_version\":",
+		      (unsigned long long)av.applied_revision);
+	if (*av.agent_version)
+		strbuf_json_string(out, av.agent_version);
+	else
+		strbuf_puts(out, "null");
+	strbuf_puts(out, ",");
+	json_time(out, "last_ack", av.ack_unix);
+	strbuf_printf(out, ",\"drift\":%s", av.drift == ACK_DRIFT ? "true" :
+		      av.drift == ACK_DRIFT_NONE ? "false" : "null");
+}
+
 /* The summary of one node (the list's element). Lock held. */
-static void render_summary(struct strbuf *out, const struct node *n)
+static void render_summary(struct strbuf *out, struct acks *acks, const struct node *n)
 {
 	strbuf_printf(out, "{\"node_id\":\"%s\",\"verdict\":\"%s\",\"reason\":", n->id,
 		      verdict_name(n->verdict));
@@ -64,6 +87,7 @@ static void render_summary(struct strbuf *out, const struct node *n)
 	json_time(out, "last_seen", n->benchmark_received);
 	strbuf_puts(out, ",");
 	json_time(out, "last_update", n->last_update);
+	render_applied(out, acks, n);
 	strbuf_puts(out, "}");
 }
 
@@ -75,7 +99,7 @@ void admin_render_nodes(struct controller *c, struct strbuf *out)
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		if (i)
 			strbuf_puts(out, ",");
-		render_summary(out, c->nodes[i]);
+		render_summary(out, c->acks, c->nodes[i]);
 	}
 	strbuf_puts(out, "]}");
 	pthread_mutex_unlock(&c->lock);
@@ -92,7 +116,7 @@ int admin_render_node(struct controller *c, const char *id, struct strbuf *out)
 		return -1;
 	}
 	strbuf_puts(out, "{\"node\":");
-	render_summary(out, n);
+	render_summary(out, c->acks, n);
 	strbuf_puts(out, ",\"score_history\":[");
 	/* oldest first */
 	for (unsigned int k = 0; k < n->history_len; k++) {
@@ -144,13 +168,17 @@ void admin_render_status(struct controller *c, struct strbuf *out)
 		      c->cfg->epoch_seconds, c->cfg->allow_demo_scores ? "true" : "false");
 	strbuf_printf(out, "\"counters\":{\"benchmarks_accepted\":%llu,\"rotations\":%llu,"
 		      "\"verdict_changes\":%llu,\"auth_failures\":%llu,\"replays\":%llu,"
-		      "\"demo_scores_refused\":%llu}}",
+		      "\"demo_scores_refused\":%llu}",
 		      (unsigned long long)c->stats.benchmarks_accepted,
 		      (unsigned long long)c->stats.rotations,
 		      (unsigned long long)c->stats.verdict_changes,
 		      (unsigned long long)c->stats.auth_failures,
 		      (unsigned long long)c->stats.replays,
 		      (unsigned long long)c->stats.demo_scores_refused);
+	/* acknowledged enforcement, summed up (per node: GET /v1/admin/acks) */
+	strbuf_puts(out, ",\"enforcement\":");
+	acks_render_json(c->acks, c, c->rv.head, controller_now(), false, out);
+	strbuf_puts(out, "}");
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -196,6 +196,8 @@ struct checker {
 	size_t n_nodes, cap;
 	uint64_t denied, rechecked, no_benchmark, pinned, unprovable, failed;
 	struct audit_policy_check *policy;	/* verdicts a policy decided */
+	uint64_t starts, stops, unclean;	/* controller_start / _stop records */
+	bool running;				/* a start not yet followed by a stop */
 };
 
 static struct node_key *node_get(struct checker *c, const char *id, bool create)
@@ -435,6 +437,22 @@ static int check_record(struct checker *c, uint64_t index, const char *text, siz
 			strcpy(nk->pin, pin);
 			nk->pin_record = index;
 		}
+	} else if (!strcmp(type, "controller_start") || !strcmp(type, "controller_stop")) {
+		bool start = !strcmp(type, "controller_start");
+
+		if (!meshnet_json_get_string(rec, "controller_id") ||
+		    !meshnet_json_get_string(rec, "version")) {
+			fprintf(c->out, "record %llu: %s without controller_id or version\n",
+				(unsigned long long)index, type);
+			ret = -1;
+		} else if (start) {
+			c->starts++;
+			c->unclean += c->running;	/* the previous run ended without a stop */
+			c->running = true;
+		} else {
+			c->stops++;
+			c->running = false;
+		}
 	} else if (node && !strcmp(type, "verdict") && (to = meshnet_json_get_string(rec, "to")) &&
 		   !strcmp(to, "DENIED")) {
 		enum audit_policy_result pr = audit_policy_recheck_denied(c->policy, index, rec,
@@ -571,6 +589,10 @@ int audit_verify_dir(const char *dir, const char *key_spec, FILE *out)
 		(unsigned long long)c.pinned, (unsigned long long)c.unprovable,
 		(unsigned long long)c.failed);
 	audit_policy_summary(c.policy);
+	fprintf(out, "controller: %llu start(s), %llu clean stop(s), %llu unclean stop(s) (a start "
+		"with no stop before it)%s\n", (unsigned long long)c.starts,
+		(unsigned long long)c.stops, (unsigned long long)c.unclean,
+		c.running ? "; running (or stopped uncleanly) since the last start" : "");
 	if (bad)
 		fprintf(out, "%s: BROKEN\n", dir);
 	else

@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 
+#include "acks.h"
 #include "controller.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -79,8 +80,10 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 		return NULL;
 	}
 	c->open = commit_batch_new(1);
-	if (!c->open || revisions_init(&c->rv)) {
+	c->acks = acks_new();
+	if (!c->open || !c->acks || revisions_init(&c->rv)) {
 		commit_batch_free(c->open);
+		acks_free(c->acks);
 		free(c->buckets);
 		free(c->key_buckets);
 		replay_cache_free(c->replay);
@@ -103,6 +106,7 @@ void controller_free(struct controller *c)
 
 	if (!c)
 		return;
+	acks_free(c->acks);
 	for (i = 0; i < c->n_nodes; i++)
 		node_free(c->nodes[i]);
 	free(c->nodes);
@@ -192,6 +196,7 @@ int controller_start(struct controller *c)
 	else if (c->trust.active)
 		/* the policy file may have changed while down: decide again now */
 		verdicts_reevaluate_all_locked(c, controller_now(), "policy at start");
+	audit_record_lifecycle(c, "controller_start", 0);
 	controller_commit_locked(c);
 	c->status_dirty = true;
 	pthread_mutex_unlock(&c->lock);

@@ -171,8 +171,11 @@ struct controller {
 	bool importing;			/* NODES_FILE import: batch the syncs */
 	uint64_t loaded_revision;	/* the highest revision the store replayed */
 	struct trust trust;		/* evaluators and the policy in effect */
+	struct acks *acks;		/* acknowledged enforcement (acks.h) */
 	uint64_t attestations_accepted, attestations_refused;
 };
+
+struct acks;
 
 struct controller *controller_new(const struct controller_config *cfg, struct store *store);
 void controller_free(struct controller *c);
@@ -431,6 +434,10 @@ void controller_stop_commit_thread(struct controller *c);
 uint64_t controller_durable_seq(struct controller *c);
 /* Tells the listener of the current head; call unlocked after publishing. */
 void controller_notify(struct controller *c);
+
+/* audit_lifecycle.c: controller_start / controller_stop leaves (lock held / not). */
+void audit_record_lifecycle(struct controller *c, const char *type, int sig);
+void controller_record_stop(struct controller *c, int sig);
 
 /* controller_key.c: load or create the statement key; 0 or -1 (logged). */
 int controller_key_load(struct controller *c);

@@ -4,9 +4,9 @@ MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c 
 	controller_key.c commit.c replicate.c replay.c store.c store_dir.c store_pg.c store_pg_schema.c store_migrate.c \
 	epoch_seal.c audit.c views.c http.c conn_guard.c router.c prefixes.c longpoll.c \
 	store_dir_tlog.c tlog_store.c \
-	audit_verify.c audit_cli.c \
+	audit_verify.c audit_cli.c audit_lifecycle.c \
 	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c \
-	routes/log.c)
+	routes/log.c acks.c routes/ack.c)
 # admin read views, one-time join tokens and their routes
 MESHNETD_SRCS += $(addprefix userspace/controller/,admin_views.c join_tokens.c routes/admin.c \
 	routes/console.c)

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "acks.h"
 #include "b64.h"
 #include "controller.h"
 #include "group_psk.h"
@@ -106,7 +107,7 @@ uint64_t epochs_rotate_locked(struct controller *c, int64_t now, const char *why
 		struct view_epoch ve;
 
 		epoch_view_fill(c, &ve);
-		revisions_epoch(&c->rv, &ve);
+		acks_on_revision(c->acks, revisions_epoch(&c->rv, &ve));
 		OPENSSL_cleanse(&ve, sizeof(ve));
 	}
 	c->stats.rotations++;

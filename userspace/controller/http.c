@@ -46,6 +46,9 @@ static const struct route routes[] = {
 	{ { "GET", "/v1/log/proof/inclusion" }, AUTH_NONE, route_log_inclusion },
 	{ { "GET", "/v1/log/proof/consistency" }, AUTH_NONE, route_log_consistency },
 	{ { "GET", "/v1/log/records" }, AUTH_NONE, route_log_records },
+	/* routes/ack.c */
+	{ { "POST", "/v1/ack/{node_id}" }, AUTH_NODE, route_ack },
+	{ { "GET", "/v1/admin/acks" }, AUTH_ADMIN, route_admin_acks },
 	/* routes/admin.c */
 	{ { "GET", "/v1/admin/status" }, AUTH_ADMIN, route_admin_status },
 	{ { "GET", "/v1/admin/nodes" }, AUTH_ADMIN, route_admin_nodes },

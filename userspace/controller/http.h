@@ -167,6 +167,8 @@ void route_log_checkpoint(struct api_server *s, struct request *r);
 void route_log_inclusion(struct api_server *s, struct request *r);
 void route_log_consistency(struct api_server *s, struct request *r);
 void route_log_records(struct api_server *s, struct request *r);
+void route_ack(struct api_server *s, struct request *r);
+void route_admin_acks(struct api_server *s, struct request *r);
 void route_admin_status(struct api_server *s, struct request *r);
 void route_admin_nodes(struct api_server *s, struct request *r);
 void route_admin_node(struct api_server *s, struct request *r);

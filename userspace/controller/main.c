@@ -154,6 +154,8 @@ static int serve_main(int argc, char **argv)
 		reload_policy(c);
 	}
 	log_info("Stopping on signal %d", sig);
+	/* a clean stop is a record of the log, durable before the exit */
+	controller_record_stop(c, sig);
 	/* The epoch thread first: it calls into the API to wake long-polls. */
 	controller_stop(c);
 	api_stop(api);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acks.h"
 #include "b64.h"
 #include "controller.h"
 #include "fileio.h"
@@ -219,6 +220,7 @@ uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
 	struct peer_rec *rec = rec_new(n);
 	const char *m = verdict_name(n->verdict);
 	size_t mlen = strlen(m);
+	uint64_t rev;
 
 	if (!rec)
 		return 0;
@@ -248,7 +250,11 @@ uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
 	memcpy(rec->peer_json + n->peer_json_len, m, mlen);
 	memcpy(rec->peer_json + n->peer_json_len + mlen, "\"}", 3);
 	rec->peer_json_len = n->peer_json_len + mlen + 2;
-	return revisions_change(&c->rv, n->slot, rec, kind);
+	rev = revisions_change(&c->rv, n->slot, rec, kind);
+	/* the expected table digests (acks.c): O(1) */
+	acks_on_node(c->acks, n->slot, n->id, rev, c->rv.head, n->wg_public_key,
+		     n->verdict == VERDICT_ALLOWED ? 1 : 2);
+	return rev;
 }
 
 void node_publish_removal(struct controller *c, struct node *n)
@@ -258,7 +264,7 @@ void node_publish_removal(struct controller *c, struct node *n)
 	if (!rec)
 		return;
 	rec->removed = true;
-	revisions_change(&c->rv, n->slot, rec, REV_REMOVE);
+	acks_on_remove(c->acks, n->slot, revisions_change(&c->rv, n->slot, rec, REV_REMOVE));
 }
 
 int nodes_insert(struct controller *c, struct node *n)

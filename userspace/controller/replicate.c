@@ -25,6 +25,7 @@
 
 #include <openssl/crypto.h>
 
+#include "acks.h"
 #include "controller.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -77,7 +78,7 @@ static int apply_remote_epoch(struct controller *c, uint64_t rev)
 			 (unsigned long long)c->epoch.id, (unsigned long long)rev);
 	}
 	epoch_view_fill(c, &ve);
-	revisions_epoch(&c->rv, &ve);
+	acks_on_revision(c->acks, revisions_epoch(&c->rv, &ve));
 	OPENSSL_cleanse(&ve, sizeof(ve));
 	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "acks.h"
 #include "b64.h"
 #include "controller.h"
 #include "timefmt.h"
@@ -139,6 +140,7 @@ void controller_render_metrics(struct controller *c, struct strbuf *out, const c
 		      "# TYPE meshnet_demo_scores_refused_total counter\n"
 		      "meshnet_demo_scores_refused_total %llu\n",
 		      (unsigned long long)c->stats.demo_scores_refused);
+	acks_render_metrics(c->acks, c, c->rv.head, controller_now(), out);
 	pthread_mutex_unlock(&c->lock);
 	if (extra)
 		strbuf_puts(out, extra);
@@ -205,5 +207,8 @@ void controller_render_status(struct controller *c, struct strbuf *out)
 		strbuf_printf(out, "%s\n    \"%s\": ", i ? "," : "", c->nodes[i]->id);
 		render_node_status(out, c->nodes[i]);
 	}
-	strbuf_puts(out, "\n  }\n}\n");
+	/* what each node's module applied (acks.c; memory: since this start) */
+	strbuf_puts(out, "\n  },\n  \"enforcement\": ");
+	acks_render_json(c->acks, c, c->rv.head, controller_now(), true, out);
+	strbuf_puts(out, "\n}\n");
 }

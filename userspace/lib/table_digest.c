@@ -24,7 +24,8 @@ void meshnet_table_digest_term(uint8_t out[32], const uint8_t pub[32], uint8_t v
 }
 
 /* sum += term (or -= term), mod 2^256, big-endian */
-static void add_term(struct meshnet_table_digest *d, const uint8_t term[32], int subtract)
+void meshnet_table_digest_add_term(struct meshnet_table_digest *d, const uint8_t term[32],
+				   int subtract)
 {
 	unsigned int carry = subtract ? 1 : 0; /* a - b = a + ~b + 1 */
 
@@ -43,7 +44,7 @@ void meshnet_table_digest_add(struct meshnet_table_digest *d, const uint8_t pub[
 	uint8_t term[32];
 
 	meshnet_table_digest_term(term, pub, verdict);
-	add_term(d, term, 0);
+	meshnet_table_digest_add_term(d, term, 0);
 }
 
 void meshnet_table_digest_sub(struct meshnet_table_digest *d, const uint8_t pub[32],
@@ -52,7 +53,7 @@ void meshnet_table_digest_sub(struct meshnet_table_digest *d, const uint8_t pub[
 	uint8_t term[32];
 
 	meshnet_table_digest_term(term, pub, verdict);
-	add_term(d, term, 1);
+	meshnet_table_digest_add_term(d, term, 1);
 }
 
 void meshnet_table_digest_hex(const struct meshnet_table_digest *d,

@@ -24,6 +24,9 @@ struct meshnet_table_digest {
 void meshnet_table_digest_init(struct meshnet_table_digest *d);
 /* One peer's term: SHA-256("meshnet peer v2" || pub || verdict). */
 void meshnet_table_digest_term(uint8_t out[32], const uint8_t pub[32], uint8_t verdict);
+/* sum += term (subtract: sum -= term), mod 2^256: a term kept from before. */
+void meshnet_table_digest_add_term(struct meshnet_table_digest *d, const uint8_t term[32],
+				   int subtract);
 void meshnet_table_digest_add(struct meshnet_table_digest *d, const uint8_t pub[32],
 			      uint8_t verdict);
 void meshnet_table_digest_sub(struct meshnet_table_digest *d, const uint8_t pub[32],
