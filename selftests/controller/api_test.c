@@ -35,6 +35,7 @@
 #include "sign.h"
 #include "signing_key.h"
 #include "statement.h"
+#include "table_digest.h"
 #include "tlog/checkpoint.h"
 #include "tlog/merkle.h"
 
@@ -2330,6 +2331,364 @@ TEST(v2_durable_before_reply_and_torn_tails_repaired)
 	text[n] = '\0';
 	fclose(f);
 	EXPECT_NE(NULL, strstr(text, "repaired a torn last record")) TH_LOG("a log line says so");
+	server_cleanup(&s);
+}
+
+/* ---- acknowledged enforcement: POST /v1/ack/{node_id} ---- */
+
+/* The table digest node `self` holds when every other node has the given verdicts. */
+static void expected_digest(int self, const uint8_t verdicts[N_NODES], char hex[65])
+{
+	struct meshnet_table_digest d;
+	uint8_t wg[32];
+
+	meshnet_table_digest_init(&d);
+	for (int i = 0; i < N_NODES; i++) {
+		if (i == self)
+			continue;
+		memset(wg, 0x10 + i, sizeof(wg));	/* server_prepare's keys */
+		meshnet_table_digest_add(&d, wg, verdicts[i]);
+	}
+	meshnet_table_digest_hex(&d, hex);
+}
+
+static int ack_as(struct server *s, int signer, int path_node, const char *body,
+		  struct mn_response *r)
+{
+	char target[96];
+
+	snprintf(target, sizeof(target), "/v1/ack/%s", node_ids[path_node]);
+	return mn_do_signed(s->port, s->key[signer], node_ids[signer], "POST", target, body, r);
+}
+
+static void ack_body(char *out, size_t cap, int node, uint64_t rev, uint64_t epoch,
+		     const char *digest, const char *extra)
+{
+	snprintf(out, cap, "{\"node_id\":\"%s\",\"revision\":%llu,\"epoch\":%llu,"
+		 "\"table_digest\":\"%s\",\"applied_unix\":%lld,\"agent_version\":\"test 1.0\"%s}",
+		 node_ids[node], (unsigned long long)rev, (unsigned long long)epoch, digest,
+		 (long long)time(NULL), extra ? extra : "");
+}
+
+/* /v1/admin/acks as JSON (put it). */
+static struct json_object *admin_acks(struct server *s)
+{
+	struct mn_response r;
+	struct json_object *o = NULL;
+
+	if (!admin(s, "GET", "/v1/admin/acks", NULL, &r) && r.status == 200)
+		o = json_tokener_parse(r.body);
+	mn_response_free(&r);
+	return o;
+}
+
+static struct json_object *jpath(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return NULL;
+	return v;
+}
+
+TEST_F(v2, ack_shows_applied_revision_and_drift)
+{
+	static const uint8_t all_allowed[N_NODES] = { 1, 1, 1 };
+	char want[65], wrong[65], body[512];
+	struct json_object *o, *n;
+	struct mn_response r;
+	uint64_t head, epoch;
+
+	for (int i = 0; i < N_NODES; i++) {
+		ASSERT_EQ(0, submit(&self->s, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	ASSERT_EQ(0, get_config(&self->s, 0, "?rev=0", &r));
+	ASSERT_EQ(200, r.status);
+	head = revision_of(&r);
+	epoch = (uint64_t)json_int(r.body, "epoch", "id");
+	mn_response_free(&r);
+	ASSERT_GT(head, 0);
+
+	/* node-a holds every peer ALLOWED: no drift */
+	expected_digest(0, all_allowed, want);
+	ack_body(body, sizeof(body), 0, head, epoch, want, NULL);
+	ASSERT_EQ(0, ack_as(&self->s, 0, 0, body, &r));
+	ASSERT_EQ(200, r.status) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"drift\":false")) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, want)) TH_LOG("the expected digest is named");
+	mn_response_free(&r);
+	/* node-b says node-c is DENIED in its table: drift */
+	expected_digest(1, (const uint8_t[N_NODES]){ 1, 1, 2 }, wrong);
+	ack_body(body, sizeof(body), 1, head, epoch, wrong, NULL);
+	ASSERT_EQ(0, ack_as(&self->s, 1, 1, body, &r));
+	ASSERT_EQ(200, r.status) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "\"drift\":true")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+
+	o = admin_acks(&self->s);
+	ASSERT_NE(NULL, o);
+	n = jpath(jpath(o, "per_node", NULL), "node-a", NULL);
+	ASSERT_NE(NULL, n);
+	EXPECT_EQ(head, (uint64_t)json_object_get_int64(jpath(n, "applied_revision", NULL)));
+	EXPECT_FALSE(json_object_get_boolean(jpath(n, "drift", NULL)));
+	EXPECT_EQ(0, json_object_get_int64(jpath(n, "lag_revisions", NULL)));
+	EXPECT_STREQ("test 1.0", json_object_get_string(jpath(n, "agent_version", NULL)));
+	EXPECT_TRUE(json_object_get_boolean(jpath(jpath(o, "per_node", "node-b"), "drift", NULL)));
+	EXPECT_FALSE(json_object_get_boolean(jpath(jpath(o, "per_node", "node-c"), "acked", NULL)));
+	EXPECT_EQ(1, json_object_get_int64(jpath(o, "drifting", NULL)));
+	EXPECT_EQ(2, json_object_get_int64(jpath(o, "acked", NULL)));
+	json_object_put(o);
+
+	/* a new revision: node-a lags by it until it acks again */
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/rotate", "", &r));
+	mn_response_free(&r);
+	o = admin_acks(&self->s);
+	n = jpath(jpath(o, "per_node", NULL), "node-a", NULL);
+	EXPECT_GE(json_object_get_int64(jpath(n, "lag_revisions", NULL)), 1);
+	json_object_put(o);
+
+	/* the admin node view and status.json show it too */
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/admin/nodes/node-a", NULL, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"agent_version\":\"test 1.0\"")) TH_LOG("%s", r.body);
+	snprintf(body, sizeof(body), "\"applied_revision\":%llu", (unsigned long long)head);
+	EXPECT_NE(NULL, strstr(r.body, body)) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/admin/status", NULL, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"enforcement\":{")) TH_LOG("%s", r.body);
+	EXPECT_EQ(NULL, strstr(r.body, "\"per_node\"")) TH_LOG("status: summary only");
+	mn_response_free(&r);
+	/* public /metrics: counts, no node ids unless METRICS_PER_NODE */
+	EXPECT_EQ(2, metric(&self->s, "meshnet_ack_nodes{state=\"acked\"}"));
+	EXPECT_EQ(1, metric(&self->s, "meshnet_ack_nodes{state=\"drifting\"}"));
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/metrics", "", NULL, &r));
+	EXPECT_EQ(NULL, strstr(r.body, "node=\"node-a\"")) TH_LOG("no node ids in public metrics");
+	mn_response_free(&r);
+}
+
+TEST_F(v2, bad_acks_are_refused_and_change_nothing)
+{
+	static const uint8_t all_allowed[N_NODES] = { 1, 1, 1 };
+	char want[65], body[640], code[64], hdrs[1024], target[64];
+	struct mn_response r;
+	struct json_object *o;
+	uint64_t head, epoch;
+	struct {
+		int signer, path;
+		const char *body;	/* NULL: the good body */
+		int status;
+		const char *code;
+	} cases[16];
+	char bodies[16][640];
+	size_t n = 0;
+
+	for (int i = 0; i < N_NODES; i++) {
+		ASSERT_EQ(0, submit(&self->s, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	ASSERT_EQ(0, get_config(&self->s, 0, "?rev=0", &r));
+	head = revision_of(&r);
+	epoch = (uint64_t)json_int(r.body, "epoch", "id");
+	mn_response_free(&r);
+	expected_digest(0, all_allowed, want);
+
+#define CASE(sg, pa, st, cd, ...) do { \
+		snprintf(bodies[n], sizeof(bodies[n]), __VA_ARGS__); \
+		cases[n].signer = (sg); cases[n].path = (pa); cases[n].body = bodies[n]; \
+		cases[n].status = (st); cases[n].code = (cd); n++; } while (0)
+	ack_body(body, sizeof(body), 0, head, epoch, want, ",\"extra\":1");
+	CASE(0, 0, 400, "unknown_field", "%s", body);
+	ack_body(body, sizeof(body), 0, head + 100, epoch, want, NULL);
+	CASE(0, 0, 409, "revision_from_future", "%s", body);
+	ack_body(body, sizeof(body), 0, head, epoch + 5, want, NULL);
+	CASE(0, 0, 409, "epoch_from_future", "%s", body);
+	ack_body(body, sizeof(body), 0, head, epoch, "zz", NULL);
+	CASE(0, 0, 400, "bad_digest", "%s", body);
+	want[0] = 'A';	/* uppercase hex */
+	ack_body(body, sizeof(body), 0, head, epoch, want, NULL);
+	want[0] = '0';
+	expected_digest(0, all_allowed, want);
+	CASE(0, 0, 400, "bad_digest", "%s", body);
+	/* node-b's id in node-a's ack */
+	ack_body(body, sizeof(body), 1, head, epoch, want, NULL);
+	CASE(0, 0, 400, "node_id_mismatch", "%s", body);
+	ack_body(body, sizeof(body), 0, 0, epoch, want, NULL);
+	CASE(0, 0, 400, "bad_request", "%s", body);
+	CASE(0, 0, 400, "bad_request", "{\"node_id\":\"node-a\",\"revision\":\"%llu\",\"epoch\":%llu,"
+	     "\"table_digest\":\"%s\",\"applied_unix\":1}", (unsigned long long)head,
+	     (unsigned long long)epoch, want);
+	CASE(0, 0, 400, "bad_request", "{\"node_id\":\"node-a\",\"revision\":%llu,\"epoch\":%llu,"
+	     "\"table_digest\":\"%s\",\"applied_unix\":%lld}", (unsigned long long)head,
+	     (unsigned long long)epoch, want, (long long)time(NULL) + 3600);
+	CASE(0, 0, 400, "bad_request", "{\"node_id\":\"node-a\",\"revision\":%llu,\"epoch\":%llu,"
+	     "\"table_digest\":\"%s\",\"applied_unix\":1,\"agent_version\":\"a\\\"b\"}",
+	     (unsigned long long)head, (unsigned long long)epoch, want);
+	CASE(0, 0, 400, "bad_json", "{\"node_id\":");
+	/* node-b signs an ack for node-a (its own header): forbidden */
+	ack_body(body, sizeof(body), 0, head, epoch, want, NULL);
+	CASE(1, 0, 403, "forbidden", "%s", body);
+#undef CASE
+	for (size_t i = 0; i < n; i++) {
+		ASSERT_EQ(0, ack_as(&self->s, cases[i].signer, cases[i].path, cases[i].body, &r));
+		EXPECT_EQ(cases[i].status, r.status) TH_LOG("case %zu: %s -> %s", i, cases[i].body,
+							    r.body);
+		EXPECT_STREQ(cases[i].code, error_code(&r, code, sizeof(code)))
+			TH_LOG("case %zu: %s", i, r.body);
+		mn_response_free(&r);
+	}
+	/* node-a's header, signed with node-b's key: the signature does not verify */
+	ack_body(body, sizeof(body), 0, head, epoch, want, NULL);
+	snprintf(target, sizeof(target), "/v1/ack/node-a");
+	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[1], "node-a", "POST", target,
+				     body, strlen(body), time(NULL)));
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", target, hdrs, body, &r));
+	EXPECT_EQ(401, r.status);
+	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	/* unsigned */
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", target, "", body, &r));
+	EXPECT_EQ(401, r.status);
+	mn_response_free(&r);
+	/* nothing was recorded */
+	o = admin_acks(&self->s);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(0, json_object_get_int64(jpath(o, "acks_received", NULL)));
+	EXPECT_FALSE(json_object_get_boolean(jpath(jpath(o, "per_node", "node-a"), "acked", NULL)));
+	json_object_put(o);
+	/* the good one, then its replay */
+	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST", target,
+				     body, strlen(body), time(NULL)));
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", target, hdrs, body, &r));
+	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do(self->s.port, "POST", target, hdrs, body, &r));
+	EXPECT_EQ(409, r.status);
+	EXPECT_STREQ("replay", error_code(&r, code, sizeof(code)));
+	mn_response_free(&r);
+	o = admin_acks(&self->s);
+	EXPECT_EQ(1, json_object_get_int64(jpath(o, "acks_received", NULL)));
+	json_object_put(o);
+}
+
+TEST_F(v2, quarantine_counts_peers_that_confirmed_it)
+{
+	char want[65], body[512];
+	struct json_object *o, *q;
+	struct mn_response r;
+	uint64_t rev, epoch, qrev;
+
+	for (int i = 0; i < N_NODES; i++) {
+		ASSERT_EQ(0, submit(&self->s, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	/* node-c is quarantined: node-a and node-b must confirm it */
+	ASSERT_EQ(0, submit(&self->s, 2, 0.1, &r));
+	ASSERT_EQ(200, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, "?rev=0", &r));
+	rev = revision_of(&r);
+	epoch = (uint64_t)json_int(r.body, "epoch", "id");
+	mn_response_free(&r);
+	o = admin_acks(&self->s);
+	q = json_object_array_get_idx(jpath(o, "quarantines", NULL), 0);
+	ASSERT_NE(NULL, q) TH_LOG("the flip to DENIED is a quarantine");
+	EXPECT_STREQ("node-c", json_object_get_string(jpath(q, "node_id", NULL)));
+	qrev = (uint64_t)json_object_get_int64(jpath(q, "revision", NULL));
+	EXPECT_EQ(2, json_object_get_int64(jpath(q, "peers", NULL)));
+	EXPECT_EQ(0, json_object_get_int64(jpath(q, "confirmed", NULL)));
+	EXPECT_FALSE(json_object_get_boolean(jpath(q, "all_confirmed", NULL)));
+	json_object_put(o);
+
+	/* node-c itself acking (DENIED) confirms nothing; node-a does */
+	expected_digest(2, (const uint8_t[N_NODES]){ 1, 1, 2 }, want);
+	ack_body(body, sizeof(body), 2, rev, epoch, want, NULL);
+	ASSERT_EQ(0, ack_as(&self->s, 2, 2, body, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, strstr(r.body, "\"drift\":null")) TH_LOG("a DENIED node's table is frozen");
+	mn_response_free(&r);
+	expected_digest(0, (const uint8_t[N_NODES]){ 1, 1, 2 }, want);
+	ack_body(body, sizeof(body), 0, rev, epoch, want, NULL);
+	ASSERT_EQ(0, ack_as(&self->s, 0, 0, body, &r));
+	EXPECT_NE(NULL, strstr(r.body, "\"drift\":false")) TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	o = admin_acks(&self->s);
+	q = json_object_array_get_idx(jpath(o, "quarantines", NULL), 0);
+	EXPECT_EQ(1, json_object_get_int64(jpath(q, "confirmed", NULL)));
+	EXPECT_FALSE(json_object_get_boolean(jpath(q, "all_confirmed", NULL)));
+	json_object_put(o);
+	/* node-b: the second and last peer */
+	expected_digest(1, (const uint8_t[N_NODES]){ 1, 1, 2 }, want);
+	ack_body(body, sizeof(body), 1, rev, epoch, want, NULL);
+	ASSERT_EQ(0, ack_as(&self->s, 1, 1, body, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	o = admin_acks(&self->s);
+	q = json_object_array_get_idx(jpath(o, "quarantines", NULL), 0);
+	EXPECT_EQ(2, json_object_get_int64(jpath(q, "confirmed", NULL)));
+	EXPECT_TRUE(json_object_get_boolean(jpath(q, "all_confirmed", NULL)));
+	EXPECT_GE(json_object_get_int64(jpath(q, "all_confirmed_ms", NULL)), 0);
+	json_object_put(o);
+	/* a second ack of node-a does not count twice */
+	ack_body(body, sizeof(body), 0, rev, epoch, want, NULL);
+	ASSERT_EQ(0, ack_as(&self->s, 0, 0, body, &r));
+	mn_response_free(&r);
+	o = admin_acks(&self->s);
+	q = json_object_array_get_idx(jpath(o, "quarantines", NULL), 0);
+	EXPECT_EQ(2, json_object_get_int64(jpath(q, "confirmed", NULL)));
+	json_object_put(o);
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/metrics", "", NULL, &r));
+	snprintf(body, sizeof(body), "meshnet_quarantine_confirmed{revision=\"%llu\"} 2\n",
+		 (unsigned long long)qrev);
+	EXPECT_NE(NULL, strstr(r.body, body)) TH_LOG("%s", r.body);
+	EXPECT_NE(NULL, strstr(r.body, "meshnet_quarantine_all_confirmed_seconds{revision=\""))
+		TH_LOG("%s", r.body);
+	mn_response_free(&r);
+	/* status.json holds it too */
+	server_stop(&self->s, SIGTERM);
+	{
+		char path[PATH_MAX + 32];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/state/status.json", self->s.dir);
+		f = fopen(path, "r");
+		char text[16384];
+		size_t len = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		text[len] = '\0';
+		/* written by the epoch thread (at most every second): the section is there */
+		EXPECT_NE(NULL, strstr(text, "\"enforcement\": {\"head_revision\"")) TH_LOG("%s", text);
+	}
+}
+
+TEST(v2_start_and_stop_are_log_records)
+{
+	char bin[PATH_MAX], cmd[3 * PATH_MAX];
+	struct server s;
+
+	memset(&s, 0, sizeof(s));
+	mn_family = AF_INET;
+	ASSERT_EQ(0, server_prepare(&s));
+	ASSERT_EQ(0, server_start(&s, NULL));
+	server_stop(&s, SIGTERM);
+	ASSERT_EQ(0, server_start(&s, NULL));
+	server_stop(&s, SIGKILL);
+	ASSERT_EQ(0, server_start(&s, NULL));
+	server_stop(&s, SIGTERM);
+	meshnetd_path(bin, sizeof(bin));
+	snprintf(cmd, sizeof(cmd), "'%s' audit show '%s/state/tlog' | grep -c "
+		 "'\"type\":\"controller_start\",\"controller_id\":\"[^\"]*\",\"pid\":[0-9]*,"
+		 "\"version\":\"[^\"]*\"' | grep -qx 3", bin, s.dir);
+	EXPECT_EQ(0, run_status(cmd)) TH_LOG("three starts, each with its id and version");
+	snprintf(cmd, sizeof(cmd), "'%s' audit show '%s/state/tlog' | grep -c "
+		 "'\"type\":\"controller_stop\".*\"signal\":15' | grep -qx 2", bin, s.dir);
+	EXPECT_EQ(0, run_status(cmd)) TH_LOG("two clean stops (the kill -9 left none)");
+	snprintf(cmd, sizeof(cmd), "'%s' audit-verify '%s/state' | grep -q "
+		 "'controller: 3 start(s), 2 clean stop(s), 1 unclean stop(s)'", bin, s.dir);
+	EXPECT_EQ(0, run_status(cmd)) TH_LOG("audit-verify accepts and counts them");
 	server_cleanup(&s);
 }
 

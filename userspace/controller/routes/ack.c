@@ -156,6 +156,8 @@ void route_ack(struct api_server *s, struct request *r)
 		return;
 	}
 	drift = acks_record(c->acks, slot, &rep, controller_now_ms(), expected);
+	/* status.json shows it at the epoch thread's next write */
+	__atomic_store_n(&c->status_dirty, true, __ATOMIC_RELAXED);
 	strbuf_init(&sb);
 	strbuf_printf(&sb, "{\"node_id\":\"%s\",\"revision\":%llu,\"head_revision\":%llu,"
 		      "\"drift\":%s,\"expected_digest\":", r->node_id,
