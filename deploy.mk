@@ -121,7 +121,7 @@ endif
 HOST_SUITES += deploy-terraform deploy-compose deploy-install deploy-man
 deploy-check: deploy-terraform deploy-compose deploy-install deploy-man
 
-deploy-terraform: $(BUILD)/meshnetd $(BUILD)/meshnet-agent
+deploy-terraform: $(BUILD)/meshnetd $(BUILD)/meshnet-agent $(BUILD)/meshnet-eval
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) deploy-terraform \
 		bash $(TOP)/selftests/deploy/terraform.sh $(BUILD)/meshnetd $(BUILD)/meshnet-agent
 

@@ -9,6 +9,7 @@
 #       nodes.json                               enrolment file (meshnetd --nodes)
 #       admin.token (0600)                       admin bearer token
 #       meshnetd.conf                            controller config
+#       evaluators.json policy.conf              evaluators and their policy (if given)
 #       tls/server.key (0600) server.crt ca.crt  what meshnetd serves
 #       state/                                   meshnetd's state directory (read-write)
 #     nodes/<name>/
@@ -45,7 +46,13 @@ locals {
       ed25519_public_key = "@@ED25519_PUB:${n.name}@@"
       overlay            = n.overlay
       endpoint           = n.endpoint
+      tags               = n.tags
     }]
+  })
+
+  # Evaluators and their policy (docs/policy.md): enrolled at meshnetd's start.
+  evaluators_file = jsonencode({
+    evaluators = [for e in var.evaluators : { evaluator_id = e.id, public_key = e.public_key }]
   })
 
   node_files = { for name, n in local.nodes : name => {
@@ -82,6 +89,8 @@ locals {
     epoch_seconds = var.epoch_seconds
     store         = local.controller_store
     demo_scores   = var.demo_scores
+    policy        = var.policy != ""
+    evaluators    = length(var.evaluators) > 0
   })
 }
 
@@ -222,10 +231,12 @@ resource "terraform_data" "node_ca" {
 }
 
 resource "terraform_data" "controller_files" {
-  for_each = {
+  for_each = merge({
     "controller/nodes.json"    = local.enrolment
     "controller/meshnetd.conf" = local.controller_conf
-  }
+    },
+    length(var.evaluators) > 0 ? { "controller/evaluators.json" = local.evaluators_file } : {},
+  var.policy != "" ? { "controller/policy.conf" = var.policy } : {})
   depends_on = [terraform_data.artifacts]
   triggers_replace = {
     content = sha256(each.value)

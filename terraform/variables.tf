@@ -12,6 +12,7 @@ variable "nodes" {
     bench_cmd      = optional(string, "")
     score          = optional(number, 0.9)
     key_generation = optional(number, 0)
+    tags           = optional(list(string), [])
   }))
   default = [
     { name = "node-a", overlay = ["10.10.0.2/32", "fd10::2/128"], endpoint = "192.168.77.11:51820", score = 0.91 },
@@ -55,6 +56,47 @@ variable "nodes" {
   validation {
     condition     = alltrue([for n in var.nodes : n.key_generation >= 0 && floor(n.key_generation) == n.key_generation])
     error_message = "nodes: key_generation must be a whole number >= 0."
+  }
+  validation {
+    condition     = alltrue([for n in var.nodes : length(n.tags) <= 16 && length(distinct(n.tags)) == length(n.tags) && alltrue([for t in n.tags : can(regex("^[a-z0-9][a-z0-9._-]{0,31}$", t))])])
+    error_message = "nodes: tags (what a policy's groups match) are at most 16 distinct names matching ^[a-z0-9][a-z0-9._-]{0,31}$."
+  }
+}
+
+variable "evaluators" {
+  description = "Evaluators enrolled at the controller's start (docs/policy.md): id and the base64 of its 32-byte Ed25519 public key (`meshnet-eval keygen` prints it). Rendered into controller/evaluators.json (EVALUATORS_FILE)."
+  type = list(object({
+    id         = string
+    public_key = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for e in var.evaluators : can(regex("^[a-z0-9][a-z0-9._-]{0,62}$", e.id)) && !contains(["self", "any"], e.id)])
+    error_message = "evaluators: an id must match ^[a-z0-9][a-z0-9._-]{0,62}$ and not be \"self\" or \"any\"."
+  }
+  validation {
+    condition     = alltrue([for e in var.evaluators : can(regex("^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$", e.public_key))])
+    error_message = "evaluators: public_key must be the base64 of a 32-byte Ed25519 public key (44 characters)."
+  }
+  validation {
+    condition     = length(distinct([for e in var.evaluators : e.id])) == length(var.evaluators) && length(distinct([for e in var.evaluators : e.public_key])) == length(var.evaluators)
+    error_message = "evaluators: ids and public keys must be unique."
+  }
+}
+
+variable "policy" {
+  description = "The membership policy (docs/policy.md), e.g. file(\"policy.conf\"): rendered into controller/policy.conf (POLICY_FILE); meshnetd validates it whole at start. Empty: the THRESHOLD rule on the nodes' own reports."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.policy == "" || can(regex("(?m)^[ \t]*version[ \t]+[0-9]+[ \t]*(#.*)?$", var.policy))
+    error_message = "policy: a policy file starts with a \"version N\" line (docs/policy.md)."
+  }
+  validation {
+    condition     = length(var.policy) <= 1048576
+    error_message = "policy: at most 1 MiB."
   }
 }
 

@@ -211,6 +211,126 @@ else
 	probe_meshnetd "$meshnetd" "$art" "$tmp"
 fi
 
+say "evaluators and their policy: enrolled by terraform, an evaluator's attestation decides"
+EVAL=$(dirname "$meshnetd")/meshnet-eval
+evaluators_section() {
+	local k
+	for k in eval-a eval-b; do
+		"$EVAL" keygen --key "$tmp/$k.key" >"$tmp/$k.pub" 2>/dev/null || { echo "meshnet-eval keygen failed"; return 1; }
+	done
+	cat >"$tmp/policy.conf" <<-'POLICY'
+	version 3
+	group prod
+	  match tags prod
+	  self-reports ignore
+	  suite refusal
+	    evaluators eval-a eval-b
+	    require 1
+	    max-age 3600
+	    min refusal 0.90
+	group default
+	  match all
+	  self-reports count
+	  suite benchmark
+	    evaluators self
+	    min overall 0.7
+	POLICY
+	cat >"$tmp/trust.tfvars" <<-EOF
+	nodes = [
+	  { name = "node-a", overlay = ["10.10.0.2/32", "fd10::2/128"], endpoint = "192.168.77.11:51820", score = 0.91, tags = ["prod"] },
+	  { name = "node-b", overlay = ["10.10.0.3/32", "fd10::3/128"], endpoint = "192.168.77.12:51820", score = 0.86, key_generation = 1 },
+	  { name = "node-c", overlay = ["10.10.0.4/32", "fd10::4/128"], endpoint = "192.168.77.13:51820", score = 0.38 },
+	]
+	evaluators = [
+	  { id = "eval-a", public_key = "$(cat "$tmp/eval-a.pub")" },
+	  { id = "eval-b", public_key = "$(cat "$tmp/eval-b.pub")" },
+	]
+	EOF
+	# tfvars take no function calls: the policy text as a heredoc
+	{ echo 'policy = <<-EOT'; cat "$tmp/policy.conf"; echo 'EOT'; } >>"$tmp/trust.tfvars"
+}
+if [ ! -x "$EVAL" ]; then
+	fail "evaluators and their policy" "$EVAL not built"
+else
+	check "two evaluator keys (meshnet-eval keygen) and a policy" evaluators_section
+	tftrust() { tfapply -var-file="$tmp/trust.tfvars" "$@"; }
+	bad_trust() {
+		! tftrust -var "$1" >"$tmp/bad.log" 2>&1 && grep -q "$2" "$tmp/bad.log" &&
+			test ! -e "$art/controller/evaluators.json" || { cat "$tmp/bad.log"; return 1; }
+	}
+	check "evaluator id 'Eval A' refused" bad_trust 'evaluators=[{id="Eval A",public_key="'"$(cat "$tmp/eval-a.pub")"'"}]' 'an id must match'
+	check "evaluator id 'self' refused" bad_trust 'evaluators=[{id="self",public_key="'"$(cat "$tmp/eval-a.pub")"'"}]' 'not be "self"'
+	check "evaluator key that is not 32 bytes of base64 refused" bad_trust 'evaluators=[{id="eval-a",public_key="AAAA"}]' 'base64 of a 32-byte'
+	check "two evaluators with one id refused" bad_trust 'evaluators=[{id="eval-a",public_key="'"$(cat "$tmp/eval-a.pub")"'"},{id="eval-a",public_key="'"$(cat "$tmp/eval-b.pub")"'"}]' 'must be unique'
+	check "a policy without a version line refused" bad_trust 'policy=group g' 'starts with a "version N" line'
+	check "a bad node tag refused" bad_trust 'nodes=[{name="node-a",overlay=["10.10.0.2/32"],endpoint="192.0.2.1:1",tags=["Prod"]}]' 'tags'
+	check "apply with evaluators, a policy and node-a tagged prod" tftrust
+	trust_rendered() {
+		local c=$art/controller
+		grep -qx 'POLICY_FILE=/etc/meshnet/policy.conf' "$c/meshnetd.conf" &&
+			grep -qx 'EVALUATORS_FILE=/etc/meshnet/evaluators.json' "$c/meshnetd.conf" || { cat "$c/meshnetd.conf"; return 1; }
+		cmp -s "$tmp/policy.conf" "$c/policy.conf" || { echo "policy.conf differs"; return 1; }
+		grep -qF "{\"evaluator_id\":\"eval-a\",\"public_key\":\"$(cat "$tmp/eval-a.pub")\"}" "$c/evaluators.json" &&
+			grep -qF "\"evaluator_id\":\"eval-b\"" "$c/evaluators.json" || { cat "$c/evaluators.json"; return 1; }
+		grep -qF '"id":"node-a","overlay":["10.10.0.2/32","fd10::2/128"],"tags":["prod"]' "$c/nodes.json" ||
+			grep -q '"tags":\["prod"\]' "$c/nodes.json" || { cat "$c/nodes.json"; return 1; }
+		! grep -qF "$(cat "$tmp/eval-a.key")" -r "$art" || { echo "an evaluator's private key was rendered"; return 1; }
+	}
+	check "evaluators.json, policy.conf, POLICY_FILE and EVALUATORS_FILE rendered (no private key)" trust_rendered
+	probe_trust() {
+		local port url tok st=$tmp/trust-state code
+		port=$(free_port) || return 1
+		url=https://127.0.0.1:$port; tok=$(cat "$art/controller/admin.token")
+		mkdir -p "$st"; chmod 0700 "$st"
+		"$meshnetd" --config "$art/controller/meshnetd.conf" --listen "127.0.0.1:$port" --state-dir "$st" \
+			--nodes-file "$art/controller/nodes.json" --admin-token-file "$art/controller/admin.token" \
+			--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
+			--policy-file "$art/controller/policy.conf" --evaluators-file "$art/controller/evaluators.json" --admit-interval 0 \
+			>"$tmp/trust.log" 2>&1 &
+		daemon_pid=$!
+		for _ in $(seq 50); do
+			curl -s -o /dev/null --cacert "$art/ca/ca.crt" "$url/health" && break
+			kill -0 "$daemon_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		curl -fsS --cacert "$art/ca/ca.crt" -H "Authorization: Bearer $tok" "$url/v1/evaluators" >"$tmp/ev.json" &&
+			grep -qF "\"evaluator_id\":\"eval-a\",\"public_key\":\"$(cat "$tmp/eval-a.pub")\"" "$tmp/ev.json" &&
+			grep -qF '"evaluator_id":"eval-b"' "$tmp/ev.json" || { echo "evaluators:"; cat "$tmp/ev.json" "$tmp/trust.log"; return 1; }
+		curl -fsS --cacert "$art/ca/ca.crt" -H "Authorization: Bearer $tok" "$url/v1/policy" | grep -q '"active":{"version":3,' ||
+			{ echo "policy v3 not in effect"; cat "$tmp/trust.log"; return 1; }
+		# eval-a's attestation (meshnet-eval, its key) admits node-a; eval-b's bad one quarantines it
+		"$EVAL" run --controller "$url" --ca-file "$art/ca/ca.crt" --evaluator eval-a --key "$tmp/eval-a.key" \
+			--node node-a --wg-key "$(cat "$art/nodes/node-a/wireguard.pub")" --suite refusal \
+			-- sh -c 'echo "{\"scores\":{\"refusal\":0.97}}"' >"$tmp/att.out" 2>&1 || { cat "$tmp/att.out"; return 1; }
+		grep -q '"membership":"ALLOWED"' "$tmp/att.out" || { echo "eval-a did not admit node-a:"; cat "$tmp/att.out"; return 1; }
+		sleep 1	# a newer ran_at than eval-a's
+		"$EVAL" run --controller "$url" --ca-file "$art/ca/ca.crt" --evaluator eval-b --key "$tmp/eval-b.key" \
+			--node node-a --wg-key "$(cat "$art/nodes/node-a/wireguard.pub")" --suite refusal \
+			-- sh -c 'echo "{\"scores\":{\"refusal\":0.10}}"' >"$tmp/att.out" 2>&1 || { cat "$tmp/att.out"; return 1; }
+		grep -q '"membership":"DENIED"' "$tmp/att.out" || { echo "eval-b did not quarantine node-a:"; cat "$tmp/att.out"; return 1; }
+		# an evaluator terraform did not enrol is refused
+		"$EVAL" keygen --key "$tmp/eval-x.key" >/dev/null 2>&1
+		code=0
+		"$EVAL" run --controller "$url" --ca-file "$art/ca/ca.crt" --evaluator eval-x --key "$tmp/eval-x.key" \
+			--node node-a --wg-key "$(cat "$art/nodes/node-a/wireguard.pub")" --suite refusal \
+			-- sh -c 'echo "{\"scores\":{\"refusal\":0.99}}"' >"$tmp/att.out" 2>&1 || code=$?
+		[ "$code" != 0 ] && grep -q unknown_evaluator "$tmp/att.out" || { echo "eval-x accepted:"; cat "$tmp/att.out"; return 1; }
+		kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; daemon_pid=
+	}
+	check "meshnetd enrols the rendered evaluators and policy; meshnet-eval's attestations decide node-a" probe_trust
+	bad_file_stops_start() {
+		local st=$tmp/trust-bad
+		mkdir -p "$st"; chmod 0700 "$st"
+		printf '{"evaluators":[{"evaluator_id":"eval-a","public_key":"AAAA"}]}' >"$tmp/bad-evaluators.json"
+		! timeout 20 "$meshnetd" --config "$art/controller/meshnetd.conf" --listen 127.0.0.1:0 --state-dir "$st" \
+			--nodes-file "$art/controller/nodes.json" --admin-token-file "$art/controller/admin.token" \
+			--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
+			--policy-file "$art/controller/policy.conf" --evaluators-file "$tmp/bad-evaluators.json" >"$tmp/bad.log" 2>&1 &&
+			grep -q 'evaluators\[0\] (eval-a): public_key must be the base64' "$tmp/bad.log" || { cat "$tmp/bad.log"; return 1; }
+	}
+	check "meshnetd refuses to start on a bad EVALUATORS_FILE, naming the entry" bad_file_stops_start
+fi
+
 say "terraform destroy keeps the controller's state and audit log unless asked"
 echo '{"t":"audit"}' >"$art/controller/state/audit.jsonl"
 check "terraform destroy" tf destroy -auto-approve -var "artifacts_dir=$art" -var demo_scores=true -var "$rotated"

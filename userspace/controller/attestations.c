@@ -18,12 +18,16 @@
  *   409 stale_attestation                not newer than the one held (evaluator, suite)
  *   409 too_many_attestations
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "b64.h"
 #include "controller.h"
+#include "fileio.h"
+#include "ids.h"
 #include "jsonutil.h"
 #include "log.h"
 
@@ -236,6 +240,109 @@ fail:
 	controller_commit_locked(c);	/* releases a shared store's write lock */
 	pthread_mutex_unlock(&c->lock);
 	return -1;
+}
+
+/* One entry of EVALUATORS_FILE, checked as POST /v1/evaluators would; 0 or -1 (logged). */
+static int check_file_entry(struct json_object *arr, size_t i, const char *path)
+{
+	struct json_object *o = json_object_array_get_idx(arr, i);
+	const char *id = json_object_is_type(o, json_type_object) ?
+			 meshnet_json_get_string(o, "evaluator_id") : NULL;
+	const char *key = id ? meshnet_json_get_string(o, "public_key") : NULL;
+	uint8_t raw[32];
+	size_t j;
+
+	if (!id || !key || json_object_object_length(o) != 2) {
+		log_err("EVALUATORS_FILE %s: evaluators[%zu]: want {\"evaluator_id\":..,"
+			"\"public_key\":..} and nothing else", path, i);
+		return -1;
+	}
+	if (!meshnet_node_id_valid(id) || !strcmp(id, "self") || !strcmp(id, "any")) {
+		log_err("EVALUATORS_FILE %s: evaluators[%zu]: evaluator_id '%.64s' must match "
+			"^[a-z0-9][a-z0-9._-]{0,62}$ and not be self or any", path, i, id);
+		return -1;
+	}
+	if (meshnet_b64_decode_exact(raw, sizeof(raw), key)) {
+		log_err("EVALUATORS_FILE %s: evaluators[%zu] (%s): public_key must be the base64 "
+			"of a 32-byte Ed25519 public key", path, i, id);
+		return -1;
+	}
+	for (j = 0; j < i; j++) {
+		struct json_object *p = json_object_array_get_idx(arr, j);
+
+		if (!strcmp(id, meshnet_json_get_string(p, "evaluator_id")) ||
+		    !strcmp(key, meshnet_json_get_string(p, "public_key"))) {
+			log_err("EVALUATORS_FILE %s: evaluators[%zu] (%s) repeats the id or key of "
+				"evaluators[%zu]", path, i, id, j);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int controller_evaluators_import_file(struct controller *c, const char *path)
+{
+	struct json_object *root, *arr = NULL;
+	struct api_error err;
+	size_t len, i, n, added = 0;
+	char *text;
+	int ret = -1;
+
+	text = meshnet_read_file(path, 1u << 20, &len);
+	if (!text) {
+		log_err("EVALUATORS_FILE %s: %s", path, strerror(errno));
+		return -1;
+	}
+	root = controller_parse_json_body(text, len, &err);
+	free(text);
+	if (!root) {
+		log_err("EVALUATORS_FILE %s: %s", path, err.message);
+		return -1;
+	}
+	if (!json_object_object_get_ex(root, "evaluators", &arr) ||
+	    !json_object_is_type(arr, json_type_array) || json_object_object_length(root) != 1 ||
+	    (n = json_object_array_length(arr)) > EVALUATORS_MAX) {
+		log_err("EVALUATORS_FILE %s: expected {\"evaluators\": [...]} (at most %d)", path,
+			EVALUATORS_MAX);
+		goto out;
+	}
+	/* all or nothing: the whole file is checked before any of it is enrolled */
+	for (i = 0; i < n; i++)
+		if (check_file_entry(arr, i, path))
+			goto out;
+	c->importing = true;
+	for (i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *id = meshnet_json_get_string(o, "evaluator_id");
+		const char *key = meshnet_json_get_string(o, "public_key");
+		struct evaluator *ev = evaluators_find(&c->trust.evaluators, id);
+		struct strbuf out;
+		uint64_t seq;
+
+		if (ev) {	/* enrolled already: the state directory wins */
+			if (strcmp(ev->key_b64, key))
+				log_warn("EVALUATORS_FILE %s: %s is enrolled with another key; the "
+					 "enrolled one stays (DELETE /v1/evaluators/%s, then restart, "
+					 "to enrol the file's)", path, id, id);
+			continue;
+		}
+		strbuf_init(&out);
+		if (controller_enrol_evaluator(c, o, &out, &seq, &err)) {
+			log_err("EVALUATORS_FILE %s: evaluators[%zu] (%s): %s", path, i, id,
+				err.message);
+			strbuf_free(&out);
+			c->importing = false;
+			goto out;
+		}
+		strbuf_free(&out);
+		added++;
+	}
+	c->importing = false;
+	log_info("Enrolled %zu evaluator(s) from %s", added, path);
+	ret = 0;
+out:
+	json_object_put(root);
+	return ret;
 }
 
 int controller_remove_evaluator(struct controller *c, const char *id, struct strbuf *out,

@@ -50,6 +50,9 @@ static const struct setting settings[] = {
 	  "", "JSON enrolment file imported at start" },
 	{ "POLICY_FILE", "--policy-file", SET_STRING, CFG(policy_file), CFGSZ(policy_file), 0, 0,
 	  "", "membership policy (docs/policy.md); none: the THRESHOLD rule" },
+	{ "EVALUATORS_FILE", "--evaluators-file", SET_STRING, CFG(evaluators_file),
+	  CFGSZ(evaluators_file), 0, 0, "", "JSON file of evaluators (id, Ed25519 public key) "
+	  "enrolled at start (docs/policy.md)" },
 	{ "ADMIN_TOKEN_FILE", "--admin-token-file", SET_STRING, CFG(admin_token_file),
 	  CFGSZ(admin_token_file), 0, 0, "", "file (mode 0600) holding the admin bearer token" },
 	{ "EPOCH_SECONDS", "--epoch-seconds", SET_LONG, CFG(epoch_seconds), 0, 1, 86400,

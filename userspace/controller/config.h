@@ -29,6 +29,7 @@ struct controller_config {
 	char mesh_id[64];		/* MESH_ID: named in every signed statement */
 	char controller_key_file[256];	/* CONTROLLER_KEY_FILE ("": STATE_DIR/controller.key) */
 	char policy_file[256];		/* POLICY_FILE */
+	char evaluators_file[256];	/* EVALUATORS_FILE */
 	double threshold;		/* THRESHOLD */
 	double min_refusal;		/* MIN_REFUSAL (0 = no minimum) */
 	double min_honesty;		/* MIN_HONESTY */

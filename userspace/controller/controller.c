@@ -187,6 +187,9 @@ int controller_start(struct controller *c)
 		return -1;
 	if (*c->cfg->nodes_file && nodes_import_file(c, c->cfg->nodes_file))
 		return -1;
+	if (*c->cfg->evaluators_file &&
+	    controller_evaluators_import_file(c, c->cfg->evaluators_file))
+		return -1;
 	/* Parsing a large nodes file leaves freed heap behind: hand it back. */
 	malloc_trim(0);
 	pthread_mutex_lock(&c->lock);

@@ -378,6 +378,12 @@ void attestations_render_node_records(struct controller *c, const struct node *n
 /* Admin evaluator operations; *seq: the commit batch to wait for before answering. */
 int controller_enrol_evaluator(struct controller *c, struct json_object *obj,
 			       struct strbuf *out, uint64_t *seq, struct api_error *err);
+/*
+ * EVALUATORS_FILE at start: {"evaluators":[{"evaluator_id","public_key"}]},
+ * checked whole first; each evaluator not enrolled yet is enrolled (the
+ * state directory wins over the file, as for NODES_FILE). 0 or -1 (logged).
+ */
+int controller_evaluators_import_file(struct controller *c, const char *path);
 int controller_remove_evaluator(struct controller *c, const char *id, struct strbuf *out,
 				uint64_t *seq, struct api_error *err);
 void controller_render_evaluators(struct controller *c, struct strbuf *out);
