@@ -24,6 +24,9 @@
 #include "kselftest_harness.h"
 
 #include "cluster.h"
+#include "fileio.h"
+#include "tlog/checkpoint.h"
+#include "tlog/merkle.h"
 #include "pgtest.h"
 
 /* "node-0001=ALLOWED,node-0002=DENIED,..." of a config reply's peers, in node order. */
@@ -176,24 +179,72 @@ TEST_F_TIMEOUT(ha, migration_keeps_every_node_verdict_and_the_audit_chain, 180)
 	p = strstr(out, "OK, ");
 	ASSERT_NE(NULL, p);
 	snprintf(dir_count, sizeof(dir_count), "%.*s", (int)strcspn(p + 4, " "), p + 4);
+	/* Without the controller's public key a database log is not checked. */
 	snprintf(args, sizeof(args), "audit-verify '%s'", self->url);
+	EXPECT_EQ(2, cluster_run(cl, args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "--key"));
+	snprintf(args, sizeof(args), "audit-verify '%s' --key %s/controller.pub", self->url,
+		 cl->c[0].state);
 	ASSERT_EQ(0, cluster_run(cl, args, out, sizeof(out)));
 	p = strstr(out, "OK, ");
 	ASSERT_NE(NULL, p);
 	snprintf(db_count, sizeof(db_count), "%.*s", (int)strcspn(p + 4, " "), p + 4);
 	EXPECT_STREQ(dir_count, db_count);
 	TH_LOG("audit records: %s in the directory, %s in the database", dir_count, db_count);
-	/* Tampering with a record in the database is caught. */
-	ASSERT_EQ(0, sql(self->url, "UPDATE audit_records SET record = replace(record, "
-			 "'\"type\"', '\"tipe\"') WHERE seq = 2"));
-	EXPECT_EQ(1, cluster_run(cl, args, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "BROKEN"));
-	ASSERT_EQ(0, sql(self->url, "UPDATE audit_records SET record = replace(record, "
-			 "'\"tipe\"', '\"type\"') WHERE seq = 2"));
-	EXPECT_EQ(0, cluster_run(cl, args, out, sizeof(out)));
+	/* The same tree: the database's checkpoint is the directory's, byte for byte. */
+	v = sql_value(self->url, "SELECT tlog_checkpoint FROM store_head");
+	{
+		char path[PATH_MAX], *cp;
+		size_t len;
 
-	/* 5. A controller on the database serves what the directory served. */
+		snprintf(path, sizeof(path), "%s/tlog/checkpoint", cl->c[0].state);
+		cp = meshnet_read_file(path, 4096, &len);
+		EXPECT_STREQ(cp ? cp : "(no file)", v ? v : "(none)");
+		free(cp);
+	}
+	free(v);
+	/* Tampering with a record in the database is caught. */
+	ASSERT_EQ(0, sql(self->url, "UPDATE tlog_records SET record = replace(record, "
+			 "'\"type\"', '\"tipe\"') WHERE idx = 2"));
+	EXPECT_EQ(1, cluster_run(cl, args, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "record 2: changed after it was logged"));
+	ASSERT_EQ(0, sql(self->url, "UPDATE tlog_records SET record = replace(record, "
+			 "'\"tipe\"', '\"type\"') WHERE idx = 2"));
+	EXPECT_EQ(0, cluster_run(cl, args, out, sizeof(out)));
+	/* meshnetd audit export writes a log directory that audit-verify checks. */
+	snprintf(args, sizeof(args), "audit export '%s' %s/export", self->url, cl->dir);
+	ASSERT_EQ(0, cluster_run(cl, args, out, sizeof(out)));
+	EXPECT_EQ(2, cluster_run(cl, args, out, sizeof(out)));	/* exists: refused */
+	snprintf(args, sizeof(args), "audit-verify %s/export --key %s/controller.pub", cl->dir,
+		 cl->c[0].state);
+	EXPECT_EQ(0, cluster_run(cl, args, out, sizeof(out)));
+	snprintf(args, sizeof(args), "audit-verify '%s' --key %s/controller.pub", self->url,
+		 cl->c[0].state);
+
+	/*
+	 * 5. A controller on the database serves what the directory served; it
+	 * continues the log with the same statement key (another key is refused).
+	 */
 	snprintf(cl->store, sizeof(cl->store), "%s", self->url);
+	cl->nodes_file[0] = '\0';
+	EXPECT_NE(0, cluster_start(cl, 1, NULL));
+	cluster_stop(cl, 1, SIGKILL);	/* (it has exited: reaped) */
+	{
+		char key[PATH_MAX + 16], log_text[8192];
+		FILE *f;
+		size_t len;
+
+		f = fopen(cl->c[1].log, "r");
+		len = f ? fread(log_text, 1, sizeof(log_text) - 1, f) : 0;
+		log_text[len] = '\0';
+		if (f)
+			fclose(f);
+		EXPECT_NE(NULL, strstr(log_text, "does not verify with this controller's key"));
+		snprintf(key, sizeof(key), "%s/controller.key", cl->c[0].state);
+		ASSERT_EQ(0, link(key, cl->controller_key));
+		snprintf(key, sizeof(key), "%s/controller.key", cl->c[1].state);
+		unlink(key);
+	}
 	cl->nodes_file[0] = '\0';	/* everything comes from the database */
 	ASSERT_EQ(0, cluster_start(cl, 1, NULL));
 	ASSERT_EQ(0, cluster_config(cl, 1, 1, NULL, &r));
@@ -262,6 +313,83 @@ static int start_cluster(void *self_unused, struct cluster *cl, const char *url,
 	return 0;
 }
 
+/*
+ * The transparency log on the database: every controller serves the same
+ * signed checkpoint, and an inclusion proof from one controller verifies
+ * against the checkpoint another serves.
+ */
+static void log_served_by_every_controller(struct __test_metadata *_metadata,
+					   struct cluster *cl)
+{
+	char cp[3][4096], target[128];
+	struct mn_conn conn;
+	struct mn_response r;
+	struct json_object *o, *v;
+	int i, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		for (i = 0; i < 3; i++) {
+			ASSERT_EQ(0, mn_connect(&conn, cl->c[i].port, NULL));
+			ASSERT_EQ(0, mn_request(&conn, "GET", "/v1/log/checkpoint", NULL, NULL, 0,
+						&r));
+			mn_close(&conn);
+			ASSERT_EQ(200, r.status);
+			snprintf(cp[i], sizeof(cp[i]), "%s", r.body ? r.body : "");
+			mn_response_free(&r);
+		}
+		if (!strcmp(cp[0], cp[1]) && !strcmp(cp[1], cp[2]))
+			break;
+		usleep(50 * 1000);	/* one of them has not heard of the last commit yet */
+	}
+	EXPECT_STREQ(cp[0], cp[1]);
+	EXPECT_STREQ(cp[1], cp[2]);
+	ASSERT_NE(NULL, strstr(cp[0], "meshnetd/"));
+	TH_LOG("checkpoint served by all three: %.*s", (int)strcspn(cp[0], "\n"), cp[0]);
+	/* Record 1 through controller 2, proof for the tree of controller 0's checkpoint. */
+	ASSERT_EQ(0, mn_connect(&conn, cl->c[2].port, NULL));
+	ASSERT_EQ(0, mn_request(&conn, "GET", "/v1/log/records?start=1&end=2", NULL, NULL, 0, &r));
+	EXPECT_EQ(200, r.status);
+	EXPECT_NE(NULL, r.body ? strstr(r.body, "\"index\":1,") : NULL);
+	mn_response_free(&r);
+	snprintf(target, sizeof(target), "/v1/log/proof/inclusion?index=1");
+	ASSERT_EQ(0, mn_request(&conn, "GET", target, NULL, NULL, 0, &r));
+	mn_close(&conn);
+	EXPECT_EQ(200, r.status);
+	o = r.body ? json_tokener_parse(r.body) : NULL;
+	ASSERT_NE(NULL, o);
+	if (o) {
+		struct tlog_checkpoint c;
+		tlog_hash proof[TLOG_MAX_PROOF];
+		uint8_t leaf[TLOG_HASH_LEN];
+		const char *blank = strstr(cp[0], "\n\n");
+		size_t n = 0, k;
+
+		ASSERT_NE(NULL, blank);
+		ASSERT_EQ(0, tlog_checkpoint_parse(cp[0], (size_t)(blank - cp[0]) + 1, &c));
+		ASSERT_TRUE(json_object_object_get_ex(o, "leaf_hash", &v));
+		ASSERT_EQ(0, tlog_hash_from_b64(leaf, json_object_get_string(v)));
+		ASSERT_TRUE(json_object_object_get_ex(o, "proof", &v));
+		n = json_object_array_length(v);
+		ASSERT_GE(TLOG_MAX_PROOF, n);
+		for (k = 0; k < n; k++)
+			ASSERT_EQ(0, tlog_hash_from_b64(proof[k], json_object_get_string(
+				json_object_array_get_idx(v, k))));
+		EXPECT_EQ(0, tlog_verify_inclusion(1, c.size, leaf, proof, n, c.root));
+		TH_LOG("inclusion proof of record 1 in the tree of %llu from controller 2: %zu "
+		       "hashes, verifies against controller 0's checkpoint",
+		       (unsigned long long)c.size, n);
+	}
+	json_object_put(o);
+	mn_response_free(&r);
+	/* Bad input: a proof beyond the log. */
+	ASSERT_EQ(0, mn_connect(&conn, cl->c[1].port, NULL));
+	ASSERT_EQ(0, mn_request(&conn, "GET", "/v1/log/proof/inclusion?index=999999", NULL, NULL,
+				0, &r));
+	mn_close(&conn);
+	EXPECT_EQ(400, r.status);
+	mn_response_free(&r);
+}
+
 #define SHARE_NODES 6
 
 TEST_F_TIMEOUT(ha, three_controllers_share_every_change, 180)
@@ -323,13 +451,15 @@ TEST_F_TIMEOUT(ha, three_controllers_share_every_change, 180)
 		      "revisions) AND (SELECT count(*) FROM epochs) = (SELECT max(id) FROM epochs)");
 	EXPECT_STREQ("t", v ? v : "(none)");
 	free(v);
-	snprintf(want, sizeof(want), "audit-verify '%s'", self->url);
+	snprintf(want, sizeof(want), "audit-verify '%s' --key %s/controller.pub", self->url,
+		 cl->c[0].state);
 	{
 		char out[2048];
 
 		EXPECT_EQ(0, cluster_run(cl, want, out, sizeof(out)));
 		TH_LOG("%s", out);
 	}
+	log_served_by_every_controller(_metadata, cl);
 }
 
 /* ---- a flood of signed submissions from many nodes, to any controller ---- */
@@ -442,7 +572,8 @@ static int check_database(struct __test_metadata *_metadata, struct cluster *cl,
 		EXPECT_EQ(1, mx);
 	}
 	free(v);
-	snprintf(stmt, sizeof(stmt), "audit-verify '%s'", url);
+	snprintf(stmt, sizeof(stmt), "audit-verify '%s' --key %s/controller.pub", url,
+		 cl->c[0].state);
 	EXPECT_EQ(0, cluster_run(cl, stmt, out, sizeof(out)));
 	return (int)missing;
 }

@@ -3,7 +3,7 @@
 # 127.0.0.1), stopped and removed at the end.
 
 PG_TEST_LIBS = $(shell pkg-config --libs json-c openssl libpq) -lpthread -lm
-STORE_SRCS := $(addprefix userspace/controller/,store.c store_dir.c store_pg.c store_pg_schema.c \
+STORE_SRCS := $(addprefix userspace/controller/,store.c store_dir.c store_pg.c store_pg_tlog.c store_pg_schema.c \
 	epoch_seal.c audit.c store_dir_tlog.c tlog_store.c)
 PG_RUN = env MESHNET_TOP=$(TOP) bash $(TOP)/scripts/pg-test-server.sh run --
 

@@ -30,6 +30,7 @@
 #include "../../userspace/controller/epoch_seal.h"
 #include "../../userspace/controller/store.h"
 #include "../../userspace/controller/store_pg.h"
+#include "../../userspace/controller/tlog_store.h"
 #include "fileio.h"
 #include "log.h"
 #include "strbuf.h"
@@ -91,33 +92,95 @@ static void make_revs(struct rev_buf *rb, uint64_t base, size_t n, const char *k
 	}
 }
 
-static int collect_line(void *ctx, const char *rec, size_t len)
+static int ignore_record(void *ctx, struct json_object *rec)
 {
-	struct strbuf *sb = ctx;
-
-	strbuf_append(sb, rec, len);
-	strbuf_append(sb, "\n", 1);
+	(void)ctx;
+	(void)rec;
 	return 0;
 }
 
-/* The database's audit chain verifies; returns its record count (-1 broken). */
-static long audit_chain_ok(struct store *st)
+/* The checkpoint key of every store a test opens (as a controller's statement key). */
+static EVP_PKEY *log_key(void)
 {
-	char msg[256], head[65], last[AUDIT_HASH_HEX];
-	uint64_t records = 0, head_n = 0, next;
-	struct strbuf sb;
+	static EVP_PKEY *key;
+
+	if (!key)
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	return key;
+}
+
+#define LOG_ORIGIN "meshnetd/store-pg-test"
+
+/*
+ * The database's transparency log is whole: every record's leaf is its
+ * place, they hash to the head this store publishes, whose checkpoint
+ * verifies with the key; the export holds the same records. Returns the
+ * record count (-1 broken).
+ */
+static long audit_log_ok(struct store *st)
+{
+	struct tlog_store *ts = store_log(st);
+	struct tlog_note_verifier v;
+	struct tlog_checkpoint cp;
+	struct tlog_frontier f = { 0 };
+	uint8_t root[TLOG_HASH_LEN], pub[32], mine[TLOG_HASH_LEN];
+	uint64_t n, i, verified = 0, exported = 0;
+	size_t pub_len = sizeof(pub);
+	struct strbuf sb, rec;
+	char dir[] = "/tmp/store-pg-export.XXXXXX", msg[256], cmd[160], want[48];
 	long ret = -1;
 
+	if (!ts)
+		return -1;
+	/* Caught up with what the other stores committed (a poll reads the head). */
+	if (store_poll(st, UINT64_MAX >> 2, ignore_record, NULL))
+		return -1;
+	tlog_store_head(ts, &n, root);
 	strbuf_init(&sb);
-	if (!store_pg_audit_dump(st, collect_line, &sb) &&
-	    !audit_verify_buffer(sb.buf ? sb.buf : "", sb.len, &records, last, &next, msg,
-				 sizeof(msg)) &&
-	    !store_pg_audit_head(st, head, &head_n) && head_n == records &&
-	    (!records || !strcmp(head, last)))
-		ret = (long)records;
-	else
-		fprintf(stderr, "# audit chain: %s (%llu records, head %llu)\n", msg,
-			(unsigned long long)records, (unsigned long long)head_n);
+	if (tlog_store_checkpoint(ts, &sb) ||
+	    EVP_PKEY_get_raw_public_key(log_key(), pub, &pub_len) != 1 ||
+	    tlog_verifier_from_pub(&v, LOG_ORIGIN, pub))
+		goto out;
+	if (tlog_checkpoint_open(sb.buf, sb.len, &v, 1, LOG_ORIGIN, &cp, &verified) ||
+	    cp.size != n || memcmp(cp.root, root, TLOG_HASH_LEN)) {
+		fprintf(stderr, "# the checkpoint does not verify or is not the head\n");
+		tlog_verifier_free(&v);
+		goto out;
+	}
+	tlog_verifier_free(&v);
+	for (i = 0; i < n; i++) {
+		tlog_hash leaf, out[TLOG_MAX_LEVELS], stored;
+
+		strbuf_init(&rec);
+		snprintf(want, sizeof(want), "{\"index\":%llu,", (unsigned long long)i);
+		if (tlog_store_record(ts, i, &rec) || strncmp(rec.buf, want, strlen(want)) ||
+		    tlog_store_leaf_hash(ts, i, stored)) {
+			fprintf(stderr, "# record %llu is missing or out of place\n",
+				(unsigned long long)i);
+			strbuf_free(&rec);
+			goto out;
+		}
+		tlog_hash_leaf(leaf, rec.buf, rec.len);
+		strbuf_free(&rec);
+		if (memcmp(leaf, stored, TLOG_HASH_LEN))
+			goto out;
+		tlog_frontier_append(&f, leaf, out);
+	}
+	tlog_frontier_root(&f, mine);
+	if (memcmp(mine, root, TLOG_HASH_LEN)) {
+		fprintf(stderr, "# the records do not hash to the head\n");
+		goto out;
+	}
+	if (!mkdtemp(dir) || store_pg_log_export(st, dir, &exported, msg, sizeof(msg)) ||
+	    exported < n) {
+		fprintf(stderr, "# export: %s\n", msg);
+		goto out;
+	}
+	ret = (long)n;
+out:
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "# could not remove %s\n", dir);
 	strbuf_free(&sb);
 	return ret;
 }
@@ -132,8 +195,15 @@ FIXTURE(pg) {
 
 static struct store *open_with(const char *url, const struct store_pg_options *opt)
 {
+	struct store *st;
+
 	store_pg_set_options(opt);
-	return store_open(url);
+	st = store_open(url);
+	if (st && !opt->without_key && store_open_log(st, LOG_ORIGIN, log_key())) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
 }
 
 FIXTURE_SETUP(pg)
@@ -271,7 +341,7 @@ TEST_F(pg, commit_then_load_returns_everything)
 	/* An epoch without a revision: refused. */
 	b = (struct store_batch){ .epoch = &e };
 	EXPECT_EQ(STORE_ERROR, store_commit(st, &b));
-	EXPECT_EQ(2, audit_chain_ok(st));
+	EXPECT_EQ(2, audit_log_ok(st));
 	store_close(st);
 
 	/* A second controller loads it all. */
@@ -431,7 +501,7 @@ TEST_F(pg, two_stores_racing_create_each_revision_and_epoch_once)
 	EXPECT_STREQ("t", v);
 	free(v);
 	/* One audit chain through both controllers' commits. */
-	EXPECT_EQ(wins, audit_chain_ok(r[0].st));
+	EXPECT_EQ(wins, audit_log_ok(r[0].st));
 	for (i = 0; i < 2; i++)
 		store_close(r[i].st);
 	pthread_barrier_destroy(&go);
@@ -517,7 +587,7 @@ TEST_F(pg, write_lock_serialises_controllers_without_conflicts)
 	v = sql_value(self->url, "SELECT rev FROM store_head");
 	EXPECT_STREQ("600", v);
 	free(v);
-	EXPECT_EQ(300, audit_chain_ok(l[0].st));
+	EXPECT_EQ(300, audit_log_ok(l[0].st));
 
 	/* An abort releases the lock without writing; a commit without it still checks. */
 	seen_reset(&s);
@@ -699,6 +769,96 @@ TEST_F(pg, database_down_then_back_unavailable_then_recovered)
 	ASSERT_EQ(0, store_load(st, on_record, &s, &e));
 	EXPECT_EQ(2, s.n_revs);
 	store_close(st);
+}
+
+/*
+ * The log's head lives in the database: a controller continues it only if
+ * its checkpoint verifies with the controller's key and covers no more than
+ * the records (removed records, a dropped or foreign checkpoint: refused);
+ * a database from before the tree gets a first leaf committing to its chain.
+ */
+TEST_F(pg, transparency_log_head_is_checked_at_open)
+{
+	struct store_audit_leaf leaves[3] = {
+		{ "enrol", "\"node_id\":\"a\"" }, { "verdict", "\"node_id\":\"a\"" },
+		{ "remove", "\"node_id\":\"a\"" },
+	};
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	char upd[256];
+	struct store_batch b;
+	struct rev_buf rb;
+	struct store *st;
+	uint64_t n;
+	char *v;
+
+	ASSERT_NE(NULL, other);
+	st = open_with(self->url, &self->opt);
+	ASSERT_NE(NULL, st);
+	make_revs(&rb, 0, 1, "enrol");
+	b = (struct store_batch){ .first_revision = 1, .revisions = rb.revs, .n_revisions = 1,
+				  .audit = leaves, .n_audit = 3, .now = 1000 };
+	ASSERT_EQ(0, store_commit(st, &b));
+	/* Audit leaves without a revision (they lock the head too). */
+	b = (struct store_batch){ .audit = leaves, .n_audit = 1, .now = 1001 };
+	ASSERT_EQ(0, store_commit(st, &b));
+	EXPECT_EQ(4, audit_log_ok(st));
+	v = sql_value(self->url, "SELECT count(*) || ' ' || count(rev) FROM tlog_records");
+	EXPECT_STREQ("4 3", v);	/* the first three record revision 1 */
+	free(v);
+	store_close(st);
+
+	/* Another controller key: its checkpoint does not verify, refused. */
+	store_pg_set_options(&self->opt);
+	st = store_open(self->url);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(STORE_ERROR, store_open_log(st, LOG_ORIGIN, other));
+	EXPECT_EQ(NULL, store_log(st));
+	/* Leaves cannot be committed before the log is open. */
+	b = (struct store_batch){ .audit = leaves, .n_audit = 1, .now = 1002 };
+	EXPECT_EQ(STORE_ERROR, store_commit(st, &b));
+	store_close(st);
+
+	/* Records removed from the tail (head moved back with them): refused. */
+	ASSERT_EQ(0, sql(self->url, "BEGIN; CREATE TABLE keep AS SELECT * FROM store_head;"
+			 "DELETE FROM tlog_records WHERE idx = 3; DELETE FROM tlog_hashes WHERE "
+			 "idx >= 4; UPDATE store_head SET tlog_size = 3, tlog_frontier = "
+			 "(SELECT hash FROM tlog_hashes WHERE idx = 3) || "
+			 "(SELECT hash FROM tlog_hashes WHERE idx = 2); COMMIT"));
+	EXPECT_EQ(NULL, open_with(self->url, &self->opt));
+	/* The checkpoint dropped: refused, not re-signed. */
+	ASSERT_EQ(0, sql(self->url, "UPDATE store_head SET tlog_checkpoint = ''"));
+	EXPECT_EQ(NULL, open_with(self->url, &self->opt));
+
+	/* A database from before the tree: its chain is committed to by leaf 0. */
+	ASSERT_EQ(0, sql(self->url, "DELETE FROM tlog_records; DELETE FROM tlog_hashes; "
+			 "UPDATE store_head SET tlog_size = 0, tlog_frontier = '', "
+			 "tlog_checkpoint = ''"));
+	ASSERT_EQ(0, sql(self->url, "INSERT INTO audit_records (seq, record) VALUES (1, "
+			 "'{\"seq\":1,\"time\":\"1970-01-01T00:16:40Z\",\"type\":\"enrol\","
+			 "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\"}')"));
+	v = sql_value(self->url, "SELECT encode(sha256(convert_to(record, 'UTF8')), 'hex') "
+		      "FROM audit_records");
+	ASSERT_NE(NULL, v);
+	snprintf(upd, sizeof(upd), "UPDATE store_head SET audit_size = 1, audit_prev = '%s'", v);
+	free(v);
+	ASSERT_EQ(0, sql(self->url, upd));
+	st = open_with(self->url, &self->opt);
+	ASSERT_NE(NULL, st);
+	EXPECT_EQ(1, audit_log_ok(st));
+	v = sql_value(self->url, "SELECT record LIKE '%\"type\":\"migrated\",\"chain\":"
+		      "{\"table\":\"audit_records\",\"records\":1,%' FROM tlog_records");
+	EXPECT_STREQ("t", v);
+	free(v);
+	tlog_store_head(store_log(st), &n, NULL);
+	EXPECT_EQ(1, n);
+	store_close(st);
+	/* A damaged chain is not continued. */
+	ASSERT_EQ(0, sql(self->url, "DELETE FROM tlog_records; DELETE FROM tlog_hashes; "
+			 "UPDATE store_head SET tlog_size = 0, tlog_frontier = '', "
+			 "tlog_checkpoint = ''; UPDATE audit_records SET record = "
+			 "replace(record, 'enrol', 'remove')"));
+	EXPECT_EQ(NULL, open_with(self->url, &self->opt));
+	EVP_PKEY_free(other);
 }
 
 TEST_HARNESS_MAIN

@@ -34,13 +34,15 @@ static const char verify_usage[] =
 	"PATH/controller.pub), and re-checks every DENIED verdict from the node's own\n"
 	"signed submission and the rule in its record (or a named admin pin).\n"
 	"PATH a file: checks a v1 hash-chained audit.jsonl; postgres://...: the\n"
-	"audit chain of a PostgreSQL store (no key file needed).\n"
+	"transparency log of a PostgreSQL store, exported and checked as above\n"
+	"(--key required).\n"
 	"Exit status 0 intact, 1 tampered (the first problem is named), 2 error.\n";
 
 static const char audit_usage[] =
 	"usage: meshnetd audit show LOG [INDEX|FIRST-LAST]\n"
 	"       meshnetd audit prove LOG INDEX [--key KEY] [--size N]\n"
-	"       meshnetd audit check-checkpoint CHECKPOINT --key KEY [--log LOG] [--old CHECKPOINT]\n\n"
+	"       meshnetd audit check-checkpoint CHECKPOINT --key KEY [--log LOG] [--old CHECKPOINT]\n"
+	"       meshnetd audit export postgres://... DIR\n\n"
 	"LOG is an exported audit log directory (STATE_DIR/tlog or a copy); KEY the\n"
 	"controller's public key file or a verifier key name+hash+base64.\n"
 	"  show              print records (all, one, or a range) as JSON lines\n"
@@ -49,7 +51,8 @@ static const char audit_usage[] =
 	"                    checkpoint\n"
 	"  check-checkpoint  verify a checkpoint's signature; with --log, that the log\n"
 	"                    extends it (a log that was forked, truncated or rewritten\n"
-	"                    fails); with --old, that it extends an older checkpoint\n";
+	"                    fails); with --old, that it extends an older checkpoint\n"
+	"  export            write a PostgreSQL store's log as a log directory DIR\n";
 
 static bool is_dir(const char *p)
 {
@@ -99,7 +102,7 @@ int audit_verify_main(int argc, char **argv)
 		return 2;
 	}
 	if (strstr(path, "://"))
-		return store_audit_verify_url(path);	/* PostgreSQL: its audit chain */
+		return store_audit_verify_url(path, key_arg);	/* PostgreSQL: its log */
 	if (!is_dir(path)) {
 		if (key_arg) {
 			fprintf(stderr, "meshnetd audit-verify: --key is for a log directory\n");
@@ -424,6 +427,7 @@ int audit_main(int argc, char **argv)
 		{ "show", show_main },
 		{ "prove", prove_main },
 		{ "check-checkpoint", check_checkpoint_main },
+		{ "export", store_audit_export_main },
 	};
 	size_t i;
 

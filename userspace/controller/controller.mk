@@ -1,7 +1,7 @@
 # meshnetd: the control plane (build/meshnetd, build/san/meshnetd).
 MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c nodes.c \
 	verdicts.c epochs.c records.c auth.c membership.c revisions.c statements.c \
-	controller_key.c commit.c replicate.c replay.c store.c store_dir.c store_pg.c store_pg_schema.c store_migrate.c \
+	controller_key.c commit.c replicate.c replay.c store.c store_dir.c store_pg.c store_pg_tlog.c store_pg_schema.c store_migrate.c \
 	epoch_seal.c audit.c views.c http.c conn_guard.c router.c prefixes.c longpoll.c \
 	store_dir_tlog.c tlog_store.c \
 	audit_verify.c audit_cli.c audit_lifecycle.c \

@@ -24,14 +24,4 @@ struct tlog_store *store_dir_log_open(const char *state_dir, const char *origin,
 int store_dir_log_append(struct tlog_store *ts, int64_t now, const char *type, const char *fields,
 			 bool sync);
 
-/*
- * For `meshnetd migrate` to a store that keeps a hash chain (PostgreSQL):
- * the tree's records re-encoded as v1 chain records, every record first
- * checked against its stored leaf hash. Returns 0 (*out malloc'd), 1 if
- * the state directory has no tree (or an empty one), -1 if it is damaged
- * (msg says where).
- */
-int store_dir_log_export_chain(const char *state_dir, char **out, size_t *len,
-			       uint64_t *records, char *msg, size_t msg_len);
-
 #endif

@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "audit.h"
+#include "audit_verify.h"
 #include "store_dir_tlog.h"
 #include "controller.h"
 #include "fileio.h"
@@ -92,7 +95,41 @@ static int collect_line(void *ctx, const char *rec, size_t len)
 	return sb->oom ? -1 : 0;
 }
 
-static int audit_check(struct store *dst, uint64_t want, char *msg, size_t msg_len)
+/* Removes an export directory (its files, then itself). */
+static void remove_export(const char *dir)
+{
+	static const char *const prefixes[] = { "records-", "hashes-" };
+	char path[PATH_MAX];
+	unsigned int k, seg;
+
+	for (k = 0; k < 2; k++)
+		for (seg = 0; seg < 4096; seg++) {
+			snprintf(path, sizeof(path), "%s/%s%06u%s", dir, prefixes[k], seg,
+				 k ? "" : ".jsonl");
+			if (unlink(path))
+				break;
+		}
+	snprintf(path, sizeof(path), "%s/checkpoint", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Exports the database's log into a temporary directory (removed by the caller). */
+static int export_tmp(struct store *st, char dir[PATH_MAX], uint64_t *records, char *msg,
+		      size_t msg_len)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, PATH_MAX, "%s/meshnetd-log-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		snprintf(msg, msg_len, "%s: %s", dir, strerror(errno));
+		return STORE_ERROR;
+	}
+	return store_pg_log_export(st, dir, records, msg, msg_len);
+}
+
+/* The v1 chain in the database, if any: intact and ending at its head. */
+static int chain_check(struct store *st, uint64_t want, char *msg, size_t msg_len)
 {
 	char last[AUDIT_HASH_HEX], head[65];
 	uint64_t records = 0, next, head_n = 0;
@@ -100,14 +137,79 @@ static int audit_check(struct store *dst, uint64_t want, char *msg, size_t msg_l
 	int ret = -1;
 
 	strbuf_init(&sb);
-	if (!store_pg_audit_dump(dst, collect_line, &sb) &&
+	if (!store_pg_audit_dump(st, collect_line, &sb) &&
 	    !audit_verify_buffer(sb.buf ? sb.buf : "", sb.len, &records, last, &next, msg,
 				 msg_len) &&
-	    records == want && !store_pg_audit_head(dst, head, &head_n) && head_n == records &&
-	    !strcmp(head, last))
+	    (want == UINT64_MAX || records == want) && !store_pg_chain_head(st, head, &head_n) &&
+	    head_n == records && (!records || !strcmp(head, last)))
 		ret = 0;
+	else if (!*msg)
+		snprintf(msg, msg_len, "the chain head (%llu records) is not its last record (%llu)",
+			 (unsigned long long)head_n, (unsigned long long)records);
 	strbuf_free(&sb);
 	return ret;
+}
+
+/* The database's tree: the source's records, the same root. */
+static int tlog_check(struct store *dst, const struct audit_log *src, char *msg, size_t msg_len)
+{
+	struct audit_log back;
+	char dir[PATH_MAX];
+	uint8_t a[TLOG_HASH_LEN], b[TLOG_HASH_LEN];
+	uint64_t n = 0;
+	int ret = -1;
+
+	if (export_tmp(dst, dir, &n, msg, msg_len)) {
+		remove_export(dir);
+		return -1;
+	}
+	if (audit_log_load(dir, &back, stderr)) {
+		snprintf(msg, msg_len, "the exported log does not read back");
+	} else {
+		tlog_frontier_root(&src->f, a);
+		tlog_frontier_root(&back.f, b);
+		if (back.n != src->n || memcmp(a, b, TLOG_HASH_LEN))
+			snprintf(msg, msg_len, "%llu record(s) arrived of %llu, or the tree differs",
+				 (unsigned long long)back.n, (unsigned long long)src->n);
+		else
+			ret = 0;
+		audit_log_free(&back);
+	}
+	remove_export(dir);
+	return ret;
+}
+
+/*
+ * STATE_DIR/tlog as it is on disk: every record, and the records hash to
+ * its checkpoint's root (nothing altered since it was signed).
+ */
+static int read_source_tlog(const char *dir, struct audit_log *log, struct strbuf *lines)
+{
+	struct tlog_hash_reader r;
+	char path[PATH_MAX];
+	uint8_t root[TLOG_HASH_LEN];
+	struct stat sb;
+	uint64_t i;
+
+	memset(log, 0, sizeof(*log));
+	snprintf(path, sizeof(path), "%s/tlog", dir);
+	if (stat(path, &sb))
+		return 0;	/* none: a v1 state directory */
+	if (audit_log_load(path, log, stderr))
+		return -1;
+	r = audit_log_reader(log);
+	if (log->n && (!log->has_checkpoint || log->cp.size > log->n ||
+		       tlog_tree_hash(&r, log->cp.size, root) ||
+		       memcmp(root, log->cp.root, TLOG_HASH_LEN))) {
+		log_err("migrate: %s: the records do not hash to its checkpoint: the log is "
+			"damaged (see meshnetd audit-verify %s)", path, dir);
+		return -1;
+	}
+	for (i = 0; i < log->n; i++) {
+		strbuf_append(lines, log->records[i], log->lens[i]);
+		strbuf_append(lines, "\n", 1);
+	}
+	return lines->oom ? -1 : 0;
 }
 
 int store_migrate_main(int argc, char **argv)
@@ -121,8 +223,12 @@ int store_migrate_main(int argc, char **argv)
 	char *audit = NULL;
 	size_t audit_len = 0, allowed = 0, i;
 	uint64_t audit_records = 0, next;
-	struct strbuf snap;
+	struct strbuf snap, tlog_lines;
+	struct audit_log src_log;
 	int has_epoch, has_epoch2, ret = 1;
+
+	memset(&src_log, 0, sizeof(src_log));
+	strbuf_init(&tlog_lines);
 
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		migrate_usage();
@@ -155,19 +261,16 @@ int store_migrate_main(int argc, char **argv)
 		goto out;
 	/*
 	 * The audit log as it is on disk: the transparency log (STATE_DIR/tlog,
-	 * each record checked against its stored hash, re-chained for the
-	 * database), or a v1 chain audit.jsonl.
+	 * copied leaf for leaf: the database holds the same tree) and a v1
+	 * chain audit.jsonl if there is one (kept in audit_records; the tree's
+	 * first leaf commits to it, or, if the tree is empty, will).
 	 */
-	ret = store_dir_log_export_chain(dir, &audit, &audit_len, &audit_records, msg, sizeof(msg));
-	if (ret < 0) {
-		log_err("migrate: %s/tlog is damaged: %s", dir, msg);
-		ret = 1;
+	if (read_source_tlog(dir, &src_log, &tlog_lines))
 		goto out;
-	}
-	ret = 1;
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.jsonl", dir);
-	if (!audit)
-		audit = meshnet_read_file(audit_path, MIGRATE_MAX_AUDIT, &audit_len);
+	audit = meshnet_read_file(audit_path, MIGRATE_MAX_AUDIT, &audit_len);
+	if (!audit && errno == ENOENT)
+		audit = strdup("");
 	if (!audit || (audit_len && audit_verify_buffer(audit, audit_len, &audit_records, NULL,
 							&next, msg, sizeof(msg)))) {
 		log_err("migrate: %s: %s", audit_path, audit ? msg : strerror(errno));
@@ -188,7 +291,8 @@ int store_migrate_main(int argc, char **argv)
 		goto out;
 	}
 	if (store_pg_import(dst, snap.buf ? snap.buf : "", snap.len, has_epoch == 1 ? &e : NULL,
-			    audit, audit_len)) {
+			    audit, audit_len, tlog_lines.buf, tlog_lines.len,
+			    src_log.checkpoint_note, src_log.checkpoint_note ? src_log.checkpoint_len : 0)) {
 		log_err("migrate: nothing was written");
 		strbuf_free(&snap);
 		goto out;
@@ -203,22 +307,31 @@ int store_migrate_main(int argc, char **argv)
 		log_err("migrate: the database does not read back as the state directory");
 		goto out;
 	}
-	if (audit_check(dst, audit_records, msg, sizeof(msg))) {
+	*msg = '\0';
+	if (chain_check(dst, audit_records, msg, sizeof(msg))) {
 		log_err("migrate: the audit chain in the database does not verify: %s", msg);
+		goto out;
+	}
+	if (tlog_check(dst, &src_log, msg, sizeof(msg))) {
+		log_err("migrate: the transparency log in the database is not the source's: %s",
+			msg);
 		goto out;
 	}
 	for (i = 0; i < src_c->n_nodes; i++)
 		allowed += src_c->nodes[i]->verdict == VERDICT_ALLOWED;
 	printf("migrated %zu node(s) (%zu ALLOWED, %zu DENIED), epoch %llu, %llu audit "
-	       "record(s) from %s; read back and checked; the audit chain is intact\n",
+	       "record(s) and %llu v1 chain record(s) from %s; read back and checked; the "
+	       "audit log is intact\n",
 	       src_c->n_nodes, allowed, src_c->n_nodes - allowed,
 	       has_epoch == 1 ? (unsigned long long)e.id : 0ull,
-	       (unsigned long long)audit_records, dir);
+	       (unsigned long long)src_log.n, (unsigned long long)audit_records, dir);
 	ret = 0;
 out:
 	OPENSSL_cleanse(&e, sizeof(e));
 	OPENSSL_cleanse(&e2, sizeof(e2));
 	free(audit);
+	audit_log_free(&src_log);
+	strbuf_free(&tlog_lines);
 	controller_free(dst_c);
 	controller_free(src_c);
 	store_close(dst);
@@ -226,35 +339,72 @@ out:
 	return ret;
 }
 
-int store_audit_verify_url(const char *url)
+int store_audit_verify_url(const char *url, const char *key_spec)
 {
 	struct store *st;
-	char msg[256], last[AUDIT_HASH_HEX], head[65];
-	uint64_t records = 0, next, head_n = 0;
-	struct strbuf sb;
-	int ret = 2;
+	char msg[256], dir[PATH_MAX] = "";
+	uint64_t records = 0;
+	int ret = 2, err;
 
+	if (!key_spec) {
+		fprintf(stderr, "meshnetd audit-verify: a database log is checked against the "
+			"controller's public key: name it with --key (controller.pub)\n");
+		return 2;
+	}
 	store_pg_set_options(&(struct store_pg_options){ .without_key = true, .pool_size = 1 });
 	st = store_open(url);
 	if (!st)
 		return 2;
-	strbuf_init(&sb);
-	if (store_pg_audit_dump(st, collect_line, &sb) || sb.oom ||
-	    store_pg_audit_head(st, head, &head_n)) {
-		fprintf(stderr, "meshnetd audit-verify: cannot read the audit log\n");
-	} else if (audit_verify_buffer(sb.buf ? sb.buf : "", sb.len, &records, last, &next, msg,
-				       sizeof(msg))) {
-		printf("database audit log: BROKEN at %s\n", msg);
+	*msg = '\0';
+	err = export_tmp(st, dir, &records, msg, sizeof(msg));
+	if (err == 1) {
+		printf("database audit log: BROKEN: %s\n", msg);
 		ret = 1;
-	} else if (head_n != records || (records && strcmp(head, last))) {
-		printf("database audit log: BROKEN: the head (%llu records) is not the last "
-		       "record (%llu)\n", (unsigned long long)head_n, (unsigned long long)records);
-		ret = 1;
+	} else if (err) {
+		fprintf(stderr, "meshnetd audit-verify: cannot read the audit log: %s\n", msg);
 	} else {
-		printf("database audit log: OK, %s\n", msg);
-		ret = 0;
+		printf("database audit log: %llu record(s), exported to %s\n",
+		       (unsigned long long)records, dir);
+		ret = audit_verify_dir(dir, key_spec, stdout);
+		*msg = '\0';
+		if (ret != 2 && chain_check(st, UINT64_MAX, msg, sizeof(msg))) {
+			printf("database v1 audit chain: BROKEN at %s\n", msg);
+			ret = 1;
+		}
 	}
-	strbuf_free(&sb);
+	if (*dir)
+		remove_export(dir);
 	store_close(st);
 	return ret;
+}
+
+int store_audit_export_main(int argc, char **argv)
+{
+	struct store *st;
+	char msg[256] = "";
+	uint64_t records = 0;
+	int err;
+
+	if (argc != 3 || !strstr(argv[1], "://")) {
+		fprintf(stderr, "usage: meshnetd audit export postgres://... DIR\n"
+			"writes the database's audit log as a log directory (records, stored "
+			"hashes, checkpoint) for meshnetd audit-verify DIR --key controller.pub\n");
+		return 2;
+	}
+	if (!access(argv[2], F_OK)) {
+		fprintf(stderr, "meshnetd audit export: %s exists: name a new directory\n", argv[2]);
+		return 2;
+	}
+	store_pg_set_options(&(struct store_pg_options){ .without_key = true, .pool_size = 1 });
+	st = store_open(argv[1]);
+	if (!st)
+		return 2;
+	err = store_pg_log_export(st, argv[2], &records, msg, sizeof(msg));
+	store_close(st);
+	if (err) {
+		fprintf(stderr, "meshnetd audit export: %s\n", msg);
+		return err == 1 ? 1 : 2;
+	}
+	printf("exported %llu audit record(s) to %s\n", (unsigned long long)records, argv[2]);
+	return 0;
 }

@@ -26,43 +26,15 @@
 #include "log.h"
 #include "sign.h"
 #include "store_pg.h"
+#include "store_pg_conn.h"
 #include "store_pg_schema.h"
+#include "tlog_store.h"
 #include "strbuf.h"
 
 #define POOL_DEFAULT 8
 #define DOWN_RETRY_MS 500	/* while the database is down, reconnect at most this often */
 #define CHECKOUT_WAIT_S 10
 #define REPLAY_EXPIRE_MS 30000
-
-struct pg_slot {
-	PGconn *conn;
-	bool busy;
-};
-
-struct store_pg {
-	struct store base;
-	char *url;
-	char origin[64];		/* this process, in every row it writes */
-	uint8_t key[EPOCH_SEAL_KEY_LEN];
-	char key_id[EPOCH_SEAL_KEY_ID_HEX];
-
-	pthread_mutex_t lock;		/* the pool */
-	pthread_cond_t cond;
-	struct pg_slot *slots;
-	unsigned int n_slots;
-	int64_t down_until_ms;
-	bool available;
-
-	PGconn *listen;			/* the listener thread's LISTEN connection */
-	pthread_t listener;
-	bool listener_started;
-	int event_fd;			/* store_notify_fd() */
-	int stop_fd;			/* wakes the listener to stop */
-
-	pthread_mutex_t poll_lock;
-	char bench_low_xid[24];		/* benchmark low-water mark */
-	uint64_t applied_head;		/* newest revision loaded, polled or committed */
-};
 
 static struct store_pg_options pg_options;
 
@@ -71,7 +43,7 @@ void store_pg_set_options(const struct store_pg_options *opt)
 	pg_options = *opt;
 }
 
-static struct store_pg *pg_of(struct store *s)
+struct store_pg *pg_of(struct store *s)
 {
 	if (s->backend != &store_pg_backend) {
 		log_err("PostgreSQL call on a %s store", s->backend->scheme);
@@ -147,7 +119,7 @@ bool store_pg_available(struct store *s)
 }
 
 /* Checks a connection out of the pool, reconnecting it if it broke. */
-static int conn_get(struct store_pg *st, struct pg_slot **out)
+int pg_conn_get(struct store_pg *st, struct pg_slot **out)
 {
 	struct pg_slot *slot = NULL;
 	struct timespec deadline;
@@ -200,7 +172,7 @@ static int conn_get(struct store_pg *st, struct pg_slot **out)
 	return 0;
 }
 
-static void conn_put(struct store_pg *st, struct pg_slot *slot)
+void pg_conn_put(struct store_pg *st, struct pg_slot *slot)
 {
 	pthread_mutex_lock(&st->lock);
 	slot->busy = false;
@@ -213,7 +185,7 @@ static void conn_put(struct store_pg *st, struct pg_slot *slot)
  * (STORE_UNAVAILABLE: nothing is acknowledged), another transaction won
  * (STORE_CONFLICT), or the statement itself was refused (-1, logged).
  */
-static int pg_fail(struct store_pg *st, PGconn *conn, PGresult *r, const char *what)
+int pg_fail(struct store_pg *st, PGconn *conn, PGresult *r, const char *what)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
@@ -231,7 +203,7 @@ static int pg_fail(struct store_pg *st, PGconn *conn, PGresult *r, const char *w
 }
 
 /* Runs a statement; *res holds the result if it succeeded, else the failure's code. */
-static int run(struct store_pg *st, PGconn *conn, const char *what, const char *sql, int n,
+int pg_run(struct store_pg *st, PGconn *conn, const char *what, const char *sql, int n,
 	       const char *const *vals, const int *lens, const int *fmts, PGresult **res)
 {
 	PGresult *r = n ? PQexecParams(conn, sql, n, NULL, vals, lens, fmts, 0) : PQexec(conn, sql);
@@ -252,7 +224,7 @@ static int run(struct store_pg *st, PGconn *conn, const char *what, const char *
 	return ret;
 }
 
-static void rollback(PGconn *conn)
+void pg_rollback(PGconn *conn)
 {
 	if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
 		PQclear(PQexec(conn, "ROLLBACK"));
@@ -260,7 +232,7 @@ static void rollback(PGconn *conn)
 
 /* ---- COPY in text format ---- */
 
-static void copy_text(struct strbuf *sb, const char *s, size_t len)
+void pg_copy_text(struct strbuf *sb, const char *s, size_t len)
 {
 	size_t i, start = 0;
 
@@ -277,7 +249,7 @@ static void copy_text(struct strbuf *sb, const char *s, size_t len)
 	strbuf_append(sb, s + start, len - start);
 }
 
-static int copy_in(struct store_pg *st, PGconn *conn, const char *what, const char *sql,
+int pg_copy_in(struct store_pg *st, PGconn *conn, const char *what, const char *sql,
 		   const struct strbuf *data)
 {
 	PGresult *r = PQexec(conn, sql);
@@ -345,10 +317,10 @@ static int load_key(struct store_pg *st, PGconn *conn, const char *path)
 	if (epoch_seal_key_id(st->key_id, st->key))
 		return -1;
 	params[0] = st->key_id;
-	if (run(st, conn, "recording the store key id",
+	if (pg_run(st, conn, "recording the store key id",
 		"INSERT INTO store_meta (id, key_id) VALUES (1, $1) ON CONFLICT DO NOTHING",
 		1, params, NULL, NULL, NULL) ||
-	    run(st, conn, "reading the store key id", "SELECT key_id FROM store_meta WHERE id = 1",
+	    pg_run(st, conn, "reading the store key id", "SELECT key_id FROM store_meta WHERE id = 1",
 		0, NULL, NULL, NULL, &r))
 		return -1;
 	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), st->key_id)) {
@@ -446,6 +418,7 @@ static void pg_free(struct store_pg *st)
 {
 	unsigned int i;
 
+	pg_tlog_close(st);
 	for (i = 0; i < st->n_slots; i++)
 		PQfinish(st->slots[i].conn);
 	PQfinish(st->listen);
@@ -540,8 +513,8 @@ static void pg_write_abort(struct store *s, struct store_tx *tx)
 {
 	struct store_pg *st = pg_of(s);
 
-	rollback(tx_slot(tx)->conn);
-	conn_put(st, tx_slot(tx));
+	pg_rollback(tx_slot(tx)->conn);
+	pg_conn_put(st, tx_slot(tx));
 }
 
 /* ---- commit ---- */
@@ -577,12 +550,12 @@ static int insert_revisions(struct store_pg *st, PGconn *conn, const struct stor
 	strbuf_init(&sb);
 	for (i = 0; i < b->n_revisions; i++) {
 		strbuf_printf(&sb, "%" PRIu64 "\t%s\t", b->first_revision + i, kinds[i]);
-		copy_text(&sb, b->revisions[i].data, b->revisions[i].len);
+		pg_copy_text(&sb, b->revisions[i].data, b->revisions[i].len);
 		strbuf_puts(&sb, "\t");
-		copy_text(&sb, st->origin, strlen(st->origin));
+		pg_copy_text(&sb, st->origin, strlen(st->origin));
 		strbuf_puts(&sb, "\n");
 	}
-	ret = sb.oom ? STORE_ERROR : copy_in(st, conn, "copying revisions",
+	ret = sb.oom ? STORE_ERROR : pg_copy_in(st, conn, "copying revisions",
 					     "COPY revisions (rev, kind, record, origin) FROM STDIN",
 					     &sb);
 	strbuf_free(&sb);
@@ -605,18 +578,18 @@ static int insert_records(struct store_pg *st, PGconn *conn, const struct store_
 			log_err("PostgreSQL store: a plain record without node_id");
 			ret = STORE_ERROR;
 		} else {
-			copy_text(&sb, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+			pg_copy_text(&sb, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 			strbuf_puts(&sb, "\t");
-			copy_text(&sb, b->records[i].data, b->records[i].len);
+			pg_copy_text(&sb, b->records[i].data, b->records[i].len);
 			strbuf_puts(&sb, "\t");
-			copy_text(&sb, st->origin, strlen(st->origin));
+			pg_copy_text(&sb, st->origin, strlen(st->origin));
 			strbuf_puts(&sb, "\n");
 		}
 		json_object_put(rec);
 	}
 	if (!ret)
 		ret = sb.oom ? STORE_ERROR :
-		      copy_in(st, conn, "copying benchmarks",
+		      pg_copy_in(st, conn, "copying benchmarks",
 			      "COPY benchmarks (node_id, record, origin) FROM STDIN", &sb);
 	strbuf_free(&sb);
 	return ret;
@@ -653,7 +626,7 @@ static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_ba
 	snprintf(rev, sizeof(rev), "%" PRIu64, epoch_rev);
 	if (!b->n_revisions)
 		vals[5] = NULL;	/* imported: no revision of its own */
-	ret = run(st, conn, "inserting an epoch",
+	ret = pg_run(st, conn, "inserting an epoch",
 		  "INSERT INTO epochs (id, start_unix, expiry_unix, sealed_secret, key_id, rev, "
 		  "origin) VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6::bigint, $7)",
 		  7, vals, lens, fmts, NULL);
@@ -661,56 +634,17 @@ static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_ba
 	return ret;
 }
 
-/* The audit records, chained from the head row's hash; then the head moves. */
-static int insert_audit(struct store_pg *st, PGconn *conn, const struct store_batch *b,
-			uint64_t size, const char *prev_hex)
-{
-	char prev[AUDIT_HASH_HEX], size_s[24], rev[24];
-	const char *vals[2] = { size_s, prev };
-	struct strbuf sb, rec;
-	size_t i;
-	int ret;
-
-	snprintf(prev, sizeof(prev), "%s", prev_hex);
-	if (b->n_revisions)
-		snprintf(rev, sizeof(rev), "%" PRIu64, b->first_revision + b->n_revisions - 1);
-	else
-		strcpy(rev, "\\N");
-	strbuf_init(&sb);
-	for (i = 0; i < b->n_audit; i++) {
-		strbuf_init(&rec);
-		audit_format(&rec, size + 1 + i, b->now, b->audit[i].type, b->audit[i].fields, prev);
-		if (!rec.oom)
-			meshnet_sha256_hex(prev, rec.buf, rec.len);
-		strbuf_printf(&sb, "%" PRIu64 "\t", size + 1 + i);
-		copy_text(&sb, rec.buf ? rec.buf : "", rec.len);
-		strbuf_printf(&sb, "\t%s\n", rev);
-		if (rec.oom)
-			sb.oom = true;
-		strbuf_free(&rec);
-	}
-	ret = sb.oom ? STORE_ERROR : copy_in(st, conn, "copying audit records",
-					     "COPY audit_records (seq, record, rev) FROM STDIN", &sb);
-	strbuf_free(&sb);
-	if (ret)
-		return ret;
-	snprintf(size_s, sizeof(size_s), "%" PRIu64, size + b->n_audit);
-	return run(st, conn, "moving the audit head",
-		   "UPDATE store_head SET audit_size = $1::bigint, audit_prev = $2 WHERE id = 1",
-		   2, vals, NULL, NULL, NULL);
-}
-
 static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch *b,
-		     char (*kinds)[24], bool in_tx)
+		     char (*kinds)[24], bool in_tx, struct pg_tlog_head *th)
 {
 	bool serial = b->n_revisions || b->n_audit || b->epoch;
-	char base[24], n_revs[24], head[24];
+	char base[24], n_revs[24], head[24], last_rev[24];
 	const char *vals[2] = { base, n_revs };
 	PGresult *r = NULL;
 	int ret;
 
 	/* In a store_write_begin() transaction: the head row is ours already. */
-	ret = in_tx ? 0 : run(st, conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	ret = in_tx ? 0 : pg_run(st, conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
 	if (ret)
 		return ret;
 	if (serial) {
@@ -721,11 +655,11 @@ static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch
 		 * it commits; then our WHERE no longer matches and we lose.
 		 */
 		ret = b->n_revisions ?
-		      run(st, conn, "advancing the head",
+		      pg_run(st, conn, "advancing the head",
 			  "UPDATE store_head SET rev = rev + $2::bigint WHERE id = 1 AND "
-			  "rev = $1::bigint RETURNING audit_size, audit_prev", 2, vals, NULL, NULL, &r) :
-		      run(st, conn, "locking the head",
-			  "SELECT audit_size, audit_prev FROM store_head WHERE id = 1 FOR UPDATE",
+			  "rev = $1::bigint RETURNING rev", 2, vals, NULL, NULL, &r) :
+		      pg_run(st, conn, "locking the head",
+			  "SELECT rev FROM store_head WHERE id = 1 FOR UPDATE",
 			  0, NULL, NULL, NULL, &r);
 		if (ret)
 			goto out;
@@ -737,32 +671,39 @@ static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch
 			ret = insert_revisions(st, conn, b, kinds);
 		if (!ret && b->epoch)
 			ret = insert_epoch(st, conn, b, kinds);
-		if (!ret && b->n_audit)
-			ret = insert_audit(st, conn, b, strtoull(PQgetvalue(r, 0, 0), NULL, 10),
-					   PQgetvalue(r, 0, 1));
+		/* The audit leaves, in this transaction, after what they record. */
+		if (!ret && b->n_audit) {
+			snprintf(last_rev, sizeof(last_rev), "%" PRIu64,
+				 b->first_revision + b->n_revisions - 1);
+			ret = pg_tlog_append(st, conn, b->audit, b->n_audit, b->now,
+					     b->n_revisions ? last_rev : NULL, th);
+		}
 	}
 	if (!ret && b->n_records)
 		ret = insert_records(st, conn, b);
-	if (!ret && b->n_revisions) {
+	if (!ret && (b->n_revisions || b->n_audit)) {
 		/* Delivered to the listeners when (and only if) we commit. */
 		snprintf(head, sizeof(head), "%" PRIu64, b->first_revision + b->n_revisions - 1);
 		vals[0] = head;
-		ret = run(st, conn, "notifying", "SELECT pg_notify('meshnet_commit', $1)", 1, vals,
+		ret = pg_run(st, conn, "notifying", "SELECT pg_notify('meshnet_commit', $1)", 1, vals,
 			  NULL, NULL, NULL);
 	}
 out:
 	PQclear(r);
-	if (ret) {
-		rollback(conn);
-		return ret;
-	}
-	/* A failure here leaves the outcome unknown: 503, and a later poll tells. */
-	return run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
+	if (!ret)
+		/* A failure here leaves the outcome unknown: 503, and a later poll tells. */
+		ret = pg_run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
+	else
+		pg_rollback(conn);
+	if (ret)
+		pg_tlog_head_free(th);
+	return ret;
 }
 
 static int pg_commit(struct store *s, const struct store_batch *b)
 {
 	struct store_pg *st = pg_of(s);
+	struct pg_tlog_head th = { 0 };
 	char (*kinds)[24] = NULL;
 	struct pg_slot *slot;
 	size_t i;
@@ -791,16 +732,18 @@ static int pg_commit(struct store *s, const struct store_batch *b)
 	if (b->tx) {
 		/* Commits in the open write transaction, which ends the lock. */
 		slot = tx_slot(b->tx);
-		ret = commit_tx(st, slot->conn, b, kinds, true);
-		conn_put(st, slot);
+		ret = commit_tx(st, slot->conn, b, kinds, true, &th);
+		pg_conn_put(st, slot);
 	} else {
-		ret = conn_get(st, &slot);
+		ret = pg_conn_get(st, &slot);
 		if (!ret) {
-			ret = commit_tx(st, slot->conn, b, kinds, false);
-			conn_put(st, slot);
+			ret = commit_tx(st, slot->conn, b, kinds, false, &th);
+			pg_conn_put(st, slot);
 		}
 	}
 	free(kinds);
+	if (!ret)
+		pg_tlog_publish(st, &th);
 	if (!ret && b->n_revisions) {
 		pthread_mutex_lock(&st->poll_lock);
 		if (st->applied_head < b->first_revision + b->n_revisions - 1)
@@ -891,26 +834,30 @@ static int pg_write_begin(struct store *s, uint64_t have_revision, store_record_
 {
 	struct store_pg *st = pg_of(s);
 	struct pg_sink sink = { apply, ctx };
-	char rev_s[24];
+	char rev_s[24], low[24], old_low[24];
 	const char *vals[1] = { rev_s };
 	uint64_t head, n = 0;
 	struct pg_slot *slot;
 	PGresult *r;
 	int ret;
 
-	ret = conn_get(st, &slot);
+	ret = pg_conn_get(st, &slot);
 	if (ret)
 		return ret;
-	ret = run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	ret = pg_run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
 	/* Waits here while another controller's write transaction holds the row. */
 	if (!ret)
-		ret = run(st, slot->conn, "taking the write lock",
-			  "SELECT rev FROM store_head WHERE id = 1 FOR UPDATE", 0, NULL, NULL, NULL,
-			  &r);
+		ret = pg_run(st, slot->conn, "taking the write lock",
+			  "SELECT rev, pg_snapshot_xmin(pg_current_snapshot()) FROM store_head "
+			  "WHERE id = 1 FOR UPDATE", 0, NULL, NULL, NULL, &r);
 	if (ret)
 		goto err;
 	head = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	snprintf(low, sizeof(low), "%s", PQgetvalue(r, 0, 1));
 	PQclear(r);
+	ret = pg_tlog_refresh(st, slot->conn);
+	if (ret)
+		goto err;
 	if (have_revision < head) {
 		snprintf(rev_s, sizeof(rev_s), "%" PRIu64, have_revision);
 		ret = stream_records(st, slot->conn, "catching up",
@@ -924,15 +871,30 @@ static int pg_write_begin(struct store *s, uint64_t have_revision, store_record_
 		if (ret)
 			goto err;
 	}
+	/*
+	 * And the benchmarks committed since the last read (plain records, no
+	 * revision): a decision under the lock is taken on every node's newest
+	 * benchmark, not on what this controller had polled.
+	 */
 	pthread_mutex_lock(&st->poll_lock);
+	snprintf(old_low, sizeof(old_low), "%s", st->bench_low_xid);
+	pthread_mutex_unlock(&st->poll_lock);
+	vals[0] = old_low;
+	ret = stream_records(st, slot->conn, "catching up benchmarks",
+			     "SELECT record FROM benchmarks WHERE xid >= $1::xid8 ORDER BY seq", 1,
+			     vals, &sink, NULL);
+	if (ret)
+		goto err;
+	pthread_mutex_lock(&st->poll_lock);
+	snprintf(st->bench_low_xid, sizeof(st->bench_low_xid), "%s", low);
 	if (st->applied_head < head)
 		st->applied_head = head;
 	pthread_mutex_unlock(&st->poll_lock);
 	*tx = (struct store_tx *)slot;
 	return 0;
 err:
-	rollback(slot->conn);
-	conn_put(st, slot);
+	pg_rollback(slot->conn);
+	pg_conn_put(st, slot);
 	return ret;
 }
 
@@ -947,7 +909,7 @@ static int read_epoch(struct store_pg *st, PGconn *conn, uint64_t after_epoch,
 	int ret;
 
 	snprintf(after, sizeof(after), "%" PRIu64, after_epoch);
-	ret = run(st, conn, "reading the epoch",
+	ret = pg_run(st, conn, "reading the epoch",
 		  "SELECT id, start_unix, expiry_unix, sealed_secret, key_id, coalesce(rev, 0) "
 		  "FROM epochs "
 		  "WHERE id > $1::bigint ORDER BY id DESC LIMIT 1", 1, vals, NULL, NULL, &r);
@@ -998,11 +960,11 @@ static int read_after(struct store_pg *st, PGconn *conn, bool load, uint64_t aft
 	PGresult *r;
 	int ret, has_epoch = 0;
 
-	ret = run(st, conn, "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+	ret = pg_run(st, conn, "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
 		  NULL, NULL, NULL);
 	if (ret)
 		return ret;
-	ret = run(st, conn, "reading the head",
+	ret = pg_run(st, conn, "reading the head",
 		  "SELECT rev, pg_snapshot_xmin(pg_current_snapshot()) FROM store_head", 0, NULL,
 		  NULL, NULL, &r);
 	if (ret)
@@ -1010,8 +972,11 @@ static int read_after(struct store_pg *st, PGconn *conn, bool load, uint64_t aft
 	head = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	snprintf(low, sizeof(low), "%s", PQgetvalue(r, 0, 1));
 	PQclear(r);
+	ret = pg_tlog_refresh(st, conn);
+	if (ret)
+		goto out;
 	if (load) {
-		ret = run(st, conn, "reading the snapshot",
+		ret = pg_run(st, conn, "reading the snapshot",
 			  "SELECT rev, body FROM snapshots ORDER BY rev DESC LIMIT 1", 0, NULL,
 			  NULL, NULL, &r);
 		if (ret)
@@ -1057,7 +1022,7 @@ static int read_after(struct store_pg *st, PGconn *conn, bool load, uint64_t aft
 	if (!ret && epoch)
 		ret = has_epoch = read_epoch(st, conn, 0, epoch);
 	if (ret >= 0)
-		ret = run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
+		ret = pg_run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
 	if (!ret) {
 		pthread_mutex_lock(&st->poll_lock);
 		snprintf(st->bench_low_xid, sizeof(st->bench_low_xid), "%s", low);
@@ -1067,7 +1032,7 @@ static int read_after(struct store_pg *st, PGconn *conn, bool load, uint64_t aft
 	}
 out:
 	if (ret) {
-		rollback(conn);
+		pg_rollback(conn);
 		if (epoch)
 			OPENSSL_cleanse(epoch, sizeof(*epoch));
 		return ret;
@@ -1080,12 +1045,12 @@ static int pg_load(struct store *s, store_record_fn apply, void *ctx, struct sto
 	struct store_pg *st = pg_of(s);
 	struct pg_sink sink = { apply, ctx };
 	struct pg_slot *slot;
-	int ret = conn_get(st, &slot);
+	int ret = pg_conn_get(st, &slot);
 
 	if (ret)
 		return ret;
 	ret = read_after(st, slot->conn, true, 0, &sink, epoch);
-	conn_put(st, slot);
+	pg_conn_put(st, slot);
 	return ret;
 }
 
@@ -1094,12 +1059,12 @@ static int pg_poll(struct store *s, uint64_t after_revision, store_record_fn app
 	struct store_pg *st = pg_of(s);
 	struct pg_sink sink = { apply, ctx };
 	struct pg_slot *slot;
-	int ret = conn_get(st, &slot);
+	int ret = pg_conn_get(st, &slot);
 
 	if (ret)
 		return ret;
 	ret = read_after(st, slot->conn, false, after_revision, &sink, NULL);
-	conn_put(st, slot);
+	pg_conn_put(st, slot);
 	return ret;
 }
 
@@ -1111,11 +1076,11 @@ int store_pg_newest_epoch(struct store *s, uint64_t after_epoch, struct store_ep
 
 	if (after_epoch >= (uint64_t)INT64_MAX)
 		return 0;
-	ret = conn_get(st, &slot);
+	ret = pg_conn_get(st, &slot);
 	if (ret)
 		return ret;
 	ret = read_epoch(st, slot->conn, after_epoch, e);
-	conn_put(st, slot);
+	pg_conn_put(st, slot);
 	return ret;
 }
 
@@ -1138,13 +1103,13 @@ static int pg_replay_check_and_set(struct store *s, const char *node_id, const u
 	int ret;
 
 	snprintf(exp_s, sizeof(exp_s), "%" PRId64, expiry);
-	ret = conn_get(st, &slot);
+	ret = pg_conn_get(st, &slot);
 	if (ret)
 		return ret;
-	ret = run(st, slot->conn, "checking a nonce",
+	ret = pg_run(st, slot->conn, "checking a nonce",
 		  "INSERT INTO replay_nonces (node_id, nonce, expires_unix) "
 		  "VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING", 3, vals, lens, fmts, &r);
-	conn_put(st, slot);
+	pg_conn_put(st, slot);
 	if (ret)
 		return ret == STORE_UNAVAILABLE ? ret : STORE_ERROR;
 	ret = strcmp(PQcmdTuples(r), "1") ? 1 : 0;
@@ -1162,15 +1127,15 @@ long store_pg_replay_expire(struct store *s, int64_t now)
 	long n;
 
 	snprintf(now_s, sizeof(now_s), "%" PRId64, now);
-	if (conn_get(st, &slot))
+	if (pg_conn_get(st, &slot))
 		return -1;
-	if (run(st, slot->conn, "expiring nonces",
+	if (pg_run(st, slot->conn, "expiring nonces",
 		"DELETE FROM replay_nonces WHERE expires_unix < $1::bigint", 1, vals, NULL, NULL,
 		&r)) {
-		conn_put(st, slot);
+		pg_conn_put(st, slot);
 		return -1;
 	}
-	conn_put(st, slot);
+	pg_conn_put(st, slot);
 	n = strtol(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return n;
@@ -1189,41 +1154,55 @@ static int pg_compact(struct store *s, const char *snapshot, size_t len)
 	pthread_mutex_lock(&st->poll_lock);
 	snprintf(rev_s, sizeof(rev_s), "%" PRIu64, st->applied_head);
 	pthread_mutex_unlock(&st->poll_lock);
-	ret = conn_get(st, &slot);
+	ret = pg_conn_get(st, &slot);
 	if (ret)
 		return ret;
-	ret = run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	ret = pg_run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
 	if (!ret)
-		ret = run(st, slot->conn, "writing a snapshot",
+		ret = pg_run(st, slot->conn, "writing a snapshot",
 			  "INSERT INTO snapshots (rev, body) VALUES ($1::bigint, $2) "
 			  "ON CONFLICT (rev) DO NOTHING", 2, vals, lens, NULL, NULL);
 	/* Keep the newest two. */
 	if (!ret)
-		ret = run(st, slot->conn, "pruning snapshots",
+		ret = pg_run(st, slot->conn, "pruning snapshots",
 			  "DELETE FROM snapshots WHERE rev < (SELECT min(rev) FROM "
 			  "(SELECT rev FROM snapshots ORDER BY rev DESC LIMIT 2) s)",
 			  0, NULL, NULL, NULL, NULL);
 	if (!ret)
-		ret = run(st, slot->conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
+		ret = pg_run(st, slot->conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
 	else
-		rollback(slot->conn);
-	conn_put(st, slot);
+		pg_rollback(slot->conn);
+	pg_conn_put(st, slot);
 	return ret;
 }
 
 int store_pg_audit_head(struct store *s, char hash[65], uint64_t *records)
 {
 	struct store_pg *st = pg_of(s);
+	uint8_t root[TLOG_HASH_LEN];
+
+	*records = 0;
+	tlog_hash_empty(root);
+	if (st->log)
+		tlog_store_head(st->log, records, root);
+	meshnet_hex_encode(hash, root, TLOG_HASH_LEN);
+	return 0;
+}
+
+/* The v1 chain's head (audit_records), for audit-verify and migrate. */
+int store_pg_chain_head(struct store *s, char hash[65], uint64_t *records)
+{
+	struct store_pg *st = pg_of(s);
 	struct pg_slot *slot;
 	PGresult *r;
-	int ret = conn_get(st, &slot);
+	int ret = pg_conn_get(st, &slot);
 
 	if (ret)
 		return ret;
-	ret = run(st, slot->conn, "reading the audit head",
+	ret = pg_run(st, slot->conn, "reading the audit chain head",
 		  "SELECT audit_prev, audit_size FROM store_head WHERE id = 1", 0, NULL, NULL, NULL,
 		  &r);
-	conn_put(st, slot);
+	pg_conn_put(st, slot);
 	if (ret)
 		return ret;
 	snprintf(hash, AUDIT_HASH_HEX, "%s", PQgetvalue(r, 0, 0));
@@ -1232,15 +1211,26 @@ int store_pg_audit_head(struct store *s, char hash[65], uint64_t *records)
 	return 0;
 }
 
+static int pg_log_open(struct store *s, const char *origin, EVP_PKEY *key)
+{
+	return pg_tlog_open(pg_of(s), origin, key);
+}
+
+static struct tlog_store *pg_log(struct store *s)
+{
+	return pg_of(s)->log;
+}
+
 int store_pg_import(struct store *s, const char *snapshot, size_t snapshot_len,
-		    const struct store_epoch *epoch, const char *audit, size_t audit_len)
+		    const struct store_epoch *epoch, const char *audit, size_t audit_len,
+		    const char *tlog, size_t tlog_len, const char *checkpoint, size_t checkpoint_len)
 {
 	struct store_pg *st = pg_of(s);
 	struct store_batch eb = { .epoch = epoch };
 	char last[AUDIT_HASH_HEX], msg[256], n_s[24];
 	const char *vals[2] = { snapshot, NULL };
 	int lens[2] = { (int)snapshot_len, 0 };
-	uint64_t records = 0, next, seq = 0;
+	uint64_t records = 0, next, seq = 0, leaves = 0;
 	const char *p = audit, *end = audit + audit_len;
 	struct pg_slot *slot;
 	struct strbuf sb;
@@ -1261,7 +1251,7 @@ int store_pg_import(struct store *s, const char *snapshot, size_t snapshot_len,
 			break;	/* a torn last line: audit_verify_buffer ignored it too */
 		if (nl > p) {
 			strbuf_printf(&sb, "%" PRIu64 "\t", ++seq);
-			copy_text(&sb, p, (size_t)(nl - p));
+			pg_copy_text(&sb, p, (size_t)(nl - p));
 			strbuf_puts(&sb, "\t\\N\n");
 		}
 		p = nl + 1;
@@ -1272,16 +1262,16 @@ int store_pg_import(struct store *s, const char *snapshot, size_t snapshot_len,
 		strbuf_free(&sb);
 		return STORE_ERROR;
 	}
-	ret = conn_get(st, &slot);
+	ret = pg_conn_get(st, &slot);
 	if (ret) {
 		strbuf_free(&sb);
 		return ret;
 	}
-	ret = run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	ret = pg_run(st, slot->conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
 	if (!ret)
-		ret = run(st, slot->conn, "checking the database is empty",
+		ret = pg_run(st, slot->conn, "checking the database is empty",
 			  "SELECT (SELECT rev FROM store_head WHERE id = 1 FOR UPDATE) = 0 AND "
-			  "(SELECT audit_size FROM store_head WHERE id = 1) = 0 AND "
+			  "(SELECT audit_size + tlog_size FROM store_head WHERE id = 1) = 0 AND "
 			  "NOT EXISTS (SELECT 1 FROM snapshots) AND NOT EXISTS (SELECT 1 FROM epochs) "
 			  "AND NOT EXISTS (SELECT 1 FROM benchmarks)", 0, NULL, NULL, NULL, &r);
 	if (!ret) {
@@ -1292,27 +1282,31 @@ int store_pg_import(struct store *s, const char *snapshot, size_t snapshot_len,
 		PQclear(r);
 	}
 	if (!ret)
-		ret = run(st, slot->conn, "writing the snapshot",
+		ret = pg_run(st, slot->conn, "writing the snapshot",
 			  "INSERT INTO snapshots (rev, body) VALUES (0, $1)", 1, vals, lens, NULL,
 			  NULL);
 	if (!ret && epoch)
 		ret = insert_epoch(st, slot->conn, &eb, NULL);
 	if (!ret && seq)
-		ret = copy_in(st, slot->conn, "copying audit records",
+		ret = pg_copy_in(st, slot->conn, "copying audit records",
 			      "COPY audit_records (seq, record, rev) FROM STDIN", &sb);
 	if (!ret) {
 		snprintf(n_s, sizeof(n_s), "%" PRIu64, seq);
 		vals[0] = n_s;
 		vals[1] = last;
-		ret = run(st, slot->conn, "moving the audit head",
+		ret = pg_run(st, slot->conn, "moving the audit head",
 			  "UPDATE store_head SET audit_size = $1::bigint, audit_prev = $2 WHERE id = 1",
 			  2, vals, NULL, NULL, NULL);
 	}
+	/* The transparency log as it was: the same leaves, so the same tree. */
+	if (!ret && tlog_len)
+		ret = pg_tlog_import(st, slot->conn, tlog, tlog_len, checkpoint, checkpoint_len,
+				     &leaves);
 	if (!ret)
-		ret = run(st, slot->conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
+		ret = pg_run(st, slot->conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
 	else
-		rollback(slot->conn);
-	conn_put(st, slot);
+		pg_rollback(slot->conn);
+	pg_conn_put(st, slot);
 	strbuf_free(&sb);
 	return ret;
 }
@@ -1323,14 +1317,14 @@ int store_pg_audit_dump(struct store *s, int (*line)(void *ctx, const char *rec,
 	struct store_pg *st = pg_of(s);
 	struct pg_slot *slot;
 	PGresult *r;
-	int ret = conn_get(st, &slot);
+	int ret = pg_conn_get(st, &slot);
 
 	if (ret)
 		return ret;
 	if (!PQsendQuery(slot->conn, "SELECT record FROM audit_records ORDER BY seq") ||
 	    !PQsetSingleRowMode(slot->conn)) {
 		ret = pg_fail(st, slot->conn, NULL, "reading the audit log");
-		conn_put(st, slot);
+		pg_conn_put(st, slot);
 		return ret;
 	}
 	while ((r = PQgetResult(slot->conn))) {
@@ -1342,7 +1336,7 @@ int store_pg_audit_dump(struct store *s, int (*line)(void *ctx, const char *rec,
 			ret = pg_fail(st, slot->conn, r, "reading the audit log");
 		PQclear(r);
 	}
-	conn_put(st, slot);
+	pg_conn_put(st, slot);
 	return ret;
 }
 
@@ -1356,6 +1350,8 @@ const struct store_backend store_pg_backend = {
 	.notify_fd = pg_notify_fd,
 	.replay_check_and_set = pg_replay_check_and_set,
 	.compact = pg_compact,
+	.log_open = pg_log_open,
+	.log = pg_log,
 	.write_begin = pg_write_begin,
 	.write_abort = pg_write_abort,
 };

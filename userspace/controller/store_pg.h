@@ -57,20 +57,35 @@ bool store_pg_available(struct store *st);
 /* Deletes expired replay entries (also done by the listener thread every 30 s). */
 long store_pg_replay_expire(struct store *st, int64_t now);
 
-/* The audit chain head: the last record's hash and the number of records. */
+/* The transparency log's head: its size and root hash (hex); 0 before it is opened. */
 int store_pg_audit_head(struct store *st, char hash[65], uint64_t *records);
+/* The v1 hash chain kept in audit_records (databases from before the tree). */
+int store_pg_chain_head(struct store *st, char hash[65], uint64_t *records);
 
 /*
  * `meshnetd migrate`: into an empty database, in one transaction, the
- * compacted records of a state directory, its current epoch (may be NULL)
- * and its audit log (JSON lines, the chain verified first and continued by
- * every later commit). STORE_CONFLICT if the database is not empty.
+ * compacted records of a state directory, its current epoch (may be NULL),
+ * its v1 audit chain (JSON lines, verified; may be empty) and its
+ * transparency log (the records of STATE_DIR/tlog as JSON lines, the same
+ * leaves in the same order, and its checkpoint note). STORE_CONFLICT if the
+ * database is not empty.
  */
 int store_pg_import(struct store *st, const char *snapshot, size_t snapshot_len,
-		    const struct store_epoch *epoch, const char *audit, size_t audit_len);
+		    const struct store_epoch *epoch, const char *audit, size_t audit_len,
+		    const char *tlog, size_t tlog_len, const char *checkpoint,
+		    size_t checkpoint_len);
 
-/* Every audit record of the database's chain, in order (audit-verify). */
+/* Every record of the v1 chain (audit_records), in order. */
 int store_pg_audit_dump(struct store *st, int (*line)(void *ctx, const char *rec, size_t len),
 			void *ctx);
+
+/*
+ * Writes the transparency log as an export directory (records-NNNNNN.jsonl,
+ * hashes-NNNNNN, checkpoint: what `meshnetd audit-verify DIR` reads), from
+ * one consistent read. 0; 1 with msg if the tables are inconsistent;
+ * STORE_* on error.
+ */
+int store_pg_log_export(struct store *st, const char *dir, uint64_t *records, char *msg,
+			size_t msg_len);
 
 #endif

@@ -76,6 +76,23 @@ static const char *const migrations[] = {
 	"CREATE INDEX replay_nonces_expiry ON replay_nonces (expires_unix);",
 	/* 2: an epoch imported by `meshnetd migrate` has no revision of its own. */
 	"ALTER TABLE epochs ALTER COLUMN rev DROP NOT NULL;",
+	/*
+	 * 3: the audit log becomes a transparency log (store_pg_tlog.c): leaves,
+	 * stored hashes, and its head in the head row. audit_records keeps a v1
+	 * chain read-only; the tree's first leaf commits to it.
+	 */
+	"CREATE TABLE tlog_records ("
+	"  idx bigint PRIMARY KEY CHECK (idx >= 0),"
+	"  record text NOT NULL,"
+	"  rev bigint,"
+	"  committed_at timestamptz NOT NULL DEFAULT now());"
+	"CREATE TABLE tlog_hashes ("
+	"  idx bigint PRIMARY KEY CHECK (idx >= 0),"
+	"  hash bytea NOT NULL CHECK (length(hash) = 32));"
+	"ALTER TABLE store_head"
+	"  ADD COLUMN tlog_size bigint NOT NULL DEFAULT 0 CHECK (tlog_size >= 0),"
+	"  ADD COLUMN tlog_frontier bytea NOT NULL DEFAULT '',"
+	"  ADD COLUMN tlog_checkpoint text NOT NULL DEFAULT '';",
 };
 
 const int store_pg_schema_version = (int)(sizeof(migrations) / sizeof(migrations[0]));

@@ -45,6 +45,10 @@ struct tlog_store {
 
 	/* read-only descriptors, opened on first use (published with CAS) */
 	int rd_fd[SEG_KINDS][TLOG_MAX_SEGMENTS];
+
+	/* tlog_store_open_source(): kept by another store, read through src */
+	bool external;
+	struct tlog_store_source src;
 };
 
 static void seg_path(const struct tlog_store *ts, char *out, enum seg_kind k, uint64_t seg)
@@ -144,6 +148,10 @@ static struct tlog_hash_reader reader_of(struct tlog_store *ts)
 {
 	struct tlog_hash_reader r = { store_read_hash, ts };
 
+	if (ts->external) {
+		r.read = ts->src.read_hash;
+		r.ctx = ts->src.ctx;
+	}
 	return r;
 }
 
@@ -520,7 +528,7 @@ void tlog_store_close(struct tlog_store *ts)
 
 	if (!ts)
 		return;
-	if (ts->key)
+	if (ts->key && !ts->external)
 		sync_derived(ts);
 	for (k = 0; k < SEG_KINDS; k++) {
 		if (ts->wr_fd[k] >= 0)
@@ -537,6 +545,76 @@ void tlog_store_close(struct tlog_store *ts)
 	free(ts);
 }
 
+struct tlog_store *tlog_store_open_source(const struct tlog_store_source *src, const char *origin,
+					  EVP_PKEY *key)
+{
+	struct tlog_store *ts = calloc(1, sizeof(*ts));
+	uint8_t pub[32];
+	size_t pub_len = sizeof(pub);
+	unsigned int k, s;
+
+	if (!ts)
+		return NULL;
+	for (k = 0; k < SEG_KINDS; k++) {
+		ts->wr_fd[k] = -1;
+		for (s = 0; s < TLOG_MAX_SEGMENTS; s++)
+			ts->rd_fd[k][s] = -1;
+	}
+	pthread_mutex_init(&ts->lock, NULL);
+	pthread_mutex_init(&ts->head_lock, NULL);
+	strbuf_init(&ts->checkpoint);
+	ts->external = true;
+	ts->src = *src;
+	snprintf(ts->dir, sizeof(ts->dir), "(database)");
+	if (strlen(origin) > TLOG_ORIGIN_MAX || !tlog_note_name_valid(origin)) {
+		log_err("tlog: bad log name '%s'", origin);
+		goto err_free;
+	}
+	strcpy(ts->origin, origin);
+	if (EVP_PKEY_get_raw_public_key(key, pub, &pub_len) != 1 ||
+	    tlog_verifier_from_pub(&ts->self, origin, pub)) {
+		log_err("tlog %s: the signing key is not an Ed25519 key", origin);
+		goto err_free;
+	}
+	EVP_PKEY_up_ref(key);
+	ts->key = key;
+	tlog_hash_empty(ts->committed_root);
+	return ts;
+
+err_free:
+	tlog_store_close(ts);
+	return NULL;
+}
+
+int tlog_store_publish(struct tlog_store *ts, uint64_t size, const uint8_t root[TLOG_HASH_LEN],
+		       const char *note, size_t note_len)
+{
+	struct strbuf sb;
+
+	if (!ts->external) {
+		errno = EPERM;
+		return -1;
+	}
+	strbuf_init(&sb);
+	strbuf_append(&sb, note, note_len);
+	if (sb.oom) {
+		strbuf_free(&sb);
+		return -1;
+	}
+	pthread_mutex_lock(&ts->head_lock);
+	if (size > ts->committed || (size == ts->committed && !ts->checkpoint.len)) {
+		ts->committed = size;
+		ts->f.n = size;
+		memcpy(ts->committed_root, root, TLOG_HASH_LEN);
+		strbuf_free(&ts->checkpoint);
+		ts->checkpoint = sb;
+		strbuf_init(&sb);
+	}
+	pthread_mutex_unlock(&ts->head_lock);
+	strbuf_free(&sb);
+	return 0;
+}
+
 static int append_locked(struct tlog_store *ts, const char *record, size_t len)
 {
 	struct iovec iov[2] = { { (void *)record, len }, { (void *)"\n", 1 } };
@@ -544,6 +622,10 @@ static int append_locked(struct tlog_store *ts, const char *record, size_t len)
 	ssize_t w;
 	int fd;
 
+	if (ts->external) {
+		errno = EPERM;	/* appended by the store that keeps the log */
+		return -1;
+	}
 	if (len == 0 || len > TLOG_RECORD_MAX || memchr(record, '\n', len)) {
 		errno = EINVAL;
 		return -1;
@@ -614,6 +696,9 @@ uint64_t tlog_store_pending(struct tlog_store *ts)
 {
 	uint64_t n, c;
 
+	if (ts->external)
+		return 0;
+
 	pthread_mutex_lock(&ts->lock);
 	n = ts->f.n;
 	pthread_mutex_unlock(&ts->lock);
@@ -627,6 +712,8 @@ int tlog_store_commit(struct tlog_store *ts)
 {
 	int ret = 0;
 
+	if (ts->external)
+		return 0;	/* committed in the transaction of the change */
 	pthread_mutex_lock(&ts->lock);
 	pthread_mutex_lock(&ts->head_lock);
 	if (ts->committed == ts->f.n) {
@@ -752,9 +839,11 @@ int tlog_store_root(struct tlog_store *ts, uint64_t size, uint8_t root[TLOG_HASH
 
 int tlog_store_leaf_hash(struct tlog_store *ts, uint64_t index, uint8_t out[TLOG_HASH_LEN])
 {
+	struct tlog_hash_reader r = reader_of(ts);
+
 	if (index >= committed_size(ts))
 		return TLOG_ERR_RANGE;
-	return store_read_hash(ts, tlog_stored_index(0, index), out) ? TLOG_ERR_IO : TLOG_OK;
+	return r.read(r.ctx, tlog_stored_index(0, index), out) ? TLOG_ERR_IO : TLOG_OK;
 }
 
 int tlog_store_record(struct tlog_store *ts, uint64_t index, struct strbuf *out)
@@ -765,6 +854,8 @@ int tlog_store_record(struct tlog_store *ts, uint64_t index, struct strbuf *out)
 
 	if (index >= committed_size(ts))
 		return TLOG_ERR_RANGE;
+	if (ts->external)
+		return ts->src.read_record(ts->src.ctx, index, out);
 	if ((index & SEG_MASK_RECORDS) && record_end(ts, index - 1, &start))
 		return TLOG_ERR_IO;
 	if (record_end(ts, index, &end) || end <= start || end - start > TLOG_RECORD_MAX + 1)

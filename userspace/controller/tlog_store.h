@@ -60,6 +60,29 @@ struct tlog_store *tlog_store_open(const char *dir, const char *origin, EVP_PKEY
 void tlog_store_close(struct tlog_store *ts);
 
 /*
+ * A log whose records and stored hashes another store keeps (the
+ * PostgreSQL backend, store_pg_tlog.c: tables written in the transaction of
+ * the change they record, the head serialised in the database). The
+ * readers below work as for a directory but read through src; appends and
+ * checkpoints are that store's (tlog_store_append*() fail with EPERM,
+ * tlog_store_commit() has nothing to do), and it publishes each committed
+ * head, with the checkpoint it signed, through tlog_store_publish().
+ */
+struct tlog_store_source {
+	tlog_read_hash_fn read_hash;	/* stored hash i (lib/tlog/merkle.h layout) */
+	int (*read_record)(void *ctx, uint64_t index, struct strbuf *out);	/* TLOG_* */
+	void *ctx;
+};
+struct tlog_store *tlog_store_open_source(const struct tlog_store_source *src, const char *origin,
+					  EVP_PKEY *key);
+/*
+ * Makes size (with root and its signed checkpoint note) the committed head
+ * readers see; a head older than the one published is ignored (0).
+ */
+int tlog_store_publish(struct tlog_store *ts, uint64_t size, const uint8_t root[TLOG_HASH_LEN],
+		       const char *note, size_t note_len);
+
+/*
  * Appends one record (no newline inside; at most TLOG_RECORD_MAX bytes).
  * Not durable, not visible to readers until tlog_store_commit(). *index
  * (or NULL) gets its leaf index.
