@@ -221,17 +221,35 @@ int cluster_admin(struct cluster *cl, int ctl, const char *method, const char *t
 
 int cluster_run(struct cluster *cl, const char *args, char *out, size_t cap)
 {
-	char cmd[4096];
+	char cmd[4096], buf[4096];
+	size_t n = 0, m, total = 0, head = cap / 2;
 	FILE *p;
-	size_t n;
 	int status;
 
 	snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", cl->bin, args);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
-	n = fread(out, 1, cap - 1, p);
+	/*
+	 * All of it is read (a report longer than out must not end the command
+	 * with SIGPIPE): out keeps its beginning and its end, which names the
+	 * verdict.
+	 */
+	while ((m = fread(buf, 1, sizeof(buf), p)) > 0) {
+		size_t i;
+
+		for (i = 0; i < m; i++, total++) {
+			if (n < cap - 1) {
+				out[n++] = buf[i];
+			} else {
+				memmove(out + head, out + head + 1, cap - 2 - head);
+				out[cap - 2] = buf[i];
+			}
+		}
+	}
 	out[n] = '\0';
+	if (total > n && head > 8)
+		memcpy(out + head - 5, "\n...\n", 5);
 	status = pclose(p);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

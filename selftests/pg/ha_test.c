@@ -575,6 +575,11 @@ static int check_database(struct __test_metadata *_metadata, struct cluster *cl,
 	snprintf(stmt, sizeof(stmt), "audit-verify '%s' --key %s/controller.pub", url,
 		 cl->c[0].state);
 	EXPECT_EQ(0, cluster_run(cl, stmt, out, sizeof(out)));
+	if (out[0]) {
+		const char *ok = strstr(out, ": OK, ");
+
+		TH_LOG("audit-verify: %.*s", ok ? (int)strcspn(ok, "\n") : 2000, ok ? ok : out);
+	}
 	return (int)missing;
 }
 
@@ -648,12 +653,15 @@ TEST_F_TIMEOUT(ha, kill9_under_a_flood_loses_nothing_acknowledged, 600)
 	const char *env = getenv("HA_KILLS");
 
 	/*
-	 * Not in make check yet: after the kills the controllers do not always
-	 * converge on the same verdicts (the database checks pass). make
-	 * controller-ha-torture runs it (HA_KILLS=50).
+	 * make check: 20 kills (about 15 s); make controller-ha-torture: 50
+	 * (HA_KILLS=N). After the kills every controller must serve the same
+	 * verdicts: they did not while a controller's benchmark batches
+	 * (committed without the write lock) waited for the head row held by
+	 * its own next batch, and while decisions under the lock were taken on
+	 * benchmarks it had not polled yet.
 	 */
 	if (!env || !*env)
-		SKIP(return, "HA_KILLS not set (make controller-ha-torture)");
+		env = "20";
 	kill9_run(_metadata, &self->cl, self->url, atoi(env));
 }
 

@@ -79,6 +79,17 @@ int commit_add_record(struct controller *c, const char *line, size_t len, bool r
 int commit_add_audit(struct controller *c, const char *type, const char *fields)
 {
 	struct commit_batch *b = c->open;
+	struct api_error err;
+
+	/*
+	 * A leaf of the shared log needs the store's write lock for its batch
+	 * (writers take it before they change anything; this catches the rest).
+	 */
+	if (!b->tx && controller_write_lock_locked(c, &err)) {
+		log_err("audit record '%s': %s", type, err.message);
+		return -1;
+	}
+	b = c->open;
 
 	if (b->n_audit == b->cap_audit) {
 		size_t cap = b->cap_audit ? 2 * b->cap_audit : 8;

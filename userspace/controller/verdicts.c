@@ -416,23 +416,18 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	n = controller_find(c, id);
 	if (n) {
 		/*
-		 * A shared store: a benchmark that will flip the verdict is a
-		 * revision; lock (catching up) before anything changes. One that
-		 * flips nothing is a plain record: no lock, controllers scale.
+		 * A shared store: every accepted benchmark appends an audit leaf,
+		 * and the log has one head in the database, so lock (catching up
+		 * with the others' revisions and benchmarks) before anything
+		 * changes. (A batch committed without the lock would wait for the
+		 * head row while this controller's next batch holds it: the
+		 * commit thread commits batches in order.)
 		 */
-		struct node probe = *n;
-
-		probe.has_benchmark = true;
-		probe.scores = b.scores;
-		probe.benchmark_time = b.time < now ? b.time : now;
-		verdict_decide(c, &probe, now, true, &te);
-		if (te.r.verdict != n->verdict) {
-			if (controller_write_lock_locked(c, err)) {
-				pthread_mutex_unlock(&c->lock);
-				return -1;
-			}
-			n = controller_find(c, id);
+		if (controller_write_lock_locked(c, err)) {
+			pthread_mutex_unlock(&c->lock);
+			return -1;
 		}
+		n = controller_find(c, id);
 	}
 	if (!n) {	/* removed since authentication */
 		pthread_mutex_unlock(&c->lock);
