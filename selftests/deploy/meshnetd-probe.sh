@@ -12,6 +12,16 @@ free_port() {
 	return 1
 }
 
+# wait_healthy URL CA PID: until URL/health answers over TLS, PID exits, or 5 s.
+wait_healthy() {
+	for _ in $(seq 50); do
+		curl -s -o /dev/null --cacert "$2" "$1/health" && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # signed_post URL ARTIFACTS NODE KEY.pem BODY STATUS PATTERN: POST BODY to
 # /v1/benchmarks/NODE signed with KEY; the reply must have STATUS and PATTERN.
 signed_post() {
@@ -43,11 +53,7 @@ probe_meshnetd() {
 		--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
 		>"$tmp/meshnetd.log" 2>&1 &
 	daemon_pid=$!
-	for _ in $(seq 50); do
-		curl -s -o /dev/null --cacert "$art/ca/ca.crt" "$url/health" && break
-		kill -0 "$daemon_pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_healthy "$url" "$art/ca/ca.crt" "$daemon_pid"
 	check "meshnetd starts with the rendered files and serves /health over TLS (CA-verified)" \
 		curl -fsS --cacert "$art/ca/ca.crt" "$url/health"
 	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$art/ca/ca.crt" -X POST \

@@ -288,11 +288,7 @@ else
 			--policy-file "$art/controller/policy.conf" --evaluators-file "$art/controller/evaluators.json" --admit-interval 0 \
 			>"$tmp/trust.log" 2>&1 &
 		daemon_pid=$!
-		for _ in $(seq 50); do
-			curl -s -o /dev/null --cacert "$art/ca/ca.crt" "$url/health" && break
-			kill -0 "$daemon_pid" 2>/dev/null || break
-			sleep 0.1
-		done
+		wait_healthy "$url" "$art/ca/ca.crt" "$daemon_pid" || { cat "$tmp/trust.log"; return 1; }
 		curl -fsS --cacert "$art/ca/ca.crt" -H "Authorization: Bearer $tok" "$url/v1/evaluators" >"$tmp/ev.json" &&
 			grep -qF "\"evaluator_id\":\"eval-a\",\"public_key\":\"$(cat "$tmp/eval-a.pub")\"" "$tmp/ev.json" &&
 			grep -qF '"evaluator_id":"eval-b"' "$tmp/ev.json" || { echo "evaluators:"; cat "$tmp/ev.json" "$tmp/trust.log"; return 1; }
