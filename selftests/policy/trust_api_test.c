@@ -33,6 +33,7 @@
 #include "sign.h"
 #include "signing_key.h"
 #include "strbuf.h"
+#include "timefmt.h"
 
 #define N_NODES 3
 #define N_EVAL 4
@@ -761,9 +762,9 @@ TEST_F(trust, policy_put_reload_sighup)
 
 TEST_F(trust, time_locked_policy_takes_effect_at_its_time)
 {
-	char text[512], *audit, *sched, *eff;
+	char text[512], want[64], *audit, *sched, *eff, *rec, *t;
 	struct mn_response r;
-	int64_t at;
+	int64_t at, logged;
 
 	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
 	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.95, NULL, 0));
@@ -802,6 +803,20 @@ TEST_F(trust, time_locked_policy_takes_effect_at_its_time)
 	eff = strstr(audit, "\"type\":\"policy_effective\",\"policy_version\":2");
 	ASSERT_NE(NULL, eff);
 	EXPECT_TRUE(sched && sched < eff);
+	/* in effect at its time, never a second before: the record says when */
+	rec = eff;
+	while (rec > audit && rec[-1] != '\n')
+		rec--;
+	snprintf(want, sizeof(want), "\"effective_unix\":%lld,", (long long)at);
+	EXPECT_NE(NULL, strstr(eff, want)) TH_LOG("%.300s", eff);
+	t = strstr(rec, "\"time\":\"");
+	ASSERT_NE(NULL, t);
+	snprintf(want, sizeof(want), "%.*s", (int)strcspn(t + 8, "\""), t + 8);
+	ASSERT_EQ(0, meshnet_rfc3339_parse(want, &logged)) TH_LOG("%.40s", t);
+	EXPECT_GE(logged, at) TH_LOG("policy_effective logged at %lld, before %lld",
+				   (long long)logged, (long long)at);
+	/* and its text is in the record, for audit-verify */
+	EXPECT_NE(NULL, strstr(eff, "\"policy_text\":\"version 2\\u000aeffective-at ")) TH_LOG("%.300s", eff);
 	free(audit);
 }
 
