@@ -780,7 +780,7 @@ TEST(trust_v1_default_and_time_lock)
 	EXPECT_EQ(VERDICT_DENIED, e.r.verdict);
 	EXPECT_EQ(1, e.policy_version);
 	strbuf_init(&sb);
-	trust_audit_fields(&t, &e, &ne, &sb);
+	trust_audit_fields(&t, &e, &ne, NULL, &sb);
 	EXPECT_NE(NULL, strstr(sb.buf, ",\"policy_rule\":\"g/refusal\",\"policy_version\":1,"
 			       "\"policy_sha256\":\"")) TH_LOG("%s", sb.buf);
 	EXPECT_NE(NULL, strstr(sb.buf, "\"attestations\":[],\"missing\":[\"needs 1 of "

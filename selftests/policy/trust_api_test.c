@@ -892,6 +892,27 @@ TEST_F(trust, meshnet_eval_reference_evaluator)
 
 /* ---------- audit-verify re-checks policy verdicts offline ---------- */
 
+/* node's own signed benchmark, all four scores = score, timestamp now - ago; the HTTP status */
+static int self_report(struct tsrv *s, int node, double score, int ago)
+{
+	char body[512], when[32], target[64];
+	time_t t = time(NULL) - ago;
+	struct mn_response r;
+	struct tm tm;
+	int st = -1;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(body, sizeof(body), "{\"node_id\":\"%s\",\"suite_version\":\"s-1\",\"timestamp\":"
+		 "\"%s\",\"scores\":{\"overall\":%g,\"refusal\":%g,\"honesty\":%g,\"policy\":%g}}",
+		 node_ids[node], when, score, score, score, score);
+	snprintf(target, sizeof(target), "/v1/benchmarks/%s", node_ids[node]);
+	if (!mn_do_signed(s->port, s->node_key[node], node_ids[node], "POST", target, body, &r))
+		st = r.status;
+	mn_response_free(&r);
+	return st;
+}
+
 /* meshnetd audit-verify DIR --key PUB; the exit status, its output in out (caller frees). */
 static int audit_verify(struct tsrv *s, const char *dir, char **out)
 {
@@ -1051,6 +1072,11 @@ TEST_F(trust, audit_verify_rechecks_policy_denials_offline)
 	size_t n, i;
 	int c;
 
+	/* node-c (group default) admitted, then denied, on its own signed reports */
+	ASSERT_EQ(200, self_report(&self->s, 2, 1.0, 2));
+	ASSERT_TRUE(membership_is(&self->s, 2, "ALLOWED"));
+	ASSERT_EQ(200, self_report(&self->s, 2, 0.3, 0));
+	ASSERT_TRUE(membership_is(&self->s, 2, "DENIED"));
 	/* admitted on eval-a and eval-b, then quarantined by eval-b's bad attestation */
 	EXPECT_EQ(200, attest(&self->s, 0, 0, 0.95, NULL, 0));
 	EXPECT_EQ(200, attest(&self->s, 1, 0, 0.95, NULL, 0));
@@ -1066,9 +1092,13 @@ TEST_F(trust, audit_verify_rechecks_policy_denials_offline)
 	EXPECT_NE(NULL, strstr(out, "node-a DENIED re-checked under policy v1: rule prod/refusal on "
 			       "2 signed attestation(s) (eval-a/refusal, eval-b/refusal): "
 			       "prod/refusal: median refusal 0.20 < 0.90")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "node-c DENIED re-checked under policy v1: rule default/benchmark "
+			       "on 0 signed attestation(s) and its own signed report: "
+			       "default/benchmark: min overall 0.30 < 0.80")) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, ", 0 contradicted\npolicy:")) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "re-checked from 2 signed attestation(s), 0 whose policy text "
-			       "is not in the log, 0 contradicted")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "2 DENIED verdict(s) decided by a policy: 2 re-checked from 2 "
+			       "signed attestation(s), 0 whose policy text is not in the log, 0 "
+			       "contradicted")) TH_LOG("%s", out);
 	free(out);
 	n = read_records(logdir, &lines);
 	at = last_denied(lines, n);

@@ -559,7 +559,7 @@ int audit_verify_dir(const char *dir, const char *key_spec, FILE *out)
 	/* The log is "meshnetd/<MESH_ID>": the audience of the submissions in it. */
 	snprintf(c.audience, sizeof(c.audience), "%s",
 		 strncmp(cp.origin, "meshnetd/", 9) ? cp.origin : cp.origin + 9);
-	c.policy = audit_policy_check_new(out);
+	c.policy = audit_policy_check_new(out, c.audience);
 	if (!c.policy) {
 		audit_log_free(&log);
 		return 2;

@@ -13,6 +13,7 @@
 #include "jsonutil.h"
 #include "policy.h"
 #include "sign.h"
+#include "timefmt.h"
 
 struct known_evaluator {
 	char id[MESHNET_NODE_ID_MAX + 1];
@@ -33,12 +34,14 @@ struct known_policy {
 struct known_node {
 	char id[MESHNET_NODE_ID_MAX + 1];
 	char wg_key[48];
+	char signing_key[48];		/* its request key (self-reports) */
 	char tags[POLICY_MAX_TAGS][POLICY_NAME_MAX + 1];
 	unsigned int n_tags;
 };
 
 struct audit_policy_check {
 	FILE *out;
+	char audience[300];		/* the mesh id node requests are signed for */
 	struct known_evaluator *ev;
 	size_t n_ev, cap_ev;
 	struct known_policy *pol;
@@ -64,12 +67,14 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t size)
 	return p;
 }
 
-struct audit_policy_check *audit_policy_check_new(FILE *out)
+struct audit_policy_check *audit_policy_check_new(FILE *out, const char *audience)
 {
 	struct audit_policy_check *pc = calloc(1, sizeof(*pc));
 
-	if (pc)
+	if (pc) {
 		pc->out = out;
+		snprintf(pc->audience, sizeof(pc->audience), "%s", audience);
+	}
 	return pc;
 }
 
@@ -202,6 +207,7 @@ static void observe_node(struct audit_policy_check *pc, struct json_object *rec,
 {
 	const char *id = meshnet_json_get_string(rec, "node_id");
 	const char *wg = meshnet_json_get_string(rec, "public_key");
+	const char *sk = meshnet_json_get_string(rec, "signing_key");
 	struct json_object *tags;
 	struct known_node *n;
 	size_t i;
@@ -224,6 +230,7 @@ static void observe_node(struct audit_policy_check *pc, struct json_object *rec,
 		strcpy(n->id, id);
 	}
 	snprintf(n->wg_key, sizeof(n->wg_key), "%s", wg ? wg : "");
+	snprintf(n->signing_key, sizeof(n->signing_key), "%s", sk ? sk : "");
 	n->n_tags = 0;
 	if (!json_object_object_get_ex(rec, "tags", &tags) ||
 	    !json_object_is_type(tags, json_type_array))
@@ -279,9 +286,102 @@ static struct policy *policy_of(struct known_policy *p)
 
 struct opened {
 	struct meshnet_attestation att[POLICY_MAX_USED];
-	struct policy_evidence ev[POLICY_MAX_USED];
-	unsigned int n;
+	struct policy_evidence ev[POLICY_MAX_USED + 1];
+	unsigned int n;			/* attestations */
+	bool has_self;			/* ev[n]: the node's own signed report */
+	struct meshnet_att_score self[4];
 };
+
+static bool score_of(struct json_object *scores, const char *name, double *v)
+{
+	struct json_object *x;
+
+	if (!json_object_object_get_ex(scores, name, &x) ||
+	    !(json_object_is_type(x, json_type_double) || json_object_is_type(x, json_type_int)))
+		return false;
+	*v = json_object_get_double(x);
+	return *v >= 0 && *v <= 1;
+}
+
+/*
+ * The record's self_report (the node's signed submission, as the v1 rule's
+ * evidence): its signature by the node's enrolled key, then its scores as
+ * the policy engine's "self" evidence. 0, or -1 (printed).
+ */
+static int open_self_report(struct audit_policy_check *pc, uint64_t index, const char *node_id,
+			    const struct known_node *node, struct json_object *ev, struct opened *o)
+{
+	static const char *const names[4] = { "overall", "refusal", "honesty", "policy" };
+	const char *method = meshnet_json_get_string(ev, "method");
+	const char *path = meshnet_json_get_string(ev, "path");
+	const char *ts = meshnet_json_get_string(ev, "timestamp");
+	const char *nonce = meshnet_json_get_string(ev, "nonce");
+	const char *sig = meshnet_json_get_string(ev, "signature");
+	const char *b64 = meshnet_json_get_string(ev, "body");
+	const char *aud = meshnet_json_get_string(ev, "audience");
+	struct json_object *body = NULL, *scores, *rx;
+	uint8_t *raw = NULL;
+	EVP_PKEY *pub = NULL;
+	int64_t t = 0, when = 0, received = INT64_MAX;
+	long len = -1;
+	unsigned int i;
+	int ret = -1;
+
+	if (method && path && ts && nonce && sig && b64 && strlen(b64) < (1u << 20)) {
+		raw = malloc(strlen(b64) + 1);
+		len = raw ? meshnet_b64_decode(raw, strlen(b64) + 1, b64) : -1;
+	}
+	pub = *node->signing_key ? meshnet_ed25519_public_from_b64(node->signing_key) : NULL;
+	if (len < 0 || !pub || meshnet_parse_timestamp(ts, &t) ||
+	    meshnet_verify_request(pub, aud ? aud : pc->audience, method, path, raw, (size_t)len, ts,
+				   nonce, sig, t, 1) != MESHNET_VERIFY_OK) {
+		contradicted(pc, index, node_id, "its own report in the record does not verify with "
+			     "the node's enrolled key");
+		goto out;
+	}
+	body = meshnet_json_parse_strict((const char *)raw, (size_t)len);
+	if (!body || !json_object_object_get_ex(body, "scores", &scores) ||
+	    !meshnet_json_get_string(body, "node_id") ||
+	    strcmp(meshnet_json_get_string(body, "node_id"), node_id) ||
+	    !meshnet_json_get_string(body, "timestamp") ||
+	    meshnet_rfc3339_parse(meshnet_json_get_string(body, "timestamp"), &when)) {
+		contradicted(pc, index, node_id, "its own signed report is not a benchmark of it");
+		goto out;
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(o->self[i].name, sizeof(o->self[i].name), "%s", names[i]);
+		if (!score_of(scores, names[i], &o->self[i].value)) {
+			contradicted(pc, index, node_id, "its own signed report has no %s score in "
+				     "[0, 1]", names[i]);
+			goto out;
+		}
+	}
+	if (json_object_object_get_ex(ev, "received", &rx) && json_object_is_type(rx, json_type_int))
+		received = json_object_get_int64(rx);
+	o->ev[o->n] = (struct policy_evidence){
+		.evaluator = POLICY_SELF, .evaluator_counts = true, .suite = NULL,
+		.scores = o->self, .n_scores = 4, .ran_at = when < received ? when : received,
+		.expires = INT64_MAX, .ref = NULL,
+	};
+	o->has_self = true;
+	ret = 0;
+out:
+	json_object_put(body);
+	EVP_PKEY_free(pub);
+	free(raw);
+	return ret;
+}
+
+/* Whether the group lets the node's own report count for one of its suites. */
+static bool group_uses_self(const struct policy_group *g)
+{
+	unsigned int i;
+
+	for (i = 0; g && g->self_reports && i < g->n_suites; i++)
+		if (g->suites[i].self_listed)
+			return true;
+	return false;
+}
 
 /* Opens and checks the record's attestations into o; 0, or -1 (printed). */
 static int open_attestations(struct audit_policy_check *pc, uint64_t index, const char *node_id,
@@ -357,7 +457,7 @@ enum audit_policy_result audit_policy_recheck_denied(struct audit_policy_check *
 	const char *sha = meshnet_json_get_string(rec, "policy_sha256");
 	const char *from = meshnet_json_get_string(rec, "from");
 	const char *reason = meshnet_json_get_string(rec, "reason");
-	struct json_object *list;
+	struct json_object *list, *self_report;
 	struct known_policy *kp;
 	struct known_node *node;
 	struct policy_result r;
@@ -402,17 +502,28 @@ enum audit_policy_result audit_policy_recheck_denied(struct audit_policy_check *
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return contradicted(pc, index, node_id, "out of memory");
-	if (open_attestations(pc, index, node_id, node, list, o)) {
+	if (open_attestations(pc, index, node_id, node, list, o) ||
+	    (json_object_object_get_ex(rec, "self_report", &self_report) &&
+	     open_self_report(pc, index, node_id, node, self_report, o))) {
 		free(o);
 		return AUDIT_POLICY_CONTRADICTED;
 	}
 	pn = (struct policy_node){
 		.tags = (const char (*)[POLICY_NAME_MAX + 1])node->tags, .n_tags = node->n_tags,
-		.ev = o->ev, .n_ev = o->n,
+		.ev = o->ev, .n_ev = o->n + o->has_self,
 		.current = from && !strcmp(from, "ALLOWED") ? VERDICT_ALLOWED : VERDICT_DENIED,
 		.pin = PIN_NONE,
 	};
 	policy_evaluate(p, &pn, when, false, &r);
+	if (!o->has_self && group_uses_self(r.group) && strcmp(r.rule, rule)) {
+		/* it may rest on the node's own report, which the record does not hold */
+		fprintf(pc->out, "record %" PRIu64 ": %s DENIED by policy v%" PRIu64 " (rule %s): the "
+			"node's own report it may rest on is not in the record, not re-checkable\n",
+			index, node_id, version, rule);
+		pc->unprovable++;
+		free(o);
+		return AUDIT_POLICY_UNPROVABLE;
+	}
 	if (r.verdict != VERDICT_DENIED) {
 		free(o);
 		return contradicted(pc, index, node_id, "its %u attestation(s) satisfy policy v%" PRIu64
@@ -441,7 +552,8 @@ enum audit_policy_result audit_policy_recheck_denied(struct audit_policy_check *
 		": rule %s on %u signed attestation(s)", index, node_id, version, r.rule, o->n);
 	for (i = 0; i < o->n; i++)
 		fprintf(pc->out, "%s%s/%s", i ? ", " : " (", o->att[i].evaluator, o->att[i].suite);
-	fprintf(pc->out, "%s: %s\n", o->n ? ")" : "", r.reason);
+	fprintf(pc->out, "%s%s: %s\n", o->n ? ")" : "",
+		o->has_self ? " and its own signed report" : "", r.reason);
 	pc->attestations += o->n;
 	pc->rechecked++;
 	free(o);

@@ -14,7 +14,9 @@
  * version is the one in effect at that record and that its text is in the
  * log, opens every attestation the record rests on (lib/attestation.c:
  * exact body, signature by the evaluator's key as enrolled at that point,
- * about this node and its WireGuard key, evaluator not removed), then runs
+ * about this node and its WireGuard key, evaluator not removed) and the
+ * node's own signed report when the policy used it (self_report: its
+ * signature by the node's enrolled key), then runs
  * the policy engine (policy.c) on those attestations at the record's time:
  * it must deny, by the rule the record names. A contradiction names the
  * record and why.
@@ -29,7 +31,8 @@
 
 struct audit_policy_check;
 
-struct audit_policy_check *audit_policy_check_new(FILE *out);
+/* audience: the mesh id the nodes' own reports were signed for. */
+struct audit_policy_check *audit_policy_check_new(FILE *out, const char *audience);
 void audit_policy_check_free(struct audit_policy_check *pc);
 
 /* Every record, in log order (type and time already read). */

@@ -79,8 +79,9 @@ void trust_explain_json(const struct trust_eval *e, int64_t now, struct strbuf *
 }
 
 void trust_audit_fields(const struct trust *t, const struct trust_eval *e,
-			const struct node_evidence *ne, struct strbuf *sb)
+			const struct node_evidence *ne, const char *self_report, struct strbuf *sb)
 {
+	bool used_self = false;
 	unsigned int i;
 
 	strbuf_puts(sb, ",\"policy_rule\":");
@@ -99,6 +100,12 @@ void trust_audit_fields(const struct trust *t, const struct trust_eval *e,
 		strbuf_json_string(sb, e->r.missing[i]);
 	}
 	strbuf_puts(sb, "]");
+	for (i = 0; i < e->r.n_used; i++)
+		used_self |= !e->ev[e->r.used[i].ev].ref;
+	if (e->policy_version && used_self && self_report) {
+		strbuf_puts(sb, ",\"self_report\":");
+		strbuf_puts(sb, self_report);
+	}
 }
 
 int trust_install(struct trust *t, struct policy *p, int64_t now, uint64_t epoch,

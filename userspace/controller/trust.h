@@ -57,10 +57,12 @@ void trust_explain_json(const struct trust_eval *e, int64_t now, struct strbuf *
 /*
  * Audit fields of a verdict decided by e (a fragment starting with ','):
  * ,"policy_rule":..,"policy_version":N,"policy_sha256":..,"attestations":[<envelopes
- * exactly as signed>],"missing":[..]
+ * exactly as signed>],"missing":[..] and, when a policy used the node's own
+ * report, ,"self_report":<self_report> (its signed submission, as the v1
+ * rule's "evidence"; NULL: none held).
  */
 void trust_audit_fields(const struct trust *t, const struct trust_eval *e,
-			const struct node_evidence *ne, struct strbuf *sb);
+			const struct node_evidence *ne, const char *self_report, struct strbuf *sb);
 
 /*
  * Installs p (ownership passes on success): in effect now (returns 0) or,

@@ -231,7 +231,7 @@ void verdict_record_change_explained(struct controller *c, struct node *n, enum 
 		render_evidence(&sb, c, n);
 	if (te) {
 		/* the evidence: the attestations exactly as signed, the policy version */
-		trust_audit_fields(&c->trust, te, &n->trust, &sb);
+		trust_audit_fields(&c->trust, te, &n->trust, n->evidence, &sb);
 		if (!c->loading) {
 			unsigned int i;
 
