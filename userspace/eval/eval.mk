@@ -3,3 +3,4 @@ MESHNET_EVAL_LIBS = $(shell pkg-config --libs libcurl json-c openssl) -lpthread 
 
 BINS += meshnet-eval
 $(eval $(call program,meshnet-eval,userspace/eval/meshnet_eval.c,$(MESHNET_EVAL_LIBS)))
+VM_BINS += meshnet-eval
