@@ -284,21 +284,12 @@ int controller_evaluators_import_file(struct controller *c, const char *path)
 {
 	struct json_object *root, *arr = NULL;
 	struct api_error err;
-	size_t len, i, n, added = 0;
-	char *text;
+	size_t i, n, added = 0;
 	int ret = -1;
 
-	text = meshnet_read_file(path, 1u << 20, &len);
-	if (!text) {
-		log_err("EVALUATORS_FILE %s: %s", path, strerror(errno));
+	root = controller_read_json_file("EVALUATORS_FILE", path, 1u << 20);
+	if (!root)
 		return -1;
-	}
-	root = controller_parse_json_body(text, len, &err);
-	free(text);
-	if (!root) {
-		log_err("EVALUATORS_FILE %s: %s", path, err.message);
-		return -1;
-	}
 	if (!json_object_object_get_ex(root, "evaluators", &arr) ||
 	    !json_object_is_type(arr, json_type_array) || json_object_object_length(root) != 1 ||
 	    (n = json_object_array_length(arr)) > EVALUATORS_MAX) {

@@ -6,6 +6,7 @@
  * and verdicts), epochs.c (epoch keys, rotation thread), records.c (journal
  * records), auth.c (node signatures), views.c (read-only renderings).
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "acks.h"
 #include "controller.h"
+#include "fileio.h"
 #include "jsonutil.h"
 #include "log.h"
 
@@ -53,6 +55,26 @@ struct json_object *controller_parse_json_body(const char *body, size_t len, str
 	if (!obj)
 		api_error_set(err, 400, "bad_json", "body is not well-formed JSON");
 	return obj;
+}
+
+struct json_object *controller_read_json_file(const char *setting, const char *path,
+					      size_t max)
+{
+	struct json_object *root;
+	struct api_error err;
+	size_t len;
+	char *text;
+
+	text = meshnet_read_file(path, max, &len);
+	if (!text) {
+		log_err("%s %s: %s", setting, path, strerror(errno));
+		return NULL;
+	}
+	root = controller_parse_json_body(text, len, &err);
+	free(text);
+	if (!root)
+		log_err("%s %s: %s", setting, path, err.message);
+	return root;
 }
 
 struct controller *controller_new(const struct controller_config *cfg, struct store *store)

@@ -272,6 +272,9 @@ static inline int64_t controller_now_ms(void)
 /* Parses a JSON body strictly; 400 bad_json in err if it is not. */
 struct json_object *controller_parse_json_body(const char *body, size_t len,
 					       struct api_error *err);
+/* A JSON file (NODES_FILE, EVALUATORS_FILE), parsed as a body; NULL logged "SETTING path: why". */
+struct json_object *controller_read_json_file(const char *setting, const char *path,
+					      size_t max);
 
 /* nodes.c: the node table (callers hold c->lock) */
 struct node *nodes_find_by_key(struct controller *c, const char *wg_public_key);

@@ -587,20 +587,11 @@ int nodes_import_file(struct controller *c, const char *path)
 {
 	struct json_object *root, *arr;
 	struct api_error err;
-	size_t len, i, added = 0;
-	char *text;
+	size_t i, added = 0;
 
-	text = meshnet_read_file(path, 256u << 20, &len);
-	if (!text) {
-		log_err("NODES_FILE %s: %s", path, strerror(errno));
+	root = controller_read_json_file("NODES_FILE", path, 256u << 20);
+	if (!root)
 		return -1;
-	}
-	root = controller_parse_json_body(text, len, &err);
-	free(text);
-	if (!root) {
-		log_err("NODES_FILE %s: %s", path, err.message);
-		return -1;
-	}
 	arr = nodes_file_entries(root);
 	if (!arr) {
 		log_err("NODES_FILE %s: expected {\"nodes\": [...]} or an array", path);
