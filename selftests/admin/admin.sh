@@ -72,6 +72,12 @@ check "nodes: scores, DEMO yes, last seen" out_has '^node-d +DENIED +- +0\.30/0\
 check "status counts node-d on demo scores" out_has 'denied, 0 pinned, 0 without a benchmark, 1 on demo scores' adm status
 check "node node-d: verdict, key, thresholds" out_has '^thresholds: +overall >= 0\.70' adm node node-d
 check "node --json: score_history array" out_has '"score_history"' adm --json node node-d
+check "node node-d: why it is DENIED (rule, reason)" \
+	out_has '^why: +rule v1-threshold \(built-in v1 threshold rule\): score 0\.30 < threshold 0\.70' adm node node-d
+check "... the report it rests on (evaluator, suite, scores, age)" \
+	out_has '^  used: +self / benchmark: overall 0\.30 .*\([0-9]+ s old\)' adm node node-d
+check "... and what is missing" out_has '^  missing: +score 0\.30 < threshold 0\.70' adm node node-d
+check "node --json: the explanation" out_has '"explanation": ?\{ ?"policy_version": ?0' adm --json node node-d
 check "pin node-d allowed" out_has '^node-d: ALLOWED' adm pin node-d allowed
 check "nodes shows the pin" out_has '^node-d +ALLOWED +ALLOWED' adm nodes
 check "unpin node-d: its scores decide again" out_has '^node-d: ' adm unpin node-d

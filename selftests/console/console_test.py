@@ -240,6 +240,14 @@ def main():
             tap(colours == ["#11722f", "#11722f", "#b3261e"], "above the threshold green, below red", colours)
             tap(len(wd.finds("#threshold-line")) == 1 and "0.70" in wd.text("#plot"),
                 "the threshold line (0.70)")
+            why = wait_for(lambda: "Decided by rule" in wd.text("#detail-why") and wd.text("#detail-why"), 10)
+            tap(bool(why) and "rule v1-threshold (built-in v1 threshold rule): score 0.30 < threshold 0.70" in why,
+                "node-c's detail: the rule that decided and why", why)
+            tap(bool(why) and "self / benchmark: overall 0.30" in why and "Attestations used (1)" in why,
+                "... the report it rests on (evaluator, suite, scores, age)", why)
+            tap(bool(why) and "Missing (1)" in why and
+                wd.js("return document.querySelectorAll('#detail-why ul.why-missing li').length;") == 1,
+                "... and what is missing, one item", why)
             p, size = wd.shot("console-node-c.png")
             tap(size > 5000, "screenshot %s" % p)
 

@@ -77,6 +77,37 @@ out:
 	return ret;
 }
 
+/* Why the node has its verdict: the explanation of docs/policy.md. */
+static void print_explanation(struct json_object *x)
+{
+	struct json_object *used = admin_obj(x, "attestations"), *missing = admin_obj(x, "missing");
+	int64_t version = json_object_get_int64(admin_obj(x, "policy_version"));
+
+	if (!x) {
+		printf("why:         (no explanation in this reply)\n");
+		return;
+	}
+	if (version)
+		printf("why:         rule %s (policy v%lld): %s\n", admin_str(x, "rule"),
+		       (long long)version, admin_str(x, "reason"));
+	else
+		printf("why:         rule %s (built-in v1 threshold rule): %s\n",
+		       admin_str(x, "rule"), admin_str(x, "reason"));
+	for (size_t i = 0; used && i < json_object_array_length(used); i++) {
+		struct json_object *a = json_object_array_get_idx(used, i);
+		struct json_object *sc = admin_obj(a, "scores");
+
+		printf("  used:      %s / %s:", admin_str(a, "evaluator"), admin_str(a, "suite"));
+		if (sc && json_object_is_type(sc, json_type_object)) {
+			json_object_object_foreach(sc, k, v)
+				printf(" %s %.2f", k, json_object_get_double(v));
+		}
+		printf(" (%lld s old)\n", (long long)json_object_get_int64(admin_obj(a, "age_s")));
+	}
+	for (size_t i = 0; missing && i < json_object_array_length(missing); i++)
+		printf("  missing:   %s\n", json_object_get_string(json_object_array_get_idx(missing, i)));
+}
+
 static const char node_usage[] = "node NODE_ID";
 
 int node_main(int argc, char **argv)
@@ -132,6 +163,7 @@ int node_main(int argc, char **argv)
 		       o >= admin_num(th, "overall") ? "above" : "BELOW",
 		       json_object_get_boolean(admin_obj(h, "demo_scores")) ? " (demo)" : "");
 	}
+	print_explanation(admin_obj(r.body, "explanation"));
 out:
 	admin_reply_free(&r);
 	return ret;

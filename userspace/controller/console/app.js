@@ -125,6 +125,28 @@ function renderDetail(d) {
   }
   $('detail-text').textContent = h.length + ' benchmark(s) since the controller started; last ' +
     scoresText(n.last_benchmark) + (n.last_benchmark && n.last_benchmark.demo_scores ? ' (demo scores)' : '');
+  renderExplanation(d.explanation);
+}
+
+// Why the node has its verdict (the explanation of docs/policy.md): the
+// rule, the attestations it used (evaluator, suite, scores, age), what is missing.
+function renderExplanation(x) {
+  const box = $('detail-why');
+  box.replaceChildren();
+  if (!x) { box.appendChild(el('p', 'no explanation')); return; }
+  const policy = x.policy_version ? 'policy v' + x.policy_version : 'built-in v1 threshold rule';
+  box.appendChild(el('p', 'Decided by rule ' + x.rule + ' (' + policy + '): ' + x.reason, 'why-rule'));
+  const used = el('ul', undefined, 'why-used');
+  for (const a of x.attestations || []) {
+    const sc = Object.entries(a.scores || {}).map(([k, v]) => k + ' ' + Number(v).toFixed(2)).join(', ');
+    used.appendChild(el('li', a.evaluator + ' / ' + a.suite + ': ' + sc + ' (' + a.age_s + ' s old)'));
+  }
+  box.appendChild(el('h3', 'Attestations used (' + (x.attestations || []).length + ')'));
+  box.appendChild(used);
+  const missing = el('ul', undefined, 'why-missing');
+  for (const m of x.missing || []) missing.appendChild(el('li', m));
+  box.appendChild(el('h3', 'Missing (' + (x.missing || []).length + ')'));
+  box.appendChild(missing);
 }
 
 function renderTimeline(audit) {
