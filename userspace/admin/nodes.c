@@ -99,8 +99,9 @@ static void print_explanation(struct json_object *x)
 
 		printf("  used:      %s / %s:", admin_str(a, "evaluator"), admin_str(a, "suite"));
 		if (sc && json_object_is_type(sc, json_type_object)) {
-			json_object_object_foreach(sc, k, v)
+			json_object_object_foreach(sc, k, v) {
 				printf(" %s %.2f", k, json_object_get_double(v));
+			}
 		}
 		printf(" (%lld s old)\n", (long long)json_object_get_int64(admin_obj(a, "age_s")));
 	}
