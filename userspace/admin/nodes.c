@@ -109,6 +109,23 @@ static void print_explanation(struct json_object *x)
 		printf("  missing:   %s\n", json_object_get_string(json_object_array_get_idx(missing, i)));
 }
 
+/* A controller whose admin node view lacks the explanation: GET /v1/nodes/{id} has it. */
+static void add_explanation(struct admin_reply *r, const char *id)
+{
+	struct admin_reply v;
+	char path[160];
+
+	if (admin_obj(r->body, "explanation") || !json_object_is_type(r->body, json_type_object))
+		return;
+	snprintf(path, sizeof(path), "/v1/nodes/%s", id);
+	if (admin_call("GET", path, NULL, &v))
+		return;
+	if (v.status == 200 && admin_obj(v.body, "explanation"))
+		json_object_object_add(r->body, "explanation",
+				       json_object_get(admin_obj(v.body, "explanation")));
+	admin_reply_free(&v);
+}
+
 static const char node_usage[] = "node NODE_ID";
 
 int node_main(int argc, char **argv)
@@ -130,6 +147,7 @@ int node_main(int argc, char **argv)
 		ret = admin_fail(argv[1], &r);
 		goto out;
 	}
+	add_explanation(&r, argv[1]);
 	if (admin_opts.json) {
 		admin_print_json(r.body);
 		goto out;

@@ -125,7 +125,9 @@ function renderDetail(d) {
   }
   $('detail-text').textContent = h.length + ' benchmark(s) since the controller started; last ' +
     scoresText(n.last_benchmark) + (n.last_benchmark && n.last_benchmark.demo_scores ? ' (demo scores)' : '');
-  renderExplanation(d.explanation);
+  if (d.explanation) renderExplanation(d.explanation);
+  else api('GET', '/v1/nodes/' + encodeURIComponent(n.node_id)) // a view without it
+    .then((v) => renderExplanation(v.explanation), () => renderExplanation(null));
 }
 
 // Why the node has its verdict (the explanation of docs/policy.md): the
