@@ -2180,6 +2180,126 @@ TEST(v2_restart_keeps_revisions_and_key)
 }
 
 
+/* node's v2 config from held: the statement's type (checked) and, for a delta, peer's change. */
+static int config_from(struct server *s, int node, uint64_t held, const char *peer,
+		       struct meshnet_statement_info *info, char *member, char *why, size_t cap)
+{
+	char q[64], op[32];
+	struct mn_response r;
+	int status;
+
+	snprintf(q, sizeof(q), "?rev=%llu", (unsigned long long)held);
+	member[0] = '\0';
+	memset(info, 0, sizeof(*info));
+	if (get_config(s, node, q, &r))
+		return -1;
+	status = r.status;
+	snprintf(why, cap, "status %d", status);
+	if (status == 200 && check_statement(s, node, held, &r, info, why, cap))
+		status = -1;
+	if (status == 200 && info->type == MESHNET_STATEMENT_DELTA)
+		delta_change(r.body, peer, op, member, 32);
+	mn_response_free(&r);
+	return status;
+}
+
+/*
+ * The revision log survives a restart: a node holding a revision from
+ * before it gets a delta (not a snapshot), after SIGKILL (the journal) and
+ * after a clean restart (the snapshot written at the previous start); a
+ * snapshot whose log is missing or malformed starts the log empty (a
+ * snapshot for old revisions, never a wrong delta).
+ */
+TEST(v2_restart_answers_deltas)
+{
+	struct meshnet_statement_info info;
+	char why[256], member[32], path[PATH_MAX + 32], *text = NULL;
+	struct mn_response r;
+	struct server s;
+	uint64_t held, head;
+	int i, round;
+	size_t len = 0;
+	FILE *f;
+
+	memset(&s, 0, sizeof(s));
+	mn_family = AF_INET;
+	ASSERT_EQ(0, server_prepare(&s));
+	ASSERT_EQ(0, server_start(&s, NULL));
+	for (i = 0; i < N_NODES; i++) {
+		ASSERT_EQ(0, submit(&s, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	ASSERT_EQ(0, get_config(&s, 0, "?rev=0", &r));
+	ASSERT_EQ(200, r.status);
+	held = revision_of(&r);
+	mn_response_free(&r);
+	/* node-b flips to DENIED (a verdict and an epoch), then SIGKILL at once */
+	ASSERT_EQ(0, submit(&s, 1, 0.3, &r));
+	ASSERT_EQ(200, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(200, config_from(&s, 0, held, "node-b", &info, member, why, sizeof(why)))
+		TH_LOG("%s", why);
+	head = info.revision;
+	ASSERT_GT(head, held);
+	for (round = 0; round < 2; round++) {
+		/* round 0: SIGKILL (the flip is in the journal); 1: SIGTERM (in the snapshot) */
+		server_stop(&s, round ? SIGTERM : SIGKILL);
+		ASSERT_EQ(0, server_start(&s, NULL)) TH_LOG("round %d: restart failed", round);
+		ASSERT_EQ(200, config_from(&s, 0, held, "node-b", &info, member, why, sizeof(why)))
+			TH_LOG("round %d: %s", round, why);
+		EXPECT_EQ(MESHNET_STATEMENT_DELTA, info.type)
+			TH_LOG("round %d: a revision from before the restart gets a delta", round);
+		EXPECT_EQ(held, info.base_revision);
+		EXPECT_GE(info.revision, head);
+		EXPECT_STREQ("DENIED", member) TH_LOG("round %d: node-b's flip is in the delta", round);
+		/* the oldest retained revision too (everything since enrolment is kept) */
+		EXPECT_EQ(200, config_from(&s, 2, 1, "node-b", &info, member, why, sizeof(why)))
+			TH_LOG("%s", why);
+		EXPECT_EQ(MESHNET_STATEMENT_DELTA, info.type);
+		EXPECT_STREQ("DENIED", member);
+		/* the head itself: nothing new; past it: from the future */
+		if (info.revision == head) {
+			EXPECT_EQ(204, config_from(&s, 0, head, "node-b", &info, member, why,
+						   sizeof(why)));
+		}
+		EXPECT_EQ(409, config_from(&s, 0, head + 1000, "node-b", &info, member, why,
+					   sizeof(why)));
+	}
+	/* A snapshot whose log is malformed: meshnetd starts, old revisions get snapshots. */
+	server_stop(&s, SIGTERM);
+	snprintf(path, sizeof(path), "%s/state/snapshot.jsonl", s.dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_GT(getdelim(&text, &len, '\0', f), 0);
+	fclose(f);
+	{
+		/* the second entry's kind: "log":[[...],["<kind>",... -> "bogus" */
+		char *log = strstr(text, "\"log\":[["), *second, *kind_end, *edited;
+
+		ASSERT_NE(NULL, log) TH_LOG("the snapshot's head line names the log");
+		second = strstr(log, "],[\"");
+		ASSERT_NE(NULL, second);
+		second += 4;
+		kind_end = strchr(second, '"');
+		ASSERT_NE(NULL, kind_end);
+		ASSERT_LT(0, asprintf(&edited, "%.*sbogus%s", (int)(second - text), text, kind_end));
+		free(text);
+		text = edited;
+	}
+	ASSERT_EQ(0, write_file(path, text, 0600));
+	free(text);
+	ASSERT_EQ(0, server_start(&s, NULL)) TH_LOG("a malformed log must not stop meshnetd");
+	ASSERT_EQ(200, config_from(&s, 0, held, "node-b", &info, member, why, sizeof(why)))
+		TH_LOG("%s", why);
+	EXPECT_EQ(MESHNET_STATEMENT_DELTA, info.type)
+		TH_LOG("entries after the malformed one are still a contiguous run to the head");
+	EXPECT_EQ(200, config_from(&s, 2, 1, "node-b", &info, member, why, sizeof(why)));
+	EXPECT_EQ(MESHNET_STATEMENT_SNAPSHOT, info.type)
+		TH_LOG("revision 2 is lost: from revision 1 a snapshot, not a wrong delta");
+	server_cleanup(&s);
+}
+
+
 /* The node's own verdict as its v2 config says it: 200 ALLOWED, 403 DENIED (reason into why). */
 static int own_verdict(struct server *s, int node, char *why, size_t cap)
 {

@@ -139,6 +139,7 @@ void controller_free(struct controller *c)
 	replay_cache_free(c->replay);
 	commit_batch_free(c->open);
 	revisions_destroy(&c->rv);
+	rev_restore_free(&c->restore);
 	EVP_PKEY_free(c->statement_key);
 	trust_free(&c->trust);
 	OPENSSL_cleanse(&c->epoch, sizeof(c->epoch));
@@ -162,10 +163,58 @@ void controller_notify(struct controller *c)
 	view_put(v);
 }
 
+struct restore_ctx {
+	struct controller *c;
+	struct peer_rec **recs;		/* by node index */
+};
+
+/* The record of a node at the head, shared by the first view and the restored log. */
+static struct peer_rec *restored_rec(void *ctx, const char *id)
+{
+	struct restore_ctx *rc = ctx;
+	struct node *n = controller_find(rc->c, id);
+
+	return n ? peer_rec_get(rc->recs[n->index]) : NULL;
+}
+
+/*
+ * The first view: every node's record at the store's head, and the log of
+ * the revisions the store kept (revisions.h: the log across a restart).
+ */
+static int restore_views(struct controller *c)
+{
+	struct restore_ctx rc = { .c = c, .recs = calloc(c->n_nodes + 1, sizeof(*rc.recs)) };
+	size_t i, restored = 0;
+	int ret = -1;
+
+	if (!rc.recs)
+		goto out;
+	for (i = 0; i < c->n_nodes; i++)
+		if (!(rc.recs[i] = node_record(c, c->nodes[i])))
+			goto out;
+	revisions_set_counts(&c->rv, c->n_nodes, c->n_allowed);
+	restored = revisions_restore(&c->rv, &c->restore, c->loaded_revision, restored_rec, &rc);
+	for (i = 0; i < c->n_nodes; i++) {
+		node_publish_record(c, c->nodes[i], rc.recs[i], REV_NONE);
+		rc.recs[i] = NULL;
+	}
+	if (restored)
+		log_info("Revision log: %zu revision(s) restored (%llu..%llu): deltas continue "
+			 "across the restart", restored,
+			 (unsigned long long)(c->loaded_revision - restored + 1),
+			 (unsigned long long)c->loaded_revision);
+	ret = 0;
+out:
+	for (i = 0; rc.recs && i < c->n_nodes; i++)
+		peer_rec_put(rc.recs[i]);
+	free(rc.recs);
+	rev_restore_free(&c->restore);
+	return ret;
+}
+
 int controller_start(struct controller *c)
 {
 	struct store_epoch e;
-	size_t i;
 	int ret;
 
 	memset(&e, 0, sizeof(e));
@@ -193,8 +242,6 @@ int controller_start(struct controller *c)
 		if (store_open_log(c->store, origin, c->statement_key))
 			return -1;
 	}
-	/* The views start at the store's head; its log (for deltas) starts empty. */
-	revisions_set_head(&c->rv, c->loaded_revision);
 	if (c->epoch.id) {
 		struct view_epoch ve;
 
@@ -203,8 +250,8 @@ int controller_start(struct controller *c)
 		c->rv.epoch_pending = true;
 		OPENSSL_cleanse(&ve, sizeof(ve));
 	}
-	for (i = 0; i < c->n_nodes; i++)
-		node_publish(c, c->nodes[i], REV_NONE);
+	if (restore_views(c))
+		return -1;
 	if (records_compact_locked(c))
 		return -1;
 	if (*c->cfg->nodes_file && nodes_import_file(c, c->cfg->nodes_file))

@@ -170,6 +170,7 @@ struct controller {
 	bool loading;			/* replaying the store: write nothing */
 	bool importing;			/* NODES_FILE import: batch the syncs */
 	uint64_t loaded_revision;	/* the highest revision the store replayed */
+	struct rev_restore restore;	/* loading: the stored revisions, for the log */
 	struct trust trust;		/* evaluators and the policy in effect */
 	struct acks *acks;		/* acknowledged enforcement (acks.h) */
 	uint64_t attestations_accepted, attestations_refused;
@@ -422,6 +423,11 @@ void controller_render_policy(struct controller *c, struct strbuf *out);
  * listener; call it with c->lock held (it does O(k) work, no I/O).
  */
 uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind);
+/* n's record as readers see it (a new reference), or NULL (ENOMEM, logged). */
+struct peer_rec *node_record(struct controller *c, struct node *n);
+/* node_publish() of a record made by node_record() (takes the reference; NULL: 0). */
+uint64_t node_publish_record(struct controller *c, struct node *n, struct peer_rec *rec,
+			     enum rev_kind kind);
 void node_publish_removal(struct controller *c, struct node *n);
 void controller_publish_locked(struct controller *c);
 

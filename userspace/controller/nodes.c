@@ -215,15 +215,14 @@ static struct peer_rec *rec_new(const struct node *n)
 	return rec;
 }
 
-uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
+struct peer_rec *node_record(struct controller *c, struct node *n)
 {
 	struct peer_rec *rec = rec_new(n);
 	const char *m = verdict_name(n->verdict);
 	size_t mlen = strlen(m);
-	uint64_t rev;
 
 	if (!rec)
-		return 0;
+		return NULL;
 	rec->verdict = n->verdict;
 	rec->reason = strdup(n->reason);
 	rec->peer_json = malloc(n->peer_json_len + mlen + 3);
@@ -234,7 +233,7 @@ uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
 	if (!rec->reason || !rec->peer_json || !rec->sign_pkey) {
 		peer_rec_put(rec);
 		log_err("%s: out of memory publishing its record", n->id);
-		return 0;
+		return NULL;
 	}
 	if (n->verdict == VERDICT_DENIED && !c->loading) {
 		/* why, as decided now: carried by its denied statements */
@@ -243,18 +242,33 @@ uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
 
 		strbuf_init(&sb);
 		verdict_explain_json(c, n, controller_now(), &sb);
-		rec->explanation = sb.oom ? NULL : strbuf_steal(&sb, &len);
+		rec->explanation = sb.oom ? NULL : strbuf_steal_fit(&sb, &len);
 		strbuf_free(&sb);
 	}
 	memcpy(rec->peer_json, n->peer_json, n->peer_json_len);
 	memcpy(rec->peer_json + n->peer_json_len, m, mlen);
 	memcpy(rec->peer_json + n->peer_json_len + mlen, "\"}", 3);
 	rec->peer_json_len = n->peer_json_len + mlen + 2;
+	return rec;
+}
+
+uint64_t node_publish_record(struct controller *c, struct node *n, struct peer_rec *rec,
+			     enum rev_kind kind)
+{
+	uint64_t rev;
+
+	if (!rec)
+		return 0;
 	rev = revisions_change(&c->rv, n->slot, rec, kind);
 	/* the expected table digests (acks.c): O(1) */
 	acks_on_node(c->acks, n->slot, n->id, rev, c->rv.head, n->wg_public_key,
 		     n->verdict == VERDICT_ALLOWED ? 1 : 2);
 	return rev;
+}
+
+uint64_t node_publish(struct controller *c, struct node *n, enum rev_kind kind)
+{
+	return node_publish_record(c, n, node_record(c, n), kind);
 }
 
 void node_publish_removal(struct controller *c, struct node *n)

@@ -94,12 +94,68 @@ void record_audit(struct controller *c, const char *type, struct strbuf *fields)
 		log_err("could not queue '%s' for the audit log", type);
 }
 
+/*
+ * The snapshot's head line names the revisions the log retained:
+ * {"kind":"head","rev":H,"log_from":F,"log":[["verdict","node-a"],["epoch"],...]}
+ * for revisions F..H (see revisions.h: the log across a restart).
+ */
+static int record_apply_log(struct controller *c, struct json_object *rec)
+{
+	struct json_object *from, *log;
+	uint64_t rev;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(rec, "log_from", &from) ||
+	    !json_object_is_type(from, json_type_int) || json_object_get_int64(from) < 1 ||
+	    !json_object_object_get_ex(rec, "log", &log) ||
+	    !json_object_is_type(log, json_type_array))
+		return 0;	/* a snapshot without the log (older meshnetd, v1) */
+	rev = (uint64_t)json_object_get_int64(from);
+	n = json_object_array_length(log);
+	for (i = 0; i < n; i++, rev++) {
+		struct json_object *e = json_object_array_get_idx(log, i), *k, *id;
+		enum rev_kind kind;
+
+		if (!json_object_is_type(e, json_type_array) ||
+		    !(k = json_object_array_get_idx(e, 0)) ||
+		    (kind = rev_kind_from_name(json_object_get_string(k))) == REV_NONE) {
+			log_warn("snapshot: revision %llu of the log is malformed: deltas start after it",
+				 (unsigned long long)rev);
+			rev_restore_free(&c->restore);
+			continue;
+		}
+		id = json_object_array_get_idx(e, 1);
+		if (rev_restore_add(&c->restore, rev, kind, id ? json_object_get_string(id) : NULL))
+			return -1;
+	}
+	return 0;
+}
+
+struct log_render {
+	struct strbuf *sb;
+	const char *sep;
+};
+
+static void render_log_entry(void *ctx, uint64_t rev, enum rev_kind kind, const char *id)
+{
+	struct log_render *lr = ctx;
+
+	(void)rev;
+	strbuf_printf(lr->sb, "%s[\"%s\"", lr->sep, rev_kind_name(kind));
+	if (kind != REV_EPOCH && id) {
+		strbuf_puts(lr->sb, ",");
+		strbuf_json_string(lr->sb, id);
+	}
+	strbuf_puts(lr->sb, "]");
+	lr->sep = ",";
+}
+
 int record_apply(void *ctx, struct json_object *rec)
 {
 	struct controller *c = ctx;
 	struct api_error err;
 	const char *t = meshnet_json_get_string(rec, "kind"), *id;
-	struct json_object *rv;
+	struct json_object *rv = NULL;
 	struct node *n;
 
 	/* v1 state directories say "t" */
@@ -108,8 +164,14 @@ int record_apply(void *ctx, struct json_object *rec)
 	if (json_object_object_get_ex(rec, "rev", &rv) && json_object_is_type(rv, json_type_int) &&
 	    (uint64_t)json_object_get_int64(rv) > c->loaded_revision)
 		c->loaded_revision = (uint64_t)json_object_get_int64(rv);
-	if (t && (!strcmp(t, "head") || !strcmp(t, "epoch")))
-		return 0;	/* the revision is all they add (the epoch is epoch.json) */
+	if (t && !strcmp(t, "head"))
+		return c->loading ? record_apply_log(c, rec) : 0;
+	if (c->loading && json_object_is_type(rv, json_type_int) &&
+	    rev_restore_add(&c->restore, (uint64_t)json_object_get_int64(rv),
+			    rev_kind_from_name(t), meshnet_json_get_string(rec, "node_id")))
+		return -1;
+	if (t && !strcmp(t, "epoch"))
+		return 0;	/* the revision is all it adds (the epoch is epoch.json) */
 	id = meshnet_json_get_string(rec, "node_id");
 	if (t && !strncmp(t, "evaluator", 9))
 		return attestations_record_apply_evaluator(c, t, rec);
@@ -206,10 +268,17 @@ int record_apply(void *ctx, struct json_object *rec)
 
 void records_render_snapshot(struct controller *c, struct strbuf *sb)
 {
+	struct log_render lr = { .sb = sb, .sep = "" };
 	size_t i;
 
-	strbuf_printf(sb, "{\"kind\":\"head\",\"rev\":%llu}\n",
-		      (unsigned long long)c->rv.head);
+	/* the head, and the revisions the log retains (deltas across a restart) */
+	strbuf_printf(sb, "{\"kind\":\"head\",\"rev\":%llu", (unsigned long long)c->rv.head);
+	if (c->rv.head > c->rv.low) {
+		strbuf_printf(sb, ",\"log_from\":%llu,\"log\":[", (unsigned long long)c->rv.low + 1);
+		revisions_log_each(&c->rv, render_log_entry, &lr);
+		strbuf_puts(sb, "]");
+	}
+	strbuf_puts(sb, "}\n");
 	attestations_render_evaluator_records(c, sb);
 	for (i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];

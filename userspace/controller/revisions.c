@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,6 +396,141 @@ int revisions_publish(struct revisions *rv)
 
 	revisions_detach(rv, &p);
 	return revisions_publish_detached(rv, &p);
+}
+
+/* ---- the log across a restart ---- */
+
+static const char *const rev_kind_names[] = {
+	[REV_ENROL] = "enrol", [REV_REMOVE] = "remove", [REV_VERDICT] = "verdict",
+	[REV_PIN] = "pin", [REV_EPOCH] = "epoch",
+};
+
+const char *rev_kind_name(enum rev_kind kind)
+{
+	return kind > REV_NONE && kind <= REV_EPOCH ? rev_kind_names[kind] : "none";
+}
+
+enum rev_kind rev_kind_from_name(const char *name)
+{
+	int k;
+
+	for (k = REV_ENROL; name && k <= REV_EPOCH; k++)
+		if (!strcmp(name, rev_kind_names[k]))
+			return (enum rev_kind)k;
+	return REV_NONE;
+}
+
+static void rev_restore_clear(struct rev_restore *rr)
+{
+	size_t i;
+
+	for (i = 0; i < rr->n; i++)
+		free(rr->e[i].id);
+	rr->n = 0;
+}
+
+void rev_restore_free(struct rev_restore *rr)
+{
+	rev_restore_clear(rr);
+	free(rr->e);
+	memset(rr, 0, sizeof(*rr));
+}
+
+int rev_restore_add(struct rev_restore *rr, uint64_t rev, enum rev_kind kind, const char *id)
+{
+	struct rev_restore_entry *e;
+
+	if (!rev || kind == REV_NONE)
+		return 0;
+	if (rr->n && rev < rr->first + rr->n)
+		return 0;	/* seen (a snapshot and the journal may overlap) */
+	if (!rr->n || rev != rr->first + rr->n) {
+		rev_restore_clear(rr);	/* a gap: only a contiguous run is a log */
+		rr->first = rev;
+	}
+	if (rr->n == rr->cap) {
+		size_t cap = rr->cap ? 2 * rr->cap : 256;
+
+		e = realloc(rr->e, cap * sizeof(*e));
+		if (!e)
+			return -1;
+		rr->e = e;
+		rr->cap = cap;
+	}
+	e = &rr->e[rr->n];
+	e->kind = kind;
+	e->id = NULL;
+	if (kind != REV_EPOCH) {
+		if (!id)
+			return 0;	/* a malformed record: it ends the run */
+		e->id = strdup(id);
+		if (!e->id)
+			return -1;
+	}
+	rr->n++;
+	return 0;
+}
+
+void revisions_log_each(struct revisions *rv,
+			void (*fn)(void *ctx, uint64_t rev, enum rev_kind kind, const char *id),
+			void *ctx)
+{
+	uint64_t r;
+
+	pthread_rwlock_rdlock(&rv->log_lock);
+	for (r = rv->low + 1; r <= rv->head; r++) {
+		const struct rev_entry *e = &rv->ring[r & (rv->cap - 1)];
+
+		fn(ctx, r, e->kind, e->rec ? e->rec->id : NULL);
+	}
+	pthread_rwlock_unlock(&rv->log_lock);
+}
+
+size_t revisions_restore(struct revisions *rv, const struct rev_restore *rr, uint64_t head,
+			 struct peer_rec *(*rec_of)(void *ctx, const char *id), void *ctx)
+{
+	size_t n = 0, i;
+	uint64_t r;
+
+	revisions_set_head(rv, head);
+	if (!rr->n || rr->first + rr->n - 1 != head)
+		return 0;
+	pthread_rwlock_wrlock(&rv->log_lock);
+	log_grow_locked(rv);
+	n = rr->n < rv->cap ? rr->n : rv->cap;
+	for (i = rr->n - n, r = head - n + 1; i < rr->n; i++, r++) {
+		const struct rev_restore_entry *src = &rr->e[i];
+		struct rev_entry *e = &rv->ring[r & (rv->cap - 1)];
+		struct peer_rec *rec = NULL;
+
+		if (src->kind != REV_EPOCH) {
+			rec = src->kind == REV_REMOVE ? NULL : rec_of(ctx, src->id);
+			if (!rec) {	/* removed: a tombstone */
+				rec = calloc(1, sizeof(*rec));
+				if (!rec)
+					break;
+				rec->refs = 1;
+				rec->removed = true;
+				snprintf(rec->id, sizeof(rec->id), "%s", src->id);
+			}
+		}
+		peer_rec_put(e->rec);
+		e->revision = r;
+		e->kind = src->kind;
+		e->rec = rec;
+	}
+	if (i < rr->n) {	/* out of memory: the log starts empty at the head */
+		for (r = head - n + 1; r <= head; r++) {
+			struct rev_entry *e = &rv->ring[r & (rv->cap - 1)];
+
+			peer_rec_put(e->rec);
+			memset(e, 0, sizeof(*e));
+		}
+		n = 0;
+	}
+	rv->low = head - n;
+	pthread_rwlock_unlock(&rv->log_lock);
+	return n;
 }
 
 static uint64_t id_hash(const char *id)

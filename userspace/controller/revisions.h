@@ -180,6 +180,48 @@ int revisions_publish_detached(struct revisions *rv, struct rev_publish *p);
 void rev_publish_free(struct rev_publish *p);
 
 /*
+ * The log across a restart. The compacted snapshot names the retained
+ * revisions (kind and node id each: revisions_log_each); at load the
+ * controller collects them, and the revision records after the snapshot,
+ * into a rev_restore (the contiguous run that ends at the stored head), and
+ * revisions_restore() rebuilds the log from it: every entry points to its
+ * node's record at the head (the latest record of a node is all a delta to
+ * a head at or after the restart sends), a removed node to a tombstone. So
+ * a node holding a revision within the retention gets a delta after a
+ * restart, not a snapshot.
+ */
+struct rev_restore_entry {
+	enum rev_kind kind;
+	char *id;			/* NULL for an epoch */
+};
+
+struct rev_restore {
+	uint64_t first;			/* the revision of e[0] */
+	size_t n, cap;
+	struct rev_restore_entry *e;
+};
+
+const char *rev_kind_name(enum rev_kind kind);
+/* REV_NONE for a name that is not a revision kind. */
+enum rev_kind rev_kind_from_name(const char *name);
+/* Adds revision rev (a gap starts the run again); 0 or -1 (ENOMEM). */
+int rev_restore_add(struct rev_restore *rr, uint64_t rev, enum rev_kind kind, const char *id);
+void rev_restore_free(struct rev_restore *rr);
+/* Calls fn for every retained revision, oldest first (writer side). */
+void revisions_log_each(struct revisions *rv,
+			void (*fn)(void *ctx, uint64_t rev, enum rev_kind kind, const char *id),
+			void *ctx);
+/*
+ * Rebuilds the log as (head - n, head] from the last n entries of rr that
+ * end at head (rr must end at head: else the log starts empty there, as
+ * revisions_set_head). rec_of(ctx, id) gives the node's record at the head
+ * (a new reference) or NULL (removed: a tombstone is made). Returns the
+ * number of revisions restored.
+ */
+size_t revisions_restore(struct revisions *rv, const struct rev_restore *rr, uint64_t head,
+			 struct peer_rec *(*rec_of)(void *ctx, const char *id), void *ctx);
+
+/*
  * The changes in (base, v->revision], collapsed per node (the latest
  * record of each), as references the caller puts. Returns the number, or
  * -1 if base is no longer retained (answer a snapshot). *epoch_changed
