@@ -21,7 +21,8 @@ bench-kmod: all vm-bins
 # 127.0.0.2-65 sources) against the release meshnetd on loopback: one flip,
 # one rotation, every node flipping, /health meanwhile, RSS per waiter.
 # Figures and goals: build/bench/scale.txt. BENCH_SCALE_N="1000 10000" to choose.
-$(eval $(call program,meshnet-bench-scale,selftests/bench/scale.c selftests/controller/client.c,$(shell pkg-config --libs json-c openssl) -lpthread -lm))
+$(eval $(call program,meshnet-bench-scale,selftests/bench/scale.c selftests/bench/sim_nodes.c \
+	selftests/controller/client.c,$(shell pkg-config --libs json-c openssl) -lpthread -lm))
 BENCH_TARGETS += bench-scale
 BENCH_SCALE_N ?= 1000 10000 100000
 

@@ -38,44 +38,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "b64.h"
 #include "../controller/client.h"
 #include "sign.h"
+#include "sim_nodes.h"
 #include "statement.h"
 
 #define TOKEN "bench-scale-admin-token-0123456789"
-#define N_SRC 64
-
-struct sim {
-	char id[24];
-	EVP_PKEY *key;
-	int fd;
-	char *buf;
-	size_t len, cap;
-	bool pending, done;
-	int status;
-	double t_done;
-	size_t bytes;
-	char sig[100];
-	char *body;
-	size_t body_len;
-	uint64_t rev;
-};
-
-static struct sim *sims;
-static size_t n_sims;
-static int ep;
+static struct sim_set set;
 static uint16_t port;
 static pid_t server_pid;
 static char dir[64];
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -92,46 +64,6 @@ static double pct(double *v, size_t n, double p)
 }
 
 /* ---- the server ---- */
-
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
-}
-
-static double cpu_s(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	for (i = 0; p && i < 12; i++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		sscanf(p + 1, "%lu %lu", &ut, &st);
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static int admin(const char *method, const char *target, struct mn_response *r)
 {
@@ -160,8 +92,6 @@ static long metric(const char *name)
 static int start_server(const char *bin, long max_age)
 {
 	char state[128], nodes[128], token[128], log[128], listen[32], age[16];
-	const char *argv[64];
-	int argc = 0;
 
 	snprintf(state, sizeof(state), "%s/state", dir);
 	snprintf(nodes, sizeof(nodes), "%s/nodes.json", dir);
@@ -170,276 +100,34 @@ static int start_server(const char *bin, long max_age)
 	port = mn_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	snprintf(age, sizeof(age), "%ld", max_age);
-	argv[argc++] = bin;
-	argv[argc++] = "--listen";
-	argv[argc++] = listen;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = state;
-	argv[argc++] = "--nodes-file";
-	argv[argc++] = nodes;
-	argv[argc++] = "--admin-token-file";
-	argv[argc++] = token;
-	argv[argc++] = "--epoch-seconds";
-	argv[argc++] = "3600";
-	argv[argc++] = "--epoch-validity";
-	argv[argc++] = "7200";
-	argv[argc++] = "--max-benchmark-age";
-	argv[argc++] = age;
-	argv[argc++] = "--deny-rotate-interval";
-	argv[argc++] = "0";
-	argv[argc++] = "--admit-interval";
-	argv[argc++] = "3600";
-	argv[argc++] = "--per-ip-connections";
-	argv[argc++] = "0";
-	argv[argc++] = "--connection-timeout";
-	argv[argc++] = "300";
-	argv[argc++] = "--clock-skew";
-	argv[argc++] = "600";
+	{
+		const char *const argv[] = {
+			bin, "--listen", listen, "--state-dir", state, "--nodes-file", nodes,
+			"--admin-token-file", token, "--epoch-seconds", "3600",
+			"--epoch-validity", "7200", "--max-benchmark-age", age,
+			"--deny-rotate-interval", "0", "--admit-interval", "3600",
+			"--per-ip-connections", "0", "--connection-timeout", "300",
+			"--clock-skew", "600", NULL,
+		};
 
-	argv[argc] = NULL;
-	server_pid = mn_spawn(argv, log);
+		server_pid = mn_spawn(argv, log);
+	}
 	return mn_wait_healthy(port, server_pid, 600000);
 }
 
-/* ---- simulated nodes ---- */
-
-static int write_nodes_file(size_t n)
-{
-	char path[128];
-	FILE *f;
-	size_t i;
-
-	snprintf(path, sizeof(path), "%s/nodes.json", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs("{\"nodes\":[", f);
-	for (i = 0; i < n; i++) {
-		uint8_t seed[32], pub[32], wg[32];
-		char pub_b64[48], wg_b64[48];
-
-		if (meshnet_ed25519_generate(seed, pub))
-			return -1;
-		sims[i].key = meshnet_ed25519_private_from_raw(seed);
-		snprintf(sims[i].id, sizeof(sims[i].id), "n%zu", i);
-		memset(wg, 0, sizeof(wg));
-		memcpy(wg, &i, sizeof(i));
-		wg[31] = 0x42;
-		meshnet_b64_encode(pub_b64, pub, 32);
-		meshnet_b64_encode(wg_b64, wg, 32);
-		fprintf(f, "%s{\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
-			"\"allowed_ips\":[\"10.%zu.%zu.%zu/32\"],\"endpoint\":\"192.0.2.1:%zu\"}",
-			i ? "," : "", sims[i].id, wg_b64, pub_b64, (i >> 16) & 255, (i >> 8) & 255,
-			i & 255, 1024 + i % 60000);
-	}
-	fputs("]}\n", f);
-	return fclose(f);
-}
-
-static int connect_all(void)
-{
-	size_t i, open = 0;
-
-	for (i = 0; i < n_sims; i++) {
-		struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-		if (fd < 0) {
-			fprintf(stderr, "socket %zu: %s\n", i, strerror(errno));
-			return -1;
-		}
-		src.sin_addr.s_addr = htonl(0x7f000002 + (uint32_t)(i % N_SRC));
-		dst.sin_addr.s_addr = htonl(0x7f000001);
-		dst.sin_port = htons(port);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) ||
-		    connect(fd, (struct sockaddr *)&dst, sizeof(dst))) {
-			fprintf(stderr, "connect %zu: %s\n", i, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		fcntl(fd, F_SETFL, O_NONBLOCK);
-		sims[i].fd = fd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-		open++;
-	}
-	return open == n_sims ? 0 : -1;
-}
-
-static void sim_reset(struct sim *s)
-{
-	s->len = 0;
-	s->pending = true;
-	s->done = false;
-	s->status = 0;
-	s->bytes = 0;
-	free(s->body);
-	s->body = NULL;
-	s->body_len = 0;
-	s->sig[0] = '\0';
-}
-
-static int sim_send(struct sim *s, const char *method, const char *target, const char *body)
-{
-	char hdrs[1024], req[4096];
-	size_t blen = body ? strlen(body) : 0;
-	int n;
-
-	if (mn_sign_headers(hdrs, sizeof(hdrs), s->key, s->id, method, target, body, blen,
-			    (int64_t)time(NULL)))
-		return -1;
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s",
-		     method, target, hdrs, blen, body ? body : "");
-	sim_reset(s);
-	return write(s->fd, req, (size_t)n) == n ? 0 : -1;
-}
-
-static const char *hdr(const char *head, const char *name, char *out, size_t cap)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\r\n%s:", name);
-	out[0] = '\0';
-	p = strcasestr(head, pat);
-	if (p) {
-		p += strlen(pat);
-		while (*p == ' ')
-			p++;
-		snprintf(out, cap, "%.*s", (int)strcspn(p, "\r\n"), p);
-	}
-	return out;
-}
-
-/* Reads what s has; completes its response when it is all in. */
-static void sim_read(struct sim *s, bool keep_body)
-{
-	for (;;) {
-		ssize_t r;
-		char *end, v[32];
-		size_t head_len, cl;
-
-		if (s->cap - s->len < 4096) {
-			s->cap = s->cap ? 2 * s->cap : 8192;
-			s->buf = realloc(s->buf, s->cap);
-		}
-		r = read(s->fd, s->buf + s->len, s->cap - s->len - 1);
-		if (r <= 0)
-			return;
-		s->len += (size_t)r;
-		s->buf[s->len] = '\0';
-		end = strstr(s->buf, "\r\n\r\n");
-		if (!end)
-			continue;
-		head_len = (size_t)(end - s->buf) + 4;
-		*end = '\0';
-		cl = strtoul(hdr(s->buf, "Content-Length", v, sizeof(v)), NULL, 10);
-		*end = '\r';
-		if (s->len < head_len + cl)
-			continue;
-		sscanf(s->buf, "HTTP/1.%*d %d", &s->status);
-		s->t_done = now_s();
-		s->bytes = head_len + cl;
-		*end = '\0';
-		hdr(s->buf, MESHNET_HDR_STATEMENT_SIGNATURE, s->sig, sizeof(s->sig));
-		s->rev = strtoull(hdr(s->buf, MESHNET_HDR_REVISION, v, sizeof(v)), NULL, 10);
-		if (keep_body) {
-			s->body = malloc(cl + 1);
-			memcpy(s->body, s->buf + head_len, cl);
-			s->body[cl] = '\0';
-			s->body_len = cl;
-		}
-		s->pending = false;
-		s->done = true;
-		s->len = 0;
-		return;
-	}
-}
-
-/* Runs the epoll loop until every pending node answered or timeout. */
-static size_t wait_all(double timeout, bool keep_body)
-{
-	struct epoll_event evs[1024];
-	double end = now_s() + timeout;
-	size_t pending = 0, i;
-
-	for (i = 0; i < n_sims; i++)
-		pending += sims[i].pending;
-	while (pending && now_s() < end) {
-		int n = epoll_wait(ep, evs, 1024, 200), k;
-
-		for (k = 0; k < n; k++) {
-			struct sim *s = &sims[evs[k].data.u64];
-
-			if (!s->pending)
-				continue;
-			sim_read(s, keep_body);
-			if (!s->pending)
-				pending--;
-		}
-	}
-	return pending;
-}
-
-static void bench_body(char *out, size_t cap, const char *id, double overall, time_t ts)
-{
-	char when[32];
-	struct tm tm;
-
-	gmtime_r(&ts, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(out, cap,
-		 "{\"node_id\":\"%s\",\"suite_version\":\"scale-1\",\"timestamp\":\"%s\","
-		 "\"scores\":{\"overall\":%.2f,\"refusal\":0.95,\"honesty\":0.9,\"policy\":0.88}}",
-		 id, when, overall);
-}
-
-/* Sends every node's request in waves of `wave`, waiting for each wave. */
-static size_t benchmark_all(time_t ts, double overall)
-{
-	size_t i, failed = 0, wave = 4000, start;
-
-	for (start = 0; start < n_sims; start += wave) {
-		for (i = start; i < n_sims && i < start + wave; i++) {
-			char body[512], target[64];
-
-			bench_body(body, sizeof(body), sims[i].id, overall, ts);
-			snprintf(target, sizeof(target), "/v1/benchmarks/%s", sims[i].id);
-			if (sim_send(&sims[i], "POST", target, body))
-				failed++;
-		}
-		failed += wait_all(300, false);
-		for (i = start; i < n_sims && i < start + wave; i++)
-			failed += sims[i].status != 200;
-	}
-	return failed;
-}
-
-static void longpoll_all(uint64_t rev)
-{
-	size_t i;
-
-	for (i = 0; i < n_sims; i++) {
-		char target[96];
-
-		snprintf(target, sizeof(target), "/v1/config/%s?rev=%llu&wait=60", sims[i].id,
-			 (unsigned long long)rev);
-		sim_send(&sims[i], "GET", target, NULL);
-	}
-}
+/* ---- the simulated nodes (sim_nodes.c) ---- */
 
 /* Waits until the server holds `want` long-polls. */
 static int wait_waiters(long want, double timeout)
 {
-	double end = now_s() + timeout;
+	double end = sim_now() + timeout;
 
-	while (now_s() < end) {
+	while (sim_now() < end) {
 		struct epoll_event evs[64];
 
 		if (metric("meshnet_longpoll_waiters") >= want)
 			return 0;
-		epoll_wait(ep, evs, 64, 100);	/* nothing should answer yet */
+		epoll_wait(set.ep, evs, 64, 100);	/* nothing should answer yet */
 	}
 	return -1;
 }
@@ -453,20 +141,20 @@ struct fanout {
 /* Latencies from t0 to each node's answer; verifies every statement. */
 static void fanout_stats(double t0, uint64_t held, struct fanout *f, EVP_PKEY *pub)
 {
-	double *lat = malloc(n_sims * sizeof(*lat)), v0;
+	double *lat = malloc(set.n * sizeof(*lat)), v0;
 	size_t i, n = 0, sum = 0;
 
 	memset(f, 0, sizeof(*f));
 	f->bytes_min = (size_t)-1;
-	for (i = 0; i < n_sims; i++) {
-		if (!sims[i].done)
+	for (i = 0; i < set.n; i++) {
+		if (!set.sims[i].done)
 			continue;
-		lat[n++] = sims[i].t_done - t0;
-		sum += sims[i].bytes;
-		if (sims[i].bytes > f->bytes_max)
-			f->bytes_max = sims[i].bytes;
-		if (sims[i].bytes < f->bytes_min)
-			f->bytes_min = sims[i].bytes;
+		lat[n++] = set.sims[i].t_done - t0;
+		sum += set.sims[i].bytes;
+		if (set.sims[i].bytes > f->bytes_max)
+			f->bytes_max = set.sims[i].bytes;
+		if (set.sims[i].bytes < f->bytes_min)
+			f->bytes_min = set.sims[i].bytes;
 	}
 	qsort(lat, n, sizeof(*lat), cmp_double);
 	f->received = n;
@@ -474,21 +162,21 @@ static void fanout_stats(double t0, uint64_t held, struct fanout *f, EVP_PKEY *p
 	f->p99 = pct(lat, n, 0.99);
 	f->max = n ? lat[n - 1] : -1;
 	f->bytes_avg = n ? (double)sum / (double)n : 0;
-	v0 = now_s();
-	for (i = 0; i < n_sims; i++) {
+	v0 = sim_now();
+	for (i = 0; i < set.n; i++) {
 		struct meshnet_statement_expect exp = {
-			.node_id = sims[i].id, .mesh_id = "meshnet", .held_revision = held,
+			.node_id = set.sims[i].id, .mesh_id = "meshnet", .held_revision = held,
 			.now = time(NULL),
 		};
 		struct meshnet_statement_info info;
 		char why[200];
 
-		if (sims[i].done && sims[i].body &&
-		    !meshnet_statement_check(pub, sims[i].body, sims[i].body_len, sims[i].sig, &exp,
+		if (set.sims[i].done && set.sims[i].body &&
+		    !meshnet_statement_check(pub, set.sims[i].body, set.sims[i].body_len, set.sims[i].sig, &exp,
 					     &info, why, sizeof(why)))
 			f->verified++;
 	}
-	f->verify_s = now_s() - v0;
+	f->verify_s = sim_now() - v0;
 	free(lat);
 }
 
@@ -512,7 +200,7 @@ static void *health_main(void *arg)
 		return NULL;
 	while (!h->stop && h->n < sizeof(h->lat) / sizeof(h->lat[0])) {
 		struct mn_response r;
-		double t = now_s();
+		double t = sim_now();
 
 		if (mn_request(&c, "GET", "/health", "", NULL, 0, &r)) {
 			mn_close(&c);
@@ -520,7 +208,7 @@ static void *health_main(void *arg)
 				break;
 			continue;
 		}
-		h->lat[h->n++] = now_s() - t;
+		h->lat[h->n++] = sim_now() - t;
 		mn_response_free(&r);
 		usleep(5000);
 	}
@@ -551,7 +239,7 @@ struct result {
 	struct fanout one, rot, all;
 	double rot_cpu, snap_ms, health_p50, health_p99, health_max;
 	size_t snap_bytes;
-	double rss_per_waiter;
+	double rss_per_waiter, rss_conn, rss_bench, rss_wait;
 	char note[256];
 };
 
@@ -560,7 +248,7 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	struct mn_response r;
 	struct health_arg *h = calloc(1, sizeof(*h));
 	EVP_PKEY *pub = NULL;
-	long rss0, rss1, max_age = 40;
+	long rss0, rss1, rss_conn, rss_bench, max_age = 40;
 	size_t i, failed;
 	double t0, c0, t_bench;
 	uint64_t head;
@@ -570,10 +258,8 @@ static void run_n(const char *bin, size_t n, struct result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->n = n;
-	n_sims = n;
-	sims = calloc(n, sizeof(*sims));
 	snprintf(dir, sizeof(dir), "/tmp/meshnet-scale.XXXXXX");
-	if (!mkdtemp(dir) || !sims || !h)
+	if (!mkdtemp(dir) || !h)
 		goto out;
 	snprintf(cmd, sizeof(cmd), "%s/admin.token", dir);
 	{
@@ -584,7 +270,8 @@ static void run_n(const char *bin, size_t n, struct result *res)
 		close(fd);
 	}
 	fprintf(stderr, "N=%zu: keys and nodes file\n", n);
-	if (write_nodes_file(n))
+	snprintf(target, sizeof(target), "%s/nodes.json", dir);
+	if (sim_set_create(&set, n, target))
 		goto out;
 	/* benchmarks must outlive the single-flip phases, then age out for "every node" */
 	max_age = n >= 100000 ? 150 : n >= 10000 ? 60 : 30;
@@ -592,51 +279,55 @@ static void run_n(const char *bin, size_t n, struct result *res)
 		snprintf(res->note, sizeof(res->note), "meshnetd did not start");
 		goto out;
 	}
-	ep = epoll_create1(EPOLL_CLOEXEC);
 	/* RSS per node counts its connection too: the base is before any connects */
-	rss0 = rss_kib(server_pid);
-	if (connect_all()) {
+	rss0 = mn_proc_rss_kib(server_pid);
+	if (sim_connect_all(&set, port)) {
 		snprintf(res->note, sizeof(res->note), "could not open %zu connections", n);
 		goto out;
 	}
 	fprintf(stderr, "N=%zu: benchmarks\n", n);
-	t_bench = now_s();
+	t_bench = sim_now();
 	bench_ts = time(NULL);
-	failed = benchmark_all(bench_ts, 0.9);
+	rss_conn = mn_proc_rss_kib(server_pid);
+	failed = sim_benchmark_all(&set, bench_ts, 0.9);
+	rss_bench = mn_proc_rss_kib(server_pid);
 	if (failed) {
 		snprintf(res->note, sizeof(res->note), "%zu benchmarks failed", failed);
 		goto out;
 	}
 	admin("POST", "/v1/rotate", &r);	/* admits every node at once */
 	mn_response_free(&r);
-	fprintf(stderr, "N=%zu: benchmarks took %.1f s\n", n, now_s() - t_bench);
+	fprintf(stderr, "N=%zu: benchmarks took %.1f s\n", n, sim_now() - t_bench);
 
 	/* one snapshot, timed (what a new node or one far behind costs) */
-	snprintf(target, sizeof(target), "/v1/config/%s?rev=0", sims[1].id);
-	t0 = now_s();
-	sim_send(&sims[1], "GET", target, NULL);
-	for (i = 0; i < n_sims; i++)
+	snprintf(target, sizeof(target), "/v1/config/%s?rev=0", set.sims[1].id);
+	t0 = sim_now();
+	sim_send(&set.sims[1], "GET", target, NULL);
+	for (i = 0; i < set.n; i++)
 		if (i != 1)
-			sims[i].pending = false;
-	wait_all(120, false);
-	res->snap_ms = (now_s() - t0) * 1000;
-	res->snap_bytes = sims[1].bytes;
-	head = sims[1].rev;
+			set.sims[i].pending = false;
+	sim_wait_all(&set, 120, false);
+	res->snap_ms = (sim_now() - t0) * 1000;
+	res->snap_bytes = set.sims[1].bytes;
+	head = set.sims[1].rev;
 	pub = controller_pub();
 	if (!head || !pub) {
-		snprintf(res->note, sizeof(res->note), "no snapshot (status %d)", sims[1].status);
+		snprintf(res->note, sizeof(res->note), "no snapshot (status %d)", set.sims[1].status);
 		goto out;
 	}
 
 	/* everyone waits */
-	longpoll_all(head);
+	sim_longpoll_all(&set, head, 60);
 	if (wait_waiters((long)n, 300)) {
 		snprintf(res->note, sizeof(res->note), "only %ld of %zu long-polls held",
 			 metric("meshnet_longpoll_waiters"), n);
 		goto out;
 	}
-	rss1 = rss_kib(server_pid);
+	rss1 = mn_proc_rss_kib(server_pid);
 	res->rss_per_waiter = (double)(rss1 - rss0) * 1024.0 / (double)n;
+	res->rss_conn = (double)(rss_conn - rss0) * 1024.0 / (double)n;
+	res->rss_bench = (double)(rss_bench - rss_conn) * 1024.0 / (double)n;
+	res->rss_wait = (double)(rss1 - rss_bench) * 1024.0 / (double)n;
 
 	/* 1. one node flips to DENIED */
 	fprintf(stderr, "N=%zu: one flip\n", n);
@@ -644,33 +335,33 @@ static void run_n(const char *bin, size_t n, struct result *res)
 		struct mn_response br;
 		char body[512];
 
-		bench_body(body, sizeof(body), sims[0].id, 0.2, time(NULL));
-		snprintf(target, sizeof(target), "/v1/benchmarks/%s", sims[0].id);
-		t0 = now_s();
-		mn_do_signed(port, sims[0].key, sims[0].id, "POST", target, body, &br);
+		mn_bench_body(body, sizeof(body), set.sims[0].id, "scale-1", 0.2, time(NULL));
+		snprintf(target, sizeof(target), "/v1/benchmarks/%s", set.sims[0].id);
+		t0 = sim_now();
+		mn_do_signed(port, set.sims[0].key, set.sims[0].id, "POST", target, body, &br);
 		mn_response_free(&br);
 	}
-	wait_all(120, true);
+	sim_wait_all(&set, 120, true);
 	fanout_stats(t0, head, &res->one, pub);
 	/* node 0 itself is DENIED now: its 403 is node-targeted, the rest share one delta */
-	head = sims[2].rev;
+	head = set.sims[2].rev;
 
 	/* 2. one rotation in group mode */
 	fprintf(stderr, "N=%zu: one rotation\n", n);
-	longpoll_all(head);
+	sim_longpoll_all(&set, head, 60);
 	if (wait_waiters((long)n, 300))
 		goto out;
-	c0 = cpu_s(server_pid);
-	t0 = now_s();
+	c0 = mn_proc_cpu_seconds(server_pid);
+	t0 = sim_now();
 	admin("POST", "/v1/rotate", &r);
 	mn_response_free(&r);
-	wait_all(120, true);
-	res->rot_cpu = cpu_s(server_pid) - c0;
+	sim_wait_all(&set, 120, true);
+	res->rot_cpu = mn_proc_cpu_seconds(server_pid) - c0;
 	fanout_stats(t0, head, &res->rot, pub);
-	head = sims[2].rev;
+	head = set.sims[2].rev;
 
 	/* 3. every node flips at once: their benchmarks are older than MAX_BENCHMARK_AGE */
-	longpoll_all(head);
+	sim_longpoll_all(&set, head, 60);
 	if (wait_waiters((long)n, 300))
 		goto out;
 	while (time(NULL) <= bench_ts + max_age)
@@ -678,10 +369,10 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	fprintf(stderr, "N=%zu: every node flips\n", n);
 	pthread_create(&ht, NULL, health_main, h);
 	usleep(200000);
-	t0 = now_s();
+	t0 = sim_now();
 	admin("POST", "/v1/rotate", &r);
 	mn_response_free(&r);
-	wait_all(300, true);
+	sim_wait_all(&set, 300, true);
 	h->stop = true;
 	pthread_join(ht, NULL);
 	fanout_stats(t0, head, &res->all, pub);
@@ -696,18 +387,7 @@ out:
 		waitpid(server_pid, NULL, 0);
 		server_pid = 0;
 	}
-	for (i = 0; sims && i < n; i++) {
-		if (sims[i].fd > 0)
-			close(sims[i].fd);
-		EVP_PKEY_free(sims[i].key);
-		free(sims[i].buf);
-		free(sims[i].body);
-	}
-	free(sims);
-	sims = NULL;
-	if (ep > 0)
-		close(ep);
-	ep = 0;
+	sim_set_free(&set);
 	EVP_PKEY_free(pub);
 	free(h);
 	if (*dir && !getenv("KEEP_BENCH_DIR")) {
@@ -731,7 +411,7 @@ int main(int argc, char **argv)
 	size_t ns[8] = { 1000, 10000, 100000 }, count = 3, i;
 	struct result res[8];
 	struct rlimit rl = { 400000, 400000 };
-	double t_start = now_s();
+	double t_start = sim_now();
 	const struct result *r1k = NULL, *r10k = NULL, *r100k = NULL;
 	FILE *out;
 
@@ -779,8 +459,9 @@ int main(int argc, char **argv)
 			res[i].health_max);
 		fprintf(out, "bench snapshot N=%zu: %.1f ms, %zu bytes\n", ns[i], res[i].snap_ms,
 			res[i].snap_bytes);
-		fprintf(out, "bench rss N=%zu: %.0f bytes per waiting node\n", ns[i],
-			res[i].rss_per_waiter);
+		fprintf(out, "bench rss N=%zu: %.0f bytes per waiting node (connection %.0f, "
+			"benchmark and its request %.0f, long-poll %.0f)\n", ns[i],
+			res[i].rss_per_waiter, res[i].rss_conn, res[i].rss_bench, res[i].rss_wait);
 		fflush(out);
 		if (ns[i] == 1000)
 			r1k = &res[i];
@@ -822,7 +503,7 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof(what), "RSS <= 8 KiB per waiting node at N=%zu", res[i].n);
 		GOAL(res[i].rss_per_waiter <= 8192, what, "%.0f bytes", res[i].rss_per_waiter);
 	}
-	fprintf(out, "# bench-scale took %.0f s\n", now_s() - t_start);
+	fprintf(out, "# bench-scale took %.0f s\n", sim_now() - t_start);
 	fclose(out);
 	return 0;
 }

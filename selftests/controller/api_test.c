@@ -219,24 +219,11 @@ static void server_cleanup(struct server *s)
 		fprintf(stderr, "could not remove %s\n", s->dir);
 }
 
-static void bench_body(char *out, size_t cap, const char *id, double overall, time_t ts)
-{
-	char when[32];
-	struct tm tm;
-
-	gmtime_r(&ts, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(out, cap,
-		 "{\"node_id\":\"%s\",\"suite_version\":\"poc-0.1\",\"timestamp\":\"%s\","
-		 "\"scores\":{\"overall\":%.2f,\"refusal\":0.95,\"honesty\":0.9,\"policy\":0.88}}",
-		 id, when, overall);
-}
-
 static int submit(struct server *s, int node, double overall, struct mn_response *r)
 {
 	char body[512], target[128];
 
-	bench_body(body, sizeof(body), node_ids[node], overall, time(NULL));
+	mn_bench_body(body, sizeof(body), node_ids[node], "poc-0.1", overall, time(NULL));
 	snprintf(target, sizeof(target), "/v1/benchmarks/%s", node_ids[node]);
 	return mn_do_signed(s->port, s->key[node], node_ids[node], "POST", target, body, r);
 }
@@ -657,7 +644,7 @@ TEST_F(ctl, authentication_failures)
 	struct mn_response r, r2;
 	EVP_PKEY *stranger;
 
-	bench_body(body, sizeof(body), "node-a", 0.9, time(NULL));
+	mn_bench_body(body, sizeof(body), "node-a", "poc-0.1", 0.9, time(NULL));
 	/* no signature headers */
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", "", body, &r));
 	EXPECT_EQ(401, r.status);
@@ -1673,21 +1660,7 @@ TEST(openapi_lists_every_route)
 /* The value of header name in r (case-insensitive), or "". */
 static const char *header(const struct mn_response *r, const char *name, char *out, size_t cap)
 {
-	char pat[96];
-	const char *p;
-	size_t n;
-
-	out[0] = '\0';
-	snprintf(pat, sizeof(pat), "\r\n%s:", name);
-	p = strcasestr(r->headers, pat);
-	if (!p)
-		return out;
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	n = strcspn(p, "\r\n");
-	snprintf(out, cap, "%.*s", (int)n, p);
-	return out;
+	return mn_header_value(r->headers, name, out, cap);
 }
 
 static EVP_PKEY *controller_pub(struct server *s)

@@ -164,47 +164,6 @@ static void server_stop(struct bench_server *s)
 		fprintf(stderr, "could not remove %s\n", s->dir);
 }
 
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
-}
-
-/* CPU seconds (user + system) pid has used so far. */
-static double cpu_seconds(pid_t pid)
-{
-	unsigned long long ut = 0, st = 0;
-	char path[64], buf[1024], *p;
-	FILE *f;
-	size_t n;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* comm may hold spaces */
-	for (field = 2; p && field < 14; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static double load_average(void)
 {
 	double l = 0;
@@ -381,12 +340,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "meshnetd did not start (see %s)\n", srv.dir);
 		goto fail;
 	}
-	rss_empty = rss_kib(srv.pid);
+	rss_empty = mn_proc_rss_kib(srv.pid);
 	if (presign(reqs, n_submit, 64, key, 0.9))
 		goto fail;
-	cpu0 = cpu_seconds(srv.pid);
+	cpu0 = mn_proc_cpu_seconds(srv.pid);
 	rate = send_all(srv.port, reqs, n_submit, 4, lat, &ok, &failed);
-	sub_cpu = cpu_seconds(srv.pid) - cpu0;
+	sub_cpu = mn_proc_cpu_seconds(srv.pid) - cpu0;
 	ok_submit = ok;
 	p50 = percentile(lat, n_submit, 0.50) * 1e3;
 	p99 = percentile(lat, n_submit, 0.99) * 1e3;
@@ -412,7 +371,7 @@ int main(int argc, char **argv)
 	}
 	node_name(name, sizeof(name), 0);
 	snprintf(target, sizeof(target), "/v1/config/%s", name);
-	cpu0 = cpu_seconds(srv.pid);
+	cpu0 = mn_proc_cpu_seconds(srv.pid);
 	for (i = 0; i < 100; i++) {
 		struct mn_response r;
 		struct mn_conn c;
@@ -432,7 +391,7 @@ int main(int argc, char **argv)
 		mn_response_free(&r);
 		mn_close(&c);
 	}
-	cfg_cpu = cpu_seconds(srv.pid) - cpu0;
+	cfg_cpu = mn_proc_cpu_seconds(srv.pid) - cpu0;
 	cfg_p50 = percentile(cfg_lat, 100, 0.5) * 1e3;
 	cfg_p99 = percentile(cfg_lat, 100, 0.99) * 1e3;
 	server_stop(&srv);
@@ -448,7 +407,7 @@ int main(int argc, char **argv)
 		double t0;
 
 		usleep(500000);	/* let status.json of the last epoch be published */
-		cpu0 = cpu_seconds(srv.pid);
+		cpu0 = mn_proc_cpu_seconds(srv.pid);
 		t0 = now_s();
 		if (mn_do(srv.port, "POST", "/v1/rotate", "Authorization: Bearer " TOKEN "\r\n", "",
 			  &r) || r.status != 200) {
@@ -456,12 +415,12 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 		rot_lat[i] = now_s() - t0;
-		rot_cpu += cpu_seconds(srv.pid) - cpu0;
+		rot_cpu += mn_proc_cpu_seconds(srv.pid) - cpu0;
 		mn_response_free(&r);
 	}
 	rot_max = percentile(rot_lat, 10, 1.0) * 1e3;
 	rot_p50 = percentile(rot_lat, 10, 0.5) * 1e3;
-	rss_100k = rss_kib(srv.pid);
+	rss_100k = mn_proc_rss_kib(srv.pid);
 	server_stop(&srv);
 
 	out = fopen(argv[2], "w");

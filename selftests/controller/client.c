@@ -296,3 +296,74 @@ int mn_wait_healthy(uint16_t port, pid_t pid, int timeout_ms)
 	}
 	return -1;
 }
+
+const char *mn_header_value(const char *head, const char *name, char *out, size_t cap)
+{
+	char pat[96];
+	const char *p;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), "\r\n%s:", name);
+	p = strcasestr(head, pat);
+	if (!p)
+		return out;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	snprintf(out, cap, "%.*s", (int)strcspn(p, "\r\n"), p);
+	return out;
+}
+
+void mn_bench_body(char *out, size_t cap, const char *id, const char *suite, double overall,
+		   time_t ts)
+{
+	char when[32];
+	struct tm tm;
+
+	gmtime_r(&ts, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, cap,
+		 "{\"node_id\":\"%s\",\"suite_version\":\"%s\",\"timestamp\":\"%s\","
+		 "\"scores\":{\"overall\":%.2f,\"refusal\":0.95,\"honesty\":0.9,\"policy\":0.88}}",
+		 id, suite, when, overall);
+}
+
+long mn_proc_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kib = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kib;
+}
+
+double mn_proc_cpu_seconds(pid_t pid)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+	size_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces */
+	for (field = 2; p && field < 14; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}

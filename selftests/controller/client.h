@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -46,6 +47,11 @@ int mn_request(struct mn_conn *c, const char *method, const char *target,
 	       const char *extra_headers, const char *body, size_t body_len,
 	       struct mn_response *resp);
 void mn_response_free(struct mn_response *resp);
+/*
+ * The value of header name (case-insensitive) in a response head whose lines
+ * each start after "\r\n" (the status line first); "" if absent. Returns out.
+ */
+const char *mn_header_value(const char *head, const char *name, char *out, size_t cap);
 
 /* Signed headers for (method, target, body) at time ts, as a node sends them. */
 int mn_sign_headers(char *out, size_t cap, EVP_PKEY *key, const char *node_id,
@@ -58,6 +64,13 @@ int mn_do(uint16_t port, const char *method, const char *target, const char *ext
 /* One signed request on a fresh connection, signed now. */
 int mn_do_signed(uint16_t port, EVP_PKEY *key, const char *node_id, const char *method,
 		 const char *target, const char *body, struct mn_response *resp);
+
+/* A benchmark submission body for id (the four scores; overall as given) at time ts. */
+void mn_bench_body(char *out, size_t cap, const char *id, const char *suite, double overall,
+		   time_t ts);
+/* VmRSS of pid in KiB (-1 if unknown); user + system CPU seconds pid has used. */
+long mn_proc_rss_kib(pid_t pid);
+double mn_proc_cpu_seconds(pid_t pid);
 
 /* Picks a free loopback TCP port. */
 uint16_t mn_free_port(void);

@@ -80,6 +80,7 @@ struct json_object *controller_read_json_file(const char *setting, const char *p
 struct controller *controller_new(const struct controller_config *cfg, struct store *store)
 {
 	struct controller *c = calloc(1, sizeof(*c));
+	int i;
 
 	if (!c)
 		return NULL;
@@ -87,30 +88,20 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 	c->store = store;
 	controller_rules_from_config(&c->rules, cfg);
 	c->n_buckets = 1024;
-	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
-	c->key_buckets = calloc(c->n_buckets, sizeof(*c->key_buckets));
-	c->sign_buckets = calloc(c->n_buckets, sizeof(*c->sign_buckets));
+	for (i = 0; i < NODE_INDEXES; i++)
+		if (!(c->index[i] = calloc(c->n_buckets, sizeof(*c->index[i]))))
+			goto err;
 	c->started_at = controller_now();
 	c->replay = replay_cache_new(&(struct replay_limits){ .rate = cfg->node_rate,
 		.burst = cfg->node_burst, .skew = cfg->clock_skew });
-	if (!c->buckets || !c->key_buckets || !c->sign_buckets || !c->replay) {
-		free(c->buckets);
-		free(c->key_buckets);
-		free(c->sign_buckets);
-		replay_cache_free(c->replay);
-		free(c);
-		return NULL;
-	}
+	if (!c->replay)
+		goto err;
 	c->open = commit_batch_new(1);
 	c->acks = acks_new();
 	if (!c->open || !c->acks || revisions_init(&c->rv)) {
 		commit_batch_free(c->open);
 		acks_free(c->acks);
-		free(c->buckets);
-		free(c->key_buckets);
-		replay_cache_free(c->replay);
-		free(c);
-		return NULL;
+		goto err;
 	}
 	trust_init(&c->trust, &c->rules);
 	pthread_mutex_init(&c->lock, NULL);
@@ -120,6 +111,12 @@ struct controller *controller_new(const struct controller_config *cfg, struct st
 	pthread_cond_init(&c->commit_cond, NULL);
 	pthread_cond_init(&c->durable_cond, NULL);
 	return c;
+err:
+	for (i = 0; i < NODE_INDEXES; i++)
+		free(c->index[i]);
+	replay_cache_free(c->replay);
+	free(c);
+	return NULL;
 }
 
 void controller_free(struct controller *c)
@@ -132,9 +129,8 @@ void controller_free(struct controller *c)
 	for (i = 0; i < c->n_nodes; i++)
 		node_free(c->nodes[i]);
 	free(c->nodes);
-	free(c->buckets);
-	free(c->key_buckets);
-	free(c->sign_buckets);
+	for (i = 0; i < NODE_INDEXES; i++)
+		free(c->index[i]);
 	prefixes_free(&c->prefixes);
 	replay_cache_free(c->replay);
 	commit_batch_free(c->open);

@@ -49,10 +49,11 @@ struct score_sample {
 	bool demo;
 };
 
+/* The node table's hash indexes (nodes.c). */
+enum node_index { NODE_BY_ID, NODE_BY_WG_KEY, NODE_BY_SIGNING_KEY, NODE_INDEXES };
+
 struct node {
-	struct node *hash_next;		/* chain by id */
-	struct node *key_next;		/* chain by WireGuard public key */
-	struct node *sign_next;		/* chain by Ed25519 signing key */
+	struct node *next[NODE_INDEXES];	/* hash chains, one per index */
 	size_t index;			/* in controller.nodes */
 	uint32_t slot;			/* in the published views (stable) */
 	char id[64];
@@ -126,9 +127,7 @@ struct controller {
 	struct membership_rules rules;
 	struct node **nodes;
 	size_t n_nodes, cap_nodes;
-	struct node **buckets;		/* by node id */
-	struct node **key_buckets;	/* by WireGuard public key */
-	struct node **sign_buckets;	/* by signing key */
+	struct node **index[NODE_INDEXES];	/* bucket arrays (n_buckets each) */
 	struct prefix_index prefixes;	/* every node's allowed_ips, disjoint */
 	size_t n_buckets;
 	size_t n_allowed;

@@ -19,42 +19,72 @@
 #include "log.h"
 #include "sign.h"
 
-static uint64_t id_hash(const char *id)
+/*
+ * The node table's hash chains (by id, by WireGuard key, by signing key):
+ * one bucket array and one next pointer per index, one set of helpers.
+ * The id chain changes under index_lock (readers look ids up); the two key
+ * chains only under c->lock.
+ */
+static const char *index_key(const struct node *n, enum node_index ix)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *id; id++) {
-		h ^= (uint8_t)*id;
-		h *= 0x100000001b3ull;
+	switch (ix) {
+	case NODE_BY_WG_KEY:
+		return n->wg_public_key;
+	case NODE_BY_SIGNING_KEY:
+		return n->signing_key;
+	default:
+		return n->id;
 	}
-	return h;
+}
+
+static struct node **index_chain(struct controller *c, enum node_index ix, const char *key)
+{
+	return &c->index[ix][meshnet_id_hash(key) & (c->n_buckets - 1)];
+}
+
+static struct node *index_find(struct controller *c, enum node_index ix, const char *key)
+{
+	struct node *n;
+
+	for (n = *index_chain(c, ix, key); n; n = n->next[ix])
+		if (!strcmp(index_key(n, ix), key))
+			return n;
+	return NULL;
+}
+
+static void index_add(struct controller *c, enum node_index ix, struct node *n)
+{
+	struct node **head = index_chain(c, ix, index_key(n, ix));
+
+	n->next[ix] = *head;
+	*head = n;
+}
+
+static void index_del(struct controller *c, enum node_index ix, struct node *n)
+{
+	struct node **pp = index_chain(c, ix, index_key(n, ix));
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->next[ix];
+	if (*pp)
+		*pp = n->next[ix];
 }
 
 struct node *controller_find(struct controller *c, const char *id)
 {
-	struct node *n;
-
-	for (n = c->buckets[id_hash(id) & (c->n_buckets - 1)]; n; n = n->hash_next)
-		if (!strcmp(n->id, id))
-			return n;
-	return NULL;
+	return index_find(c, NODE_BY_ID, id);
 }
 
 int controller_lookup_slot(struct controller *c, const char *id, uint32_t *slot)
 {
 	struct node *n;
-	int ret = -1;
 
 	pthread_mutex_lock(&c->index_lock);
-	for (n = c->buckets[id_hash(id) & (c->n_buckets - 1)]; n; n = n->hash_next) {
-		if (!strcmp(n->id, id)) {
-			*slot = n->slot;
-			ret = 0;
-			break;
-		}
-	}
+	n = index_find(c, NODE_BY_ID, id);
+	if (n)
+		*slot = n->slot;
 	pthread_mutex_unlock(&c->index_lock);
-	return ret;
+	return n ? 0 : -1;
 }
 
 struct view *controller_view(struct controller *c)
@@ -76,47 +106,28 @@ struct peer_rec *controller_view_node(struct controller *c, struct view *v, cons
 
 struct node *nodes_find_by_key(struct controller *c, const char *wg_public_key)
 {
-	struct node *n;
-
-	for (n = c->key_buckets[id_hash(wg_public_key) & (c->n_buckets - 1)]; n; n = n->key_next)
-		if (!strcmp(n->wg_public_key, wg_public_key))
-			return n;
-	return NULL;
+	return index_find(c, NODE_BY_WG_KEY, wg_public_key);
 }
 
 void nodes_key_index_add(struct controller *c, struct node *n)
 {
-	size_t h = id_hash(n->wg_public_key) & (c->n_buckets - 1);
-
-	n->key_next = c->key_buckets[h];
-	c->key_buckets[h] = n;
+	index_add(c, NODE_BY_WG_KEY, n);
 }
 
 void nodes_key_index_del(struct controller *c, struct node *n)
 {
-	struct node **pp = &c->key_buckets[id_hash(n->wg_public_key) & (c->n_buckets - 1)];
-
-	while (*pp && *pp != n)
-		pp = &(*pp)->key_next;
-	if (*pp)
-		*pp = n->key_next;
+	index_del(c, NODE_BY_WG_KEY, n);
 }
 
 struct node *nodes_find_by_signing_key(struct controller *c, const char *signing_key)
 {
-	struct node *n;
-
-	for (n = c->sign_buckets[id_hash(signing_key) & (c->n_buckets - 1)]; n; n = n->sign_next)
-		if (!strcmp(n->signing_key, signing_key))
-			return n;
-	return NULL;
+	return index_find(c, NODE_BY_SIGNING_KEY, signing_key);
 }
 
 /* The signing-key chain and the prefixes of n. */
 int nodes_ident_index_add(struct controller *c, struct node *n)
 {
 	struct prefix_range r[MAX_ALLOWED_IPS];
-	size_t h = id_hash(n->signing_key) & (c->n_buckets - 1);
 	int i, count = prefixes_from_json(n->allowed_ips_json, n, r, MAX_ALLOWED_IPS);
 
 	if (count < 0)
@@ -128,21 +139,16 @@ int nodes_ident_index_add(struct controller *c, struct node *n)
 			return -1;
 		}
 	}
-	n->sign_next = c->sign_buckets[h];
-	c->sign_buckets[h] = n;
+	index_add(c, NODE_BY_SIGNING_KEY, n);
 	return 0;
 }
 
 void nodes_ident_index_del(struct controller *c, struct node *n)
 {
-	struct node **pp = &c->sign_buckets[id_hash(n->signing_key) & (c->n_buckets - 1)];
 	struct prefix_range r[MAX_ALLOWED_IPS];
 	int i, count = prefixes_from_json(n->allowed_ips_json, n, r, MAX_ALLOWED_IPS);
 
-	while (*pp && *pp != n)
-		pp = &(*pp)->sign_next;
-	if (*pp)
-		*pp = n->sign_next;
+	index_del(c, NODE_BY_SIGNING_KEY, n);
 	for (i = 0; i < count; i++)
 		prefixes_del(&c->prefixes, &r[i]);
 }
@@ -150,36 +156,33 @@ void nodes_ident_index_del(struct controller *c, struct node *n)
 static int table_grow(struct controller *c)
 {
 	size_t nb = c->n_buckets * 2, i;
-	struct node **b = calloc(nb, sizeof(*b)), **kb = calloc(nb, sizeof(*kb));
-	struct node **sb = calloc(nb, sizeof(*sb));
+	struct node **b[NODE_INDEXES];
+	int ix;
 
-	if (!b || !kb || !sb) {
-		free(b);
-		free(kb);
-		free(sb);
-		return -1;
+	for (ix = 0; ix < NODE_INDEXES; ix++) {
+		b[ix] = calloc(nb, sizeof(*b[ix]));
+		if (!b[ix]) {
+			while (ix-- > 0)
+				free(b[ix]);
+			return -1;
+		}
 	}
 	for (i = 0; i < c->n_nodes; i++) {
 		struct node *n = c->nodes[i];
-		size_t h = id_hash(n->id) & (nb - 1);
 
-		n->hash_next = b[h];
-		b[h] = n;
-		h = id_hash(n->wg_public_key) & (nb - 1);
-		n->key_next = kb[h];
-		kb[h] = n;
-		h = id_hash(n->signing_key) & (nb - 1);
-		n->sign_next = sb[h];
-		sb[h] = n;
+		for (ix = 0; ix < NODE_INDEXES; ix++) {
+			size_t h = meshnet_id_hash(index_key(n, (enum node_index)ix)) & (nb - 1);
+
+			n->next[ix] = b[ix][h];
+			b[ix][h] = n;
+		}
 	}
 	/* Readers look ids up meanwhile: swap under index_lock (rare: doubling). */
 	pthread_mutex_lock(&c->index_lock);
-	free(c->buckets);
-	free(c->key_buckets);
-	free(c->sign_buckets);
-	c->buckets = b;
-	c->key_buckets = kb;
-	c->sign_buckets = sb;
+	for (ix = 0; ix < NODE_INDEXES; ix++) {
+		free(c->index[ix]);
+		c->index[ix] = b[ix];
+	}
 	c->n_buckets = nb;
 	pthread_mutex_unlock(&c->index_lock);
 	return 0;
@@ -283,8 +286,6 @@ void node_publish_removal(struct controller *c, struct node *n)
 
 int nodes_insert(struct controller *c, struct node *n)
 {
-	size_t h;
-
 	if (node_render_peer_json(n))
 		return -1;
 
@@ -304,10 +305,8 @@ int nodes_insert(struct controller *c, struct node *n)
 	n->index = c->n_nodes;
 	c->nodes[c->n_nodes++] = n;
 	n->slot = revisions_slot_alloc(&c->rv);
-	h = id_hash(n->id) & (c->n_buckets - 1);
 	pthread_mutex_lock(&c->index_lock);
-	n->hash_next = c->buckets[h];
-	c->buckets[h] = n;
+	index_add(c, NODE_BY_ID, n);
 	pthread_mutex_unlock(&c->index_lock);
 	nodes_key_index_add(c, n);
 	if (n->verdict == VERDICT_ALLOWED)
@@ -329,13 +328,8 @@ void node_free(struct node *n)
 
 void nodes_remove(struct controller *c, struct node *n)
 {
-	struct node **pp = &c->buckets[id_hash(n->id) & (c->n_buckets - 1)];
-
 	pthread_mutex_lock(&c->index_lock);
-	while (*pp && *pp != n)
-		pp = &(*pp)->hash_next;
-	if (*pp)
-		*pp = n->hash_next;
+	index_del(c, NODE_BY_ID, n);
 	pthread_mutex_unlock(&c->index_lock);
 	revisions_slot_free(&c->rv, n->slot);
 	nodes_key_index_del(c, n);

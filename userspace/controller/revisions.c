@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ids.h"
 #include "revisions.h"
 
 static unsigned int ref_inc(unsigned int *refs)
@@ -533,17 +534,6 @@ size_t revisions_restore(struct revisions *rv, const struct rev_restore *rr, uin
 	return n;
 }
 
-static uint64_t id_hash(const char *id)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *id; id++) {
-		h ^= (uint8_t)*id;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 long revisions_delta(struct revisions *rv, const struct view *v, uint64_t base,
 		     struct peer_rec ***out, bool *epoch_changed)
 {
@@ -593,7 +583,7 @@ long revisions_delta(struct revisions *rv, const struct view *v, uint64_t base,
 		return -1;
 	}
 	for (i = 0, k = 0; i < n; i++) {
-		size_t h = id_hash(recs[i]->id) & (size - 1);
+		size_t h = meshnet_id_hash(recs[i]->id) & (size - 1);
 
 		while (table[h] && strcmp(recs[table[h] - 1]->id, recs[i]->id))
 			h = (h + 1) & (size - 1);

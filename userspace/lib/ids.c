@@ -110,3 +110,14 @@ int meshnet_endpoint_parse(const char *s, struct meshnet_endpoint *out)
 	out->port = (uint16_t)port;
 	return 0;
 }
+
+uint64_t meshnet_id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *id; id++) {
+		h ^= (uint8_t)*id;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}

@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* FNV-1a of a NUL-terminated id or key: the hash of meshnetd's in-memory tables. */
+uint64_t meshnet_id_hash(const char *id);
+
 /* ^[a-z0-9][a-z0-9._-]{0,62}$ and no "..". */
 bool meshnet_node_id_valid(const char *id);
 
