@@ -136,6 +136,7 @@ struct fanout {
 	double p50, p99, max;
 	size_t received, verified, bytes_max, bytes_min;
 	double bytes_avg, verify_s;
+	double cpu_server, cpu_client;	/* CPU seconds during the fan-out */
 };
 
 /* Latencies from t0 to each node's answer; verifies every statement. */
@@ -250,7 +251,7 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	EVP_PKEY *pub = NULL;
 	long rss0, rss1, rss_conn, rss_bench, max_age = 40;
 	size_t i, failed;
-	double t0, c0, t_bench;
+	double t0, c0, c1, t_bench;
 	uint64_t head;
 	pthread_t ht;
 	time_t bench_ts;
@@ -323,7 +324,18 @@ static void run_n(const char *bin, size_t n, struct result *res)
 			 metric("meshnet_longpoll_waiters"), n);
 		goto out;
 	}
+	/* steady state: meshnetd hands freed heap back at most every 2 s */
+	sim_wait_all(&set, 3, false);
 	rss1 = mn_proc_rss_kib(server_pid);
+	if (getenv("BENCH_SCALE_AT_WAIT")) {
+		/* a probe of meshnetd while every node waits: $BENCH_SCALE_AT_WAIT <pid> */
+		char probe[512];
+
+		snprintf(probe, sizeof(probe), "%s %d", getenv("BENCH_SCALE_AT_WAIT"),
+			 (int)server_pid);
+		if (system(probe))
+			fprintf(stderr, "%s: failed\n", probe);
+	}
 	res->rss_per_waiter = (double)(rss1 - rss0) * 1024.0 / (double)n;
 	res->rss_conn = (double)(rss_conn - rss0) * 1024.0 / (double)n;
 	res->rss_bench = (double)(rss_bench - rss_conn) * 1024.0 / (double)n;
@@ -337,12 +349,18 @@ static void run_n(const char *bin, size_t n, struct result *res)
 
 		mn_bench_body(body, sizeof(body), set.sims[0].id, "scale-1", 0.2, time(NULL));
 		snprintf(target, sizeof(target), "/v1/benchmarks/%s", set.sims[0].id);
+		c0 = mn_proc_cpu_seconds(server_pid);
+		c1 = mn_proc_cpu_seconds(getpid());
 		t0 = sim_now();
 		mn_do_signed(port, set.sims[0].key, set.sims[0].id, "POST", target, body, &br);
 		mn_response_free(&br);
 	}
 	sim_wait_all(&set, 120, true);
+	c0 = mn_proc_cpu_seconds(server_pid) - c0;
+	c1 = mn_proc_cpu_seconds(getpid()) - c1;
 	fanout_stats(t0, head, &res->one, pub);
+	res->one.cpu_server = c0;
+	res->one.cpu_client = c1;
 	/* node 0 itself is DENIED now: its 403 is node-targeted, the rest share one delta */
 	head = set.sims[2].rev;
 
@@ -369,12 +387,16 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	fprintf(stderr, "N=%zu: every node flips\n", n);
 	pthread_create(&ht, NULL, health_main, h);
 	usleep(200000);
+	c0 = mn_proc_cpu_seconds(server_pid);
+	c1 = mn_proc_cpu_seconds(getpid());
 	t0 = sim_now();
 	admin("POST", "/v1/rotate", &r);
 	mn_response_free(&r);
 	sim_wait_all(&set, 300, true);
 	h->stop = true;
 	pthread_join(ht, NULL);
+	res->all.cpu_server = mn_proc_cpu_seconds(server_pid) - c0;
+	res->all.cpu_client = mn_proc_cpu_seconds(getpid()) - c1;
 	fanout_stats(t0, head, &res->all, pub);
 	qsort(h->lat, h->n, sizeof(double), cmp_double);
 	res->health_p50 = pct(h->lat, h->n, 0.5) * 1000;
@@ -404,6 +426,10 @@ static void print_fanout(FILE *f, const char *what, const struct result *r, cons
 		"simulator, after receipt)\n", what, r->n, o->received, r->n, o->p50 * 1000,
 		o->p99 * 1000, o->max * 1000, o->bytes_avg, o->bytes_min, o->bytes_max, o->verified,
 		r->n, o->verify_s);
+	if (o->cpu_server > 0 || o->cpu_client > 0)
+		fprintf(f, "bench %s-cpu N=%zu: meshnetd %.3f s, simulator %.3f s (receiving, "
+			"before verification) while the %zu replies went out\n", what, r->n,
+			o->cpu_server, o->cpu_client, r->n);
 }
 
 int main(int argc, char **argv)
@@ -434,8 +460,19 @@ int main(int argc, char **argv)
 	out = fopen(argv[2], "w");
 	if (!out)
 		return 2;
-	fprintf(out, "# bench-scale: %ld CPUs, open-file limit %llu, meshnetd %s\n",
-		sysconf(_SC_NPROCESSORS_ONLN), (unsigned long long)rl.rlim_cur, argv[1]);
+	{
+		double load = -1;
+		FILE *la = fopen("/proc/loadavg", "r");
+
+		if (la) {
+			if (fscanf(la, "%lf", &load) != 1)
+				load = -1;
+			fclose(la);
+		}
+		fprintf(out, "# bench-scale: %ld CPUs (load average %.1f at start), open-file "
+			"limit %llu, meshnetd %s\n", sysconf(_SC_NPROCESSORS_ONLN), load,
+			(unsigned long long)rl.rlim_cur, argv[1]);
+	}
 	for (i = 0; i < count; i++) {
 		if ((rlim_t)ns[i] + 1000 > rl.rlim_cur) {
 			fprintf(out, "bench N=%zu: skipped (open-file limit %llu)\n", ns[i],

@@ -4,6 +4,7 @@
  * flip to DENIED, by admin), and the epoch thread that also publishes
  * status.json (the commit thread compacts the journal).
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -185,9 +186,24 @@ uint64_t epochs_request_rotation_locked(struct controller *c, int64_t now, const
 	return 0;
 }
 
+/*
+ * Hands freed heap back to the OS when much of it is free: a fan-out to
+ * 10,000 nodes or a wave of benchmarks frees megabytes across the threads'
+ * arenas that glibc keeps otherwise (a waiting node then costs its
+ * connection, not the garbage of its last request). No lock held.
+ */
+static void release_free_heap(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	if (mi.fordblks > (4u << 20) && mi.fordblks > mi.uordblks / 8)
+		malloc_trim(0);
+}
+
 static void *epoch_thread_main(void *arg)
 {
 	struct controller *c = arg;
+	int64_t last_trim = 0;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
@@ -228,6 +244,12 @@ static void *epoch_thread_main(void *arg)
 			if (!sb.oom && !store_publish_status(c->store, sb.buf, sb.len))
 				log_debug("Status written to %s/status.json", c->cfg->state_dir);
 			strbuf_free(&sb);
+			pthread_mutex_lock(&c->lock);
+		}
+		if (now - last_trim >= 2) {
+			last_trim = now;
+			pthread_mutex_unlock(&c->lock);
+			release_free_heap();
 			pthread_mutex_lock(&c->lock);
 		}
 		wake = c->epoch.expiry;

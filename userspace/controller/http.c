@@ -22,7 +22,7 @@
 
 /* per connection (MHD pool: request headers, reply headers); bodies are buffered
  * apart up to BODY_LIMIT. A long-poll waiter costs about this much: keep it small. */
-#define CONNECTION_MEMORY_LIMIT (8 * 1024)
+#define CONNECTION_MEMORY_LIMIT (4 * 1024)
 
 /*
  * GnuTLS priorities of the HTTPS daemon: TLS 1.2 and 1.3 only, AEAD ciphers
@@ -512,6 +512,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->waiting)
 		longpoll_remove_locked(s, r);
 	pthread_mutex_unlock(&s->wait_lock);
+	if (__atomic_load_n(&r->wake, __ATOMIC_RELAXED) != WAKE_NONE)
+		longpoll_wake_done(s, r);
 	if (r->deferred)
 		deferred_remove(s, r);
 	/* A kept-alive connection waits for its next request's headers. */
@@ -654,6 +656,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return r->responded ? MHD_YES : MHD_NO;
 	}
 	if (r->resumed) {
+		if (__atomic_load_n(&r->wake, __ATOMIC_RELAXED) != WAKE_NONE)
+			longpoll_wake_done(s, r);	/* the next woken waiter may go */
 		r->route->handler(s, r);
 		return answered(r);
 	}
@@ -742,9 +746,11 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 	}
 	s->waiters = calloc((size_t)cfg->max_waiters + 1, sizeof(*s->waiters));
 	s->deadlines = calloc((size_t)cfg->max_waiters + 1, sizeof(*s->deadlines));
-	if (!s->waiters || !s->deadlines) {
+	s->wake_ring = calloc((size_t)cfg->max_waiters + 1, sizeof(*s->wake_ring));
+	if (!s->waiters || !s->deadlines || !s->wake_ring) {
 		free(s->waiters);
 		free(s->deadlines);
+		free(s->wake_ring);
 		goto err_free;
 	}
 	pthread_mutex_init(&s->wait_lock, NULL);
@@ -837,6 +843,7 @@ err_waiters:
 	c->on_durable = NULL;
 	free(s->waiters);
 	free(s->deadlines);
+	free(s->wake_ring);
 	pthread_cond_destroy(&s->wait_cond);
 	pthread_mutex_destroy(&s->wait_lock);
 err_free:
@@ -885,6 +892,7 @@ void api_stop(struct api_server *s)
 	pthread_cond_destroy(&s->admin_cond);
 	free(s->waiters);
 	free(s->deadlines);
+	free(s->wake_ring);
 	pthread_cond_destroy(&s->wait_cond);
 	pthread_mutex_destroy(&s->wait_lock);
 	OPENSSL_cleanse(&s->admin, sizeof(s->admin));

@@ -65,6 +65,7 @@ struct request {
 	 * touched by the thread running the handler */
 	bool waiting, resumed, parked;
 	bool wait_revision;		/* v2: after is a revision (v1: an epoch) */
+	enum { WAKE_NONE, WAKE_QUEUED, WAKE_RESUMED } wake;	/* wait_lock */
 	uint64_t after;
 	size_t waiter_index;
 	/* a 2xx held until its commit batch is durable (durable_lock) */
@@ -89,6 +90,9 @@ struct api_server {
 	struct request **waiters;
 	int64_t *deadlines;		/* deadlines[i] of waiters[i], ms monotonic */
 	size_t n_waiters;
+	/* woken waiters, resumed WAKE_SLICE at a time (longpoll.c) */
+	struct request **wake_ring;	/* max_waiters + 1 entries */
+	size_t wake_head, wake_len, wake_resumed;
 	uint64_t latest_epoch, latest_revision;
 	bool stopping;
 	pthread_t timer;
@@ -141,6 +145,10 @@ struct json_object *http_body_object(struct api_server *s, struct request *r);
 
 /* Long-poll waiters (longpoll.c) */
 void longpoll_remove_locked(struct api_server *s, struct request *r);
+/* A woken waiter is being answered, or is gone: the next one may resume. */
+void longpoll_wake_done(struct api_server *s, struct request *r);
+/* At stop: every woken waiter resumed at once (wait_lock held). */
+void longpoll_wake_flush_locked(struct api_server *s);
 void longpoll_resume_locked(struct api_server *s, struct request *r);
 /* The controller's change listener: resumes the waiters behind it. */
 void longpoll_on_change(void *ctx, uint64_t revision, uint64_t epoch_id);

@@ -3,6 +3,13 @@
  * Long-poll waiters: config requests suspended (no thread held, no buffer
  * beyond the connection's) until a newer revision (v2) or epoch (v1) or
  * their deadline; a timer thread expires them.
+ *
+ * A change wakes every waiter behind it, but they are resumed WAKE_SLICE at
+ * a time (the next as each one is answered): libmicrohttpd handles all the
+ * connections resumed since its last turn in one sweep, so resuming 10,000
+ * at once would queue /health (and every new request on those threads)
+ * behind 10,000 replies. The slice keeps the workers busy and bounds that
+ * wait to a slice's replies.
  */
 #include <time.h>
 
@@ -28,12 +35,75 @@ void longpoll_remove_locked(struct api_server *s, struct request *r)
 	r->waiting = false;
 }
 
-void longpoll_resume_locked(struct api_server *s, struct request *r)
+#define WAKE_SLICE 128
+
+static void wake_resume_locked(struct api_server *s, struct request *r)
 {
-	longpoll_remove_locked(s, r);
+	r->wake = WAKE_RESUMED;
+	s->wake_resumed++;
 	r->resumed = true;
 	conn_guard_set_phase(s->guard, r->conn, CONN_HANDLING);
 	MHD_resume_connection(r->conn);
+}
+
+static void wake_pump_locked(struct api_server *s)
+{
+	size_t cap = (size_t)s->cfg->max_waiters + 1;
+
+	while (s->wake_len && (s->wake_resumed < WAKE_SLICE || s->stopping)) {
+		struct request *r = s->wake_ring[s->wake_head];
+
+		s->wake_head = (s->wake_head + 1) % cap;
+		s->wake_len--;
+		wake_resume_locked(s, r);
+	}
+}
+
+void longpoll_resume_locked(struct api_server *s, struct request *r)
+{
+	size_t cap = (size_t)s->cfg->max_waiters + 1;
+
+	longpoll_remove_locked(s, r);
+	if (s->wake_len < cap) {
+		s->wake_ring[(s->wake_head + s->wake_len) % cap] = r;
+		s->wake_len++;
+		r->wake = WAKE_QUEUED;
+		wake_pump_locked(s);
+	} else {
+		wake_resume_locked(s, r);	/* cannot happen: one entry per waiter */
+	}
+}
+
+void longpoll_wake_done(struct api_server *s, struct request *r)
+{
+	size_t cap, i;
+
+	pthread_mutex_lock(&s->wait_lock);
+	cap = (size_t)s->cfg->max_waiters + 1;
+	if (r->wake == WAKE_RESUMED) {
+		s->wake_resumed--;
+	} else if (r->wake == WAKE_QUEUED) {
+		/* gone before its turn (only at stop): out of the ring */
+		for (i = 0; i < s->wake_len; i++) {
+			size_t k = (s->wake_head + i) % cap;
+
+			if (s->wake_ring[k] == r) {
+				for (; i + 1 < s->wake_len; i++)
+					s->wake_ring[(s->wake_head + i) % cap] =
+						s->wake_ring[(s->wake_head + i + 1) % cap];
+				s->wake_len--;
+				break;
+			}
+		}
+	}
+	r->wake = WAKE_NONE;
+	wake_pump_locked(s);
+	pthread_mutex_unlock(&s->wait_lock);
+}
+
+void longpoll_wake_flush_locked(struct api_server *s)
+{
+	wake_pump_locked(s);
 }
 
 static bool behind(const struct api_server *s, const struct request *r)
@@ -81,6 +151,7 @@ void *longpoll_timer_main(void *arg)
 	}
 	while (s->n_waiters)
 		longpoll_resume_locked(s, s->waiters[s->n_waiters - 1]);
+	longpoll_wake_flush_locked(s);
 	pthread_mutex_unlock(&s->wait_lock);
 	return NULL;
 }

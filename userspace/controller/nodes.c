@@ -203,7 +203,7 @@ int node_render_peer_json(struct node *n)
 		return -1;
 	}
 	free(n->peer_json);
-	n->peer_json = strbuf_steal(&sb, &n->peer_json_len);
+	n->peer_json = strbuf_steal_fit(&sb, &n->peer_json_len);
 	return 0;
 }
 
@@ -461,7 +461,7 @@ int node_parse_enrolment(struct json_object *obj, struct node *n, struct api_err
 	snprintf(n->signing_key, sizeof(n->signing_key), "%s", sk);
 	if (ep)
 		strcpy(n->endpoint, ep);
-	n->allowed_ips_json = strbuf_steal(&sb, &count);
+	n->allowed_ips_json = strbuf_steal_fit(&sb, &count);
 	n->verdict = VERDICT_DENIED;
 	strcpy(n->reason, "no benchmark yet");
 	return 0;

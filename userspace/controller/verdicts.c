@@ -201,7 +201,7 @@ static char *evidence_json(const struct benchmark_evidence *ev, const char *body
 		strbuf_free(&sb);
 		return NULL;
 	}
-	return strbuf_steal(&sb, &len);
+	return strbuf_steal_fit(&sb, &len);
 }
 
 void verdict_record_change(struct controller *c, struct node *n, enum verdict old)

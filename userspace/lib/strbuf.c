@@ -122,3 +122,16 @@ char *strbuf_steal(struct strbuf *sb, size_t *len)
 	strbuf_init(sb);
 	return b;
 }
+
+char *strbuf_steal_fit(struct strbuf *sb, size_t *len)
+{
+	size_t slack = sb->buf ? sb->cap - sb->len : 0;
+	char *b = strbuf_steal(sb, len), *fit;
+
+	if (slack > 64) {
+		fit = realloc(b, *len + 1);
+		if (fit)
+			b = fit;
+	}
+	return b;
+}

@@ -24,5 +24,7 @@ void strbuf_wipe(struct strbuf *sb);
 void strbuf_free(struct strbuf *sb);
 /* Hands the buffer to the caller (NUL-terminated), resets sb. */
 char *strbuf_steal(struct strbuf *sb, size_t *len);
+/* The same, trimmed to its length: for text kept for long (node records, evidence). */
+char *strbuf_steal_fit(struct strbuf *sb, size_t *len);
 
 #endif
