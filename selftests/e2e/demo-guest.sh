@@ -3,7 +3,8 @@
 #
 # make demo, guest side (started by vm-test/demo/demo.sh): the three-node
 # story of the end-to-end suite with every log streaming, then a summary
-# table. Topology and helpers: mesh.sh.
+# table. Topology and helpers: mesh.sh. Step 8: a third party, evaluator
+# eval-a (meshnet-eval), decides under a policy, not the node's own report.
 cd "$(dirname "$0")" || exit 1
 EPOCH_SECONDS=${EPOCH_SECONDS:-20}
 AGENT_GRACE=${AGENT_GRACE:-2}
@@ -84,6 +85,55 @@ wait $pp
 echo "[demo] a -> b during the restart: $(grep 'packet loss' "$T/ping-ab.log")"
 snapshot "7 node-a agent restarted"
 
+banner "8. a third party decides: evaluator eval-a (meshnet-eval) quarantines node-c, whose own reports are perfect"
+mesh_set_c_score 1.0
+n ctl meshnet-eval keygen --key "$T/eval-a.key" >"$T/eval-a.pub" 2>/dev/null
+echo "[demo] admin enrols eval-a with its public key $(cut -c1-12 "$T/eval-a.pub")... (POST /v1/evaluators)"
+n ctl curl -sf --cacert "$T/ca.crt" -X POST -H "Authorization: Bearer $(cat "$T/admin.token")" \
+	-H "Content-Type: application/json" \
+	--data-binary "{\"evaluator_id\":\"eval-a\",\"public_key\":\"$(cat "$T/eval-a.pub")\"}" \
+	"$CTL_URL/v1/evaluators" >/dev/null || echo "[demo] enrolling eval-a failed"
+attest() { # attest X SCORE: eval-a runs its harness against node-X, signs the result, posts it
+	n ctl meshnet-eval run --controller "$CTL_URL" --ca-file "$T/ca.crt" --evaluator eval-a \
+		--key "$T/eval-a.key" --node "node-$1" --wg-key "$(wg_pub "$1")" --suite refusal \
+		--suite-version demo-1 --validity 3600 -- sh -c "echo '{\"scores\":{\"refusal\":$2}}'"
+}
+for x in a b c; do attest $x 0.97 >/dev/null; done
+echo "[demo] eval-a attested node-a, node-b, node-c: refusal 0.97 (signed, sent by eval-a, not by the nodes)"
+cat >"$T/policy.conf" <<'POLICY'
+version 1
+group all
+  match all
+  self-reports count
+  suite benchmark
+    evaluators self
+    min overall 0.7
+  suite refusal
+    evaluators eval-a
+    min refusal 0.9
+POLICY
+echo "[demo] meshnetd restarts with a policy: every node needs its own report >= 0.7 AND eval-a's refusal >= 0.9"
+mesh_stop_controller
+CTL_EXTRA="$CTL_EXTRA --policy-file $T/policy.conf"
+mesh_start_controller
+wait_for 30 mesh_all_allowed
+wait_for 20 ping1 c a
+echo "[demo] eval-a attests node-c: refusal 0.20 (node-c's own report says 1.0)"
+t0=$(cut -d' ' -f1 /proc/uptime)
+attest c 0.20 >"$T/attest-c.json"
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "[demo] controller's answer: $(grep -o '"membership":"[A-Z]*"' "$T/attest-c.json" | head -1)"
+wait_for 30 peer_everywhere c DENIED
+t2=$(cut -d' ' -f1 /proc/uptime)
+send_ms=$(awk "BEGIN { printf \"%.0f\", ($t1 - $t0) * 1000 }")
+eval_ms=$(awk "BEGIN { printf \"%.0f\", ($t2 - $t1) * 1000 }")
+sleep 2
+snapshot "8 eval-a attests c 0.20 -> DENIED"
+mesh_admin GET /v1/nodes/node-c >"$T/c-view.json"
+echo "[demo] why (GET /v1/nodes/node-c, its explanation):"
+echo "[demo]   $(grep -o '"rule":"[^"]*","reason":"[^"]*"' "$T/c-view.json" | tail -1)"
+echo "[demo]   $(grep -o '"attestations":\[.*\],"missing"' "$T/c-view.json" | tail -1 | sed 's/,"missing"$//')"
+
 sleep 1
 banner "summary"
 printf '%-34s %-8s %-8s %-8s %-4s %-4s %-4s %-4s %-4s %-4s\n' phase node-a node-b node-c \
@@ -91,5 +141,6 @@ printf '%-34s %-8s %-8s %-8s %-4s %-4s %-4s %-4s %-4s %-4s\n' phase node-a node-
 cat "$T/table"
 echo "quarantine latency (signed submission -> c dropped on a and b): $(echo "$deny" | sed -n 's/.*total_ms=\([0-9.]*\).*/\1/p') ms"
 echo "readmission latency (good submission -> c ALLOWED on a, b and c): $(echo "$readmit" | sed -n 's/.*total_ms=\([0-9.]*\).*/\1/p') ms"
+echo "evaluator quarantine latency (eval-a's answered attestation -> c DENIED on a and b): $eval_ms ms (meshnet-eval run, signing and sending: $send_ms ms)"
 echo "PSK rotation alone would have let c talk until WireGuard's REJECT_AFTER_TIME: up to 180 s"
 echo "(make bench-e2e measures p50/p99 over 20 flips; docs/demo.md explains the table)"
