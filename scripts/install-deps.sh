@@ -21,6 +21,8 @@ PKGS=(
 	docker-compose dkms groff-base shellcheck
 	# the web console's browser test (headless Chromium driven over WebDriver)
 	chromium chromium-driver python3
+	# promtool (Prometheus's exposition checker) for the metrics suites
+	prometheus
 )
 
 missing=()

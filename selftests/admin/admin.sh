@@ -16,14 +16,28 @@ pid=
 cleanup() { [ -z "$pid" ] || kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-port=$(shuf -i 20000-60000 -n 1)
-url=http://127.0.0.1:$port
 openssl rand -hex 32 >"$tmp/token"; chmod 600 "$tmp/token"
 echo '{"nodes": []}' >"$tmp/nodes.json"
-"$build/meshnetd" --listen "127.0.0.1:$port" --state-dir "$tmp/state" --nodes-file "$tmp/nodes.json" \
-	--admin-token-file "$tmp/token" --allow-demo-scores 1 --deny-rotate-interval 0 >"$tmp/ctl.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do curl -fs "$url/health" >/dev/null 2>&1 && break; sleep 0.1; done
+# start_meshnetd LOG ARGS...: on a free port ($port, $url, $pid), retried on a port clash
+start_meshnetd() {
+	local log=$1; shift
+	start_args=("$@") start_log=$log
+	start_once() {
+		port=$(free_port) || return 1
+		url=http://127.0.0.1:$port
+		"$build/meshnetd" --listen "127.0.0.1:$port" "${start_args[@]}" >"$start_log" 2>&1 &
+		pid=$!
+		for _ in $(seq 100); do
+			curl -fs "$url/health" >/dev/null 2>&1 && return 0
+			kill -0 "$pid" 2>/dev/null || { wait "$pid"; pid=; return 1; }
+			sleep 0.1
+		done
+		return 1
+	}
+	retry_port_clash "$log" start_once
+}
+start_meshnetd "$tmp/ctl.log" --state-dir "$tmp/state" --nodes-file "$tmp/nodes.json" \
+	--admin-token-file "$tmp/token" --allow-demo-scores 1 --deny-rotate-interval 0
 
 adm() { "$build/meshnet-admin" --controller "$url" --token-file "$tmp/token" "$@"; }
 # out_has PATTERN CMD...: CMD succeeds and prints PATTERN (ERE)
@@ -109,6 +123,38 @@ check "controller unreachable: exit 1, named" refused 1 "127.0.0.1:1" "$build/me
 check "bad --controller URL" refused 2 "not an http:// or https:// URL" "$build/meshnet-admin" --controller ftp://x status
 check "every subcommand has --help" bash -c "for s in status nodes node enrol remove pin unpin rotate epochs audit; do $build/meshnet-admin \$s --help | grep -q \"^Usage: meshnet-admin \$s\" || { echo \$s; exit 1; }; done"
 check "--version" out_has '^meshnet-admin [0-9]' "$build/meshnet-admin" --version
+
+say "/metrics: per-node series within METRICS_NODES_MAX, checked by promtool"
+curl -fsS "$url/metrics" >"$tmp/metrics.txt"
+check "meshnetd's /metrics passes promtool check metrics" bash -c "promtool check metrics <$tmp/metrics.txt"
+check "by default no node id in the public /metrics (METRICS_NODES_MAX=0)" bash -c "! grep -q 'node-d' $tmp/metrics.txt"
+check "... node-d counted as left out" grep -qx 'meshnet_nodes_unlabelled 1' "$tmp/metrics.txt"
+# a second controller with three nodes and METRICS_NODES_MAX=2
+main_pid=$pid main_url=$url
+i=0
+for x in node-x node-y node-z; do
+	i=$((i + 1))
+	"$build/meshnet-agent" keygen --node-id $x --state-dir "$tmp/$x" --overlay-ips "10.20.0.$i/32" >"$tmp/$x.rec" 2>/dev/null
+done
+printf '{"nodes": [%s, %s, %s]}\n' "$(cat "$tmp/node-x.rec")" "$(cat "$tmp/node-y.rec")" "$(cat "$tmp/node-z.rec")" >"$tmp/nodes3.json"
+if start_meshnetd "$tmp/ctl2.log" --state-dir "$tmp/state2" --nodes-file "$tmp/nodes3.json" \
+	--admin-token-file "$tmp/token" --metrics-nodes-max 2 --allow-demo-scores 1; then
+	check "node-x submits 0.30 to it" out_has '"membership":"DENIED"' submit node-x 0.30
+	curl -fsS "$url/metrics" >"$tmp/metrics2.txt"
+	check "METRICS_NODES_MAX=2 of 3 nodes: two verdict series" test "$(grep -c '^meshnet_node_allowed{' "$tmp/metrics2.txt")" = 2
+	check "... and meshnet_nodes_unlabelled 1" grep -qx 'meshnet_nodes_unlabelled 1' "$tmp/metrics2.txt"
+	check "node-x's verdict series (DENIED: 0)" grep -qx 'meshnet_node_allowed{node="node-x",pin="none"} 0' "$tmp/metrics2.txt"
+	check "node-x's last benchmark age" grep -qE '^meshnet_node_benchmark_age_seconds\{node="node-x"\} [0-9]+$' "$tmp/metrics2.txt"
+	check "node-x's last score, marked demo" grep -qx 'meshnet_node_score{node="node-x",demo="yes"} 0.3' "$tmp/metrics2.txt"
+	check "node-y: no benchmark, age -1, no score series" bash -c "grep -qx 'meshnet_node_benchmark_age_seconds{node=\"node-y\"} -1' $tmp/metrics2.txt && ! grep -q '^meshnet_node_score{node=\"node-y\"' $tmp/metrics2.txt"
+	check "... passes promtool check metrics" bash -c "promtool check metrics <$tmp/metrics2.txt"
+	kill "$pid"; wait "$pid" 2>/dev/null
+else
+	fail "a second meshnetd with --metrics-nodes-max 2 and three nodes" "$(tail -n 5 "$tmp/ctl2.log")"
+fi
+pid=$main_pid url=$main_url
+check "--metrics-nodes-max -1 is refused, naming the setting" refused 2 'METRICS_NODES_MAX' \
+	"$build/meshnetd" --metrics-nodes-max -1 --state-dir "$tmp/state3" --admin-token-file "$tmp/token"
 
 say "remove"
 check "remove node-d" out_has '^node-d removed' adm remove node-d

@@ -272,11 +272,37 @@ def main():
             p, size = wd.shot("console-pinned.png")
             tap(size > 5000, "screenshot %s" % p)
 
+            # live updates: the page holds a long-poll on /v1/admin/changes
+            tap(wd.text("#live") == "live (long-poll)", "the page says it is live (long-poll)", wd.text("#live"))
+
+            def waiters():
+                m = http("GET", url + "/metrics")[2]
+                line = [l for l in m.splitlines() if l.startswith("meshnet_longpoll_waiters ")]
+                return int(line[0].split()[1]) if line else 0
+            tap(bool(wait_for(lambda: waiters() >= 1, 10)),
+                "meshnetd holds the console's long-poll (meshnet_longpoll_waiters >= 1)", waiters())
+            st, _, body = http("GET", url + "/v1/admin/changes?after=0&wait=-1", headers=auth)
+            tap(st == 400 and '"bad_request"' in body, "changes: wait=-1 refused (400)", body)
+            st, _, body = http("GET", url + "/v1/admin/changes?after=x", headers=auth)
+            tap(st == 400 and '"bad_request"' in body, "changes: after=x refused (400)", body)
+            st, _, body = http("GET", url + "/v1/admin/changes")
+            tap(st == 401, "changes: the admin token is needed (401)", body)
+            st, _, body = http("GET", url + "/v1/admin/changes", headers=auth)
+            head = json.loads(body)["revision"] if st == 200 else -1
+            t0 = time.time()
+            st, _, body = http("GET", url + "/v1/admin/changes?after=%d&wait=2" % head, headers=auth)
+            tap(st == 200 and json.loads(body)["changed"] is False and time.time() - t0 >= 1.5,
+                "changes: nothing new is held for wait= seconds, then changed:false", body)
             submit("node-b", 0.20)
             live = wait_for(lambda: "DENIED" in wd.js(
                 "const r=[...document.querySelectorAll('#nodes tbody tr')].find(r=>r.dataset.node==='node-b');"
                 "return r ? r.innerText : '';"), 20)
             tap(bool(live), "live: node-b's new benchmark shows it DENIED without a reload")
+            st, _, body = http("GET", url + "/v1/admin/changes", headers=auth)
+            now_rev = json.loads(body)["revision"] if st == 200 else -1
+            shown = wait_for(lambda: ("revision %d," % now_rev) in wd.text("#updated") and wd.text("#updated"), 10)
+            tap(now_rev > head and bool(shown), "the page shows the new head revision (%d > %d)" % (now_rev, head),
+                wd.text("#updated"))
             tap(wd.js("return document.querySelectorAll('script:not([src])').length;") == 0,
                 "no inline script in the live page")
             p, size = wd.shot("console-live.png")

@@ -179,37 +179,53 @@ agent_sighup() {
 		kill -0 "$pid" 2>/dev/null || { echo "agent gone after reload"; rc=1; }
 		kill -TERM "$pid"; wait "$pid" || { echo "SIGTERM: exit status $?"; rc=1; }
 	else
-		# no module here: setup fails before the loop; the reload path needs it
+		# no module here: setup fails before the loop; the reload is tested in the guest
 		wait "$pid"
-		grep -q "meshnet" "$d/log" || rc=1
-		[ $rc = 0 ] && echo "SKIP-REASON: meshnet.ko not loaded on this host" && rc=0
+		grep -q "meshnet" "$d/log" && return 77
+		rc=1
 	fi
 	[ $rc = 0 ] || cat "$d/log"
 	return $rc
 }
-check "meshnet-agent: SIGHUP refuses a bad config, reloads a good one in place; SIGTERM exits 0" agent_sighup
+hup_name="meshnet-agent: SIGHUP refuses a bad config, reloads a good one in place; SIGTERM exits 0"
+hup_out=$(agent_sighup 2>&1)
+case $? in
+0) pass "$hup_name" ;;
+77) skip "$hup_name" "no meshnet.ko on this host: tested in the guest (selftests/e2e/reconcile.vmsuite)" ;;
+*) fail "$hup_name" "$hup_out" ;;
+esac
+
+# https_health_once LOG CERT CMD...: CMD --listen 127.0.0.1:<a free port>
+# (output to LOG) serves /health over TLS (CERT) within 5 s; stopped again.
+https_health_once() {
+	local log=$1 cert=$2 port pid ok=1
+	shift 2
+	port=$(free_port) || return 1
+	"$@" --listen "127.0.0.1:$port" >"$log" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do
+		if curl -fsS --cacert "$cert" "https://127.0.0.1:$port/health" >/dev/null 2>&1; then ok=0; break; fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	return $ok
+}
 
 # The installed default configs are accepted by the programs themselves.
 meshnetd_default_config() {
-	local d=$tmp/meshnetd-run port pid rc=1
+	local d=$tmp/meshnetd-run rc=1
 	mkdir -p "$d"; chmod 0700 "$d"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
 		-addext subjectAltName=IP:127.0.0.1 -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null || return 1
 	chmod 0600 "$d/key.pem"
 	openssl rand -hex 32 >"$d/token"; chmod 0600 "$d/token"
 	echo '{"nodes": []}' >"$d/nodes.json"
-	port=$(shuf -i 20000-60000 -n 1)
 	# the file's own settings (LISTEN, THRESHOLD, ...) are parsed; paths are overridden
-	"$root/usr/sbin/meshnetd" --config "$root/etc/meshnet/meshnetd.conf" --listen "127.0.0.1:$port" \
+	retry_port_clash "$d/log" https_health_once "$d/log" "$d/cert.pem" \
+		"$root/usr/sbin/meshnetd" --config "$root/etc/meshnet/meshnetd.conf" \
 		--state-dir "$d/state" --tls-cert "$d/cert.pem" --tls-key "$d/key.pem" \
-		--nodes-file "$d/nodes.json" --admin-token-file "$d/token" >"$d/log" 2>&1 &
-	pid=$!
-	for _ in $(seq 50); do
-		if curl -fsS --cacert "$d/cert.pem" "https://127.0.0.1:$port/health" >/dev/null 2>&1; then rc=0; break; fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+		--nodes-file "$d/nodes.json" --admin-token-file "$d/token" && rc=0
 	[ "$rc" = 0 ] || cat "$d/log"
 	return $rc
 }
@@ -218,7 +234,7 @@ check "meshnetd starts with the installed default meshnetd.conf" meshnetd_defaul
 # $CREDENTIALS_DIRECTORY, $STATE_DIRECTORY, paths inside the DESTDIR; only the
 # listen address and the certificate/nodes paths of the config are overridden.
 meshnetd_unit_execstart() {
-	local d=$tmp/meshnetd-run cred=$tmp/credentials st=$tmp/unit-state cmd port pid rc=1
+	local d=$tmp/meshnetd-run cred=$tmp/credentials st=$tmp/unit-state cmd rc=1
 	mkdir -p "$cred" "$st"; chmod 0700 "$st"
 	install -m 0400 "$d/token" "$cred/admin.token"
 	install -m 0400 "$d/key.pem" "$cred/tls.key"
@@ -228,16 +244,9 @@ meshnetd_unit_execstart() {
 	cmd=${cmd//'${STATE_DIRECTORY}'/$st}
 	cmd=${cmd//\/usr\/sbin\//$root/usr/sbin/}
 	cmd=${cmd//\/etc\/meshnet\//$root/etc/meshnet/}
-	port=$(shuf -i 20000-60000 -n 1)
 	# shellcheck disable=SC2086
-	$cmd --listen "127.0.0.1:$port" --tls-cert "$d/cert.pem" --nodes-file "$d/nodes.json" >"$tmp/unit.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 50); do
-		if curl -fsS --cacert "$d/cert.pem" "https://127.0.0.1:$port/health" >/dev/null 2>&1; then rc=0; break; fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	retry_port_clash "$tmp/unit.log" https_health_once "$tmp/unit.log" "$d/cert.pem" \
+		$cmd --tls-cert "$d/cert.pem" --nodes-file "$d/nodes.json" && rc=0
 	[ -f "$st/epoch.json" ] || { echo "no state written to \$STATE_DIRECTORY"; rc=1; }
 	[ "$rc" = 0 ] || { echo "ExecStart: $cmd"; cat "$tmp/unit.log"; }
 	return $rc

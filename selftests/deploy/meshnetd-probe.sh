@@ -4,13 +4,6 @@
 # key, admin token) and checks over real HTTPS that it serves them: /health
 # verifies against the rendered CA, the admin token is accepted and a wrong
 # one refused. Needs tap.sh. Sets daemon_pid while the daemon runs.
-free_port() {
-	local p
-	for p in $(shuf -i 20000-60000 -n 20); do
-		! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return; }
-	done
-	return 1
-}
 
 # wait_healthy URL CA PID: until URL/health answers over TLS, PID exits, or 5 s.
 wait_healthy() {

@@ -32,6 +32,33 @@ check_fails() {
 	if "$@" >/dev/null 2>&1; then fail "$name" "expected failure, but succeeded: $*"; else pass "$name"; fi
 }
 
+# free_port: a loopback TCP port nothing listens on right now. Another
+# process can still take it before the caller binds it: callers start their
+# daemon with retry_port_clash, which tries again on a new port.
+free_port() {
+	local p
+	for p in $(shuf -i 20000-60000 -n 20); do
+		! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { echo "$p"; return; }
+	done
+	return 1
+}
+
+# retry_port_clash LOG CMD...: runs CMD (which takes a port with free_port,
+# starts its daemon logging to LOG and fails if it did not come up) up to
+# five times while LOG says the address was in use (the free-port race).
+retry_port_clash() {
+	local log=$1 try rc
+	shift
+	for try in 1 2 3 4 5; do
+		: >"$log"
+		"$@"; rc=$?
+		[ $rc = 0 ] && return 0
+		grep -qi 'address in use\|address already in use' "$log" || return $rc
+		echo "# port clash (try $try): $(grep -i 'address' "$log" | head -n 1); again on a new port"
+	done
+	return $rc
+}
+
 tap_done() {
 	echo "1..$TAP_N"
 	echo "# Totals: pass:$TAP_PASS fail:$TAP_FAIL xfail:0 xpass:0 skip:$TAP_SKIP error:0"

@@ -152,7 +152,7 @@ int node_main(int argc, char **argv)
 		admin_print_json(r.body);
 		goto out;
 	}
-	n = admin_obj(r.body, "node");
+	n = r.body; /* the node view: its fields at the top */
 	b = admin_obj(n, "last_benchmark");
 	th = admin_obj(r.body, "thresholds");
 	printf("node:        %s\nverdict:     %s (%s)\n", admin_str(n, "node_id"),

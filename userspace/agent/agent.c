@@ -19,6 +19,7 @@
 #include "b64.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sign.h"
 #include "signing_key.h"
 #include "version.h"
@@ -412,6 +413,7 @@ static int run_main(int argc, char **argv)
 {
 	static struct agent_ctx ctx;
 	static struct signal_thread st;
+	static struct agent_metrics metrics;
 	struct agent_config *ca = NULL;
 	pthread_t emitter, probe, harness, sigthread;
 	bool have_emitter = false, have_probe = false, have_harness = false, have_sig = false;
@@ -474,6 +476,11 @@ static int run_main(int argc, char **argv)
 		 ctx.opts.demo_scores ? "scores=DEMO (made up; DEMO_SCORES=yes)" :
 		 ctx.opts.emit_interval ? "scores=harness" : "emitter=off",
 		 ctx.controller_key ? "v2 (signed statements)" : "v1");
+	if (agent_metrics_start(&metrics, &ctx, err, sizeof(err))) {
+		log_err("%s", err);
+		agent_config_free(ca);
+		goto out_curl;
+	}
 	if (ctx.opts.emit_interval && !ctx.opts.demo_scores) {
 		if (ctx.harness.switch_user)
 			log_info("HARNESS every %us as uid %u, no capabilities, timeout %us (+%us grace): %s",
@@ -499,6 +506,7 @@ static int run_main(int argc, char **argv)
 		pthread_join(emitter, NULL);
 	if (have_probe)
 		pthread_join(probe, NULL);
+	agent_metrics_stop(&metrics);
 	log_info("STOPPED (the module keeps epoch %llu; a restarted agent resumes from it)",
 		 (unsigned long long)ctx.state.epoch_id);
 	agent_config_free(ca);

@@ -44,3 +44,11 @@ bench-e2e: all vm-bins
 # make demo (the top Makefile only declares it): build, boot, run the story.
 demo: deps all vm-bins
 	VM_BINS="$(VM_BINS)" KVER="$(KVER)" CACHE="$(CACHE)" bash $(TOP)/vm-test/demo/demo.sh
+
+# The metrics responder (metrics.c) over real sockets, checked by promtool.
+METRICS_TEST_SRCS := userspace/agent/tests/metrics_test.c $(AGENT_SRCS)
+$(eval $(call program,agent-metrics-test,$(METRICS_TEST_SRCS),$(AGENT_LIBS)))
+HOST_SUITES += agent-metrics
+.PHONY: agent-metrics
+agent-metrics: $(BUILD)/san/agent-metrics-test
+	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-metrics $(BUILD)/san/agent-metrics-test

@@ -104,6 +104,9 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 				 st.n_proof, text, sizeof(text))) {
 		/* a log that forked, shrank or was rewritten: keep what we hold */
 		pthread_mutex_unlock(&ca->lock);
+		pthread_mutex_lock(&ca->ctx->state.lock);
+		ca->ctx->state.checkpoints_refused++;
+		pthread_mutex_unlock(&ca->ctx->state.lock);
 		agent_controller_count_refusal(ca, text);
 		agent_statement_free(&st);
 		return poll_failed(ca, text);

@@ -55,6 +55,9 @@ void agent_held_publish(struct agent_config *ca)
 	struct agent_state *s = &ca->ctx->state;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->epoch_id != ca->current.id)
+		s->epoch_applied_at = time(NULL);
+	s->valid_until = ca->valid_until ? ca->valid_until : ca->current.valid_until;
 	s->epoch_id = ca->current.id;
 	s->epoch_expiry = ca->current.expiry_unix;
 	s->self_verdict = ca->current.self_verdict;

@@ -167,6 +167,53 @@ static int request_one(struct agent_http *h, const char *method, const char *pat
 		       const char *body, unsigned int timeout_sec, struct agent_http_reply *reply,
 		       char *err, size_t errlen);
 
+const char *const agent_http_error_names[AGENT_HTTP_ERROR_COUNT] = {
+	[AGENT_HTTP_ERR_CONNECT] = "connect",
+	[AGENT_HTTP_ERR_TIMEOUT] = "timeout",
+	[AGENT_HTTP_ERR_TLS] = "tls",
+	[AGENT_HTTP_ERR_TRANSPORT] = "transport",
+	[AGENT_HTTP_ERR_CLIENT] = "http_4xx",
+	[AGENT_HTTP_ERR_SERVER] = "http_5xx",
+};
+
+static unsigned long long http_errors[AGENT_HTTP_ERROR_COUNT];
+
+static void count_error(enum agent_http_error kind)
+{
+	__atomic_add_fetch(&http_errors[kind], 1, __ATOMIC_RELAXED);
+}
+
+void agent_http_error_counts(unsigned long long out[AGENT_HTTP_ERROR_COUNT])
+{
+	for (int k = 0; k < AGENT_HTTP_ERROR_COUNT; k++)
+		out[k] = __atomic_load_n(&http_errors[k], __ATOMIC_RELAXED);
+}
+
+static void count_curl_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		return; /* stopped or interrupted: not the controller's fault */
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		count_error(AGENT_HTTP_ERR_CONNECT);
+		return;
+	case CURLE_OPERATION_TIMEDOUT:
+		count_error(AGENT_HTTP_ERR_TIMEOUT);
+		return;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CIPHER:
+		count_error(AGENT_HTTP_ERR_TLS);
+		return;
+	default:
+		count_error(AGENT_HTTP_ERR_TRANSPORT);
+	}
+}
+
 int agent_http_request(struct agent_http *h, const char *method, const char *path_query,
 		       const char *body, unsigned int timeout_sec, struct agent_http_reply *reply,
 		       char *err, size_t errlen)
@@ -265,6 +312,7 @@ static int request_one(struct agent_http *h, const char *method, const char *pat
 	}
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
+		count_curl_error(rc);
 		if (sink.too_big)
 			snprintf(err, errlen, "answer larger than %d bytes", AGENT_HTTP_MAX_BODY);
 		else if (rc == CURLE_ABORTED_BY_CALLBACK)
@@ -275,6 +323,10 @@ static int request_one(struct agent_http *h, const char *method, const char *pat
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
+	if (reply->status >= 500)
+		count_error(AGENT_HTTP_ERR_SERVER);
+	else if (reply->status >= 400 && reply->status != 403)
+		count_error(AGENT_HTTP_ERR_CLIENT);
 	ret = 0;
 out:
 	curl_slist_free_all(hdrs);

@@ -39,6 +39,24 @@ struct agent_http_reply {
 	char revision[24];        /* X-Meshnet-Revision */
 };
 
+/*
+ * Failed requests to a controller, by kind, counted by every client of the
+ * process (each attempt, also one a failover retries): the agent's metrics.
+ * A 403 is not counted (it is how a DENIED node is answered).
+ */
+enum agent_http_error {
+	AGENT_HTTP_ERR_CONNECT,    /* refused, unreachable, name not resolved */
+	AGENT_HTTP_ERR_TIMEOUT,
+	AGENT_HTTP_ERR_TLS,        /* handshake, certificate */
+	AGENT_HTTP_ERR_TRANSPORT,  /* anything else before an answer; too large */
+	AGENT_HTTP_ERR_CLIENT,     /* 4xx other than 403 */
+	AGENT_HTTP_ERR_SERVER,     /* 5xx */
+	AGENT_HTTP_ERROR_COUNT
+};
+
+extern const char *const agent_http_error_names[AGENT_HTTP_ERROR_COUNT];
+void agent_http_error_counts(unsigned long long out[AGENT_HTTP_ERROR_COUNT]);
+
 /* Global libcurl init; call once before threads. */
 int agent_http_global_init(void);
 void agent_http_global_cleanup(void);

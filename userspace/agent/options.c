@@ -2,12 +2,14 @@
 /*
  * meshnet-agent configuration: defaults < config file < environment < flags.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "b64.h"
 #include "ctl_urls.h"
@@ -108,6 +110,10 @@ static const struct option_spec option_table[] = {
 	     "seconds between checks of the module and wg0 against the applied epoch (0 = off)"),
 	UINT("RECONCILE_FULL_SEC", "reconcile-full", reconcile_full, 1, 86400,
 	     "seconds between full comparisons of the module's table and wg0's peers"),
+	STR("METRICS_LISTEN", "metrics-listen", metrics_listen,
+	    "Prometheus metrics at GET /metrics on IP:PORT (e.g. 127.0.0.1:9587) or a unix socket path; empty = off"),
+	UINT("METRICS_PEERS_MAX", "metrics-peers-max", metrics_peers_max, 0, 65536,
+	     "peers labelled (by node id) in the drop metrics; the rest are summed"),
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))
@@ -138,6 +144,7 @@ void agent_options_defaults(struct agent_options *o)
 	o->grace = 30;
 	o->reconcile_interval = 1;
 	o->reconcile_full = 30;
+	o->metrics_peers_max = 256;
 }
 
 static int valid_node_id(const char *s)
@@ -514,7 +521,92 @@ int agent_options_validate(const struct agent_options *o, char *err, size_t errl
 		snprintf(err, errlen, "LOG_LEVEL: '%s' is not error, warn, info or debug", o->log_level);
 		return -1;
 	}
+	if (o->metrics_listen[0]) {
+		struct agent_metrics_addr a;
+
+		if (agent_metrics_parse_listen(o->metrics_listen, &a, err, errlen))
+			return -1;
+	}
 	return 0;
+}
+
+/* METRICS_LISTEN (metrics.c serves it) */
+
+int agent_metrics_parse_listen(const char *text, struct agent_metrics_addr *out, char *err,
+			       size_t errlen)
+{
+	char host[64];
+	const char *colon, *port_s;
+	char *end;
+	unsigned long port;
+	size_t hlen;
+
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '/') {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
+
+		if (strlen(text) >= sizeof(sun->sun_path)) {
+			snprintf(err, errlen, "METRICS_LISTEN: unix socket path '%s' is longer than %zu bytes",
+				 text, sizeof(sun->sun_path) - 1);
+			return -1;
+		}
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, text, strlen(text) + 1);
+		out->len = sizeof(*sun);
+		out->unix_path = true;
+		out->loopback = true;
+		return 0;
+	}
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			goto bad;
+		hlen = (size_t)(close - text - 1);
+		if (hlen >= sizeof(host))
+			goto bad;
+		memcpy(host, text + 1, hlen);
+		port_s = close + 2;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || strchr(text, ':') != colon)
+			goto bad;
+		hlen = (size_t)(colon - text);
+		if (hlen >= sizeof(host))
+			goto bad;
+		memcpy(host, text, hlen);
+		port_s = colon + 1;
+	}
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtoul(port_s, &end, 10);
+	if (!*port_s || *end || errno || port > 65535 || port_s[0] == '-' || port_s[0] == '+')
+		goto bad;
+	if (text[0] == '[') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&out->ss;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			goto bad;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*a6);
+		out->loopback = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&out->ss;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			goto bad;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*a4);
+		out->loopback = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "METRICS_LISTEN: '%s' is not IP:PORT ([IPv6]:PORT, numeric, port 0..65535) or an absolute unix socket path",
+		 text);
+	return -1;
 }
 
 int agent_log_level(const char *name)

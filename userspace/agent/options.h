@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 enum agent_score {
 	AGENT_SCORE_OVERALL,
@@ -65,6 +66,8 @@ struct agent_options {
 	char controller_pubkey_file[PATH_MAX]; /* CONTROLLER_PUBKEY_FILE */
 	unsigned int reconcile_interval; /* RECONCILE_INTERVAL_SEC, 0 = off */
 	unsigned int reconcile_full;     /* RECONCILE_FULL_SEC */
+	char metrics_listen[128];        /* METRICS_LISTEN: "" off, IP:PORT or /unix/path */
+	unsigned int metrics_peers_max;  /* METRICS_PEERS_MAX: peers labelled in the metrics */
 };
 
 void agent_options_defaults(struct agent_options *o);
@@ -99,6 +102,18 @@ int agent_options_parse(struct agent_options *o, int argc, char **argv, char *co
 int agent_options_validate(const struct agent_options *o, char *err, size_t errlen);
 
 void agent_options_usage(FILE *out);
+
+/* A parsed METRICS_LISTEN: "IP:PORT", "[IPv6]:PORT" or an absolute unix socket path. */
+struct agent_metrics_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool unix_path;
+	bool loopback;
+};
+
+/* Parses METRICS_LISTEN. 0, or -1 with a sentence naming the value. */
+int agent_metrics_parse_listen(const char *text, struct agent_metrics_addr *out, char *err,
+			       size_t errlen);
 
 /* LOG_LEVEL's name as an enum meshnet_log_level, or -1. */
 int agent_log_level(const char *name);

@@ -51,6 +51,8 @@ struct agent_state {
 	/* config agent */
 	uint64_t epoch_id;
 	uint64_t epoch_expiry;
+	uint64_t valid_until;          /* v2: the applied revision's lease */
+	int64_t epoch_applied_at;      /* when this agent applied (or resumed) it */
 	uint8_t self_verdict;
 	char self_reason[MESHNET_REASON_LEN];
 	char explanation[AGENT_EXPLANATION_LEN]; /* DENIED: why (rule, attestations, missing) */
@@ -58,6 +60,7 @@ struct agent_state {
 	char controller_url[256];      /* the controller the config agent talks to */
 	uint64_t revision;             /* v2: the revision applied */
 	unsigned int statements_refused; /* v2: statements refused (bad signature, ...) */
+	unsigned int checkpoints_refused; /* ... of which for their log checkpoint */
 	char last_refusal[200];
 	unsigned int config_failures;  /* consecutive */
 	char config_error[256];

@@ -19,8 +19,13 @@
 #define JOIN_TOKENS_MAX 4096		/* outstanding tokens */
 
 void admin_render_nodes(struct controller *c, struct strbuf *out);
-/* -1 if there is no such node. */
-int admin_render_node(struct controller *c, const char *id, struct strbuf *out);
+/*
+ * The one view of a node, for GET /v1/nodes/{id}, GET /v1/admin/nodes/{id}
+ * and the replies to enrol, pin and join: the list's fields, the v1
+ * status object, tags, the explanation of its verdict, the epoch, its
+ * recent score history and the thresholds. -1 if there is no such node.
+ */
+int node_view_render(struct controller *c, const char *id, struct strbuf *out);
 void admin_render_status(struct controller *c, struct strbuf *out);
 void admin_render_epochs(struct controller *c, struct strbuf *out);
 int admin_render_audit_tail(struct controller *c, unsigned int n, struct strbuf *out,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The admin read views (GET /v1/admin/...): the node list with verdicts,
- * one node with its recent score history, the controller's status, the
- * epoch, and the audit log's tail. Admin-only: they may walk every node
+ * the one view of a node (also GET /v1/nodes/{id} and the replies that
+ * change a node), the controller's status, the epoch, and the audit log's tail. Admin-only: they may walk every node
  * (O(n)), never under a lock a node's request waits on for long (one pass).
  */
 #include <stdio.h>
@@ -54,10 +54,10 @@ static void render_applied(struct strbuf *out, struct acks *acks, const struct n
 		      av.drift == ACK_DRIFT_NONE ? "false" : "null");
 }
 
-/* The summary of one node (the list's element). Lock held. */
-static void render_summary(struct strbuf *out, struct acks *acks, const struct node *n)
+/* The fields of one node's summary (the list's element), no braces. Lock held. */
+static void render_summary_fields(struct strbuf *out, struct acks *acks, const struct node *n)
 {
-	strbuf_printf(out, "{\"node_id\":\"%s\",\"verdict\":\"%s\",\"reason\":", n->id,
+	strbuf_printf(out, "\"node_id\":\"%s\",\"verdict\":\"%s\",\"reason\":", n->id,
 		      verdict_name(n->verdict));
 	strbuf_json_string(out, n->reason);
 	strbuf_printf(out, ",\"pin\":%s%s%s,", n->pin == PIN_NONE ? "" : "\"",
@@ -88,6 +88,12 @@ static void render_summary(struct strbuf *out, struct acks *acks, const struct n
 	strbuf_puts(out, ",");
 	json_time(out, "last_update", n->last_update);
 	render_applied(out, acks, n);
+}
+
+static void render_summary(struct strbuf *out, struct acks *acks, const struct node *n)
+{
+	strbuf_puts(out, "{");
+	render_summary_fields(out, acks, n);
 	strbuf_puts(out, "}");
 }
 
@@ -105,7 +111,7 @@ void admin_render_nodes(struct controller *c, struct strbuf *out)
 	pthread_mutex_unlock(&c->lock);
 }
 
-int admin_render_node(struct controller *c, const char *id, struct strbuf *out)
+int node_view_render(struct controller *c, const char *id, struct strbuf *out)
 {
 	struct node *n;
 
@@ -115,9 +121,15 @@ int admin_render_node(struct controller *c, const char *id, struct strbuf *out)
 		pthread_mutex_unlock(&c->lock);
 		return -1;
 	}
-	strbuf_puts(out, "{\"node\":");
-	render_summary(out, c->acks, n);
-	strbuf_puts(out, ",\"score_history\":[");
+	strbuf_puts(out, "{");
+	render_summary_fields(out, c->acks, n);
+	strbuf_puts(out, ",\"status\":");
+	controller_render_node_status(out, n);
+	strbuf_puts(out, ",\"tags\":");
+	node_evidence_render_tags(&n->trust, out);
+	strbuf_puts(out, ",\"explanation\":");
+	verdict_explain_json(c, n, controller_now(), out);
+	strbuf_printf(out, ",\"epoch\":%llu,\"score_history\":[", (unsigned long long)c->epoch.id);
 	/* oldest first */
 	for (unsigned int k = 0; k < n->history_len; k++) {
 		const struct score_sample *h =

@@ -116,6 +116,9 @@ static const struct setting settings[] = {
 	  "at most 1024 nodes)" },
 	{ "WITNESS_URL", "--witness-url", SET_STRING, CFG(witness_urls), CFGSZ(witness_urls), 0, 0,
 	  "", "witnesses (meshnet-witness) that co-sign each checkpoint: URLs, comma-separated" },
+	{ "METRICS_NODES_MAX", "--metrics-nodes-max", SET_LONG, CFG(metrics_nodes_max), 0, 0, 100000,
+	  "0", "nodes that get their own series (meshnet_node_*{node=...}) in /metrics, which names "
+	  "them to anyone who can read it; 0 = none" },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

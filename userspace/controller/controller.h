@@ -249,7 +249,8 @@ uint64_t controller_epoch_id(struct controller *c);
 void controller_render_epoch(struct controller *c, struct strbuf *out);
 void controller_render_metrics(struct controller *c, struct strbuf *out, const char *extra);
 void controller_render_status(struct controller *c, struct strbuf *out);
-void controller_render_node(struct controller *c, const char *id, struct strbuf *out);
+/* A node's status object (membership, reason, pin, last benchmark) of status.json and its view. Lock held. */
+void controller_render_node_status(struct strbuf *out, const struct node *n);
 
 /* The membership rules in effect (for tests and reasons). */
 void controller_rules_from_config(struct membership_rules *r, const struct controller_config *cfg);

@@ -52,7 +52,8 @@ static const struct route routes[] = {
 	/* routes/admin.c */
 	{ { "GET", "/v1/admin/status" }, AUTH_ADMIN, route_admin_status },
 	{ { "GET", "/v1/admin/nodes" }, AUTH_ADMIN, route_admin_nodes },
-	{ { "GET", "/v1/admin/nodes/{node_id}" }, AUTH_ADMIN, route_admin_node },
+	{ { "GET", "/v1/admin/changes" }, AUTH_ADMIN, route_admin_changes },
+	{ { "GET", "/v1/admin/nodes/{node_id}" }, AUTH_ADMIN, route_node_view },
 	{ { "GET", "/v1/admin/epochs" }, AUTH_ADMIN, route_admin_epochs },
 	{ { "GET", "/v1/admin/audit" }, AUTH_ADMIN, route_admin_audit },
 	{ { "POST", "/v1/admin/join-tokens" }, AUTH_ADMIN, route_admin_join_token },

@@ -179,7 +179,7 @@ void route_ack(struct api_server *s, struct request *r);
 void route_admin_acks(struct api_server *s, struct request *r);
 void route_admin_status(struct api_server *s, struct request *r);
 void route_admin_nodes(struct api_server *s, struct request *r);
-void route_admin_node(struct api_server *s, struct request *r);
+void route_admin_changes(struct api_server *s, struct request *r);
 void route_admin_epochs(struct api_server *s, struct request *r);
 void route_admin_audit(struct api_server *s, struct request *r);
 void route_admin_join_token(struct api_server *s, struct request *r);

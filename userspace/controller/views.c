@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Read-only views of the controller's state: the config reply of a node
- * (peers and pair PSKs), the epoch summary, Prometheus metrics, a node's
- * admin view and status.json.
+ * (peers and pair PSKs), the epoch summary, Prometheus metrics and
+ * status.json (a node's view is admin_views.c's node_view_render).
  */
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +100,45 @@ void controller_render_epoch(struct controller *c, struct strbuf *out)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * Per-node series, for the first METRICS_NODES_MAX nodes only (in
+ * enrolment order), so that a large mesh cannot blow up a scraper's
+ * cardinality; meshnet_nodes_unlabelled says how many were left out.
+ * Lock held.
+ */
+static void render_node_metrics(struct controller *c, struct strbuf *out)
+{
+	size_t shown = c->n_nodes < (size_t)c->cfg->metrics_nodes_max ? c->n_nodes :
+		       (size_t)c->cfg->metrics_nodes_max;
+	int64_t now = controller_now();
+	size_t i;
+
+	strbuf_puts(out, "# HELP meshnet_node_allowed 1 if the node is ALLOWED (first METRICS_NODES_MAX nodes).\n"
+		    "# TYPE meshnet_node_allowed gauge\n");
+	for (i = 0; i < shown; i++)
+		strbuf_printf(out, "meshnet_node_allowed{node=\"%s\",pin=\"%s\"} %d\n", c->nodes[i]->id,
+			      c->nodes[i]->pin == PIN_NONE ? "none" : pin_name(c->nodes[i]->pin),
+			      c->nodes[i]->verdict == VERDICT_ALLOWED);
+	strbuf_puts(out, "# HELP meshnet_node_benchmark_age_seconds Age of the node's last accepted benchmark (-1: none).\n"
+		    "# TYPE meshnet_node_benchmark_age_seconds gauge\n");
+	for (i = 0; i < shown; i++) {
+		const struct node *n = c->nodes[i];
+
+		strbuf_printf(out, "meshnet_node_benchmark_age_seconds{node=\"%s\"} %lld\n", n->id,
+			      (long long)(n->has_benchmark ? now - n->benchmark_received : -1));
+	}
+	strbuf_puts(out, "# HELP meshnet_node_score Last accepted overall score (nodes with a benchmark).\n"
+		    "# TYPE meshnet_node_score gauge\n");
+	for (i = 0; i < shown; i++)
+		if (c->nodes[i]->has_benchmark)
+			strbuf_printf(out, "meshnet_node_score{node=\"%s\",demo=\"%s\"} %.4g\n",
+				      c->nodes[i]->id, c->nodes[i]->demo_scores ? "yes" : "no",
+				      c->nodes[i]->scores.overall);
+	strbuf_printf(out, "# HELP meshnet_nodes_unlabelled Nodes beyond METRICS_NODES_MAX (no series of their own).\n"
+		      "# TYPE meshnet_nodes_unlabelled gauge\nmeshnet_nodes_unlabelled %zu\n",
+		      c->n_nodes - shown);
+}
+
 void controller_render_metrics(struct controller *c, struct strbuf *out, const char *extra)
 {
 	pthread_mutex_lock(&c->lock);
@@ -141,12 +180,13 @@ void controller_render_metrics(struct controller *c, struct strbuf *out, const c
 		      "meshnet_demo_scores_refused_total %llu\n",
 		      (unsigned long long)c->stats.demo_scores_refused);
 	acks_render_metrics(c->acks, c, c->rv.head, controller_now(), out);
+	render_node_metrics(c, out);
 	pthread_mutex_unlock(&c->lock);
 	if (extra)
 		strbuf_puts(out, extra);
 }
 
-static void render_node_status(struct strbuf *out, const struct node *n)
+void controller_render_node_status(struct strbuf *out, const struct node *n)
 {
 	char ts[MESHNET_RFC3339_LEN];
 
@@ -169,27 +209,6 @@ static void render_node_status(struct strbuf *out, const struct node *n)
 	strbuf_printf(out, ",\"last_update_utc\":\"%s\"}", ts);
 }
 
-void controller_render_node(struct controller *c, const char *id, struct strbuf *out)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&c->lock);
-	n = controller_find(c, id);
-	if (n) {
-		strbuf_printf(out, "{\"node_id\":\"%s\",\"public_key\":\"%s\",\"allowed_ips\":%s,"
-			      "\"status\":", n->id, n->wg_public_key, n->allowed_ips_json);
-		render_node_status(out, n);
-		strbuf_puts(out, ",\"tags\":");
-		node_evidence_render_tags(&n->trust, out);
-		strbuf_puts(out, ",\"explanation\":");
-		verdict_explain_json(c, n, controller_now(), out);
-		strbuf_printf(out, ",\"epoch\":%llu}", (unsigned long long)c->epoch.id);
-	} else {
-		strbuf_puts(out, "{}");
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
 /* Called with the lock held. */
 void controller_render_status(struct controller *c, struct strbuf *out)
 {
@@ -205,7 +224,7 @@ void controller_render_status(struct controller *c, struct strbuf *out)
 		      c->epoch.secret_hash, (unsigned long long)records, head);
 	for (i = 0; i < c->n_nodes; i++) {
 		strbuf_printf(out, "%s\n    \"%s\": ", i ? "," : "", c->nodes[i]->id);
-		render_node_status(out, c->nodes[i]);
+		controller_render_node_status(out, c->nodes[i]);
 	}
 	/* what each node's module applied (acks.c; memory: since this start) */
 	strbuf_puts(out, "\n  },\n  \"enforcement\": ");

@@ -8,7 +8,8 @@ const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem('meshnet-admin-token') || '';
 let selected = '';
 let pending = null;
-let timer = 0;
+let revision = -1;   // the head revision last rendered
+let watching = false;
 
 function el(tag, text, cls) {
   const e = document.createElement(tag);
@@ -98,7 +99,7 @@ function svg(tag, attrs, text) {
 
 // The node's overall score history against the threshold.
 function renderDetail(d) {
-  const n = d.node, h = d.score_history, t = d.thresholds;
+  const n = d, h = d.score_history, t = d.thresholds;
   $('detail').hidden = false;
   $('detail-title').textContent = n.node_id + ': ' + n.verdict + ' (' + n.reason + ')';
   const plot = $('plot');
@@ -178,8 +179,8 @@ function renderStatus(st, ep) {
   for (const [k, v] of rows) { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v)); }
 }
 
+// Reads everything and renders it. false when signed out (401).
 async function refresh() {
-  clearTimeout(timer);
   try {
     const [st, nodes, ep, audit] = await Promise.all([api('GET', '/v1/admin/status'),
       api('GET', '/v1/admin/nodes'), api('GET', '/v1/admin/epochs'), api('GET', '/v1/admin/audit?tail=200')]);
@@ -189,18 +190,44 @@ async function refresh() {
     renderNodes(nodes);
     renderTimeline(audit);
     if (selected) renderDetail(await api('GET', '/v1/admin/nodes/' + encodeURIComponent(selected)));
-    $('updated').textContent = 'updated ' + new Date().toISOString();
+    $('updated').textContent = 'revision ' + revision + ', updated ' + new Date().toISOString();
   } catch (e) {
     if (e.status === 401) {
       sessionStorage.removeItem('meshnet-admin-token');
       $('login').hidden = false;
       $('app').hidden = true;
       $('login-error').textContent = e.message;
-      return;
+      return false;
     }
     $('updated').textContent = 'error: ' + e.message;
   }
-  timer = setTimeout(refresh, 2000);
+  return true;
+}
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// Live updates: a long-poll on /v1/admin/changes (held by meshnetd until a
+// change publishes a newer revision, or 20 s); every answer re-renders (a
+// timeout too: scores and last-seen times move without a revision).
+async function watch() {
+  if (watching) return;
+  watching = true;
+  $('live').textContent = 'live (long-poll)';
+  for (;;) {
+    let ok = true;
+    try {
+      const c = await api('GET', '/v1/admin/changes?after=' + Math.max(revision, 0) +
+                          (revision < 0 ? '' : '&wait=20'));
+      revision = c.revision;
+    } catch (e) {
+      if (e.status === 401) ok = false;
+      else await sleep(2000); // controller away: retry, as the agents do
+    }
+    if (!ok || !(await refresh())) break;
+  }
+  watching = false;
+  revision = -1;
+  $('live').textContent = 'not live';
 }
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -209,9 +236,9 @@ document.addEventListener('DOMContentLoaded', () => {
     token = $('token').value.trim();
     sessionStorage.setItem('meshnet-admin-token', token);
     $('login-error').textContent = '';
-    refresh();
+    refresh().then((ok) => { if (ok) watch(); });
   });
   $('confirm-yes').addEventListener('click', confirmPending);
   $('confirm-no').addEventListener('click', () => { pending = null; $('confirm').hidden = true; });
-  if (token) refresh();
+  if (token) refresh().then((ok) => { if (ok) watch(); });
 });

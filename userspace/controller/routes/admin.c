@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Admin read routes (GET /v1/admin/...: status, nodes, one node, epochs,
- * audit tail), join tokens (POST /v1/admin/join-tokens) and the node's side
+ * Admin read routes (GET /v1/admin/...: status, nodes, epochs, audit tail;
+ * one node is routes/nodes.c's route_node_view), join tokens (POST /v1/admin/join-tokens) and the node's side
  * of a join (POST /v1/join, authenticated by the one-time token itself).
  */
 #include <stdio.h>
@@ -15,6 +15,58 @@
 
 #define AUDIT_TAIL_DEFAULT 20
 #define AUDIT_TAIL_MAX 1000
+#define CHANGES_MAX_WAIT 30
+
+/*
+ * GET /v1/admin/changes?after=R&wait=S: the console's live updates. Answers
+ * at once with the head revision if it is past R (or without after=), else
+ * holds the request (suspended, like a node's config long-poll) until a
+ * change publishes a newer revision or S seconds pass; "changed" says which.
+ */
+void route_admin_changes(struct api_server *s, struct request *r)
+{
+	const char *headers[] = { "Retry-After", "5", NULL };
+	uint64_t after = 0, wait_s = 0;
+	bool has_after = false, has_wait;
+	struct strbuf sb;
+	struct view *v;
+
+	if (r->resumed) {
+		after = r->after;
+		has_after = true;
+	} else {
+		uint64_t head;
+
+		if (http_query_uint(r, "after", UINT64_MAX / 2, &after, &has_after) ||
+		    http_query_uint(r, "wait", CHANGES_MAX_WAIT, &wait_s, &has_wait)) {
+			http_reply_error(s, r, 400, "bad_request",
+					 "after must be a revision and wait a number of seconds (integers >= 0; at most 30 s are held)");
+			return;
+		}
+		v = controller_view(s->c);
+		head = v->revision;
+		view_put(v);
+		if (has_after && wait_s && head <= after) {
+			switch (longpoll_add(s, r, true, after, (unsigned int)wait_s)) {
+			case LONGPOLL_WAITING:
+				return;	/* answered on a newer revision or at the deadline */
+			case LONGPOLL_FULL:
+				http_reply_error_headers(s, r, 503, "busy",
+							 "long-poll capacity is full; retry later", headers);
+				return;
+			case LONGPOLL_NEWER:
+				break;
+			}
+		}
+	}
+	v = controller_view(s->c);
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"revision\":%llu,\"epoch\":%llu,\"changed\":%s}",
+		      (unsigned long long)v->revision, (unsigned long long)v->epoch.id,
+		      !has_after || v->revision > after ? "true" : "false");
+	view_put(v);
+	http_reply_json(s, r, 200, &sb);
+}
 
 void route_admin_status(struct api_server *s, struct request *r)
 {
@@ -31,23 +83,6 @@ void route_admin_nodes(struct api_server *s, struct request *r)
 
 	strbuf_init(&sb);
 	admin_render_nodes(s->c, &sb);
-	http_reply_json(s, r, 200, &sb);
-}
-
-void route_admin_node(struct api_server *s, struct request *r)
-{
-	struct strbuf sb;
-	char msg[160];
-
-	if (!http_check_node_id(s, r))
-		return;
-	strbuf_init(&sb);
-	if (admin_render_node(s->c, r->node_id, &sb)) {
-		strbuf_free(&sb);
-		snprintf(msg, sizeof(msg), "node %s is not enrolled", r->node_id);
-		http_reply_error(s, r, 404, "unknown_node", msg);
-		return;
-	}
 	http_reply_json(s, r, 200, &sb);
 }
 
@@ -122,6 +157,6 @@ void route_join(struct api_server *s, struct request *r)
 	}
 	json_object_put(obj);
 	strbuf_init(&sb);
-	controller_render_node(s->c, id, &sb);
+	node_view_render(s->c, id, &sb);
 	http_reply_when_durable(s, r, 201, &sb, seq); /* acknowledged once on disk */
 }

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* Admin node routes: enrol, remove, override. */
+/*
+ * Admin node routes: enrol, remove, override, and the node view (GET
+ * /v1/nodes/{id} and GET /v1/admin/nodes/{id}: one handler, one renderer,
+ * admin_views.c's node_view_render, which the replies to enrol and
+ * override use too).
+ */
 #include <stdio.h>
 #include <string.h>
+
+#include "../admin.h"
 #include "../http.h"
 
 void route_enrol(struct api_server *s, struct request *r)
@@ -24,7 +31,7 @@ void route_enrol(struct api_server *s, struct request *r)
 			 json_object_object_get(obj, "node_id") : json_object_object_get(obj, "id")));
 	json_object_put(obj);
 	strbuf_init(&sb);
-	controller_render_node(s->c, id, &sb);
+	node_view_render(s->c, id, &sb);
 	http_reply_when_durable(s, r, 201, &sb, seq);
 }
 
@@ -84,22 +91,22 @@ void route_override(struct api_server *s, struct request *r)
 		return;
 	}
 	strbuf_init(&sb);
-	controller_render_node(s->c, r->node_id, &sb);
+	node_view_render(s->c, r->node_id, &sb);
 	http_reply_when_durable(s, r, 200, &sb, seq);
 }
-
 
 void route_node_view(struct api_server *s, struct request *r)
 {
 	struct strbuf sb;
+	char msg[160];
 
 	if (!http_check_node_id(s, r))
 		return;
 	strbuf_init(&sb);
-	controller_render_node(s->c, r->node_id, &sb);
-	if (sb.len <= 2) {
+	if (node_view_render(s->c, r->node_id, &sb)) {
 		strbuf_free(&sb);
-		http_reply_error(s, r, 404, "unknown_node", "no such node");
+		snprintf(msg, sizeof(msg), "node %s is not enrolled", r->node_id);
+		http_reply_error(s, r, 404, "unknown_node", msg);
 		return;
 	}
 	http_reply_json(s, r, 200, &sb);
