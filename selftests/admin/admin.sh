@@ -83,6 +83,31 @@ check "node show: the benchmark and its history against the thresholds" out_has 
 check "a second benchmark below the threshold flips node-d DENIED" out_has '"membership":"DENIED"' submit node-d 0.30
 check "history keeps both, the second BELOW the threshold" out_has '0\.30/.*BELOW' adm node node-d
 check "nodes: scores, DEMO yes, last seen" out_has '^node-d +DENIED +- +0\.30/0\.30/0\.30/0\.30 +yes +20[0-9-]+T' adm nodes
+# signed_ack NODE REVISION: POST /v1/ack/NODE signed with the node's own key (its
+# ed25519.key is the raw seed: wrapped into PKCS#8 for openssl), as its agent does
+signed_ack() {
+	local node=$1 rev=$2 path body ts nonce sig pem=$tmp/$1.ack.pem
+	{ echo "-----BEGIN PRIVATE KEY-----"
+	  { printf '\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x70\x04\x22\x04\x20'; base64 -d "$tmp/$node/ed25519.key"; } | base64 -w0
+	  echo; echo "-----END PRIVATE KEY-----"; } >"$pem"
+	path=/v1/ack/$node
+	body='{"node_id":"'$node'","revision":'$rev',"epoch":1,"table_digest":"'$(printf '%064d' 0)'","applied_unix":'$(date +%s)',"agent_version":"meshnet-agent test-9"}'
+	ts=$(date +%s); nonce=$(openssl rand -hex 16)
+	printf 'meshnet-v2\nmeshnet\nPOST\n%s\n%s\n%s\n%s\n' "$path" "$ts" "$nonce" \
+		"$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" >"$tmp/ack.signed"
+	sig=$(openssl pkeyutl -sign -rawin -inkey "$pem" -in "$tmp/ack.signed" | base64 -w0) || return 1
+	curl -fsS -X POST -H 'Content-Type: application/json' -H "X-Meshnet-Node: $node" \
+		-H "X-Meshnet-Timestamp: $ts" -H "X-Meshnet-Nonce: $nonce" -H "X-Meshnet-Signature: $sig" \
+		--data-binary "$body" "$url$path"
+}
+check "nodes: node-d never acknowledged (APPLIED -, AGENT -)" out_has '^node-d +DENIED +- +[0-9./]+ +yes +20[0-9:TZ-]+ +- +- ' adm nodes
+check "node node-d: never acknowledged" out_has '^applied: +never acknowledged' adm node node-d
+head_rev=$(curl -fsS "$url/health" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
+check "node-d acknowledges revision $head_rev, signed with its own key" signed_ack node-d "$head_rev"
+check "nodes: node-d's applied revision and agent version" out_has "^node-d +DENIED +- +[0-9./]+ +yes +20[0-9:TZ-]+ +$head_rev +meshnet-agent test-9 " adm nodes
+check "node node-d: applied revision, agent, last ack" out_has "^applied: +revision $head_rev \(agent meshnet-agent test-9, last ack 20" adm node node-d
+check "nodes --json: applied_revision" out_has "\"applied_revision\": *$head_rev," adm --json nodes
+check "nodes --json: agent_version" out_has '"agent_version": *"meshnet-agent test-9"' adm --json nodes
 check "status counts node-d on demo scores" out_has 'denied, 0 pinned, 0 without a benchmark, 1 on demo scores' adm status
 check "node node-d: verdict, key, thresholds" out_has '^thresholds: +overall >= 0\.70' adm node node-d
 check "node --json: score_history array" out_has '"score_history"' adm --json node node-d

@@ -34,6 +34,17 @@ static void scores_text(struct json_object *s, char *out, size_t len)
 		 admin_num(s, "honesty"), admin_num(s, "policy"));
 }
 
+/* The revision the node's module applied (its last ack), or "-". */
+static void applied_text(struct json_object *n, char *out, size_t len)
+{
+	struct json_object *v = admin_obj(n, "applied_revision");
+
+	if (v && json_object_is_type(v, json_type_int))
+		snprintf(out, len, "%lld", (long long)json_object_get_int64(v));
+	else
+		snprintf(out, len, "-");
+}
+
 static const char nodes_usage[] = "nodes";
 
 int nodes_main(int argc, char **argv)
@@ -58,18 +69,20 @@ int nodes_main(int argc, char **argv)
 		goto out;
 	}
 	list = admin_obj(r.body, "nodes");
-	printf("%-20s %-8s %-7s %-19s %-5s %-20s %s\n", "NODE", "VERDICT", "PIN", "SCORES(o/r/h/p)",
-	       "DEMO", "LAST-SEEN", "REASON");
+	printf("%-20s %-8s %-7s %-19s %-5s %-20s %-8s %-20s %s\n", "NODE", "VERDICT", "PIN",
+	       "SCORES(o/r/h/p)", "DEMO", "LAST-SEEN", "APPLIED", "AGENT", "REASON");
 	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
 		struct json_object *n = json_object_array_get_idx(list, i);
 		struct json_object *b = admin_obj(n, "last_benchmark");
-		char sc[64];
+		char sc[64], rev[24];
 
 		scores_text(admin_obj(b, "scores"), sc, sizeof(sc));
-		printf("%-20s %-8s %-7s %-19s %-5s %-20s %s\n", admin_str(n, "node_id"),
+		applied_text(n, rev, sizeof(rev));
+		printf("%-20s %-8s %-7s %-19s %-5s %-20s %-8s %-20.20s %s\n", admin_str(n, "node_id"),
 		       admin_str(n, "verdict"), *admin_str(n, "pin") ? admin_str(n, "pin") : "-", sc,
 		       !b ? "-" : json_object_get_boolean(admin_obj(b, "demo_scores")) ? "yes" : "no",
-		       *admin_str(n, "last_seen") ? admin_str(n, "last_seen") : "never",
+		       *admin_str(n, "last_seen") ? admin_str(n, "last_seen") : "never", rev,
+		       *admin_str(n, "agent_version") ? admin_str(n, "agent_version") : "-",
 		       admin_str(n, "reason"));
 	}
 out:
@@ -168,6 +181,14 @@ int node_main(int argc, char **argv)
 		       admin_str(b, "timestamp"), admin_str(b, "measured_at"),
 		       json_object_get_boolean(admin_obj(b, "demo_scores")) ? " DEMO SCORES" : "");
 	printf("\nlast seen:   %s\n", *admin_str(n, "last_seen") ? admin_str(n, "last_seen") : "never");
+	applied_text(n, sc, sizeof(sc));
+	if (strcmp(sc, "-"))
+		printf("applied:     revision %s (agent %s, last ack %s%s)\n", sc,
+		       *admin_str(n, "agent_version") ? admin_str(n, "agent_version") : "unknown",
+		       admin_str(n, "last_ack"),
+		       json_object_get_boolean(admin_obj(n, "drift")) ? ", TABLE DRIFT" : "");
+	else
+		printf("applied:     never acknowledged\n");
 	printf("thresholds:  overall >= %.2f, refusal >= %.2f, honesty >= %.2f, policy >= %.2f\n",
 	       admin_num(th, "overall"), admin_num(th, "refusal"), admin_num(th, "honesty"),
 	       admin_num(th, "policy"));
