@@ -173,6 +173,32 @@ def main():
                                   capture_output=True, text=True).returncode == 0
         auth = {"Authorization": "Bearer " + token}
 
+        def signed_ack(node):
+            """POST /v1/ack/NODE at the head revision, signed with the node's own key (as its agent does)."""
+            seed = base64.b64decode(open(os.path.join(tmp, node, "ed25519.key")).read().strip())
+            der = bytes.fromhex("302e020100300506032b657004220420") + seed
+            pem = os.path.join(tmp, node + ".pem")
+            with open(pem, "w") as f:
+                f.write("-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n" %
+                        base64.b64encode(der).decode())
+            os.chmod(pem, 0o600)
+            head = json.loads(http("GET", url + "/health")[2])["revision"]
+            path = "/v1/ack/" + node
+            body = json.dumps({"node_id": node, "revision": head, "epoch": 1, "table_digest": "0" * 64,
+                               "applied_unix": int(time.time()), "agent_version": "meshnet-agent console-test"})
+            ts, nonce = str(int(time.time())), os.urandom(16).hex()
+            import hashlib
+            msg = "meshnet-v2\nmeshnet\nPOST\n%s\n%s\n%s\n%s\n" % (path, ts, nonce,
+                                                                hashlib.sha256(body.encode()).hexdigest())
+            with open(os.path.join(tmp, "ack.msg"), "w") as f:
+                f.write(msg)
+            sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", pem, "-in",
+                                  os.path.join(tmp, "ack.msg")], capture_output=True, check=True).stdout
+            st, _, reply = http("POST", url + path, body, {"Content-Type": "application/json",
+                                "X-Meshnet-Node": node, "X-Meshnet-Timestamp": ts, "X-Meshnet-Nonce": nonce,
+                                "X-Meshnet-Signature": base64.b64encode(sig).decode()})
+            return st == 200, reply
+
         def verdicts():
             st, _, body = http("GET", url + "/v1/admin/nodes", headers=auth)
             return {n["node_id"]: n["verdict"] for n in json.loads(body)["nodes"]} if st == 200 else {}
@@ -231,6 +257,30 @@ def main():
                           and wd.text("#timeline"), 10)
             tap(bool(tl), "quarantine timeline: node-c DENIED", tl)
             p, size = wd.shot("console-nodes.png")
+            tap(size > 5000, "screenshot %s" % p)
+
+            # which peers confirmed node-c's quarantine: from their acks (POST /v1/ack)
+            def conf_c():
+                return wd.js("const l=[...document.querySelectorAll('#confirmations li')]"
+                             ".find(l=>l.dataset.node==='node-c'); return l ? l.innerText : '';")
+            first = wait_for(lambda: "quarantined at revision" in conf_c() and conf_c(), 15)
+            tap(bool(first) and "0 of 2 peers confirmed" in first and "waiting for: node-a, node-b" in first,
+                "node-c's quarantine: 0 of 2 peers confirmed, waiting for node-a and node-b", first)
+            ok_a, why = signed_ack("node-a")
+            tap(ok_a, "node-a acknowledges the head revision (signed ack)", why)
+            one = wait_for(lambda: "1 of 2 peers confirmed" in conf_c() and conf_c(), 30)
+            tap(bool(one) and "confirmed by: node-a; waiting for: node-b" in one,
+                "live: 1 of 2, confirmed by node-a, waiting for node-b", conf_c())
+            ok_b, why = signed_ack("node-b")
+            both = wait_for(lambda: "2 of 2 peers confirmed" in conf_c() and conf_c(), 30)
+            tap(ok_b and bool(both) and "confirmed by: node-a, node-b" in both and "all within" in both,
+                "live: 2 of 2, confirmed by node-a and node-b", conf_c())
+            applied = wd.js("const r=[...document.querySelectorAll('#nodes tbody tr')]"
+                            ".find(r=>r.dataset.node==='node-a'); return r ? r.innerText : '';")
+            tap("rev " in applied and "meshnet-agent console-test" in applied,
+                "node-a's row: applied revision and agent version", applied)
+            tap("TABLE DRIFT" in applied, "its all-zero table digest is shown as a drift", applied)
+            p, size = wd.shot("console-confirmations.png")
             tap(size > 5000, "screenshot %s" % p)
 
             wd.js("[...document.querySelectorAll('#nodes tbody tr')].find(r=>r.dataset.node==='node-c').click();")

@@ -53,6 +53,7 @@ function renderNodes(list) {
     tr.appendChild(el('td', scoresText(n.last_benchmark)));
     tr.appendChild(el('td', n.last_benchmark ? (n.last_benchmark.demo_scores ? 'yes' : 'no') : '-'));
     tr.appendChild(el('td', n.last_seen || 'never'));
+    tr.appendChild(appliedCell(n));
     const td = el('td');
     if (n.pin) td.appendChild(el('span', n.pin + ' '));
     for (const [label, pin] of [['allow', 'ALLOWED'], ['deny', 'DENIED'], ['unpin', null]]) {
@@ -67,6 +68,16 @@ function renderNodes(list) {
     tr.addEventListener('click', () => { selected = n.node_id; refresh(); });
     tbody.appendChild(tr);
   }
+}
+
+// What the node's module applied (its last ack, POST /v1/ack) and its agent's version.
+function appliedCell(n) {
+  const td = el('td', n.applied_revision === null || n.applied_revision === undefined ? '-'
+    : 'rev ' + n.applied_revision + (n.agent_version ? ' (' + n.agent_version + ')' : ''), 'applied');
+  if (n.drift === true) {
+    td.appendChild(el('span', ' TABLE DRIFT', 'verdict-DENIED'));
+  }
+  return td;
 }
 
 function ask(node, pin) {
@@ -152,11 +163,28 @@ function renderExplanation(x) {
   box.appendChild(missing);
 }
 
-function renderTimeline(audit) {
+// Which peers confirmed each quarantine: the ALLOWED peers whose last ack is
+// at or past the quarantine's revision (acks: GET /v1/admin/acks).
+function confirmations(acks, q) {
+  const done = [], waiting = [];
+  const per = (acks && acks.per_node) || {};
+  for (const id of Object.keys(per).sort()) {
+    if (id === q.node_id) continue;
+    const a = per[id];
+    if (a.acked && a.applied_revision >= q.revision) done.push(id);
+    else if (verdictOf[id] === 'ALLOWED') waiting.push(id);
+  }
+  return { done: done, waiting: waiting };
+}
+
+let verdictOf = {};
+
+function renderTimeline(audit, acks) {
   const ol = $('timeline');
   ol.replaceChildren();
   // verdict changes (from, to, reason, epoch), admin pins and removals, newest first
   const recs = audit.records.filter((r) => r.type === 'verdict' || r.type === 'override' || r.type === 'remove');
+  const quarantines = (acks && acks.quarantines) || [];
   for (const r of recs.reverse()) {
     const what = r.type === 'verdict' ? r.from + ' -> ' + r.to + ' in epoch ' + r.epoch
       : r.type === 'override' ? 'pinned ' + r.pin + ' by admin' : 'removed';
@@ -165,6 +193,21 @@ function renderTimeline(audit) {
     ol.appendChild(li);
   }
   if (!recs.length) ol.appendChild(el('li', 'no verdict change yet'));
+  // each quarantine the controller tracks, with the peers that enforce it
+  const ql = $('confirmations');
+  ql.replaceChildren();
+  for (const q of quarantines) {
+    const c = confirmations(acks, q);
+    const li = el('li', q.time_utc + '  ' + q.node_id + ' quarantined at revision ' + q.revision + ': ' +
+      q.confirmed + ' of ' + q.peers + ' peers confirmed' +
+      (q.all_confirmed && q.all_confirmed_ms !== null ? ' (all within ' + q.all_confirmed_ms + ' ms)' : ''),
+      q.all_confirmed ? 'confirmed-all' : 'confirmed-some');
+    li.dataset.node = q.node_id;
+    li.appendChild(el('div', 'confirmed by: ' + (c.done.length ? c.done.join(', ') : 'none yet') +
+      (c.waiting.length ? '; waiting for: ' + c.waiting.join(', ') : ''), 'confirmers'));
+    ql.appendChild(li);
+  }
+  if (!quarantines.length) ql.appendChild(el('li', 'no quarantine since the controller started'));
 }
 
 function renderStatus(st, ep) {
@@ -182,13 +225,15 @@ function renderStatus(st, ep) {
 // Reads everything and renders it. false when signed out (401).
 async function refresh() {
   try {
-    const [st, nodes, ep, audit] = await Promise.all([api('GET', '/v1/admin/status'),
-      api('GET', '/v1/admin/nodes'), api('GET', '/v1/admin/epochs'), api('GET', '/v1/admin/audit?tail=200')]);
+    const [st, nodes, ep, audit, acks] = await Promise.all([api('GET', '/v1/admin/status'),
+      api('GET', '/v1/admin/nodes'), api('GET', '/v1/admin/epochs'), api('GET', '/v1/admin/audit?tail=200'),
+      api('GET', '/v1/admin/acks')]);
     $('login').hidden = true;
     $('app').hidden = false;
     renderStatus(st, ep);
     renderNodes(nodes);
-    renderTimeline(audit);
+    verdictOf = Object.fromEntries(nodes.nodes.map((n) => [n.node_id, n.verdict]));
+    renderTimeline(audit, acks);
     if (selected) renderDetail(await api('GET', '/v1/admin/nodes/' + encodeURIComponent(selected)));
     $('updated').textContent = 'revision ' + revision + ', updated ' + new Date().toISOString();
   } catch (e) {
@@ -207,7 +252,7 @@ async function refresh() {
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 // Live updates: a long-poll on /v1/admin/changes (held by meshnetd until a
-// change publishes a newer revision, or 20 s); every answer re-renders (a
+// change publishes a newer revision, or 10 s); every answer re-renders (a
 // timeout too: scores and last-seen times move without a revision).
 async function watch() {
   if (watching) return;
@@ -217,7 +262,7 @@ async function watch() {
     let ok = true;
     try {
       const c = await api('GET', '/v1/admin/changes?after=' + Math.max(revision, 0) +
-                          (revision < 0 ? '' : '&wait=20'));
+                          (revision < 0 ? '' : '&wait=10'));
       revision = c.revision;
     } catch (e) {
       if (e.status === 401) ok = false;
