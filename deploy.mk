@@ -133,7 +133,7 @@ deploy-install: $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS))
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) deploy-install \
 		bash $(TOP)/selftests/deploy/install.sh $(BUILD)
 
-deploy-man: $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS))
+deploy-man: $(addprefix $(BUILD)/,$(INSTALL_PROGRAMS)) $(BUILD)/meshnet-eval
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) deploy-man \
 		bash $(TOP)/selftests/deploy/man.sh $(BUILD)
 

@@ -203,7 +203,7 @@ https_health_once() {
 	port=$(free_port) || return 1
 	"$@" --listen "127.0.0.1:$port" >"$log" 2>&1 &
 	pid=$!
-	for _ in $(seq 50); do
+	for _ in $(seq 200); do	# up to 20 s: a loaded machine starts slowly
 		if curl -fsS --cacert "$cert" "https://127.0.0.1:$port/health" >/dev/null 2>&1; then ok=0; break; fi
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1

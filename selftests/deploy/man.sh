@@ -36,6 +36,18 @@ for p in "${programs[@]}"; do
 	check "$p.8: title and standard sections" sections "$p"
 done
 
+# --version on every program (meshnet-eval too; meshnet-witness once built)
+versions() {
+	local p out rc=0
+	for p in "${programs[@]}" meshnet-eval meshnet-witness; do
+		[ -x "$build/$p" ] || { [ "$p" = meshnet-witness ] && continue; echo "$p not built"; rc=1; continue; }
+		out=$("$build/$p" --version 2>&1) || { echo "$p --version: exit $?: $out"; rc=1; continue; }
+		grep -Eq "^$p [0-9]+\.[0-9]+" <<<"$out" || { echo "$p --version: '$out'"; rc=1; }
+	done
+	return $rc
+}
+check "every program answers --version with its name and version" versions
+
 help_documented() {
 	local p=$1 bin=$build/$1 item missing=0
 	[ -x "$bin" ] || { echo "$bin not built"; return 1; }

@@ -5,9 +5,10 @@
 # verifies against the rendered CA, the admin token is accepted and a wrong
 # one refused. Needs tap.sh. Sets daemon_pid while the daemon runs.
 
-# wait_healthy URL CA PID: until URL/health answers over TLS, PID exits, or 5 s.
+# wait_healthy URL CA PID: until URL/health answers over TLS, PID exits, or 20 s
+# (a loaded machine starts meshnetd slowly).
 wait_healthy() {
-	for _ in $(seq 50); do
+	for _ in $(seq 200); do
 		curl -s -o /dev/null --cacert "$2" "$1/health" && return 0
 		kill -0 "$3" 2>/dev/null || return 1
 		sleep 0.1

@@ -38,6 +38,7 @@
 #include "ids.h"
 #include "jsonutil.h"
 #include "sign.h"
+#include "version.h"
 #include "signing_key.h"
 #include "strbuf.h"
 
@@ -408,6 +409,10 @@ int main(int argc, char **argv)
 		return key_main(argc - 1, argv + 1, false);
 	if (!strcmp(argv[1], "run"))
 		return run_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("meshnet-eval %s\n", MESHNET_VERSION);
+		return 0;
+	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
