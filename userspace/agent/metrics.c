@@ -476,6 +476,7 @@ unsigned int agent_metrics_port(const struct agent_metrics *m)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	memset(&ss, 0, sizeof(ss));
 	if (m->listen_fd < 0 || getsockname(m->listen_fd, (struct sockaddr *)&ss, &len))
 		return 0;
 	if (ss.ss_family == AF_INET)
