@@ -8,6 +8,14 @@
  *       a state directory with enrolments, benchmarks, an override and a
  *       removal -> `meshnetd migrate` -> the database serves the same
  *       verdicts, `audit-verify` agrees on both; bad inputs refused.
+ *   three_controllers_share_every_change
+ *       changes through any controller served by the others; replay refused
+ *       across controllers; the transparency log served by all three
+ *       (same checkpoint, proofs from one verify against another's).
+ *   kill9_under_a_flood_loses_nothing_acknowledged (HA_KILLS, default 20)
+ *   two_controllers_racing_to_rotate_make_one_epoch_per_id
+ *   postgres_restarted_under_load_503_then_recovered
+ *   quarantine_during_a_failover_reaches_every_node
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <json-c/json.h>
 
@@ -736,6 +745,183 @@ TEST_F_TIMEOUT(ha, two_controllers_racing_to_rotate_make_one_epoch_per_id, 300)
 		EXPECT_NE(NULL, resp.body ? strstr(resp.body, want) : NULL);
 		mn_response_free(&resp);
 	}
+}
+
+/*
+ * PostgreSQL stopped and started again under a flood: meanwhile every
+ * controller still up answers 503 with a JSON error (storage_unavailable,
+ * Retry-After); after the restart they recover by themselves. A controller
+ * whose commit was cut off exits 75 (documented: its memory may be ahead of
+ * the database) and is restarted here as a supervisor would. Nothing
+ * acknowledged is lost.
+ */
+TEST_F_TIMEOUT(ha, postgres_restarted_under_load_503_then_recovered, 300)
+{
+	struct cluster *cl = &self->cl;
+	struct flood f = { .cl = cl, .n_ctl = 3 };
+	void *args[FLOOD_THREADS][2];
+	pthread_t t[FLOOD_THREADS];
+	struct mn_response r;
+	char code[64];
+	int64_t t0, up_ms = -1;
+	int i, exited = 0, answered_503 = 0, ok_after = 0;
+
+	if (!getenv("MESHNET_PG_DIR"))
+		SKIP(return, "no server to restart (MESHNET_PG_DIR)");
+	ASSERT_EQ(0, start_cluster(NULL, cl, self->url, 3, FLOOD_NODES));
+	flood_start(&f, t, args);
+	usleep(1500 * 1000);
+	ASSERT_EQ(0, pg_server("stop"));
+	t0 = ms_now();
+	/* Down: each controller still running answers 503 with a JSON error at once. */
+	usleep(300 * 1000);
+	for (i = 0; i < 3; i++) {
+		int status;
+
+		if (waitpid(cl->c[i].pid, &status, WNOHANG) == cl->c[i].pid) {
+			cl->c[i].pid = 0;
+			EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+			exited++;
+			continue;
+		}
+		if (cluster_submit(cl, i, i, 0.9, &r) || r.status == 0) {
+			mn_response_free(&r);
+			continue;	/* exiting right now */
+		}
+		EXPECT_EQ(503, r.status);
+		EXPECT_STREQ("storage_unavailable", cluster_error_code(&r, code, sizeof(code)));
+		EXPECT_NE(NULL, strcasestr(r.headers, "Retry-After:"));
+		answered_503 += r.status == 503;
+		mn_response_free(&r);
+	}
+	usleep(1500 * 1000);
+	ASSERT_EQ(0, pg_server("start"));
+	TH_LOG("PostgreSQL was down for %lld ms; %d controller(s) answered 503 meanwhile",
+	       (long long)(ms_now() - t0), answered_503);
+	/* Back: the ones still running recover by themselves; the supervisor restarts the rest. */
+	t0 = ms_now();
+	for (i = 0; i < 3; i++) {
+		int status;
+
+		if (cl->c[i].pid && waitpid(cl->c[i].pid, &status, WNOHANG) == cl->c[i].pid) {
+			cl->c[i].pid = 0;
+			EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 75);
+			exited++;
+		}
+		if (!cl->c[i].pid)
+			EXPECT_EQ(0, cluster_start(cl, i, NULL));
+	}
+	while (ok_after < 3 && ms_now() - t0 < 60000) {
+		ok_after = 0;
+		for (i = 0; i < 3; i++) {
+			if (!cluster_submit(cl, i, FLOOD_NODES - 1 - i, 0.9, &r) && r.status == 200)
+				ok_after++;
+			mn_response_free(&r);
+		}
+		if (ok_after < 3)
+			usleep(100 * 1000);
+	}
+	up_ms = ms_now() - t0;
+	EXPECT_EQ(3, ok_after);
+	usleep(500 * 1000);
+	flood_stop(&f, t);
+	TH_LOG("all three accept submissions again %lld ms after the restart; %d exited 75 "
+	       "(a commit cut off) and were restarted; %ld refused 5xx, %ld connections failed",
+	       (long long)up_ms, exited, f.refused_5xx, f.failed);
+	same_verdicts_everywhere(_metadata, cl, 3);
+	check_database(_metadata, cl, self->url, &f);
+}
+
+/*
+ * A quarantine during a failover: every node long-polls its own
+ * controller; the controller most of them wait on is killed (-9), they move
+ * to the survivors (as an agent with several CONTROLLER_URLS does), and a
+ * quarantine submitted to a survivor right then reaches every node.
+ */
+struct waiter {
+	struct cluster *cl;
+	int node, ctl, target;
+	int64_t got_ms;		/* when the quarantine reached it (-1: not yet) */
+	int64_t t0;
+	int moved;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	char q[64], all[4096], want[64];
+	struct mn_response r;
+	int64_t deadline = ms_now() + 30000;
+
+	snprintf(want, sizeof(want), "%s=DENIED", w->cl->ids[w->target]);
+
+	while (ms_now() < deadline) {
+		snprintf(q, sizeof(q), "?wait=2");
+		if (cluster_config(w->cl, w->ctl, w->node, q, &r) || r.status == 0) {
+			/* its controller stopped answering: the next one */
+			mn_response_free(&r);
+			w->ctl = (w->ctl + 1) % 3;
+			w->moved++;
+			continue;
+		}
+		if (r.status == 200) {
+			peer_verdicts(r.body, all, sizeof(all));
+			if (strstr(all, want)) {
+				w->got_ms = ms_now() - w->t0;
+				mn_response_free(&r);
+				return NULL;
+			}
+		}
+		mn_response_free(&r);
+		usleep(20 * 1000);
+	}
+	return NULL;
+}
+
+#define FAILOVER_NODES 8
+
+TEST_F_TIMEOUT(ha, quarantine_during_a_failover_reaches_every_node, 180)
+{
+	struct cluster *cl = &self->cl;
+	struct waiter w[FAILOVER_NODES];
+	pthread_t t[FAILOVER_NODES];
+	struct mn_response r;
+	int64_t t0, worst = 0;
+	int i, target = FAILOVER_NODES - 1;
+
+	ASSERT_EQ(0, start_cluster(NULL, cl, self->url, 3, FAILOVER_NODES));
+	for (i = 0; i < FAILOVER_NODES; i++) {
+		ASSERT_EQ(0, cluster_submit(cl, i % 3, i, 0.9, &r));
+		EXPECT_EQ(200, r.status);
+		mn_response_free(&r);
+	}
+	ASSERT_LE(0, wait_membership(cl, 1, 0, target, "ALLOWED", 20000));
+	ASSERT_LE(0, wait_membership(cl, 2, 0, target, "ALLOWED", 20000));
+	t0 = ms_now();
+	for (i = 0; i < FAILOVER_NODES - 1; i++) {
+		/* most of them on controller 0, the one that dies */
+		w[i] = (struct waiter){ .cl = cl, .node = i, .ctl = i % 4 ? 0 : 1 + i % 2,
+					.target = target, .got_ms = -1, .t0 = t0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, waiter_main, &w[i]));
+	}
+	usleep(300 * 1000);
+	cluster_stop(cl, 0, SIGKILL);
+	/* The quarantine, submitted to a survivor at once. */
+	t0 = ms_now();
+	for (i = 0; i < FAILOVER_NODES - 1; i++)
+		w[i].t0 = t0;
+	ASSERT_EQ(0, cluster_submit(cl, 1, target, 0.2, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	for (i = 0; i < FAILOVER_NODES - 1; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_LE(0, w[i].got_ms);
+		if (w[i].got_ms > worst)
+			worst = w[i].got_ms;
+	}
+	TH_LOG("quarantine during a failover: all %d nodes saw it, the last %lld ms after it was "
+	       "submitted (%d had moved off the killed controller)", FAILOVER_NODES - 1,
+	       (long long)worst, w[0].moved + w[1].moved + w[2].moved + w[3].moved + w[5].moved);
 }
 
 TEST_HARNESS_MAIN
