@@ -1106,9 +1106,28 @@ static int pg_replay_check_and_set(struct store *s, const char *node_id, const u
 	ret = pg_conn_get(st, &slot);
 	if (ret)
 		return ret;
+	/*
+	 * Visible to every controller at its commit; not flushed to disk before
+	 * the reply (synchronous_commit off for this transaction only): a nonce
+	 * is not acknowledged state, and the WAL flush per signed request was
+	 * the cost of every config reply. A database crash can forget the nonces
+	 * of its last fraction of a second: a request captured then could be
+	 * replayed once, within its expiry, after the crash (docs/postgres.md).
+	 */
 	ret = pg_run(st, slot->conn, "checking a nonce",
-		  "INSERT INTO replay_nonces (node_id, nonce, expires_unix) "
-		  "VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING", 3, vals, lens, fmts, &r);
+		     "BEGIN; SET LOCAL synchronous_commit TO off", 0, NULL, NULL, NULL, NULL);
+	if (!ret)
+		ret = pg_run(st, slot->conn, "checking a nonce",
+			     "INSERT INTO replay_nonces (node_id, nonce, expires_unix) "
+			     "VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING", 3, vals, lens, fmts,
+			     &r);
+	if (!ret) {
+		ret = pg_run(st, slot->conn, "checking a nonce", "COMMIT", 0, NULL, NULL, NULL, NULL);
+		if (ret)
+			PQclear(r);
+	} else {
+		pg_rollback(slot->conn);
+	}
 	pg_conn_put(st, slot);
 	if (ret)
 		return ret == STORE_UNAVAILABLE ? ret : STORE_ERROR;
