@@ -254,19 +254,6 @@ static const char *fresh_signing_key(void)
 	return b64;
 }
 
-/* The "error.code" of a JSON error body, or "" */
-static const char *error_code(const struct mn_response *r, char *buf, size_t cap)
-{
-	struct json_object *o = json_tokener_parse(r->body ? r->body : ""), *e, *c;
-
-	buf[0] = '\0';
-	if (o && json_object_object_get_ex(o, "error", &e) &&
-	    json_object_object_get_ex(e, "code", &c) && json_object_object_get_ex(e, "message", NULL))
-		snprintf(buf, cap, "%s", json_object_get_string(c));
-	json_object_put(o);
-	return buf;
-}
-
 static int64_t json_int(const char *body, const char *k1, const char *k2)
 {
 	struct json_object *o = json_tokener_parse(body ? body : ""), *v = NULL;
@@ -451,7 +438,7 @@ TEST_F(ctl, denied_node_gets_403_without_keys)
 	mn_response_free(&r);
 	ASSERT_EQ(0, get_config(&self->s, 2, NULL, &r));
 	EXPECT_EQ(403, r.status);
-	EXPECT_STREQ("denied", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("denied", mn_error_code(&r, code, sizeof(code)));
 	EXPECT_NE(NULL, strstr(r.body, "score 0.38 < threshold 0.70"));
 	EXPECT_EQ(NULL, strstr(r.body, "psk"));
 	EXPECT_EQ(NULL, strstr(r.body, "peers"));
@@ -499,13 +486,13 @@ TEST_F(ctl, config_of_another_node_forbidden)
 	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET",
 				  "/v1/config/node-b", NULL, &r));
 	EXPECT_EQ(403, r.status);
-	EXPECT_STREQ("forbidden", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("forbidden", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* signed as node-b with node-a's key */
 	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-b", "GET",
 				  "/v1/config/node-b", NULL, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 }
 
@@ -574,7 +561,7 @@ TEST_F(ctl, bad_benchmark_bodies_change_nothing)
 		ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "POST",
 					  "/v1/benchmarks/node-a", b->body, &r));
 		EXPECT_EQ(b->status, r.status) TH_LOG("case '%s': %s", b->name, r.body);
-		error_code(&r, code, sizeof(code));
+		mn_error_code(&r, code, sizeof(code));
 		EXPECT_NE(0, strlen(code)) TH_LOG("case '%s': no JSON error", b->name);
 		if (b->code) {
 			EXPECT_STREQ(b->code, code) TH_LOG("case '%s'", b->name);
@@ -604,7 +591,7 @@ TEST_F(ctl, oversized_body_refused)
 	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "POST",
 				  "/v1/benchmarks/node-a", body, &r));
 	EXPECT_EQ(413, r.status);
-	EXPECT_STREQ("too_large", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("too_large", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 
 	/*
@@ -648,7 +635,7 @@ TEST_F(ctl, authentication_failures)
 	/* no signature headers */
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", "", body, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* an unknown node, properly signed */
 	ASSERT_EQ(0, meshnet_ed25519_generate(seed, pub));
@@ -656,19 +643,19 @@ TEST_F(ctl, authentication_failures)
 	ASSERT_EQ(0, mn_do_signed(self->s.port, stranger, "node-x", "GET", "/v1/config/node-x",
 				  NULL, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	EVP_PKEY_free(stranger);
 	/* ids with path characters or capitals */
 	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET", "/v1/config/..",
 				  NULL, &r));
 	EXPECT_EQ(400, r.status);
-	EXPECT_STREQ("bad_node_id", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_node_id", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET",
 				  "/v1/config/node-a%2F..%2Fx", NULL, &r));
 	EXPECT_EQ(400, r.status);
-	EXPECT_STREQ("bad_node_id", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_node_id", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, mn_do_signed(self->s.port, self->s.key[0], "node-a", "GET",
 				  "/v1/config/Node-A", NULL, &r));
@@ -679,7 +666,7 @@ TEST_F(ctl, authentication_failures)
 				     "/v1/benchmarks/node-a", "{}", 2, time(NULL)));
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", hdrs, body, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* stale timestamp */
 	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST",
@@ -687,7 +674,7 @@ TEST_F(ctl, authentication_failures)
 				     time(NULL) - 120));
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", hdrs, body, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("stale_request", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("stale_request", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* replay */
 	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), self->s.key[0], "node-a", "POST",
@@ -696,7 +683,7 @@ TEST_F(ctl, authentication_failures)
 	EXPECT_EQ(200, r.status) TH_LOG("%s", r.body);
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/benchmarks/node-a", hdrs, body, &r2));
 	EXPECT_EQ(409, r2.status);
-	EXPECT_STREQ("replay", error_code(&r2, code, sizeof(code)));
+	EXPECT_STREQ("replay", mn_error_code(&r2, code, sizeof(code)));
 	mn_response_free(&r);
 	mn_response_free(&r2);
 	EXPECT_EQ(1, metric(&self->s, "meshnet_benchmarks_accepted_total"));
@@ -712,7 +699,7 @@ TEST_F(ctl, admin_api)
 	/* token missing / wrong */
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/rotate", "", "", &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("unauthorized", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("unauthorized", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/rotate",
 			   "Authorization: Bearer " TOKEN "x\r\n", "", &r));
@@ -735,7 +722,7 @@ TEST_F(ctl, admin_api)
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("exists", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("exists", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* another id with node-d's WireGuard key */
 	snprintf(body, sizeof(body),
@@ -743,7 +730,7 @@ TEST_F(ctl, admin_api)
 		 "\"allowed_ips\":[\"10.10.0.6/32\"]}", wg, self->s.signing_b64[0]);
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("duplicate_key", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("duplicate_key", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes",
 			   "{\"node_id\":\"node-e\",\"public_key\":\"short\",\"signing_key\":\"x\","
@@ -794,7 +781,7 @@ TEST_F(ctl, admin_api)
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/nodes/node-c", NULL, &r));
 	EXPECT_EQ(404, r.status);
-	EXPECT_STREQ("unknown_node", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("unknown_node", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/nodes/..", NULL, &r));
 	EXPECT_EQ(400, r.status);
@@ -802,7 +789,7 @@ TEST_F(ctl, admin_api)
 	ASSERT_EQ(0, get_config(&self->s, 2, NULL, &r));
 	EXPECT_EQ(401, r.status);
 	/* a removed node is told no more than a stranger */
-	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 }
 
@@ -813,11 +800,11 @@ TEST_F(ctl, unknown_route_and_method)
 
 	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v2/nothing", "", NULL, &r));
 	EXPECT_EQ(404, r.status);
-	EXPECT_STREQ("not_found", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("not_found", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, mn_do(self->s.port, "DELETE", "/health", "", NULL, &r));
 	EXPECT_EQ(405, r.status);
-	EXPECT_STREQ("method_not_allowed", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("method_not_allowed", mn_error_code(&r, code, sizeof(code)));
 	EXPECT_NE(NULL, strstr(r.headers, "Allow: GET"));
 	mn_response_free(&r);
 	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/v1/rotate", "", NULL, &r));
@@ -1014,7 +1001,7 @@ TEST_F(ctl, demo_scores_refused_unless_allowed)
 	/* the default refuses made-up scores, and changes nothing */
 	ASSERT_EQ(0, submit_body(&self->s, 0, "\"demo_scores\":true,", &r));
 	EXPECT_EQ(403, r.status) TH_LOG("%s", r.body);
-	EXPECT_STREQ("demo_scores_refused", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("demo_scores_refused", mn_error_code(&r, code, sizeof(code)));
 	EXPECT_NE(NULL, strstr(r.body, "BENCH_CMD")) TH_LOG("%s", r.body);
 	mn_response_free(&r);
 	EXPECT_EQ(0, metric(&self->s, "meshnet_benchmarks_accepted_total"));
@@ -1029,7 +1016,7 @@ TEST_F(ctl, demo_scores_refused_unless_allowed)
 	mn_response_free(&r);
 	ASSERT_EQ(0, submit_body(&self->s, 0, "\"measured_at\":\"2999-01-01T00:00:00Z\",", &r));
 	EXPECT_EQ(400, r.status) TH_LOG("%s", r.body);
-	EXPECT_STREQ("bad_timestamp", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_timestamp", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, submit_body(&self->s, 0, "\"measured_at\":17,", &r));
 	EXPECT_EQ(400, r.status) TH_LOG("%s", r.body);
@@ -1109,7 +1096,7 @@ TEST_F(ctl, restart_after_kill9_keeps_state)
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/nodes", body, &r));
 	EXPECT_EQ(409, r.status) TH_LOG("the admin enrolment must survive");
-	EXPECT_STREQ("exists", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("exists", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	EXPECT_EQ(2, metric(&self->s, "meshnet_nodes{membership=\"ALLOWED\"}"));
 	EXPECT_EQ(2, metric(&self->s, "meshnet_nodes{membership=\"DENIED\"}"));
@@ -1230,7 +1217,7 @@ TEST_F(ctl, log_routes_prove_every_record)
 	for (n = 0; n < sizeof(bad_log_queries) / sizeof(bad_log_queries[0]); n++) {
 		ASSERT_EQ(0, mn_do(self->s.port, "GET", bad_log_queries[n], "", NULL, &r));
 		EXPECT_EQ(400, r.status) TH_LOG("%s: %d %s", bad_log_queries[n], r.status, r.body);
-		EXPECT_NE(0, strlen(error_code(&r, code, sizeof(code)))) TH_LOG("%s",
+		EXPECT_NE(0, strlen(mn_error_code(&r, code, sizeof(code)))) TH_LOG("%s",
 										 bad_log_queries[n]);
 		mn_response_free(&r);
 	}
@@ -1788,7 +1775,7 @@ TEST_F(v2, snapshot_delta_nothing_new_future)
 	snprintf(q, sizeof(q), "?rev=%llu", (unsigned long long)head + 100);
 	ASSERT_EQ(0, get_config(&self->s, 0, q, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("revision_from_future", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("revision_from_future", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 
 	/* node-b flips to DENIED: node-a gets the shared delta from head */
@@ -1822,7 +1809,7 @@ TEST_F(v2, snapshot_delta_nothing_new_future)
 	/* node-b learns its own verdict, signed, without key material */
 	ASSERT_EQ(0, get_config(&self->s, 1, q, &r));
 	EXPECT_EQ(403, r.status);
-	EXPECT_STREQ("denied", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("denied", mn_error_code(&r, code, sizeof(code)));
 	ASSERT_EQ(0, check_statement(&self->s, 1, head, &r, &info, why, sizeof(why)))
 		TH_LOG("%s", why);
 	EXPECT_EQ(MESHNET_STATEMENT_DENIED, info.type);
@@ -2627,7 +2614,7 @@ TEST_F(v2, bad_acks_are_refused_and_change_nothing)
 		ASSERT_EQ(0, ack_as(&self->s, cases[i].signer, cases[i].path, cases[i].body, &r));
 		EXPECT_EQ(cases[i].status, r.status) TH_LOG("case %zu: %s -> %s", i, cases[i].body,
 							    r.body);
-		EXPECT_STREQ(cases[i].code, error_code(&r, code, sizeof(code)))
+		EXPECT_STREQ(cases[i].code, mn_error_code(&r, code, sizeof(code)))
 			TH_LOG("case %zu: %s", i, r.body);
 		mn_response_free(&r);
 	}
@@ -2638,7 +2625,7 @@ TEST_F(v2, bad_acks_are_refused_and_change_nothing)
 				     body, strlen(body), time(NULL)));
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", target, hdrs, body, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("bad_signature", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* unsigned */
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", target, "", body, &r));
@@ -2658,7 +2645,7 @@ TEST_F(v2, bad_acks_are_refused_and_change_nothing)
 	mn_response_free(&r);
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", target, hdrs, body, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("replay", error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("replay", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	o = admin_acks(&self->s);
 	EXPECT_EQ(1, json_object_get_int64(jpath(o, "acks_received", NULL)));

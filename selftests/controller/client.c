@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "client.h"
 #include "sign.h"
 
@@ -366,4 +368,16 @@ double mn_proc_cpu_seconds(pid_t pid)
 	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+const char *mn_error_code(const struct mn_response *r, char *buf, size_t cap)
+{
+	struct json_object *o = json_tokener_parse(r->body ? r->body : ""), *e, *c;
+
+	buf[0] = '\0';
+	if (o && json_object_object_get_ex(o, "error", &e) &&
+	    json_object_object_get_ex(e, "code", &c) && json_object_object_get_ex(e, "message", NULL))
+		snprintf(buf, cap, "%s", json_object_get_string(c));
+	json_object_put(o);
+	return buf;
 }

@@ -70,6 +70,8 @@ void mn_bench_body(char *out, size_t cap, const char *id, const char *suite, dou
 		   time_t ts);
 /* VmRSS of pid in KiB (-1 if unknown); user + system CPU seconds pid has used. */
 long mn_proc_rss_kib(pid_t pid);
+/* "error"."code" of a JSON error body {"error":{"code":...,"message":...}}, or "". */
+const char *mn_error_code(const struct mn_response *r, char *buf, size_t cap);
 double mn_proc_cpu_seconds(pid_t pid);
 
 /* Picks a free loopback TCP port. */

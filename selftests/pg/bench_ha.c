@@ -50,36 +50,25 @@ static void *load_main(void *arg)
 	return NULL;
 }
 
-/* utime + stime (clock ticks) of a process; 0 if gone. */
-static long long ticks_of(pid_t pid, char comm[32])
+/* A process's name (/proc/PID/comm), "" if gone. */
+static const char *proc_comm(pid_t pid, char comm[32])
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
+	char path[64];
 	FILE *f;
-	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	comm[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (comm) {
-		char *open = strchr(buf, '(');
-
-		snprintf(comm, 32, "%.*s", open && p ? (int)(p - open - 1) : 0, open ? open + 1 : "");
+	if (f) {
+		if (fgets(comm, 32, f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
 	}
-	/* after ") S ": fields 4.. ; utime and stime are fields 14 and 15 */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-			 &st) != 2)
-		return 0;
-	return (long long)(ut + st);
+	return comm;
 }
 
-/* CPU ticks so far of every postgres process and of the controllers. */
-static void cpu_now(const struct cluster *cl, int n_ctl, long long *pg, long long *ctl)
+/* CPU seconds so far of every postgres process and of the controllers. */
+static void cpu_now(const struct cluster *cl, int n_ctl, double *pg, double *ctl)
 {
 	struct dirent *d;
 	char comm[32];
@@ -88,18 +77,15 @@ static void cpu_now(const struct cluster *cl, int n_ctl, long long *pg, long lon
 
 	*pg = *ctl = 0;
 	while (dir && (d = readdir(dir))) {
-		long long t;
-
 		if (d->d_name[0] < '1' || d->d_name[0] > '9')
 			continue;
-		t = ticks_of((pid_t)atoi(d->d_name), comm);
-		if (!strcmp(comm, "postgres"))
-			*pg += t;
+		if (!strcmp(proc_comm((pid_t)atoi(d->d_name), comm), "postgres"))
+			*pg += mn_proc_cpu_seconds((pid_t)atoi(d->d_name));
 	}
 	if (dir)
 		closedir(dir);
 	for (i = 0; i < n_ctl; i++)
-		*ctl += ticks_of(cl->c[i].pid, NULL);
+		*ctl += mn_proc_cpu_seconds(cl->c[i].pid);
 }
 
 /* CPU share (of one CPU) PostgreSQL and the controllers used during the last rate(). */
@@ -107,7 +93,7 @@ static double last_pg_cpu, last_ctl_cpu;
 
 static double rate(struct cluster *cl, int n_ctl, bool config)
 {
-	long long pg0, ctl0, pg1, ctl1;
+	double pg0, ctl0, pg1, ctl1;
 	struct load l[CLIENTS];
 	pthread_t t[CLIENTS];
 	volatile bool stop = false;
@@ -123,8 +109,8 @@ static double rate(struct cluster *cl, int n_ctl, bool config)
 	sleep(SECONDS);
 	stop = true;
 	cpu_now(cl, n_ctl, &pg1, &ctl1);
-	last_pg_cpu = (double)(pg1 - pg0) / (double)sysconf(_SC_CLK_TCK) / SECONDS;
-	last_ctl_cpu = (double)(ctl1 - ctl0) / (double)sysconf(_SC_CLK_TCK) / SECONDS;
+	last_pg_cpu = (pg1 - pg0) / SECONDS;
+	last_ctl_cpu = (ctl1 - ctl0) / SECONDS;
 	for (i = 0; i < CLIENTS; i++) {
 		pthread_join(t[i], NULL);
 		total += l[i].ok;

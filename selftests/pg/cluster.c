@@ -182,24 +182,11 @@ int cluster_start(struct cluster *cl, int i, const char *const *extra)
 	return 0;
 }
 
-void cluster_bench_body(char *out, size_t cap, const char *id, double overall, time_t ts)
-{
-	char when[32];
-	struct tm tm;
-
-	gmtime_r(&ts, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(out, cap,
-		 "{\"node_id\":\"%s\",\"suite_version\":\"poc-0.1\",\"timestamp\":\"%s\","
-		 "\"scores\":{\"overall\":%.2f,\"refusal\":0.95,\"honesty\":0.9,\"policy\":0.88}}",
-		 id, when, overall);
-}
-
 int cluster_submit(struct cluster *cl, int ctl, int node, double overall, struct mn_response *r)
 {
 	char body[512], target[128];
 
-	cluster_bench_body(body, sizeof(body), cl->ids[node], overall, time(NULL));
+	mn_bench_body(body, sizeof(body), cl->ids[node], "poc-0.1", overall, time(NULL));
 	snprintf(target, sizeof(target), "/v1/benchmarks/%s", cl->ids[node]);
 	return mn_do_signed(cl->c[ctl].port, cl->keys[node], cl->ids[node], "POST", target, body, r);
 }
@@ -254,14 +241,3 @@ int cluster_run(struct cluster *cl, const char *args, char *out, size_t cap)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-const char *cluster_error_code(const struct mn_response *r, char *buf, size_t cap)
-{
-	struct json_object *o = json_tokener_parse(r->body ? r->body : ""), *e, *c;
-
-	buf[0] = '\0';
-	if (o && json_object_object_get_ex(o, "error", &e) &&
-	    json_object_object_get_ex(e, "code", &c) && json_object_object_get_ex(e, "message", NULL))
-		snprintf(buf, cap, "%s", json_object_get_string(c));
-	json_object_put(o);
-	return buf;
-}

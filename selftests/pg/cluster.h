@@ -54,9 +54,5 @@ int cluster_admin(struct cluster *cl, int ctl, const char *method, const char *t
 /* Runs build/.../meshnetd with args (a shell fragment); its stdout+stderr into out. Exit status. */
 int cluster_run(struct cluster *cl, const char *args, char *out, size_t cap);
 
-/* The benchmark body a node submits. */
-void cluster_bench_body(char *out, size_t cap, const char *id, double overall, time_t ts);
-/* "error"."code" of a JSON error body, or "". */
-const char *cluster_error_code(const struct mn_response *r, char *buf, size_t cap);
 
 #endif

@@ -267,7 +267,7 @@ TEST_F_TIMEOUT(ha, migration_keeps_every_node_verdict_and_the_audit_chain, 180)
 	/* The removed node is unknown there too (answered like a bad signature). */
 	ASSERT_EQ(0, cluster_config(cl, 1, 11, NULL, &r));
 	EXPECT_EQ(401, r.status);
-	EXPECT_STREQ("bad_signature", cluster_error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_signature", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 }
 
@@ -438,7 +438,7 @@ TEST_F_TIMEOUT(ha, three_controllers_share_every_change, 180)
 	EXPECT_LE(0, wait_membership(cl, 0, 0, 4, "DENIED", 10000));
 
 	/* A signed request accepted by controller 0 is refused by controller 1 (replay). */
-	cluster_bench_body(body, sizeof(body), cl->ids[1], 0.9, time(NULL));
+	mn_bench_body(body, sizeof(body), cl->ids[1], "poc-0.1", 0.9, time(NULL));
 	snprintf(target, sizeof(target), "/v1/benchmarks/%s", cl->ids[1]);
 	ASSERT_EQ(0, mn_sign_headers(hdrs, sizeof(hdrs), cl->keys[1], cl->ids[1], "POST", target,
 				     body, strlen(body), time(NULL)));
@@ -450,7 +450,7 @@ TEST_F_TIMEOUT(ha, three_controllers_share_every_change, 180)
 	ASSERT_EQ(0, mn_connect(&conn, cl->c[1].port, NULL));
 	ASSERT_EQ(0, mn_request(&conn, "POST", target, hdrs, body, strlen(body), &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("replay", cluster_error_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("replay", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	mn_close(&conn);
 
@@ -789,7 +789,7 @@ TEST_F_TIMEOUT(ha, postgres_restarted_under_load_503_then_recovered, 300)
 			continue;	/* exiting right now */
 		}
 		EXPECT_EQ(503, r.status);
-		EXPECT_STREQ("storage_unavailable", cluster_error_code(&r, code, sizeof(code)));
+		EXPECT_STREQ("storage_unavailable", mn_error_code(&r, code, sizeof(code)));
 		EXPECT_NE(NULL, strcasestr(r.headers, "Retry-After:"));
 		answered_503 += r.status == 503;
 		mn_response_free(&r);

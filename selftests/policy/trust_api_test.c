@@ -341,18 +341,6 @@ static bool membership_is(struct tsrv *s, int node, const char *want)
 	return ok;
 }
 
-static const char *err_code(const struct mn_response *r, char *buf, size_t cap)
-{
-	struct json_object *o = json_tokener_parse(r->body ? r->body : ""), *e, *c;
-
-	buf[0] = '\0';
-	if (o && json_object_object_get_ex(o, "error", &e) &&
-	    json_object_object_get_ex(e, "code", &c) && json_object_object_get_ex(e, "message", NULL))
-		snprintf(buf, cap, "%s", json_object_get_string(c));
-	json_object_put(o);
-	return buf;
-}
-
 /*
  * The audit log's records (GET /v1/log/records, JSON lines) once they hold
  * needle (records reach the log's checkpointed size shortly after the
@@ -413,7 +401,7 @@ TEST_F(trust, evaluator_enrolment_bad_inputs)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ASSERT_EQ(0, admin(&self->s, "POST", "/v1/evaluators", bad[i], &r));
 		EXPECT_EQ(400, r.status) TH_LOG("%s: %s", bad[i], r.body);
-		EXPECT_STREQ("bad_request", err_code(&r, code, sizeof(code)));
+		EXPECT_STREQ("bad_request", mn_error_code(&r, code, sizeof(code)));
 		mn_response_free(&r);
 	}
 	/* the same id again, or another id with the same key: 409 */
@@ -422,7 +410,7 @@ TEST_F(trust, evaluator_enrolment_bad_inputs)
 		 self->s.eval_pub[1]);
 	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/evaluators", body, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("duplicate_key", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("duplicate_key", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* no token: 401; unknown evaluator removal: 404 */
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/evaluators", "", body, &r));
@@ -430,7 +418,7 @@ TEST_F(trust, evaluator_enrolment_bad_inputs)
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "DELETE", "/v1/evaluators/eval-q", NULL, &r));
 	EXPECT_EQ(404, r.status);
-	EXPECT_STREQ("unknown_evaluator", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("unknown_evaluator", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, admin(&self->s, "GET", "/v1/evaluators", NULL, &r));
 	EXPECT_EQ(200, r.status);
@@ -476,7 +464,7 @@ TEST_F(trust, bad_attestations_refused_nothing_changed)
 		env = make_envelope(&self->s, &sp, NULL);
 		ASSERT_EQ(0, post_envelope(&self->s, env, cases[i].relay, &r));
 		EXPECT_EQ(cases[i].status, r.status) TH_LOG("%s: %s", cases[i].what, r.body);
-		EXPECT_STREQ(cases[i].code, err_code(&r, code, sizeof(code)))
+		EXPECT_STREQ(cases[i].code, mn_error_code(&r, code, sizeof(code)))
 			TH_LOG("%s: %s", cases[i].what, r.body);
 		mn_response_free(&r);
 		free(env);
@@ -485,7 +473,7 @@ TEST_F(trust, bad_attestations_refused_nothing_changed)
 	ASSERT_EQ(0, mn_do(self->s.port, "POST", "/v1/attestations", "",
 			   "{\"attestation\":\"e30=\"}", &r));
 	EXPECT_EQ(400, r.status);
-	EXPECT_STREQ("bad_attestation", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_attestation", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* nothing changed: the node view is byte for byte the same */
 	after = node_view(&self->s, 0);
@@ -503,7 +491,7 @@ TEST_F(trust, bad_attestations_refused_nothing_changed)
 	before = (free(before), node_view(&self->s, 0));
 	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("replay", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("replay", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	ASSERT_EQ(0, post_envelope(&self->s, env, 0, &r));
 	EXPECT_EQ(409, r.status);
@@ -514,7 +502,7 @@ TEST_F(trust, bad_attestations_refused_nothing_changed)
 	env = make_envelope(&self->s, &sp, NULL);
 	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("stale_attestation", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("stale_attestation", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	free(env);
 	/* a removed evaluator's attestation */
@@ -711,7 +699,7 @@ TEST_F(trust, policy_put_reload_sighup)
 	/* invalid: 400 with every error by line and field; nothing changes */
 	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/policy", bad, &r));
 	EXPECT_EQ(400, r.status);
-	EXPECT_STREQ("bad_policy", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("bad_policy", mn_error_code(&r, code, sizeof(code)));
 	EXPECT_NE(NULL, strstr(r.body, "{\"line\":6,\"field\":\"colour\"")) TH_LOG("%s", r.body);
 	EXPECT_NE(NULL, strstr(r.body, "\"field\":\"evaluators\"")) TH_LOG("%s", r.body);
 	mn_response_free(&r);
@@ -725,7 +713,7 @@ TEST_F(trust, policy_put_reload_sighup)
 	/* a version not above the running one: 409 */
 	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/policy", policy_v1, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("policy_refused", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("policy_refused", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	/* valid: in effect, written to POLICY_FILE */
 	ASSERT_EQ(0, admin(&self->s, "PUT", "/v1/policy", v2, &r));
@@ -842,7 +830,7 @@ TEST_F(trust, evaluators_and_attestations_survive_restart)
 	/* the replay is still refused after the restart */
 	ASSERT_EQ(0, post_envelope(&self->s, env, -1, &r));
 	EXPECT_EQ(409, r.status);
-	EXPECT_STREQ("replay", err_code(&r, code, sizeof(code)));
+	EXPECT_STREQ("replay", mn_error_code(&r, code, sizeof(code)));
 	mn_response_free(&r);
 	free(env);
 }

@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "b64.h"
 #include "log.h"
 #include "store.h"
 #include "store_pg.h"
+#include "tlog_store.h"
 
 static const struct store_backend *const backends[] = {
 	&store_dir_backend,
@@ -89,6 +91,18 @@ int store_open_log(struct store *st, const char *origin, EVP_PKEY *key)
 struct tlog_store *store_log(struct store *st)
 {
 	return st->backend->log ? st->backend->log(st) : NULL;
+}
+
+void store_audit_head(struct store *st, char hash[65], uint64_t *records)
+{
+	struct tlog_store *ts = store_log(st);
+	uint8_t root[TLOG_HASH_LEN];
+
+	*records = 0;
+	tlog_hash_empty(root);
+	if (ts)
+		tlog_store_head(ts, records, root);
+	meshnet_hex_encode(hash, root, TLOG_HASH_LEN);
 }
 
 int store_write_begin(struct store *st, uint64_t have_revision, store_record_fn apply, void *ctx,

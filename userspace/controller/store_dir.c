@@ -434,23 +434,6 @@ int store_sync(struct store *s)
 	return ret;
 }
 
-void store_audit_head(struct store *s, char hash[65], uint64_t *records)
-{
-	if (s->backend != &store_dir_backend) {
-		if (store_pg_audit_head(s, hash, records))
-			*records = 0;
-		return;
-	}
-	struct store_dir *st = dir_of(s);
-	uint8_t root[TLOG_HASH_LEN];
-
-	*records = 0;
-	tlog_hash_empty(root);
-	if (st->log)
-		tlog_store_head(st->log, records, root);
-	meshnet_hex_encode(hash, root, TLOG_HASH_LEN);
-}
-
 int store_publish_status(struct store *s, const char *json, size_t len)
 {
 	struct store_dir *st;

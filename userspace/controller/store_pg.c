@@ -224,6 +224,19 @@ int pg_run(struct store_pg *st, PGconn *conn, const char *what, const char *sql,
 	return ret;
 }
 
+int pg_run_pooled(struct store_pg *st, const char *what, const char *sql, int n,
+		  const char *const *vals, const int *lens, const int *fmts, PGresult **res)
+{
+	struct pg_slot *slot;
+	int ret = pg_conn_get(st, &slot);
+
+	if (ret)
+		return ret;
+	ret = pg_run(st, slot->conn, what, sql, n, vals, lens, fmts, res);
+	pg_conn_put(st, slot);
+	return ret;
+}
+
 void pg_rollback(PGconn *conn)
 {
 	if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
@@ -1141,20 +1154,14 @@ long store_pg_replay_expire(struct store *s, int64_t now)
 	struct store_pg *st = pg_of(s);
 	char now_s[24];
 	const char *vals[1] = { now_s };
-	struct pg_slot *slot;
 	PGresult *r;
 	long n;
 
 	snprintf(now_s, sizeof(now_s), "%" PRId64, now);
-	if (pg_conn_get(st, &slot))
+	if (pg_run_pooled(st, "expiring nonces",
+			  "DELETE FROM replay_nonces WHERE expires_unix < $1::bigint", 1, vals, NULL,
+			  NULL, &r))
 		return -1;
-	if (pg_run(st, slot->conn, "expiring nonces",
-		"DELETE FROM replay_nonces WHERE expires_unix < $1::bigint", 1, vals, NULL, NULL,
-		&r)) {
-		pg_conn_put(st, slot);
-		return -1;
-	}
-	pg_conn_put(st, slot);
 	n = strtol(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return n;
@@ -1195,33 +1202,14 @@ static int pg_compact(struct store *s, const char *snapshot, size_t len)
 	return ret;
 }
 
-int store_pg_audit_head(struct store *s, char hash[65], uint64_t *records)
-{
-	struct store_pg *st = pg_of(s);
-	uint8_t root[TLOG_HASH_LEN];
-
-	*records = 0;
-	tlog_hash_empty(root);
-	if (st->log)
-		tlog_store_head(st->log, records, root);
-	meshnet_hex_encode(hash, root, TLOG_HASH_LEN);
-	return 0;
-}
-
 /* The v1 chain's head (audit_records), for audit-verify and migrate. */
 int store_pg_chain_head(struct store *s, char hash[65], uint64_t *records)
 {
-	struct store_pg *st = pg_of(s);
-	struct pg_slot *slot;
 	PGresult *r;
-	int ret = pg_conn_get(st, &slot);
+	int ret = pg_run_pooled(pg_of(s), "reading the audit chain head",
+				"SELECT audit_prev, audit_size FROM store_head WHERE id = 1", 0, NULL,
+				NULL, NULL, &r);
 
-	if (ret)
-		return ret;
-	ret = pg_run(st, slot->conn, "reading the audit chain head",
-		  "SELECT audit_prev, audit_size FROM store_head WHERE id = 1", 0, NULL, NULL, NULL,
-		  &r);
-	pg_conn_put(st, slot);
 	if (ret)
 		return ret;
 	snprintf(hash, AUDIT_HASH_HEX, "%s", PQgetvalue(r, 0, 0));

@@ -57,8 +57,6 @@ bool store_pg_available(struct store *st);
 /* Deletes expired replay entries (also done by the listener thread every 30 s). */
 long store_pg_replay_expire(struct store *st, int64_t now);
 
-/* The transparency log's head: its size and root hash (hex); 0 before it is opened. */
-int store_pg_audit_head(struct store *st, char hash[65], uint64_t *records);
 /* The v1 hash chain kept in audit_records (databases from before the tree). */
 int store_pg_chain_head(struct store *st, char hash[65], uint64_t *records);
 

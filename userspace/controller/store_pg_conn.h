@@ -65,6 +65,9 @@ int pg_fail(struct store_pg *st, PGconn *conn, PGresult *r, const char *what);
 /* One statement (text results); *res (or NULL) holds its result on success. */
 int pg_run(struct store_pg *st, PGconn *conn, const char *what, const char *sql, int n,
 	   const char *const *vals, const int *lens, const int *fmts, PGresult **res);
+/* The same on a connection of the pool, checked out for it. */
+int pg_run_pooled(struct store_pg *st, const char *what, const char *sql, int n,
+		  const char *const *vals, const int *lens, const int *fmts, PGresult **res);
 void pg_rollback(PGconn *conn);
 /* COPY ... FROM STDIN in text format: one escaped field, and the copy itself. */
 void pg_copy_text(struct strbuf *sb, const char *s, size_t len);

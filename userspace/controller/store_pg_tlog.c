@@ -273,19 +273,14 @@ static int read_hash(void *ctx, uint64_t index, uint8_t out[TLOG_HASH_LEN])
 	struct store_pg *st = ctx;
 	char idx[24];
 	const char *vals[1] = { idx };
-	struct pg_slot *slot;
 	unsigned char *h;
 	size_t len = 0;
 	PGresult *r;
-	int ret;
 
 	snprintf(idx, sizeof(idx), "%" PRIu64, index);
-	if (pg_conn_get(st, &slot))
-		return -1;
-	ret = pg_run(st, slot->conn, "reading a stored hash",
-		     "SELECT hash FROM tlog_hashes WHERE idx = $1::bigint", 1, vals, NULL, NULL, &r);
-	pg_conn_put(st, slot);
-	if (ret)
+	if (pg_run_pooled(st, "reading a stored hash",
+			  "SELECT hash FROM tlog_hashes WHERE idx = $1::bigint", 1, vals, NULL, NULL,
+			  &r))
 		return -1;
 	h = PQntuples(r) == 1 ? PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &len) :
 	    NULL;
@@ -304,18 +299,12 @@ static int read_record(void *ctx, uint64_t index, struct strbuf *out)
 	struct store_pg *st = ctx;
 	char idx[24];
 	const char *vals[1] = { idx };
-	struct pg_slot *slot;
 	PGresult *r;
-	int ret;
 
 	snprintf(idx, sizeof(idx), "%" PRIu64, index);
-	if (pg_conn_get(st, &slot))
-		return TLOG_ERR_IO;
-	ret = pg_run(st, slot->conn, "reading an audit record",
-		     "SELECT record FROM tlog_records WHERE idx = $1::bigint", 1, vals, NULL, NULL,
-		     &r);
-	pg_conn_put(st, slot);
-	if (ret)
+	if (pg_run_pooled(st, "reading an audit record",
+			  "SELECT record FROM tlog_records WHERE idx = $1::bigint", 1, vals, NULL,
+			  NULL, &r))
 		return TLOG_ERR_IO;
 	if (PQntuples(r) != 1) {
 		PQclear(r);

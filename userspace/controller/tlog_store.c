@@ -464,14 +464,13 @@ static int check_last_checkpoint(struct tlog_store *ts)
 	return 0;
 }
 
-struct tlog_store *tlog_store_open(const char *dir, const char *origin, EVP_PKEY *key)
+/* A store with no descriptors open, its name and key checked (NULL, logged, if bad). */
+static struct tlog_store *store_alloc(const char *dir, const char *origin, EVP_PKEY *key)
 {
 	struct tlog_store *ts = calloc(1, sizeof(*ts));
-	struct tlog_hash_reader r;
 	uint8_t pub[32];
 	size_t pub_len = sizeof(pub);
 	unsigned int k, s;
-	int err;
 
 	if (!ts)
 		return NULL;
@@ -497,6 +496,21 @@ struct tlog_store *tlog_store_open(const char *dir, const char *origin, EVP_PKEY
 	}
 	EVP_PKEY_up_ref(key);
 	ts->key = key;
+	return ts;
+
+err_free:
+	tlog_store_close(ts);
+	return NULL;
+}
+
+struct tlog_store *tlog_store_open(const char *dir, const char *origin, EVP_PKEY *key)
+{
+	struct tlog_store *ts = store_alloc(dir, origin, key);
+	struct tlog_hash_reader r;
+	int err;
+
+	if (!ts)
+		return NULL;
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		log_err("tlog %s: %s", dir, strerror(errno));
 		goto err_free;
@@ -548,42 +562,14 @@ void tlog_store_close(struct tlog_store *ts)
 struct tlog_store *tlog_store_open_source(const struct tlog_store_source *src, const char *origin,
 					  EVP_PKEY *key)
 {
-	struct tlog_store *ts = calloc(1, sizeof(*ts));
-	uint8_t pub[32];
-	size_t pub_len = sizeof(pub);
-	unsigned int k, s;
+	struct tlog_store *ts = store_alloc("(database)", origin, key);
 
 	if (!ts)
 		return NULL;
-	for (k = 0; k < SEG_KINDS; k++) {
-		ts->wr_fd[k] = -1;
-		for (s = 0; s < TLOG_MAX_SEGMENTS; s++)
-			ts->rd_fd[k][s] = -1;
-	}
-	pthread_mutex_init(&ts->lock, NULL);
-	pthread_mutex_init(&ts->head_lock, NULL);
-	strbuf_init(&ts->checkpoint);
 	ts->external = true;
 	ts->src = *src;
-	snprintf(ts->dir, sizeof(ts->dir), "(database)");
-	if (strlen(origin) > TLOG_ORIGIN_MAX || !tlog_note_name_valid(origin)) {
-		log_err("tlog: bad log name '%s'", origin);
-		goto err_free;
-	}
-	strcpy(ts->origin, origin);
-	if (EVP_PKEY_get_raw_public_key(key, pub, &pub_len) != 1 ||
-	    tlog_verifier_from_pub(&ts->self, origin, pub)) {
-		log_err("tlog %s: the signing key is not an Ed25519 key", origin);
-		goto err_free;
-	}
-	EVP_PKEY_up_ref(key);
-	ts->key = key;
 	tlog_hash_empty(ts->committed_root);
 	return ts;
-
-err_free:
-	tlog_store_close(ts);
-	return NULL;
 }
 
 int tlog_store_publish(struct tlog_store *ts, uint64_t size, const uint8_t root[TLOG_HASH_LEN],
