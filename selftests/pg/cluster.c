@@ -133,7 +133,8 @@ int cluster_start(struct cluster *cl, int i, const char *const *extra)
 	const char *argv[64];
 	int argc = 0;
 
-	cl->c[i].port = mn_free_port();
+	if (!cl->c[i].keep_port || !cl->c[i].port)
+		cl->c[i].port = mn_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", cl->c[i].port);
 	argv[argc++] = cl->bin;
 	argv[argc++] = "--listen";

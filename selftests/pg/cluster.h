@@ -10,6 +10,7 @@
 #define MESHNET_CLUSTER_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,6 +23,7 @@
 
 struct controller_proc {
 	uint16_t port;
+	bool keep_port;		/* restarted on the same port (clients keep their URL list) */
 	pid_t pid;
 	char state[PATH_MAX];
 	char log[PATH_MAX];

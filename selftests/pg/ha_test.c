@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include "kselftest_harness.h"
 
 #include "cluster.h"
+#include "../../userspace/agent/http.h"
 #include "fileio.h"
 #include "tlog/checkpoint.h"
 #include "tlog/merkle.h"
@@ -194,7 +196,7 @@ TEST_F_TIMEOUT(ha, migration_keeps_every_node_verdict_and_the_audit_chain, 180)
 	EXPECT_NE(NULL, strstr(out, "--key"));
 	snprintf(args, sizeof(args), "audit-verify '%s' --key %s/controller.pub", self->url,
 		 cl->c[0].state);
-	ASSERT_EQ(0, cluster_run(cl, args, out, sizeof(out)));
+	ASSERT_EQ(0, cluster_run(cl, args, out, sizeof(out))) TH_LOG("%s", out);
 	p = strstr(out, "OK, ");
 	ASSERT_NE(NULL, p);
 	snprintf(db_count, sizeof(db_count), "%.*s", (int)strcspn(p + 4, " "), p + 4);
@@ -735,15 +737,22 @@ TEST_F_TIMEOUT(ha, two_controllers_racing_to_rotate_make_one_epoch_per_id, 300)
 		EXPECT_EQ(n, dr);
 	}
 	free(v);
-	/* Both controllers serve the newest epoch. */
+	/* Both controllers serve the newest epoch (once the last NOTIFY was replayed). */
 	for (i = 0; i < 2; i++) {
 		struct mn_response resp;
 		char want[32];
+		int64_t t1 = ms_now();
+		bool seen = false;
 
-		ASSERT_EQ(0, mn_do(cl->c[i].port, "GET", "/v1/epoch", "", NULL, &resp));
 		snprintf(want, sizeof(want), "\"id\":%d", before + r[0].ok + r[1].ok);
-		EXPECT_NE(NULL, resp.body ? strstr(resp.body, want) : NULL);
-		mn_response_free(&resp);
+		while (!seen && ms_now() - t1 < 10000) {
+			ASSERT_EQ(0, mn_do(cl->c[i].port, "GET", "/v1/epoch", "", NULL, &resp));
+			seen = resp.body && strstr(resp.body, want);
+			mn_response_free(&resp);
+			if (!seen)
+				usleep(20 * 1000);
+		}
+		EXPECT_TRUE(seen) TH_LOG("controller %d does not serve epoch %s", i, want);
 	}
 }
 
@@ -922,6 +931,122 @@ TEST_F_TIMEOUT(ha, quarantine_during_a_failover_reaches_every_node, 180)
 	TH_LOG("quarantine during a failover: all %d nodes saw it, the last %lld ms after it was "
 	       "submitted (%d had moved off the killed controller)", FAILOVER_NODES - 1,
 	       (long long)worst, w[0].moved + w[1].moved + w[2].moved + w[3].moved + w[5].moved);
+}
+
+/*
+ * The agent's own client (userspace/agent/http.c, ctl_urls.c: what
+ * meshnet-agent runs with CONTROLLER_URLS) against three real controllers:
+ * the controller it long-polls is killed (-9) each round while a change is
+ * made through another; it moves on by itself and the next statement
+ * continues from the revision it holds (a delta based on it: nothing lost),
+ * always newer (nothing applied twice).
+ */
+struct killer {
+	struct cluster *cl;
+	int victim, via, node;
+	double score;
+	int status;		/* of the change */
+};
+
+static void *killer_main(void *arg)
+{
+	struct killer *k = arg;
+	struct mn_response r;
+
+	usleep(300 * 1000);	/* the agent is parked in its long-poll */
+	cluster_stop(k->cl, k->victim, SIGKILL);
+	k->status = cluster_submit(k->cl, k->via, k->node, k->score, &r) ? -1 : r.status;
+	mn_response_free(&r);
+	return NULL;
+}
+
+static int port_index(struct cluster *cl, const char *url)
+{
+	const char *colon = strrchr(url, ':');
+	int i;
+
+	for (i = 0; colon && i < 3; i++)
+		if (atoi(colon + 1) == cl->c[i].port)
+			return i;
+	return -1;
+}
+
+#define AGENT_ROUNDS 6
+
+TEST_F_TIMEOUT(ha, agent_fails_over_without_losing_or_reapplying_a_revision, 240)
+{
+	struct cluster *cl = &self->cl;
+	struct agent_http h;
+	struct agent_http_reply reply;
+	struct mn_response r;
+	atomic_bool stop = false;
+	char urls[256], q[96], err[512];
+	uint64_t held = 0;
+	int i, round, moved = 0;
+
+	ASSERT_EQ(0, start_cluster(NULL, cl, self->url, 3, SHARE_NODES));
+	for (i = 0; i < 3; i++)
+		cl->c[i].keep_port = true;	/* the agent's CONTROLLER_URLS stay valid */
+	for (i = 0; i < SHARE_NODES; i++) {
+		ASSERT_EQ(0, cluster_submit(cl, i % 3, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	ASSERT_LE(0, wait_membership(cl, 0, 0, SHARE_NODES - 1, "ALLOWED", 20000));
+	snprintf(urls, sizeof(urls), "http://127.0.0.1:%u,http://127.0.0.1:%u,http://127.0.0.1:%u",
+		 cl->c[0].port, cl->c[1].port, cl->c[2].port);
+	ASSERT_EQ(0, agent_http_global_init());
+	ASSERT_EQ(0, agent_http_init(&h, cl->keys[0], cl->ids[0], urls, NULL, &stop));
+	/* The first statement: a snapshot. */
+	ASSERT_EQ(0, agent_http_request(&h, "GET", "/v1/config/node-0000?rev=0", NULL, 10, &reply,
+					err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(200, reply.status);
+	held = strtoull(reply.revision, NULL, 10);
+	agent_http_reply_free(&reply);
+	ASSERT_LT(0, held);
+	for (round = 0; round < AGENT_ROUNDS; round++) {
+		int victim = port_index(cl, agent_http_url(&h)), now_at;
+		struct killer k = { .cl = cl, .victim = victim, .via = (victim + 1) % 3,
+				    .node = 1 + round % (SHARE_NODES - 1),
+				    .score = round < SHARE_NODES - 1 ? 0.2 : 0.9 };
+		pthread_t t;
+		const char *base;
+		uint64_t rev;
+		int64_t t_end;
+
+		ASSERT_LE(0, victim);
+		ASSERT_EQ(0, pthread_create(&t, NULL, killer_main, &k));
+		snprintf(q, sizeof(q), "/v1/config/node-0000?rev=%llu&wait=20",
+			 (unsigned long long)held);
+		/* nothing new yet, or the controller died: ask again (as the agent does) */
+		t_end = ms_now() + 60000;
+		do {
+			agent_http_reply_free(&reply);
+			memset(&reply, 0, sizeof(reply));
+			if (agent_http_request(&h, "GET", q, NULL, 30, &reply, err, sizeof(err)))
+				reply.status = 0;
+		} while ((reply.status == 204 || reply.status == 0) && ms_now() < t_end);
+		pthread_join(t, NULL);
+		ASSERT_EQ(200, reply.status) TH_LOG("round %d: %ld %s (the change through %d: %d)",
+						     round, reply.status, err, k.via, k.status);
+		rev = strtoull(reply.revision, NULL, 10);
+		base = reply.body ? strstr(reply.body, "\"base_revision\":") : NULL;
+		now_at = port_index(cl, agent_http_url(&h));
+		moved += now_at != victim;
+		EXPECT_NE(victim, now_at);	/* it moved off the dead one by itself */
+		EXPECT_LT(held, rev);		/* never the same or an older revision again */
+		/* a delta from exactly the held revision: nothing in between was lost */
+		ASSERT_NE(NULL, base) TH_LOG("round %d: not a delta: %.200s", round, reply.body);
+		EXPECT_EQ(held, strtoull(base + 16, NULL, 10));
+		TH_LOG("round %d: controller %d killed; revision %llu -> %llu from controller %d",
+		       round, victim, (unsigned long long)held, (unsigned long long)rev, now_at);
+		held = rev;
+		agent_http_reply_free(&reply);
+		memset(&reply, 0, sizeof(reply));
+		ASSERT_EQ(0, cluster_start(cl, victim, NULL));
+	}
+	EXPECT_EQ(AGENT_ROUNDS, moved);
+	agent_http_free(&h);
+	agent_http_global_cleanup();
 }
 
 TEST_HARNESS_MAIN

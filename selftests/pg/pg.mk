@@ -11,8 +11,10 @@ $(eval $(call program,store-pg-test,selftests/pg/store_pg_test.c selftests/pg/pg
 	$(STORE_SRCS),$(PG_TEST_LIBS)))
 
 # Several real meshnetd on one database (selftests/pg/cluster.c spawns them).
+# (and the agent's own HTTP client failing over between them: agent/http.c, ctl_urls.c)
 $(eval $(call program,controller-ha-test,selftests/pg/ha_test.c selftests/pg/cluster.c \
-	selftests/pg/pgtest.c selftests/controller/client.c,$(PG_TEST_LIBS)))
+	selftests/pg/pgtest.c selftests/controller/client.c userspace/agent/http.c \
+	userspace/agent/ctl_urls.c,$(PG_TEST_LIBS) $(shell pkg-config --libs libcurl)))
 
 .PHONY: store-pg controller-ha
 store-pg: $(BUILD)/san/store-pg-test
