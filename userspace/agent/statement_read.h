@@ -66,6 +66,16 @@ int agent_statement_read(const struct agent_http_reply *reply,
 			 char *why, size_t whylen);
 
 /*
+ * The same for a reply whose statement signature the caller has already
+ * verified (meshnet_statement_verify): every check and read but that one.
+ * For the fuzzer (selftests/fuzz-user/fuzz_statement.c), which cannot sign
+ * each of its inputs at fuzzing speed; the agent uses agent_statement_read.
+ */
+int agent_statement_read_verified(const struct agent_http_reply *reply,
+				  const struct agent_statement_ctx *sc, struct agent_statement *st,
+				  char *why, size_t whylen);
+
+/*
  * The PSK of the pair (own, peer) in group mode, from out->group_key:
  * lib/group_psk.c. 0 or -1.
  */

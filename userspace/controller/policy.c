@@ -327,11 +327,12 @@ static void kw_group_field(struct parser *ps, int argc, char **argv)
 			add_error(ps->errs, ps->line, kw, "more than %d tags", POLICY_MAX_TAGS);
 			return;
 		}
-		for (i = 2; i < argc; i++) {
+		/* all or nothing: a refused line leaves no tag behind for a second one to add to */
+		for (i = 2; i < argc; i++)
 			if (!want_name(ps, kw, "tag", argv[i]))
 				return;
+		for (i = 2; i < argc; i++)
 			strcpy(g->tags[g->n_tags++], argv[i]);
-		}
 		g->match_line = ps->line;
 	} else if (!strcmp(kw, "self-reports")) {
 		if (!once(ps, &ps->seen_self, kw) ||

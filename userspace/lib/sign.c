@@ -131,6 +131,26 @@ static int ed25519_sign(EVP_PKEY *key, const char *msg, size_t len,
 	     EVP_DigestSign(ctx, sig, &sig_len, (const uint8_t *)msg, len) == 1 &&
 	     sig_len == MESHNET_ED25519_SIG_LEN;
 	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		ERR_clear_error();
+	return ok ? 0 : -1;
+}
+
+/*
+ * 0 if sig is pub's Ed25519 signature of msg. A fresh context per call:
+ * OpenSSL 3.2 and later finalise one after a one-shot verify.
+ */
+static int ed25519_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len,
+			  const uint8_t sig[MESHNET_ED25519_SIG_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
+	     EVP_DigestVerify(ctx, sig, MESHNET_ED25519_SIG_LEN, msg, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		ERR_clear_error();
 	return ok ? 0 : -1;
 }
 
@@ -167,11 +187,9 @@ meshnet_verify_request(EVP_PKEY *pub, const char *audience, const char *method,
 		       int64_t now, int64_t skew_seconds)
 {
 	uint8_t sig[MESHNET_ED25519_SIG_LEN];
-	EVP_MD_CTX *ctx;
 	char msg[4096];
 	int64_t ts;
 	long len;
-	int ok;
 
 	if (!pub || !audience || !method || !path_query || !timestamp || !nonce ||
 	    !signature_b64)
@@ -186,14 +204,8 @@ meshnet_verify_request(EVP_PKEY *pub, const char *audience, const char *method,
 				     timestamp, nonce, body, body_len);
 	if (len < 0)
 		return MESHNET_VERIFY_MALFORMED;
-	ctx = EVP_MD_CTX_new();
-	ok = ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
-	     EVP_DigestVerify(ctx, sig, sizeof(sig), (const uint8_t *)msg, (size_t)len) == 1;
-	EVP_MD_CTX_free(ctx);
-	if (!ok) {
-		ERR_clear_error();
+	if (ed25519_verify(pub, (const uint8_t *)msg, (size_t)len, sig))
 		return MESHNET_VERIFY_BAD_SIGNATURE;
-	}
 	return MESHNET_VERIFY_OK;
 }
 
@@ -233,20 +245,14 @@ int meshnet_ed25519_sign_domain(EVP_PKEY *key, const char *domain, const void *m
 int meshnet_ed25519_verify_domain(EVP_PKEY *pub, const char *domain, const void *msg,
 				  size_t len, const uint8_t sig[MESHNET_ED25519_SIG_LEN])
 {
-	EVP_MD_CTX *ctx;
 	size_t n;
 	uint8_t *buf;
-	int ok = 0;
+	int ret;
 
 	if (!pub)
 		return -1;
 	buf = domain_message(domain, msg, len, &n);
-	ctx = EVP_MD_CTX_new();
-	if (buf && ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1)
-		ok = EVP_DigestVerify(ctx, sig, MESHNET_ED25519_SIG_LEN, buf, n) == 1;
-	if (!ok)
-		ERR_clear_error();
-	EVP_MD_CTX_free(ctx);
+	ret = buf ? ed25519_verify(pub, buf, n, sig) : -1;
 	free(buf);
-	return ok ? 0 : -1;
+	return ret;
 }

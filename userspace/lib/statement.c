@@ -4,67 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-
 #include "b64.h"
 #include "jsonutil.h"
 #include "sign.h"
 #include "statement.h"
 
-#define CONTEXT_LEN (sizeof(MESHNET_STATEMENT_CONTEXT) - 1)
-
-/* "meshnet-statement-v2\n" || body in one buffer (Ed25519 is one-shot). */
-static uint8_t *signed_message(const void *body, size_t len)
-{
-	uint8_t *msg = malloc(CONTEXT_LEN + len + 1);
-
-	if (!msg)
-		return NULL;
-	memcpy(msg, MESHNET_STATEMENT_CONTEXT, CONTEXT_LEN);
-	memcpy(msg + CONTEXT_LEN, body, len);
-	return msg;
-}
-
+/* Ed25519 over "meshnet-statement-v2\n" || body: lib/sign.c's domain signatures. */
 int meshnet_statement_sign(EVP_PKEY *key, const void *body, size_t len,
 			   char sig_b64[MESHNET_STATEMENT_SIG_B64_LEN + 1])
 {
-	uint8_t sig[MESHNET_ED25519_SIG_LEN], *msg = signed_message(body, len);
-	size_t sig_len = sizeof(sig);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok;
+	uint8_t sig[MESHNET_ED25519_SIG_LEN];
 
-	ok = msg && ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
-	     EVP_DigestSign(ctx, sig, &sig_len, msg, CONTEXT_LEN + len) == 1 &&
-	     sig_len == sizeof(sig);
-	EVP_MD_CTX_free(ctx);
-	free(msg);
-	if (!ok) {
-		ERR_clear_error();
+	if (meshnet_ed25519_sign_domain(key, MESHNET_STATEMENT_CONTEXT, body, len, sig))
 		return -1;
-	}
 	meshnet_b64_encode(sig_b64, sig, sizeof(sig));
 	return 0;
 }
 
 int meshnet_statement_verify(EVP_PKEY *pub, const void *body, size_t len, const char *sig_b64)
 {
-	uint8_t sig[MESHNET_ED25519_SIG_LEN], *msg;
-	EVP_MD_CTX *ctx;
-	int ok;
+	uint8_t sig[MESHNET_ED25519_SIG_LEN];
 
 	if (!pub || !sig_b64 || strlen(sig_b64) != MESHNET_STATEMENT_SIG_B64_LEN ||
 	    meshnet_b64_decode_exact(sig, sizeof(sig), sig_b64))
 		return -1;
-	msg = signed_message(body, len);
-	ctx = EVP_MD_CTX_new();
-	ok = msg && ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
-	     EVP_DigestVerify(ctx, sig, sizeof(sig), msg, CONTEXT_LEN + len) == 1;
-	EVP_MD_CTX_free(ctx);
-	free(msg);
-	if (!ok)
-		ERR_clear_error();
-	return ok ? 0 : -1;
+	return meshnet_ed25519_verify_domain(pub, MESHNET_STATEMENT_CONTEXT, body, len, sig);
 }
 
 static int refuse(char *why, size_t why_len, const char *fmt, ...)
@@ -190,20 +154,14 @@ static int check_fields(struct json_object *root, const struct meshnet_statement
 	return 0;
 }
 
-int meshnet_statement_check(EVP_PKEY *pub, const char *body, size_t len, const char *sig_b64,
-			    const struct meshnet_statement_expect *exp,
-			    struct meshnet_statement_info *info, char *why, size_t why_len)
+int meshnet_statement_check_body(const char *body, size_t len,
+				 const struct meshnet_statement_expect *exp,
+				 struct meshnet_statement_info *info, char *why, size_t why_len)
 {
 	struct json_object *root;
 	int ret;
 
 	memset(info, 0, sizeof(*info));
-	if (!sig_b64)
-		return refuse(why, why_len, "the reply carries no %s header",
-			      MESHNET_HDR_STATEMENT_SIGNATURE);
-	if (meshnet_statement_verify(pub, body, len, sig_b64))
-		return refuse(why, why_len,
-			      "the statement's signature does not verify with the controller key");
 	root = meshnet_json_parse_strict(body, len);
 	if (!root)
 		return refuse(why, why_len, "the statement is not well-formed JSON");
@@ -212,4 +170,18 @@ int meshnet_statement_check(EVP_PKEY *pub, const char *body, size_t len, const c
 	if (ret)
 		memset(info, 0, sizeof(*info));
 	return ret;
+}
+
+int meshnet_statement_check(EVP_PKEY *pub, const char *body, size_t len, const char *sig_b64,
+			    const struct meshnet_statement_expect *exp,
+			    struct meshnet_statement_info *info, char *why, size_t why_len)
+{
+	memset(info, 0, sizeof(*info));
+	if (!sig_b64)
+		return refuse(why, why_len, "the reply carries no %s header",
+			      MESHNET_HDR_STATEMENT_SIGNATURE);
+	if (meshnet_statement_verify(pub, body, len, sig_b64))
+		return refuse(why, why_len,
+			      "the statement's signature does not verify with the controller key");
+	return meshnet_statement_check_body(body, len, exp, info, why, why_len);
 }

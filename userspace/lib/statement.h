@@ -67,4 +67,12 @@ int meshnet_statement_check(EVP_PKEY *pub, const char *body, size_t len, const c
 			    const struct meshnet_statement_expect *exp,
 			    struct meshnet_statement_info *info, char *why, size_t why_len);
 
+/*
+ * The same checks but the signature's: for a body whose signature the
+ * caller has verified (meshnet_statement_verify), and for the fuzzer.
+ */
+int meshnet_statement_check_body(const char *body, size_t len,
+				 const struct meshnet_statement_expect *exp,
+				 struct meshnet_statement_info *info, char *why, size_t why_len);
+
 #endif

@@ -79,19 +79,26 @@ void strbuf_json_string(struct strbuf *sb, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	strbuf_append(sb, "\"", 1);
-	for (; *p; p++) {
+	while (*p) {
+		const unsigned char *run = p;
 		char esc[8];
 
+		/* the characters that need no escape, appended in one piece */
+		while (*p && *p != '"' && *p != '\\' && *p >= 0x20)
+			p++;
+		if (p > run)
+			strbuf_append(sb, (const char *)run, (size_t)(p - run));
+		if (!*p)
+			break;
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*p;
 			strbuf_append(sb, esc, 2);
-		} else if (*p < 0x20) {
+		} else {
 			snprintf(esc, sizeof(esc), "\\u%04x", *p);
 			strbuf_append(sb, esc, 6);
-		} else {
-			strbuf_append(sb, (const char *)p, 1);
 		}
+		p++;
 	}
 	strbuf_append(sb, "\"", 1);
 }
