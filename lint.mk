@@ -35,3 +35,18 @@ lint-scan-build: harness
 	@scan-build --status-bugs -o $(BUILD)/scan-report --use-cc=clang \
 		$(MAKE) -s BUILD=$(BUILD)/scan userspace
 	@echo "lint-scan-build: clean"
+
+# make lint-analyzer: gcc -fanalyzer over userspace (not in make lint: see
+# docs/security.md "Static analysis" for what it found). ANALYZER_SRCS= to narrow.
+ANALYZER_SRCS ?= $(USER_SRCS)
+.PHONY: lint-analyzer
+lint-analyzer: harness
+	@mkdir -p $(BUILD)/lint
+	@: >$(BUILD)/lint/analyzer.log
+	@for f in $(ANALYZER_SRCS); do \
+		$(CC) $(CFLAGS_REL) -I$(BUILD)/gen -fanalyzer -c -o /dev/null $$f \
+			>>$(BUILD)/lint/analyzer.log 2>&1 || echo "$$f: did not compile" >>$(BUILD)/lint/analyzer.log; \
+	done
+	@if grep -E 'warning:|error:|did not compile' $(BUILD)/lint/analyzer.log; then \
+		echo "lint-analyzer: findings above ($(BUILD)/lint/analyzer.log)"; exit 1; fi
+	@echo "lint-analyzer: clean"

@@ -37,7 +37,6 @@ torture: $(BUILD)/san/controller-torture-test $(BUILD)/san/meshnetd
 	TORTURE_ROUNDS=$${TORTURE_ROUNDS:-200} TORTURE_RESULT=$(BUILD)/bench/torture.txt \
 		sh scripts/run-suite.sh $(RESULTS) torture $(BUILD)/san/controller-torture-test
 	@cat $(BUILD)/bench/torture.txt
-soak: torture
 
 HOST_SUITES += controller-unit controller-api controller-hostile controller-torture
 

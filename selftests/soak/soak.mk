@@ -14,3 +14,23 @@ soak-controller: $(BUILD)/meshnet-soak $(BUILD)/meshnetd
 	@mkdir -p $(BUILD)/bench
 	nice -n 5 $(BUILD)/meshnet-soak $(BUILD)/meshnetd $(BUILD)/bench/soak.txt \
 		$(SOAK_SECONDS) $(SOAK_NODES); rc=$$?; cat $(BUILD)/bench/soak.txt; exit $$rc
+
+# make agent-torture: AGENT_TORTURE_ROUNDS (50) kill -9 of meshnet-agent during
+# applies, in the stock guest (selftests/e2e/agent-torture.vmsuite; make
+# check runs the same suite with 8 rounds). Log: build/bench/agent-torture.log,
+# figures: build/bench/agent-torture.txt.
+AGENT_TORTURE_ROUNDS ?= 50
+
+.PHONY: agent-torture soak
+agent-torture: all vm-bins
+	@mkdir -p $(BUILD)/bench
+	set -o pipefail; VM_BINS="$(VM_BINS)" KVER="$(KVER)" CACHE="$(CACHE)" \
+		bash $(TOP)/vm-test/run-vm.sh --name agent-torture --timeout 3600 \
+		--run "cd /opt/meshnet/selftests/e2e && AGENT_TORTURE_ROUNDS=$(AGENT_TORTURE_ROUNDS) sh agent-torture.vmsuite" \
+		| tee $(BUILD)/bench/agent-torture.log; rc=$$?; \
+		grep -E '^(ok|not ok|# agent-torture|# recovery|# c -> a|# a.s module dropped|# Totals)' \
+			$(BUILD)/bench/agent-torture.log >$(BUILD)/bench/agent-torture.txt; \
+		cat $(BUILD)/bench/agent-torture.txt; exit $$rc
+
+# the long runs of issue 15: meshnetd under load, kill -9 of meshnetd, of the agent
+soak: soak-controller torture agent-torture
