@@ -174,6 +174,37 @@ static int admin(const char *method, const char *target, struct mn_response *r)
 	return mn_do(port, method, target, "Authorization: Bearer " TOKEN "\r\n", "", r);
 }
 
+/* A counter or gauge of GET /metrics (the line "name value"); -1 if absent. */
+static long long metric(const char *name)
+{
+	struct mn_response r;
+	long long v = -1;
+	char *p;
+
+	if (mn_do(port, "GET", "/metrics", "", NULL, &r) || r.status != 200) {
+		mn_response_free(&r);
+		return -1;
+	}
+	for (p = strstr(r.body, name); p; p = strstr(p + 1, name))
+		if ((p == r.body || p[-1] == '\n') && p[strlen(name)] == ' ')
+			break;
+	if (p)
+		v = strtoll(p + strlen(name) + 1, NULL, 10);
+	mn_response_free(&r);
+	return v;
+}
+
+/* The server's own count of connections it cut, by cause. */
+static void print_cuts(FILE *out)
+{
+	fprintf(out, "connections cut by meshnetd: deadline %lld, per-address quota %lld, "
+		"capacity %lld; long-poll waiters %lld",
+		metric("meshnet_http_connections_cut_total{cause=\"deadline\"}"),
+		metric("meshnet_http_connections_cut_total{cause=\"per_ip\"}"),
+		metric("meshnet_http_connections_cut_total{cause=\"capacity\"}"),
+		metric("meshnet_longpoll_waiters"));
+}
+
 static int write_nodes_file(void)
 {
 	char path[128];
@@ -940,15 +971,20 @@ int main(int argc, char **argv)
 	t_end = t_start + seconds;
 	for (next_sample = t_start + 60; next_sample < t_end; next_sample += 60) {
 		run_loop(next_sample);
-		fprintf(out, "soak at %4.0f s: RSS %ld KiB, %ld open fds; honest errors %lu\n",
+		fprintf(out, "soak at %4.0f s: RSS %ld KiB, %ld open fds; honest errors %lu; ",
 			now_s() - t_start, mn_proc_rss_kib(server_pid), mn_proc_fds(server_pid),
 			honest.errors);
+		print_cuts(out);
+		fputc('\n', out);
 		fflush(out);
 	}
 	run_loop(t_end);
 	rss1 = mn_proc_rss_kib(server_pid);
 	fds1 = mn_proc_fds(server_pid);
 	cpu1 = mn_proc_cpu_s(server_pid);
+	fputs("soak end: ", out);
+	print_cuts(out);
+	fputc('\n', out);
 	atomic_store(&stop, true);
 	pthread_join(ht, NULL);
 	pthread_join(hh, NULL);
