@@ -55,6 +55,8 @@ $(eval $(call fuzz_target,fuzz_bench_cmd,userspace/agent/bench.c userspace/agent
 $(eval $(call fuzz_target,fuzz_agent_config,userspace/agent/options.c userspace/agent/ctl_urls.c))
 $(eval $(call fuzz_target,fuzz_statement,userspace/agent/statement_read.c))
 $(eval $(call fuzz_target,fuzz_attestation,))
+# ack_parse is static: fuzz_ack.c includes routes/ack.c, so link the rest
+$(eval $(call fuzz_target,fuzz_ack,$(filter-out %/routes/ack.c,$(FUZZ_CONTROLLER_SRCS))))
 $(eval $(call fuzz_target,fuzz_policy,userspace/controller/policy.c userspace/controller/membership.c))
 
 .PHONY: fuzz-bins fuzz-smoke fuzz
