@@ -17,7 +17,7 @@ soak-controller: $(BUILD)/meshnet-soak $(BUILD)/meshnetd
 
 # make agent-torture: AGENT_TORTURE_ROUNDS (50) kill -9 of meshnet-agent during
 # applies, in the stock guest (selftests/e2e/agent-torture.vmsuite; make
-# check runs the same suite with 4 rounds). Log: build/bench/agent-torture.log,
+# check runs the same suite with 3 rounds). Log: build/bench/agent-torture.log,
 # figures: build/bench/agent-torture.txt.
 AGENT_TORTURE_ROUNDS ?= 50
 
