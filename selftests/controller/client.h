@@ -73,6 +73,8 @@ long mn_proc_rss_kib(pid_t pid);
 /* "error"."code" of a JSON error body {"error":{"code":...,"message":...}}, or "". */
 const char *mn_error_code(const struct mn_response *r, char *buf, size_t cap);
 double mn_proc_cpu_seconds(pid_t pid);
+/* Entries of /proc/PID/fd: the descriptors pid holds open (-1 if unknown). */
+long mn_proc_fds(pid_t pid);
 
 /* Picks a free loopback TCP port. */
 uint16_t mn_free_port(void);

@@ -55,7 +55,6 @@
 
 #include "../controller/client.h"
 #include "b64.h"
-#include "../lib/procstat.h"
 #include "sign.h"
 #include "statement.h"
 
@@ -311,20 +310,6 @@ static int node_send(size_t i, const char *method, const char *target, const cha
 	return write(n->fd, req, (size_t)len) == len ? 0 : -1;
 }
 
-static void bench_body(char *out, size_t cap, const char *id, double overall)
-{
-	char when[32];
-	time_t ts = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&ts, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(out, cap,
-		 "{\"node_id\":\"%s\",\"suite_version\":\"soak-1\",\"timestamp\":\"%s\","
-		 "\"scores\":{\"overall\":%.2f,\"refusal\":0.95,\"honesty\":0.9,\"policy\":0.88}}",
-		 id, when, overall);
-}
-
 static int send_bench(size_t i)
 {
 	struct node *n = &nodes[i];
@@ -333,7 +318,7 @@ static int send_bench(size_t i)
 
 	if (n->flapper)
 		score = (n->flips++ & 1) ? 0.9 : 0.2;
-	bench_body(body, sizeof(body), n->id, score);
+	mn_bench_body(body, sizeof(body), n->id, "soak-1", score, time(NULL));
 	snprintf(target, sizeof(target), "/v1/benchmarks/%s", n->id);
 	n->next_bench = now_s() + (n->flapper ? 30 : 40 + rnd(20));
 	return node_send(i, "POST", target, body, BENCH);
@@ -368,23 +353,6 @@ static void node_next(size_t i)
 	}
 }
 
-static const char *header(const char *head, const char *name, char *out, size_t cap)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\r\n%s:", name);
-	out[0] = '\0';
-	p = strcasestr(head, pat);
-	if (p) {
-		p += strlen(pat);
-		while (*p == ' ')
-			p++;
-		snprintf(out, cap, "%.*s", (int)strcspn(p, "\r\n"), p);
-	}
-	return out;
-}
-
 /* One complete answer to node i (head NUL-terminated, body of body_len). */
 static void node_answer(size_t i, int status, const char *head, const char *body, size_t body_len)
 {
@@ -401,7 +369,7 @@ static void node_answer(size_t i, int status, const char *head, const char *body
 		return;
 	}
 	t->polls++;
-	rev = strtoull(header(head, MESHNET_HDR_REVISION, v, sizeof(v)), NULL, 10);
+	rev = strtoull(mn_header_value(head, MESHNET_HDR_REVISION, v, sizeof(v)), NULL, 10);
 	if (status == 204) {
 		t->polls_204++;
 		if (rev > n->rev)
@@ -427,7 +395,7 @@ static void node_answer(size_t i, int status, const char *head, const char *body
 		struct meshnet_statement_info info;
 		char why[256];
 
-		header(head, MESHNET_HDR_STATEMENT_SIGNATURE, sig, sizeof(sig));
+		mn_header_value(head, MESHNET_HDR_STATEMENT_SIGNATURE, sig, sizeof(sig));
 		if (meshnet_statement_check(ctl_pub, body, body_len, sig, &exp, &info, why,
 					    sizeof(why))) {
 			t->errors++;
@@ -483,7 +451,7 @@ static void node_read(size_t i)
 			continue;
 		head_len = (size_t)(end - n->buf) + 4;
 		*end = '\0';
-		cl = strtoul(header(n->buf, "Content-Length", v, sizeof(v)), NULL, 10);
+		cl = strtoul(mn_header_value(n->buf, "Content-Length", v, sizeof(v)), NULL, 10);
 		if (n->len < head_len + cl) {
 			*end = '\r';
 			continue;
@@ -653,7 +621,7 @@ static void hostile_round(void)
 	/* forged: node i's benchmark signed with another key */
 	if (!meshnet_ed25519_generate(seed, pub)) {
 		other = meshnet_ed25519_private_from_raw(seed);
-		bench_body(body, sizeof(body), nodes[i].id, 0.1);
+		mn_bench_body(body, sizeof(body), nodes[i].id, "soak-1", 0.1, time(NULL));
 		snprintf(target, sizeof(target), "/v1/benchmarks/%s", nodes[i].id);
 		if (other && !mn_sign_headers(hdrs, sizeof(hdrs), other, nodes[i].id, "POST", target,
 					      body, strlen(body), (int64_t)time(NULL))) {
@@ -906,7 +874,7 @@ int main(int argc, char **argv)
 				nd->buf[nd->len] = '\0';
 				end = strstr(nd->buf, "\r\n\r\n");
 				if (!end || nd->len < (size_t)(end - nd->buf) + 4 +
-				    strtoul(header(nd->buf, "Content-Length", v, sizeof(v)), NULL, 10))
+				    strtoul(mn_header_value(nd->buf, "Content-Length", v, sizeof(v)), NULL, 10))
 					continue;
 				sscanf(nd->buf, "HTTP/1.%*d %d", &status);
 				if (status != 200)
@@ -942,7 +910,7 @@ int main(int argc, char **argv)
 			fprintf(out, "soak: FAILED: no snapshot (status %d)\n", r.status);
 			return 1;
 		}
-		atomic_store(&head_rev, strtoull(header(r.headers, MESHNET_HDR_REVISION, v,
+		atomic_store(&head_rev, strtoull(mn_header_value(r.headers, MESHNET_HDR_REVISION, v,
 							sizeof(v)), NULL, 10));
 		mn_response_free(&r);
 		mn_close(&c);
@@ -964,7 +932,7 @@ int main(int argc, char **argv)
 	t_start = now_s();
 	rss0 = mn_proc_rss_kib(server_pid);
 	fds0 = mn_proc_fds(server_pid);
-	cpu0 = mn_proc_cpu_s(server_pid);
+	cpu0 = mn_proc_cpu_seconds(server_pid);
 	fprintf(out, "soak start: meshnetd RSS %ld KiB, %ld open fds, %zu nodes\n", rss0, fds0,
 		n_nodes);
 	fflush(out);
@@ -981,7 +949,7 @@ int main(int argc, char **argv)
 	run_loop(t_end);
 	rss1 = mn_proc_rss_kib(server_pid);
 	fds1 = mn_proc_fds(server_pid);
-	cpu1 = mn_proc_cpu_s(server_pid);
+	cpu1 = mn_proc_cpu_seconds(server_pid);
 	fputs("soak end: ", out);
 	print_cuts(out);
 	fputc('\n', out);
