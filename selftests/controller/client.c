@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -346,6 +347,24 @@ long mn_proc_rss_kib(pid_t pid)
 			kib = strtol(line + 6, NULL, 10);
 	fclose(f);
 	return kib;
+}
+
+EVP_PKEY *mn_controller_pub(const char *state_dir)
+{
+	char path[PATH_MAX], text[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/controller.pub", state_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	if (!fgets(text, sizeof(text), f)) {
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	text[strcspn(text, "\n")] = '\0';
+	return meshnet_ed25519_public_from_b64(text);
 }
 
 long mn_proc_fds(pid_t pid)

@@ -73,6 +73,8 @@ long mn_proc_rss_kib(pid_t pid);
 /* "error"."code" of a JSON error body {"error":{"code":...,"message":...}}, or "". */
 const char *mn_error_code(const struct mn_response *r, char *buf, size_t cap);
 double mn_proc_cpu_seconds(pid_t pid);
+/* meshnetd's statement key, from STATE_DIR/controller.pub (base64); NULL if unreadable. */
+EVP_PKEY *mn_controller_pub(const char *state_dir);
 /* Entries of /proc/PID/fd: the descriptors pid holds open (-1 if unknown). */
 long mn_proc_fds(pid_t pid);
 

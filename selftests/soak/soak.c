@@ -53,6 +53,7 @@
 
 #include <openssl/rand.h>
 
+#include "../bench/sim_nodes.h"
 #include "../controller/client.h"
 #include "b64.h"
 #include "sign.h"
@@ -204,53 +205,22 @@ static void print_cuts(FILE *out)
 		metric("meshnet_longpoll_waiters"));
 }
 
+/* Keys and the NODES_FILE: selftests/bench/sim_nodes.c (ids n0, n1, ...). */
+static struct sim_set sim_keys;
+
 static int write_nodes_file(void)
 {
 	char path[128];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/nodes.json", dir);
-	f = fopen(path, "w");
-	if (!f)
+	if (sim_set_create(&sim_keys, n_nodes, path))
 		return -1;
-	fputs("{\"nodes\":[", f);
 	for (size_t i = 0; i < n_nodes; i++) {
-		uint8_t seed[32], pub[32], wg[32] = { 0 };
-		char pub_b64[48], wg_b64[48];
-
-		if (meshnet_ed25519_generate(seed, pub))
-			return -1;
-		nodes[i].key = meshnet_ed25519_private_from_raw(seed);
-		snprintf(nodes[i].id, sizeof(nodes[i].id), "s%zu", i);
-		memcpy(wg, &i, sizeof(i));
-		wg[31] = 0x53;
-		meshnet_b64_encode(pub_b64, pub, 32);
-		meshnet_b64_encode(wg_b64, wg, 32);
-		fprintf(f, "%s{\"node_id\":\"%s\",\"public_key\":\"%s\",\"signing_key\":\"%s\","
-			"\"allowed_ips\":[\"10.%zu.%zu.%zu/32\"],\"endpoint\":\"192.0.2.1:%zu\"}",
-			i ? "," : "", nodes[i].id, wg_b64, pub_b64, 64 + ((i >> 16) & 63),
-			(i >> 8) & 255, i & 255, 1024 + i % 60000);
+		nodes[i].key = sim_keys.sims[i].key;	/* freed with sim_keys */
+		snprintf(nodes[i].id, sizeof(nodes[i].id), "%s", sim_keys.sims[i].id);
 		nodes[i].flapper = i < N_FLAPPERS;
 	}
-	fputs("]}\n", f);
-	return fclose(f);
-}
-
-static EVP_PKEY *read_controller_pub(void)
-{
-	char path[128], text[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/state/controller.pub", dir);
-	f = fopen(path, "r");
-	if (!f || !fgets(text, sizeof(text), f)) {
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	text[strcspn(text, "\n")] = '\0';
-	return meshnet_ed25519_public_from_b64(text);
+	return 0;
 }
 
 /* ---- honest nodes ---- */
@@ -834,7 +804,8 @@ int main(int argc, char **argv)
 		fprintf(out, "soak: FAILED: meshnetd did not start (log in %s)\n", dir);
 		return 1;
 	}
-	ctl_pub = read_controller_pub();
+	snprintf(cmd, sizeof(cmd), "%s/state", dir);
+	ctl_pub = mn_controller_pub(cmd);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	for (size_t i = 0; i < n_nodes; i++) {
 		nodes[i].fd = -1;

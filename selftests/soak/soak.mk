@@ -4,7 +4,8 @@
 # build/bench/soak.txt. make soak = this, make torture (200 kill -9 of
 # meshnetd) and make agent-torture (50 kill -9 of the agent, in the VM).
 # Not part of make check.
-$(eval $(call program,meshnet-soak,selftests/soak/soak.c selftests/controller/client.c,$(shell pkg-config --libs json-c openssl) -lpthread -lm))
+$(eval $(call program,meshnet-soak,selftests/soak/soak.c selftests/bench/sim_nodes.c \
+	selftests/controller/client.c,$(shell pkg-config --libs json-c openssl) -lpthread -lm))
 SOAK_SECONDS ?= 600
 SOAK_NODES ?= 10000
 
