@@ -85,6 +85,7 @@ $(foreach o,$(HARNESS_SRCS:.c=.o),$(BUILD)/obj/$(o) $(BUILD)/san/obj/$(o)): | ha
 -include userspace/agent/agent.mk
 -include userspace/admin/admin.mk
 -include userspace/eval/eval.mk
+-include userspace/witness/witness.mk
 -include selftests/selftests.mk
 -include vm-test/vm-test.mk
 -include vm-test/debug-kernel/debug.mk

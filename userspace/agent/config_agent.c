@@ -227,6 +227,14 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 			goto err;
 		}
 		ca->have_monitor = true;
+		if (agent_monitor_require_witnesses(&ca->monitor, o->require_witness,
+						    o->witness_quorum, err, sizeof(err))) {
+			log_err("transparency log: %s", err);
+			goto err;
+		}
+		if (ca->monitor.n_witnesses)
+			log_info("CHECKPOINT needs %u of %zu witness signature(s)", ca->monitor.quorum,
+				 ca->monitor.n_witnesses);
 		if (ca->monitor.have)
 			log_info("CHECKPOINT held: %s size %llu", ca->monitor.origin,
 				 (unsigned long long)ca->monitor.held.size);

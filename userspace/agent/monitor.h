@@ -9,6 +9,11 @@
  * truncated, forked or rolled back is refused (logged, counted; the
  * statement carrying it is not applied). The accepted checkpoint is stored
  * durably in STATE_DIR/checkpoint (atomic write) and survives restarts.
+ *
+ * Witnesses (REQUIRE_WITNESS, WITNESS_QUORUM; docs/tlog.md): with witness
+ * keys given, a checkpoint is accepted only if the controller signed it and
+ * at least `quorum` of those witnesses cosigned it (cosignature/v1); one
+ * lacking them is refused like an inconsistent one.
  */
 #ifndef AGENT_MONITOR_H
 #define AGENT_MONITOR_H
@@ -21,14 +26,27 @@
 #include "tlog/checkpoint.h"
 
 #define AGENT_CHECKPOINT_FILE "checkpoint"
+#define AGENT_MAX_WITNESSES 8
 
 struct agent_monitor {
 	char path[PATH_MAX];
 	char origin[TLOG_ORIGIN_MAX + 1];
-	struct tlog_note_verifier verifier;
+	/* [0] the controller, [1..n_witnesses] the required witnesses */
+	struct tlog_note_verifier verifier[1 + AGENT_MAX_WITNESSES];
+	size_t n_witnesses;
+	unsigned int quorum;		/* witness signatures needed (0: none) */
 	bool have;
 	struct tlog_checkpoint held;
+	uint64_t refused, unwitnessed;	/* checkpoints refused (of them: too few witnesses) */
 };
+
+/*
+ * Parses REQUIRE_WITNESS (comma-separated verifier keys, cosignature/v1,
+ * as meshnet-witness pubkey prints them) and WITNESS_QUORUM (0: all) into
+ * m; 0 or -1 with err naming the bad key. Call after agent_monitor_init().
+ */
+int agent_monitor_require_witnesses(struct agent_monitor *m, const char *keys,
+				    unsigned int quorum, char *err, size_t errlen);
 
 /* Sets up the verifier and loads the held checkpoint, if any. 0 or -1 (err). */
 int agent_monitor_init(struct agent_monitor *m, const char *state_dir, const uint8_t pub[32],

@@ -114,6 +114,10 @@ static const struct option_spec option_table[] = {
 	    "Prometheus metrics at GET /metrics on IP:PORT (e.g. 127.0.0.1:9587) or a unix socket path; empty = off"),
 	UINT("METRICS_PEERS_MAX", "metrics-peers-max", metrics_peers_max, 0, 65536,
 	     "peers labelled (by node id) in the drop metrics; the rest are summed"),
+	STR("REQUIRE_WITNESS", "require-witness", require_witness,
+	    "witness keys (meshnet-witness pubkey), comma-separated: refuse checkpoints they did not cosign"),
+	UINT("WITNESS_QUORUM", "witness-quorum", witness_quorum, 0, 8,
+	     "how many of REQUIRE_WITNESS must cosign (0 = all)"),
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))

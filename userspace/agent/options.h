@@ -68,6 +68,8 @@ struct agent_options {
 	unsigned int reconcile_full;     /* RECONCILE_FULL_SEC */
 	char metrics_listen[128];        /* METRICS_LISTEN: "" off, IP:PORT or /unix/path */
 	unsigned int metrics_peers_max;  /* METRICS_PEERS_MAX: peers labelled in the metrics */
+	char require_witness[1024];      /* REQUIRE_WITNESS: witness vkeys, comma-separated */
+	unsigned int witness_quorum;     /* WITNESS_QUORUM: 0 = all of them */
 };
 
 void agent_options_defaults(struct agent_options *o);

@@ -6,7 +6,7 @@ MESHNETD_SRCS := $(addprefix userspace/controller/,main.c config.c controller.c 
 	store_dir_tlog.c tlog_store.c \
 	audit_verify.c audit_cli.c audit_lifecycle.c \
 	routes/health.c routes/epochs.c routes/benchmarks.c routes/config.c routes/nodes.c \
-	routes/log.c acks.c routes/ack.c)
+	routes/log.c acks.c routes/ack.c witness_client.c)
 # admin read views, one-time join tokens and their routes
 MESHNETD_SRCS += $(addprefix userspace/controller/,admin_views.c join_tokens.c routes/admin.c \
 	routes/console.c)
@@ -24,7 +24,7 @@ $(BUILD)/san/obj/userspace/controller/routes/console.o: CFLAGS_SAN += -I$(BUILD)
 MESHNETD_SRCS += $(addprefix userspace/controller/,policy.c evaluators.c evidence.c trust.c \
 	attestations.c policies.c routes/attestations.c routes/evaluators.c routes/policy.c \
 	audit_verify_policy.c)
-MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq) -lpthread -lm
+MESHNETD_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libpq libcurl) -lpthread -lm
 
 BINS += meshnetd
 $(eval $(call program,meshnetd,$(MESHNETD_SRCS),$(MESHNETD_LIBS)))

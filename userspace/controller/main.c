@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "audit_cli.h"
+#include "witness_client.h"
 #include "http.h"
 #include "admin.h"
 #include "config.h"
@@ -147,6 +148,8 @@ static int serve_main(int argc, char **argv)
 		log_err("cannot start the epoch thread");
 		goto err;
 	}
+	if (witness_client_start(c))
+		goto err;
 	for (;;) {
 		sigwait(&set, &sig);
 		if (sig != SIGHUP)
@@ -156,6 +159,7 @@ static int serve_main(int argc, char **argv)
 	log_info("Stopping on signal %d", sig);
 	/* a clean stop is a record of the log, durable before the exit */
 	controller_record_stop(c, sig);
+	witness_client_stop();
 	/* The epoch thread first: it calls into the API to wake long-polls. */
 	controller_stop(c);
 	api_stop(api);
@@ -164,6 +168,7 @@ static int serve_main(int argc, char **argv)
 	store_close(st);
 	return 0;
 err:
+	witness_client_stop();
 	if (c)
 		controller_stop(c);
 	api_stop(api);

@@ -42,6 +42,10 @@ struct tlog_store {
 	uint64_t committed;
 	uint8_t committed_root[TLOG_HASH_LEN];
 	struct strbuf checkpoint;
+	/* witnesses (witness_client.c): the latest cosigned note, served instead */
+	bool witnessed;
+	struct strbuf cosigned;
+	uint64_t cosigned_size;
 
 	/* read-only descriptors, opened on first use (published with CAS) */
 	int rd_fd[SEG_KINDS][TLOG_MAX_SEGMENTS];
@@ -482,6 +486,7 @@ static struct tlog_store *store_alloc(const char *dir, const char *origin, EVP_P
 	pthread_mutex_init(&ts->lock, NULL);
 	pthread_mutex_init(&ts->head_lock, NULL);
 	strbuf_init(&ts->checkpoint);
+	strbuf_init(&ts->cosigned);
 	if (strlen(dir) >= sizeof(ts->dir) || strlen(origin) > TLOG_ORIGIN_MAX ||
 	    !tlog_note_name_valid(origin)) {
 		log_err("tlog %s: bad directory or log name '%s'", dir, origin);
@@ -554,6 +559,7 @@ void tlog_store_close(struct tlog_store *ts)
 	tlog_verifier_free(&ts->self);
 	EVP_PKEY_free(ts->key);
 	strbuf_free(&ts->checkpoint);
+	strbuf_free(&ts->cosigned);
 	pthread_mutex_destroy(&ts->lock);
 	pthread_mutex_destroy(&ts->head_lock);
 	free(ts);
@@ -729,12 +735,59 @@ void tlog_store_head(struct tlog_store *ts, uint64_t *size, uint8_t root[TLOG_HA
 	pthread_mutex_unlock(&ts->head_lock);
 }
 
+/* The note readers get (head_lock held): the cosigned one once there is one. */
+static const struct strbuf *served_note(const struct tlog_store *ts, uint64_t *size)
+{
+	if (ts->witnessed && ts->cosigned.len) {
+		*size = ts->cosigned_size;
+		return &ts->cosigned;
+	}
+	*size = ts->committed;
+	return &ts->checkpoint;
+}
+
 int tlog_store_checkpoint(struct tlog_store *ts, struct strbuf *out)
+{
+	const struct strbuf *note;
+	uint64_t size;
+
+	pthread_mutex_lock(&ts->head_lock);
+	note = served_note(ts, &size);
+	strbuf_append(out, note->buf, note->len);
+	pthread_mutex_unlock(&ts->head_lock);
+	return out->oom ? -1 : 0;
+}
+
+int tlog_store_latest_checkpoint(struct tlog_store *ts, struct strbuf *out)
 {
 	pthread_mutex_lock(&ts->head_lock);
 	strbuf_append(out, ts->checkpoint.buf, ts->checkpoint.len);
 	pthread_mutex_unlock(&ts->head_lock);
 	return out->oom ? -1 : 0;
+}
+
+void tlog_store_set_witnessed(struct tlog_store *ts, bool on)
+{
+	pthread_mutex_lock(&ts->head_lock);
+	ts->witnessed = on;
+	pthread_mutex_unlock(&ts->head_lock);
+}
+
+int tlog_store_set_cosigned(struct tlog_store *ts, const char *note, size_t len, uint64_t size)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&ts->head_lock);
+	if (size > ts->committed || size < ts->cosigned_size) {
+		ret = -1;	/* never backwards, never past what is committed */
+	} else {
+		ts->cosigned.len = 0;
+		strbuf_append(&ts->cosigned, note, len);
+		ts->cosigned_size = size;
+		ret = ts->cosigned.oom ? -1 : 0;
+	}
+	pthread_mutex_unlock(&ts->head_lock);
+	return ret;
 }
 
 const char *tlog_store_origin(const struct tlog_store *ts)
@@ -755,8 +808,11 @@ int tlog_store_render_statement_fields(struct tlog_store *ts, uint64_t from_size
 
 	strbuf_init(&note);
 	pthread_mutex_lock(&ts->head_lock);
-	strbuf_append(&note, ts->checkpoint.buf, ts->checkpoint.len);
-	n = ts->committed;
+	{
+		const struct strbuf *served = served_note(ts, &n);
+
+		strbuf_append(&note, served->buf, served->len);
+	}
 	pthread_mutex_unlock(&ts->head_lock);
 	if (note.oom) {
 		strbuf_free(&note);

@@ -102,8 +102,18 @@ uint64_t tlog_store_pending(struct tlog_store *ts);
 
 /* Committed size and its root hash. */
 void tlog_store_head(struct tlog_store *ts, uint64_t *size, uint8_t root[TLOG_HASH_LEN]);
-/* The latest signed checkpoint note, appended to out. */
+/*
+ * The checkpoint note readers get, appended to out: the latest signed one,
+ * or with witnesses (tlog_store_set_witnessed) the latest cosigned one once
+ * there is one. Statements carry the same note.
+ */
 int tlog_store_checkpoint(struct tlog_store *ts, struct strbuf *out);
+/* The latest note signed by the controller alone (what witnesses are sent). */
+int tlog_store_latest_checkpoint(struct tlog_store *ts, struct strbuf *out);
+/* Witness mode (WITNESS_URL): serve cosigned notes. */
+void tlog_store_set_witnessed(struct tlog_store *ts, bool on);
+/* The note of size (committed) with its witnesses' lines; never an older size. 0 or -1. */
+int tlog_store_set_cosigned(struct tlog_store *ts, const char *note, size_t len, uint64_t size);
 const char *tlog_store_origin(const struct tlog_store *ts);
 
 /*

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "acks.h"
+#include "witness_client.h"
 #include "b64.h"
 #include "controller.h"
 #include "timefmt.h"
@@ -181,6 +182,7 @@ void controller_render_metrics(struct controller *c, struct strbuf *out, const c
 		      (unsigned long long)c->stats.demo_scores_refused);
 	acks_render_metrics(c->acks, c, c->rv.head, controller_now(), out);
 	render_node_metrics(c, out);
+	witness_client_render_metrics(out);
 	pthread_mutex_unlock(&c->lock);
 	if (extra)
 		strbuf_puts(out, extra);

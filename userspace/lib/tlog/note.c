@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -103,6 +104,11 @@ static bool note_text_valid(const char *text, size_t len)
 
 uint32_t tlog_note_key_id(const char *name, const uint8_t pub[32])
 {
+	return tlog_note_key_id_alg(name, TLOG_ED25519_ALG, pub);
+}
+
+uint32_t tlog_note_key_id_alg(const char *name, uint8_t alg, const uint8_t pub[32])
+{
 	size_t n = strlen(name);
 	uint8_t buf[TLOG_NAME_MAX + 2 + 32], md[SHA256_DIGEST_LENGTH];
 
@@ -110,7 +116,7 @@ uint32_t tlog_note_key_id(const char *name, const uint8_t pub[32])
 		n = TLOG_NAME_MAX;
 	memcpy(buf, name, n);
 	buf[n] = '\n';
-	buf[n + 1] = TLOG_ED25519_ALG;
+	buf[n + 1] = alg;
 	memcpy(buf + n + 2, pub, 32);
 	SHA256(buf, n + 2 + 32, md);
 	return (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
@@ -126,7 +132,19 @@ int tlog_verifier_from_pub(struct tlog_note_verifier *v, const char *name, const
 		return TLOG_ERR_MALFORMED;
 	strcpy(v->name, name);
 	memcpy(v->pub, pub, 32);
+	v->alg = TLOG_ED25519_ALG;
 	v->key_id = tlog_note_key_id(name, pub);
+	return TLOG_OK;
+}
+
+int tlog_cosigner_from_pub(struct tlog_note_verifier *v, const char *name, const uint8_t pub[32])
+{
+	int err = tlog_verifier_from_pub(v, name, pub);
+
+	if (err)
+		return err;
+	v->alg = TLOG_COSIGNATURE_ALG;
+	v->key_id = tlog_note_key_id_alg(name, TLOG_COSIGNATURE_ALG, pub);
 	return TLOG_OK;
 }
 
@@ -151,9 +169,11 @@ int tlog_verifier_parse(struct tlog_note_verifier *v, const char *vkey)
 	/* lowercase hex only, as Go writes it */
 	if (strspn(hex, "0123456789abcdef") != 8 || meshnet_hex_decode(id, 4, hex))
 		return TLOG_ERR_MALFORMED;
-	if (meshnet_b64_decode(raw, sizeof(raw), plus2 + 1) != 33 || raw[0] != TLOG_ED25519_ALG)
+	if (meshnet_b64_decode(raw, sizeof(raw), plus2 + 1) != 33 ||
+	    (raw[0] != TLOG_ED25519_ALG && raw[0] != TLOG_COSIGNATURE_ALG))
 		return TLOG_ERR_MALFORMED;
-	err = tlog_verifier_from_pub(v, name, raw + 1);
+	err = raw[0] == TLOG_ED25519_ALG ? tlog_verifier_from_pub(v, name, raw + 1) :
+	      tlog_cosigner_from_pub(v, name, raw + 1);
 	if (err)
 		return err;
 	want = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
@@ -169,7 +189,7 @@ void tlog_verifier_format(const struct tlog_note_verifier *v, char out[TLOG_VKEY
 	uint8_t raw[33];
 	char b64[MESHNET_B64_LEN(33) + 1];
 
-	raw[0] = TLOG_ED25519_ALG;
+	raw[0] = v->alg ? v->alg : TLOG_ED25519_ALG;
 	memcpy(raw + 1, v->pub, 32);
 	meshnet_b64_encode(b64, raw, sizeof(raw));
 	snprintf(out, TLOG_VKEY_MAX, "%s+%08x+%s", v->name, v->key_id, b64);
@@ -236,6 +256,74 @@ int tlog_note_signature_line(struct strbuf *out, const char *text, size_t len, c
 	return out->oom ? TLOG_ERR_NOMEM : TLOG_OK;
 }
 
+/* "cosignature/v1\ntime <t>\n" || text, into a fresh buffer (free it). */
+static uint8_t *cosigned_message(const char *text, size_t len, uint64_t t, size_t *out_len)
+{
+	char head[64];
+	int n = snprintf(head, sizeof(head), "cosignature/v1\ntime %llu\n", (unsigned long long)t);
+	uint8_t *m = malloc((size_t)n + len);
+
+	if (!m)
+		return NULL;
+	memcpy(m, head, (size_t)n);
+	memcpy(m + n, text, len);
+	*out_len = (size_t)n + len;
+	return m;
+}
+
+int tlog_note_cosignature_line(struct strbuf *out, const char *text, size_t len,
+			       const char *name, EVP_PKEY *key, uint64_t timestamp)
+{
+	uint8_t pub[32], blob[4 + 8 + 64], *m;
+	char b64[MESHNET_B64_LEN(sizeof(blob)) + 1];
+	size_t pub_len = sizeof(pub), mlen;
+	uint32_t id;
+	int i, err;
+
+	if (!note_text_valid(text, len) || !tlog_note_name_valid(name))
+		return TLOG_ERR_MALFORMED;
+	if (EVP_PKEY_get_raw_public_key(key, pub, &pub_len) != 1 || pub_len != 32)
+		return TLOG_ERR_MALFORMED;
+	id = tlog_note_key_id_alg(name, TLOG_COSIGNATURE_ALG, pub);
+	for (i = 0; i < 4; i++)
+		blob[i] = (uint8_t)(id >> (24 - 8 * i));
+	for (i = 0; i < 8; i++)
+		blob[4 + i] = (uint8_t)(timestamp >> (56 - 8 * i));
+	m = cosigned_message(text, len, timestamp, &mlen);
+	if (!m)
+		return TLOG_ERR_NOMEM;
+	err = ed25519_sign(key, m, mlen, blob + 12) ? TLOG_ERR_SIGNATURE : TLOG_OK;
+	free(m);
+	if (err)
+		return err;
+	meshnet_b64_encode(b64, blob, sizeof(blob));
+	strbuf_puts(out, em_dash_space);
+	strbuf_puts(out, name);
+	strbuf_puts(out, " ");
+	strbuf_puts(out, b64);
+	strbuf_puts(out, "\n");
+	return out->oom ? TLOG_ERR_NOMEM : TLOG_OK;
+}
+
+/* A cosignature/v1 blob (id, timestamp, signature) over text, by v. */
+static bool cosignature_verify(const struct tlog_note_verifier *v, const char *text, size_t len,
+			       const uint8_t *blob, uint64_t *t)
+{
+	uint8_t *m;
+	size_t mlen;
+	bool ok;
+
+	*t = 0;
+	for (int i = 0; i < 8; i++)
+		*t = *t << 8 | blob[4 + i];
+	m = cosigned_message(text, len, *t, &mlen);
+	if (!m)
+		return false;
+	ok = ed25519_verify(v->pkey, m, mlen, blob + 12);
+	free(m);
+	return ok;
+}
+
 int tlog_note_sign(struct strbuf *out, const char *text, size_t len, const char *name,
 		   EVP_PKEY *key)
 {
@@ -297,9 +385,18 @@ int tlog_note_open(const char *msg, size_t len, const struct tlog_note_verifier 
 			if (seen & ((uint64_t)1 << i))
 				break;	/* a key's first signature decides */
 			seen |= (uint64_t)1 << i;
-			if (n != 4 + 64 || !ed25519_verify(v[i].pkey, msg, (size_t)(split - msg) + 1,
-							   blob + 4))
+			if (v[i].alg == TLOG_COSIGNATURE_ALG) {
+				uint64_t t;
+
+				if (n != 4 + 8 + 64 ||
+				    !cosignature_verify(&v[i], msg, (size_t)(split - msg) + 1, blob,
+							&t))
+					return TLOG_ERR_SIGNATURE;
+			} else if (n != 4 + 64 || !ed25519_verify(v[i].pkey, msg,
+								  (size_t)(split - msg) + 1,
+								  blob + 4)) {
 				return TLOG_ERR_SIGNATURE;
+			}
 			*verified |= (uint64_t)1 << i;
 			break;
 		}
