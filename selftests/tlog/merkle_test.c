@@ -27,6 +27,7 @@
 #include "b64.h"
 #include "strbuf.h"
 #include "tlog/checkpoint.h"
+#include "tlog/witness.h"
 #include "tlog/merkle.h"
 #include "tlog/note.h"
 
@@ -867,6 +868,125 @@ TEST(proofs_read_log_n_hashes)
 	tlog_hash_leaf(leaf, &i, sizeof(i));
 	(void)leaf;
 	free(m.h);
+}
+
+/* cosignature/v1 (C2SP tlog-cosignature): a witness's line over a checkpoint. */
+TEST(cosignature_v1_lines)
+{
+	static const char text[] = "meshnetd/test\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+	uint8_t seed[32] = { 1 }, wseed[32] = { 2 }, oseed[32] = { 3 }, pub[32], raw[45];
+	struct tlog_note_verifier v[3], parsed;
+	EVP_PKEY *log_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	EVP_PKEY *wkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, wseed, 32);
+	EVP_PKEY *okey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, oseed, 32);
+	char vkey[TLOG_VKEY_MAX], *b64;
+	struct strbuf note, bad;
+	size_t len = sizeof(pub), tl;
+	uint64_t verified;
+	long n;
+
+	ASSERT_EQ(1, EVP_PKEY_get_raw_public_key(log_key, pub, &len));
+	ASSERT_EQ(TLOG_OK, tlog_verifier_from_pub(&v[0], "meshnetd/test", pub));
+	len = sizeof(pub);
+	ASSERT_EQ(1, EVP_PKEY_get_raw_public_key(wkey, pub, &len));
+	ASSERT_EQ(TLOG_OK, tlog_cosigner_from_pub(&v[1], "witness.example", pub));
+	EXPECT_EQ(TLOG_COSIGNATURE_ALG, v[1].alg);
+	EXPECT_NE(tlog_note_key_id("witness.example", pub), v[1].key_id)
+		TH_LOG("the key id binds the algorithm byte (0x04)");
+	/* the same key as a plain note key: its line must not count as a cosignature */
+	ASSERT_EQ(TLOG_OK, tlog_verifier_from_pub(&v[2], "witness.example", pub));
+	/* the verifier key text round-trips with its 0x04 */
+	tlog_verifier_format(&v[1], vkey);
+	b64 = strrchr(vkey, '+') + 1;
+	n = meshnet_b64_decode(raw, sizeof(raw), b64);
+	ASSERT_EQ(33, n);
+	EXPECT_EQ(0x04, raw[0]);
+	ASSERT_EQ(TLOG_OK, tlog_verifier_parse(&parsed, vkey));
+	EXPECT_EQ(TLOG_COSIGNATURE_ALG, parsed.alg);
+	EXPECT_EQ(v[1].key_id, parsed.key_id);
+	tlog_verifier_free(&parsed);
+
+	strbuf_init(&note);
+	ASSERT_EQ(TLOG_OK, tlog_note_sign(&note, text, strlen(text), "meshnetd/test", log_key));
+	ASSERT_EQ(TLOG_OK, tlog_note_cosignature_line(&note, text, strlen(text), "witness.example",
+						      wkey, 1767616556));
+	/* key id (4) + timestamp (8) + signature (64) = 76 bytes = 104 base64 chars */
+	EXPECT_NE(NULL, strstr(note.buf, "\n\xe2\x80\x94 witness.example "));
+	ASSERT_EQ(TLOG_OK, tlog_note_open(note.buf, note.len, v, 2, &tl, &verified));
+	EXPECT_EQ(3, verified) TH_LOG("log and witness both verify");
+	EXPECT_EQ(strlen(text), tl);
+	/* the same key as a plain note key has another id: the cosignature is not its signature */
+	EXPECT_EQ(TLOG_ERR_NO_SIGNATURE, tlog_note_open(note.buf, note.len, &v[2], 1, &tl,
+							&verified));
+	/* a cosignature by another key under the witness's name: refused */
+	strbuf_init(&bad);
+	ASSERT_EQ(TLOG_OK, tlog_note_sign(&bad, text, strlen(text), "meshnetd/test", log_key));
+	ASSERT_EQ(TLOG_OK, tlog_note_cosignature_line(&bad, text, strlen(text), "witness.example",
+						      okey, 1767616556));
+	ASSERT_EQ(TLOG_OK, tlog_note_open(bad.buf, bad.len, v, 2, &tl, &verified))
+		TH_LOG("another key's id is not the witness's: an unknown line, skipped");
+	EXPECT_EQ(1, verified);
+	strbuf_free(&bad);
+	/* the timestamp is signed: change one of its bits (byte 4..11 of the blob) */
+	{
+		char *line = strstr(note.buf, "witness.example ") + strlen("witness.example ");
+		uint8_t blob[80];
+		char enc[120], tmp[105];
+
+		memcpy(tmp, line, 104);
+		tmp[104] = '\0';
+		ASSERT_EQ(76, meshnet_b64_decode(blob, sizeof(blob), tmp));
+		blob[11] ^= 1;
+		meshnet_b64_encode(enc, blob, 76);
+		memcpy(line, enc, 104);
+		EXPECT_EQ(TLOG_ERR_SIGNATURE, tlog_note_open(note.buf, note.len, v, 2, &tl, &verified));
+	}
+	strbuf_free(&note);
+	for (int i = 0; i < 3; i++)
+		tlog_verifier_free(&v[i]);
+	EVP_PKEY_free(log_key);
+	EVP_PKEY_free(wkey);
+	EVP_PKEY_free(okey);
+}
+
+/* The add-checkpoint body both ends speak. */
+TEST(witness_request_format_and_parse)
+{
+	static const char note[] = "meshnetd/test\n1\nAAAA\n\n\xe2\x80\x94 x y\n";
+	tlog_hash proof[3], got[TLOG_MAX_PROOF];
+	uint64_t old, size;
+	size_t n, off;
+	struct strbuf sb;
+
+	memset(proof, 0xab, sizeof(proof));
+	strbuf_init(&sb);
+	ASSERT_EQ(TLOG_OK, tlog_witness_request_format(&sb, 5, proof, 3, note, strlen(note)));
+	ASSERT_EQ(TLOG_OK, tlog_witness_request_parse(sb.buf, sb.len, &old, got, &n, &off));
+	EXPECT_EQ(5, old);
+	EXPECT_EQ(3, n);
+	EXPECT_EQ(0, memcmp(got, proof, sizeof(proof)));
+	EXPECT_STREQ(note, sb.buf + off);
+	strbuf_free(&sb);
+	{
+		static const char *const bad[] = {
+			"", "old\n\nx", "old 01\n\nx", "old -1\n\nx", "old 1\nnotbase64\n\nx",
+			"old 1\n", "old 1\n\n", "new 1\n\nx", "old 1 \n\nx",
+		};
+
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			int r = tlog_witness_request_parse(bad[i], strlen(bad[i]), &old, got, &n, &off);
+
+			EXPECT_EQ(TLOG_ERR_MALFORMED, r) {
+				TH_LOG("case %zu", i);
+			}
+		}
+	}
+	EXPECT_EQ(TLOG_OK, tlog_witness_size_parse("42\n", 3, &size));
+	EXPECT_EQ(42, size);
+	EXPECT_EQ(TLOG_ERR_MALFORMED, tlog_witness_size_parse("42", 2, &size));
+	EXPECT_EQ(TLOG_ERR_MALFORMED, tlog_witness_size_parse("x\n", 2, &size));
 }
 
 TEST_HARNESS_MAIN

@@ -9,15 +9,22 @@ $(eval $(call program,tlog-store-test,selftests/tlog/store_test.c \
 	userspace/controller/tlog_store.c,$(TLOG_TEST_LIBS)))
 
 .PHONY: tlog tlog-merkle tlog-store
-tlog: tlog-merkle tlog-store
+tlog: tlog-merkle tlog-store tlog-witness
 tlog-merkle: $(BUILD)/san/tlog-merkle-test
 	@sh scripts/run-suite.sh $(RESULTS) tlog-merkle $(BUILD)/san/tlog-merkle-test
 tlog-store: $(BUILD)/san/tlog-store-test $(BUILD)/san/meshnetd
 	@sh scripts/run-suite.sh $(RESULTS) tlog-store $(BUILD)/san/tlog-store-test
 
-HOST_SUITES += tlog-merkle tlog-store
+# Witness mode: real meshnetd + meshnet-witness, the agent's monitor (REQUIRE_WITNESS).
+$(eval $(call program,tlog-witness-test,selftests/tlog/witness_test.c \
+	selftests/controller/client.c userspace/agent/monitor.c,$(TLOG_TEST_LIBS)))
+.PHONY: tlog-witness
+tlog-witness: $(BUILD)/san/tlog-witness-test $(BUILD)/san/meshnetd $(BUILD)/san/meshnet-witness
+	@sh scripts/run-suite.sh $(RESULTS) tlog-witness $(BUILD)/san/tlog-witness-test
 
-TLOG_TEST_OBJS := $(foreach t,merkle_test store_test bench_audit,$(BUILD)/obj/selftests/tlog/$(t).o \
+HOST_SUITES += tlog-merkle tlog-store tlog-witness
+
+TLOG_TEST_OBJS := $(foreach t,merkle_test store_test bench_audit witness_test,$(BUILD)/obj/selftests/tlog/$(t).o \
 	$(BUILD)/san/obj/selftests/tlog/$(t).o)
 $(TLOG_TEST_OBJS): CFLAGS_REL += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation
 $(TLOG_TEST_OBJS): CFLAGS_SAN += -Wno-unused-parameter -Wno-missing-prototypes -Wno-sign-compare -Wno-format-nonliteral -Wno-format-truncation

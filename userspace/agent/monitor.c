@@ -63,7 +63,7 @@ int agent_monitor_require_witnesses(struct agent_monitor *m, const char *keys,
 		if (m->n_witnesses == AGENT_MAX_WITNESSES || len == 0 || len >= sizeof(vkey)) {
 			snprintf(err, errlen, "REQUIRE_WITNESS: at most %d keys, comma-separated",
 				 AGENT_MAX_WITNESSES);
-			return -1;
+			goto err;
 		}
 		memcpy(vkey, p, len);
 		vkey[len] = '\0';
@@ -71,7 +71,7 @@ int agent_monitor_require_witnesses(struct agent_monitor *m, const char *keys,
 			tlog_verifier_free(v);
 			snprintf(err, errlen, "REQUIRE_WITNESS: '%s' is not a witness key "
 				 "(name+id+base64 of a cosignature/v1 key: meshnet-witness pubkey)", vkey);
-			return -1;
+			goto err;
 		}
 		m->n_witnesses++;
 		p += len;
@@ -81,10 +81,17 @@ int agent_monitor_require_witnesses(struct agent_monitor *m, const char *keys,
 	if (quorum > m->n_witnesses) {
 		snprintf(err, errlen, "WITNESS_QUORUM %u: only %zu REQUIRE_WITNESS key(s)", quorum,
 			 m->n_witnesses);
-		return -1;
+		goto err;
 	}
 	m->quorum = quorum ? quorum : (unsigned int)m->n_witnesses;
 	return 0;
+err:
+	/* nothing half set */
+	for (size_t i = 1; i <= m->n_witnesses; i++)
+		tlog_verifier_free(&m->verifier[i]);
+	m->n_witnesses = 0;
+	m->quorum = 0;
+	return -1;
 }
 
 /* Opens note with the controller's and the witnesses' keys; enough witnesses? */
