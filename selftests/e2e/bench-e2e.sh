@@ -16,6 +16,9 @@
 #           counter for c grows).
 #   readmit: score 0.95, until a's and b's modules hold c ALLOWED and c's own
 #           module no longer self-denies.
+#   confirmed (v2 agents): the time meshnetd counts from the flip's verdict
+#           until the last peer (a, b) acknowledged a revision at or past it
+#           (POST /v1/ack: its module applied it), from GET /v1/admin/acks.
 #   PSK only: the time c's traffic would go on if only PSKs rotated, i.e.
 #           until WireGuard's REJECT_AFTER_TIME (180 s) after the session's
 #           last handshake (a rekey at REKEY_AFTER_TIME = 120 s fails with the
@@ -57,6 +60,13 @@ start_agents() {
 	echo $! >"$T/c.pid"
 }
 
+# confirmed_ms REV: "revision ms" of node-c's newest quarantine once both peers
+# acked it, if its revision is not REV (the previous round's)
+confirmed_ms() {
+	mesh_admin GET /v1/admin/acks | sed -n 's/.*"quarantines":\[{"node_id":"node-c","revision":\([0-9]*\),"time_utc":"[^"]*","peers":2,"confirmed":2,"all_confirmed":true,"all_confirmed_ms":\([0-9]*\).*/\1 \2/p' |
+		awk -v prev="$1" '$1 != prev { print; ok = 1 } END { exit !ok }'
+}
+
 # run_rounds MODE: ROUNDS flips with the agents of MODE; figures in $T/MODE.*
 run_rounds() {
 	_m=$1
@@ -64,7 +74,8 @@ run_rounds() {
 	flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed \
 		>/dev/null || { echo "bench e2e: the mesh did not come up ($_m)"; tail "$T"/*.log; exit 1; }
 	wait_for 60 mesh_all_allowed || { echo "bench e2e: not all ALLOWED ($_m)"; exit 1; }
-	: >"$T/$_m.deny.ms"; : >"$T/$_m.readmit.ms"; : >"$T/$_m.psk.s"
+	: >"$T/$_m.deny.ms"; : >"$T/$_m.readmit.ms"; : >"$T/$_m.psk.s"; : >"$T/$_m.confirm.ms"
+	qrev=0
 	i=1
 	while [ $i -le $ROUNDS ]; do
 		wait_for 60 ping1 a c || echo "# $_m round $i: a -> c did not come back"
@@ -80,6 +91,16 @@ run_rounds() {
 			echo "# $_m round $i: a's module counted no drop for c"
 		fi
 		[ -n "$hs" ] && [ "$hs" != 0 ] && echo $((hs + 180 - now)) >>"$T/$_m.psk.s"
+		if [ "$_m" = v2 ]; then
+			if wait_for 30 confirmed_ms "$qrev"; then
+				set -- $(confirmed_ms "$qrev")
+				qrev=$1
+				echo "$2" >>"$T/$_m.confirm.ms"
+				echo "# $_m round $i confirmed: revision $1, all peers acked after $2 ms"
+			else
+				echo "# $_m round $i: the peers' acks of the quarantine did not all arrive"
+			fi
+		fi
 		out=$(flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed)
 		echo "# $_m round $i readmit: $out"
 		echo "$out" | grep -q '^flip ok' && echo "$out" | ms_of >>"$T/$_m.readmit.ms"
@@ -101,11 +122,16 @@ n2=$(wc -l <"$T/v2.deny.ms"); n2r=$(wc -l <"$T/v2.readmit.ms")
 [ "$n2" -gt 0 ] || { echo "bench e2e: no successful v2 flip"; tail -n 30 "$T"/*.log; exit 1; }
 v50=$(pct "$T/v2.deny.ms" 50); v99=$(pct "$T/v2.deny.ms" 99); vmax=$(pct "$T/v2.deny.ms" 100)
 w50=$(pct "$T/v2.readmit.ms" 50); w99=$(pct "$T/v2.readmit.ms" 99)
+nc=$(wc -l <"$T/v2.confirm.ms")
+if [ "$nc" -gt 0 ]; then
+	c50=$(pct "$T/v2.confirm.ms" 50); c99=$(pct "$T/v2.confirm.ms" 99); cmax=$(pct "$T/v2.confirm.ms" 100)
+fi
 echo "bench e2e kernel=$(uname -r) accel=tcg rounds=$ROUNDS epoch_seconds=$EPOCH_SECONDS deny_rotate_interval=default"
 echo "bench e2e quarantine_ms n=$nd p50=$d50 p99=$d99 max=$dmax (v1 agents: signed submission -> c DENIED in a's and b's module)"
 echo "bench e2e readmission_ms n=$nr p50=$r50 p99=$r99 (v1 agents: good submission -> c ALLOWED on a, b and itself)"
 echo "bench e2e v2_quarantine_ms n=$n2 p50=$v50 p99=$v99 max=$vmax (v2 agents: signed statement checked, delta applied)"
 echo "bench e2e v2_readmission_ms n=$n2r p50=$w50 p99=$w99 (v2 agents)"
+[ "$nc" -gt 0 ] && echo "bench e2e v2_all_peers_confirmed_ms n=$nc p50=$c50 p99=$c99 max=$cmax (verdict -> the last peer's ack of the revision its module applied, as meshnetd counts it)"
 echo "bench e2e psk_only_s n=$np p50=$p50 min=$pmin max=$pmax (c's traffic would go on until last handshake + REJECT_AFTER_TIME 180 s; rekey at REKEY_AFTER_TIME 120 s)"
 awk -v a="$v50" -v b="$d50" 'BEGIN { printf "ratio e2e v2_quarantine_p50 / v1_quarantine_p50 = %.2f\n", a / b }'
 awk -v a="$v99" -v b="$d99" 'BEGIN { printf "ratio e2e v2_quarantine_p99 / v1_quarantine_p99 = %.2f\n", a / b }'
@@ -115,3 +141,8 @@ awk -v a="$v50" -v b="$d50" 'BEGIN { printf "goal e2e v2 quarantine p50 not slow
 awk -v d="$v99" 'BEGIN { printf "goal e2e v2 quarantine p99 <= 1000 ms under TCG: %s (%.1f ms)\n", d <= 1000 ? "PASS" : "FAIL", d }'
 [ "$nd" -eq "$ROUNDS" ] || echo "goal e2e all $ROUNDS flips measured: FAIL ($nd)"
 [ "$n2" -eq "$ROUNDS" ] || echo "goal e2e all $ROUNDS v2 flips measured: FAIL ($n2)"
+if [ "$nc" -gt 0 ]; then
+	awk -v c="$c99" -v n="$nc" -v r="$ROUNDS" 'BEGIN { printf "goal e2e every v2 quarantine confirmed by all peers (acks): %s (%d of %d, p99 %.0f ms)\n", n == r ? "PASS" : "MISS", n, r, c }'
+else
+	echo "goal e2e every v2 quarantine confirmed by all peers (acks): MISS (0 of $ROUNDS)"
+fi

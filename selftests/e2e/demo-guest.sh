@@ -54,6 +54,23 @@ snapshot "2 node-c score 0.30 -> DENIED"
 echo "[demo] module on node-a: $(meshnet-e2e peers $NS_A node-c)"
 echo "[demo] controller status.json: $(grep -o '"reason": *"[^"]*"' "$T/ctl/status.json" | head -3 | tr '\n' ' ')"
 
+banner "2b. the proof: c's quarantine is a leaf of the transparency log, provably included, re-checked offline"
+# the newest DENIED verdict of node-c (the one decided from its own signed submission)
+idx=$(meshnetd audit show "$T/ctl/tlog" | grep '"type":"verdict"' | grep '"node_id":"node-c"' |
+	grep '"to":"DENIED"' | tail -n 1 | sed -n 's/^{"index":\([0-9]*\),.*/\1/p')
+echo "[demo] \$ meshnetd audit show STATE_DIR/tlog $idx    # the record: rule, thresholds, c's own signed submission"
+meshnetd audit show "$T/ctl/tlog" "$idx" | cut -c1-600
+echo "[demo] \$ meshnetd audit prove STATE_DIR/tlog $idx --key controller.pub    # its RFC 9162 inclusion proof"
+meshnetd audit prove "$T/ctl/tlog" "$idx" --key "$T/ctl/controller.pub" | cut -c1-400
+# an exported copy (checkpoint first: records appended meanwhile are only "not covered")
+mkdir -p "$T/export" && cp "$T/ctl/tlog/checkpoint" "$T/export/" && cp "$T/ctl/tlog/"records-* "$T/export/"
+echo "[demo] \$ meshnetd audit-verify EXPORT --key controller.pub    # offline, the public key alone"
+meshnetd audit-verify "$T/export" --key "$T/ctl/controller.pub" | grep -E "node-c DENIED|^evidence|: OK|BROKEN"
+acked() { mesh_admin GET /v1/admin/acks | grep -q '"quarantines":\[{"node_id":"node-c","revision":[0-9]*,"time_utc":"[^"]*","peers":2,"confirmed":2,'; }
+if [ "$AGENT_V2" = 1 ] && wait_for 20 acked; then # v2 agents ack what their module applied
+	echo "[demo] acknowledged by the peers (GET /v1/admin/acks): $(mesh_admin GET /v1/admin/acks | grep -o '"quarantines":\[{[^}]*}' | cut -c16-)"
+fi
+
 banner "3. node-c recovers: readmitted after its next good benchmark"
 mesh_set_c_score 0.95
 readmit=$(flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed)

@@ -509,6 +509,11 @@ int agent_options_validate(const struct agent_options *o, char *err, size_t errl
 			return -1;
 		}
 	}
+	if (o->require_witness[0] && !o->controller_pubkey[0] && !o->controller_pubkey_file[0]) {
+		snprintf(err, errlen, "REQUIRE_WITNESS needs CONTROLLER_PUBKEY (or _FILE): witnesses "
+			 "cosign the controller's checkpoints (protocol v2)");
+		return -1;
+	}
 	if (o->emit_interval && !o->bench_cmd[0] && !o->demo_scores) {
 		snprintf(err, errlen,
 			 "BENCH_CMD (--bench-cmd) is not set: the agent has no benchmark to submit. "
