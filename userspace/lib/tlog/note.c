@@ -228,11 +228,24 @@ static bool ed25519_verify(EVP_PKEY *key, const void *msg, size_t len, const uin
 	return ok;
 }
 
+/* "— <name> <base64 blob>\n" */
+static int append_line(struct strbuf *out, const char *name, const uint8_t *blob, size_t n)
+{
+	char b64[MESHNET_B64_LEN(4 + 8 + 64) + 1];
+
+	meshnet_b64_encode(b64, blob, n);
+	strbuf_puts(out, em_dash_space);
+	strbuf_puts(out, name);
+	strbuf_puts(out, " ");
+	strbuf_puts(out, b64);
+	strbuf_puts(out, "\n");
+	return out->oom ? TLOG_ERR_NOMEM : TLOG_OK;
+}
+
 int tlog_note_signature_line(struct strbuf *out, const char *text, size_t len, const char *name,
 			     EVP_PKEY *key)
 {
 	uint8_t pub[32], blob[4 + 64];
-	char b64[MESHNET_B64_LEN(sizeof(blob)) + 1];
 	size_t pub_len = sizeof(pub);
 	uint32_t id;
 
@@ -247,13 +260,7 @@ int tlog_note_signature_line(struct strbuf *out, const char *text, size_t len, c
 	blob[3] = (uint8_t)id;
 	if (ed25519_sign(key, text, len, blob + 4))
 		return TLOG_ERR_SIGNATURE;
-	meshnet_b64_encode(b64, blob, sizeof(blob));
-	strbuf_puts(out, em_dash_space);
-	strbuf_puts(out, name);
-	strbuf_puts(out, " ");
-	strbuf_puts(out, b64);
-	strbuf_puts(out, "\n");
-	return out->oom ? TLOG_ERR_NOMEM : TLOG_OK;
+	return append_line(out, name, blob, sizeof(blob));
 }
 
 /* "cosignature/v1\ntime <t>\n" || text, into a fresh buffer (free it). */
@@ -275,7 +282,6 @@ int tlog_note_cosignature_line(struct strbuf *out, const char *text, size_t len,
 			       const char *name, EVP_PKEY *key, uint64_t timestamp)
 {
 	uint8_t pub[32], blob[4 + 8 + 64], *m;
-	char b64[MESHNET_B64_LEN(sizeof(blob)) + 1];
 	size_t pub_len = sizeof(pub), mlen;
 	uint32_t id;
 	int i, err;
@@ -296,13 +302,7 @@ int tlog_note_cosignature_line(struct strbuf *out, const char *text, size_t len,
 	free(m);
 	if (err)
 		return err;
-	meshnet_b64_encode(b64, blob, sizeof(blob));
-	strbuf_puts(out, em_dash_space);
-	strbuf_puts(out, name);
-	strbuf_puts(out, " ");
-	strbuf_puts(out, b64);
-	strbuf_puts(out, "\n");
-	return out->oom ? TLOG_ERR_NOMEM : TLOG_OK;
+	return append_line(out, name, blob, sizeof(blob));
 }
 
 /* A cosignature/v1 blob (id, timestamp, signature) over text, by v. */
