@@ -2725,13 +2725,14 @@ TEST_F(v2, quarantine_counts_peers_that_confirmed_it)
 	EXPECT_NE(NULL, strstr(r.body, "meshnet_quarantine_all_confirmed_seconds{revision=\""))
 		TH_LOG("%s", r.body);
 	mn_response_free(&r);
-	/* status.json holds it too */
-	server_stop(&self->s, SIGTERM);
+	/* status.json holds it too (the epoch thread writes it: at most every second) */
 	{
 		char path[PATH_MAX + 32];
 		FILE *f;
 
 		snprintf(path, sizeof(path), "%s/state/status.json", self->s.dir);
+		EXPECT_EQ(0, wait_file(path, 10000));
+		server_stop(&self->s, SIGTERM);
 		f = fopen(path, "r");
 		char text[16384];
 		size_t len = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
