@@ -2540,7 +2540,7 @@ TEST_F(v2, ack_shows_applied_revision_and_drift)
 	EXPECT_NE(NULL, strstr(r.body, "\"enforcement\":{")) TH_LOG("%s", r.body);
 	EXPECT_EQ(NULL, strstr(r.body, "\"per_node\"")) TH_LOG("status: summary only");
 	mn_response_free(&r);
-	/* public /metrics: counts, no node ids unless METRICS_PER_NODE */
+	/* public /metrics: counts, no node ids unless METRICS_NODES_MAX */
 	EXPECT_EQ(2, metric(&self->s, "meshnet_ack_nodes{state=\"acked\"}"));
 	EXPECT_EQ(1, metric(&self->s, "meshnet_ack_nodes{state=\"drifting\"}"));
 	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/metrics", "", NULL, &r));

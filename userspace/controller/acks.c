@@ -517,7 +517,7 @@ static void render_quarantine_metrics(const struct acks *a, bool per_node, struc
 
 			if (m == 2 && !all)
 				continue;
-			/* node ids only when asked for (METRICS_PER_NODE) */
+			/* node ids only when asked for (METRICS_NODES_MAX) */
 			if (per_node)
 				strbuf_printf(out, "%s{node=\"%s\",revision=\"%llu\"} ", names[m],
 					      q->node_id, (unsigned long long)q->revision);
@@ -540,7 +540,10 @@ void acks_render_metrics(struct acks *a, struct controller *c, uint64_t head, in
 			 struct strbuf *out)
 {
 	struct summary sum;
-	bool per_node = c->cfg->metrics_per_node && c->n_nodes <= ACKS_METRICS_NODES;
+	/* the first METRICS_NODES_MAX nodes, as the other meshnet_node_* series */
+	size_t shown = c->n_nodes < (size_t)c->cfg->metrics_nodes_max ? c->n_nodes :
+		       (size_t)c->cfg->metrics_nodes_max;
+	bool per_node = shown > 0;
 
 	pthread_mutex_lock(&a->lock);
 	summarize(a, c, head, &sum);
@@ -576,7 +579,7 @@ void acks_render_metrics(struct acks *a, struct controller *c, uint64_t head, in
 		for (size_t m = 0; m < sizeof(names) / sizeof(names[0]); m++) {
 			strbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", names[m], help[m],
 				      names[m]);
-			for (size_t i = 0; i < c->n_nodes; i++) {
+			for (size_t i = 0; i < shown; i++) {
 				uint32_t slot = c->nodes[i]->slot;
 				const struct ack_slot *s = slot < a->n_slots ? &a->slots[slot] :
 							   NULL;
@@ -599,7 +602,7 @@ void acks_render_metrics(struct acks *a, struct controller *c, uint64_t head, in
 		}
 		strbuf_puts(out, "# HELP meshnet_node_agent_info The agent version a node reported.\n"
 			    "# TYPE meshnet_node_agent_info gauge\n");
-		for (size_t i = 0; i < c->n_nodes; i++) {
+		for (size_t i = 0; i < shown; i++) {
 			uint32_t slot = c->nodes[i]->slot;
 			const struct ack_slot *s = slot < a->n_slots ? &a->slots[slot] : NULL;
 

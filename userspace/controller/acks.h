@@ -32,7 +32,6 @@
 #define ACKS_REVISIONS 65536	/* G(R) kept for the last 65,536 revisions */
 #define ACKS_QUARANTINES 32	/* the last 32 quarantines */
 #define ACKS_VERSION_MAX 48	/* agent_version, bytes */
-#define ACKS_METRICS_NODES 1024	/* per-node series in /metrics up to this many nodes */
 
 struct acks;
 struct controller;
@@ -86,8 +85,8 @@ bool acks_node_view(struct acks *a, uint32_t slot, struct ack_node_view *out);
  * acks_render_node: ,"enforcement":{...} for one node (nothing if unknown).
  * acks_render_json: {"summary":..,"nodes":{id:{...}},"quarantines":[...]}
  * (per_node false: no "nodes").
- * acks_render_metrics: Prometheus text; node ids only with METRICS_PER_NODE
- * (and at most ACKS_METRICS_NODES nodes): /metrics is public, and enrolled
+ * acks_render_metrics: Prometheus text; node ids only for the first
+ * METRICS_NODES_MAX nodes (default none): /metrics is public, and enrolled
  * ids are not told to unauthenticated callers.
  */
 void acks_render_node(struct acks *a, uint32_t slot, uint64_t head, int64_t now,

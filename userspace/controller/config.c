@@ -111,9 +111,6 @@ static const struct setting settings[] = {
 	  "info", "error, warn, info or debug" },
 	{ "ALLOW_DEMO_SCORES", "--allow-demo-scores", SET_BOOL, CFG(allow_demo_scores), 0, 0, 1,
 	  "0", "accept benchmarks that say demo_scores (made up by the agent's generator; demos only)" },
-	{ "METRICS_PER_NODE", "--metrics-per-node", SET_BOOL, CFG(metrics_per_node), 0, 0, 1,
-	  "0", "per-node ack series in /metrics (names enrolled nodes to anyone who can read it; "
-	  "at most 1024 nodes)" },
 	{ "WITNESS_URL", "--witness-url", SET_STRING, CFG(witness_urls), CFGSZ(witness_urls), 0, 0,
 	  "", "witnesses (meshnet-witness) that co-sign each checkpoint: URLs, comma-separated" },
 	{ "METRICS_NODES_MAX", "--metrics-nodes-max", SET_LONG, CFG(metrics_nodes_max), 0, 0, 100000,

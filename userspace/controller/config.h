@@ -50,7 +50,6 @@ struct controller_config {
 	bool verbose;			/* VERBOSE */
 	char log_level[16];		/* LOG_LEVEL */
 	bool allow_demo_scores;		/* ALLOW_DEMO_SCORES: accept made-up scores */
-	bool metrics_per_node;		/* METRICS_PER_NODE: node ids in /metrics */
 	char witness_urls[1024];	/* WITNESS_URL: witnesses to co-sign checkpoints */
 	long metrics_nodes_max;		/* METRICS_NODES_MAX: nodes with their own series in /metrics */
 };
