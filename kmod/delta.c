@@ -16,7 +16,8 @@
 
 #include "meshnet.h"
 
-int mn_notice_peer(struct list_head *notices, u64 epoch_id,
+/* @t: the new table (its epoch and revision are final). */
+int mn_notice_peer(struct list_head *notices, const struct mn_table *t,
 		   struct mn_peer *peer)
 {
 	struct mn_notice *n = kzalloc(sizeof(*n), GFP_KERNEL);
@@ -24,7 +25,8 @@ int mn_notice_peer(struct list_head *notices, u64 epoch_id,
 	if (!n)
 		return -ENOMEM;
 	n->peer = mn_peer_get(peer);
-	n->epoch_id = epoch_id;
+	n->epoch_id = t->epoch_id;
+	n->revision = t->revision;
 	list_add_tail(&n->node, notices);
 	return 0;
 }
@@ -36,6 +38,7 @@ int mn_notice_self(struct list_head *notices, const struct mn_table *t)
 	if (!n)
 		return -ENOMEM;
 	n->epoch_id = t->epoch_id;
+	n->revision = t->revision;
 	n->self_verdict = t->self_verdict;
 	strscpy(n->self_reason, t->self_reason, sizeof(n->self_reason));
 	list_add_tail(&n->node, notices);
@@ -234,7 +237,7 @@ int mn_delta_apply(struct mn_net *mn, const struct mn_delta *d,
 
 			if (e->kind != MN_DELTA_REMOVE &&
 			    e->prev_verdict != p->verdict)
-				ret = mn_notice_peer(notices, t->epoch_id, p);
+				ret = mn_notice_peer(notices, t, p);
 		}
 		if (!ret && d->self_verdict &&
 		    t->self_verdict != old->self_verdict)

@@ -131,8 +131,7 @@ static struct mn_peer *mn_txn_find(struct mn_txn *txn, const u8 *key)
 /* Staged memory of one peer: entry, counters, index share; CPU-independent. */
 static size_t mn_peer_bytes(const struct mn_peer *peer)
 {
-	return struct_size(peer, allowedips, peer->n_allowedips) +
-	       sizeof(struct mn_counters) + 64 * (1 + peer->n_allowedips);
+	return mn_peer_size(peer) + sizeof(struct mn_counters) + 64 * (1 + peer->n_allowedips);
 }
 
 static void mn_txn_unstage(struct mn_txn *txn, struct mn_peer *peer)
@@ -264,6 +263,10 @@ int mn_epoch_commit(struct mn_net *mn, struct sock *sk, u32 portid,
 	ret = mn_stage_reserve(t, txn);
 	if (ret)
 		goto err;
+	/* Epoch and revision first: the notices carry them. */
+	t->epoch_id = txn->epoch_id;
+	t->epoch_expiry = txn->expiry;
+	t->revision = txn->revision ? txn->revision : old->revision;
 	/* Counters carry over by public key. */
 	hash_for_each(txn->peers, bkt, peer, stage_node) {
 		cond_resched();
@@ -279,13 +282,10 @@ int mn_epoch_commit(struct mn_net *mn, struct sock *sk, u32 portid,
 		    mn_lookup_key(old, peer->public_key)->verdict ==
 		    peer->verdict)
 			continue;
-		ret = mn_notice_peer(notices, epoch_id, peer);
+		ret = mn_notice_peer(notices, t, peer);
 		if (ret)
 			goto err;
 	}
-	t->epoch_id = txn->epoch_id;
-	t->epoch_expiry = txn->expiry;
-	t->revision = txn->revision ? txn->revision : old->revision;
 	mn_table_set_validity(t, txn->valid_until ? txn->valid_until :
 			      txn->expiry);
 	t->self_verdict = old->self_verdict;

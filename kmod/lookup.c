@@ -122,6 +122,16 @@ static struct mn_lpm_level *mn_lpm_level_add(struct mn_table *t,
 	struct mn_lpm_level *lvl;
 	u32 l;
 
+	if (lpm->n_levels == lpm->cap) {
+		u32 cap = min_t(u32, max_t(u32, 4, lpm->cap * 2), 129);
+
+		lvl = krealloc_array(lpm->levels, cap, sizeof(*lvl),
+				     GFP_KERNEL_ACCOUNT);
+		if (!lvl)
+			return NULL;
+		lpm->levels = lvl;
+		lpm->cap = cap;
+	}
 	for (l = 0; l < lpm->n_levels && lpm->levels[l].cidr > cidr; l++)
 		;
 	lvl = &lpm->levels[l];
@@ -319,24 +329,32 @@ int mn_lpm_set_idx(struct mn_table *t, const struct mn_prefix *p, u32 idx)
 	return 0;
 }
 
-int mn_lpm_clone(struct mn_table *t)
+/* @t's prefix levels become private copies sharing @old's slot chunks. */
+int mn_lpm_clone(struct mn_table *t, const struct mn_table *old)
 {
-	struct mn_lpm *lpms[2] = { &t->lpm4, &t->lpm6 };
+	const struct mn_lpm *src[2] = { &old->lpm4, &old->lpm6 };
+	struct mn_lpm *dst[2] = { &t->lpm4, &t->lpm6 };
 	int f, ret;
 	u32 l;
 
+	for (f = 0; f < 2; f++)
+		memset(dst[f], 0, sizeof(*dst[f]));
 	for (f = 0; f < 2; f++) {
-		struct mn_lpm *lpm = lpms[f];
-		u32 n = lpm->n_levels;
-
-		lpm->n_levels = 0;
-		for (l = 0; l < n; l++) {
-			struct mn_vec src = lpm->levels[l].slots;
-
-			ret = mn_vec_clone(&lpm->levels[l].slots, &src);
+		if (!src[f]->n_levels)
+			continue;
+		dst[f]->levels = kmalloc_array(src[f]->n_levels,
+					       sizeof(*dst[f]->levels),
+					       GFP_KERNEL_ACCOUNT);
+		if (!dst[f]->levels)
+			return -ENOMEM;
+		dst[f]->cap = src[f]->n_levels;
+		for (l = 0; l < src[f]->n_levels; l++) {
+			dst[f]->levels[l] = src[f]->levels[l];
+			ret = mn_vec_clone(&dst[f]->levels[l].slots,
+					   &src[f]->levels[l].slots);
 			if (ret)
 				return ret;
-			lpm->n_levels++;
+			dst[f]->n_levels++;
 		}
 	}
 	return 0;
@@ -344,14 +362,16 @@ int mn_lpm_clone(struct mn_table *t)
 
 void mn_lpm_free(struct mn_table *t)
 {
-	u32 i;
+	struct mn_lpm *lpms[2] = { &t->lpm4, &t->lpm6 };
+	int f;
+	u32 l;
 
-	for (i = 0; i < t->lpm4.n_levels; i++)
-		mn_vec_free(&t->lpm4.levels[i].slots);
-	for (i = 0; i < t->lpm6.n_levels; i++)
-		mn_vec_free(&t->lpm6.levels[i].slots);
-	t->lpm4.n_levels = 0;
-	t->lpm6.n_levels = 0;
+	for (f = 0; f < 2; f++) {
+		for (l = 0; l < lpms[f]->n_levels; l++)
+			mn_vec_free(&lpms[f]->levels[l].slots);
+		kfree(lpms[f]->levels);
+		memset(lpms[f], 0, sizeof(*lpms[f]));
+	}
 }
 
 /* Packet path: RCU read side, the table is immutable. */

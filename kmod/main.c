@@ -40,6 +40,7 @@ static int __init mn_mod_init(void)
 	ret = mn_genl_register();
 	if (ret)
 		goto err_netlink;
+	mn_bench_init();
 	pr_info("meshnet: loaded, genl family %s version %d\n",
 		MESHNET_GENL_NAME, MESHNET_GENL_VERSION);
 	return 0;
@@ -64,6 +65,7 @@ err_wq:
 static void __exit mn_mod_exit(void)
 {
 	/* No new requests, then no events, then tear down every namespace. */
+	mn_bench_uninit();
 	mn_genl_unregister();
 	mn_netlink_notifier_unregister();
 	mn_device_notifier_unregister();

@@ -108,17 +108,25 @@ union mn_sockaddr {
 };
 
 /*
- * A peer entry. Mutable only while staged (not yet published); immutable and
- * shared (refcounted) between tables once published. The fields the packet
- * path reads come first, on the entry's first cache line.
+ * A peer entry, from the zeroing slab cache "meshnet_peer" (SLAB_ACCOUNT,
+ * cache-line aligned). Mutable only while staged (not yet published);
+ * immutable and shared (refcounted) between tables once published. The
+ * fields the packet path reads come first, on the entry's first cache line;
+ * strings and the PSK follow. Up to MN_INLINE_PREFIXES prefixes live in the
+ * entry, more in a separate array.
  */
+#define MN_INLINE_PREFIXES 2
+
 struct mn_peer {
+	/* read by the packet path */
 	u8 verdict;
 	bool has_psk;
 	bool has_endpoint;
 	bool psk_retired;	/* left the current table: psk wiped (lock) */
 	u16 n_allowedips;
 	struct mn_counters *counters;
+	/* writers, dumps */
+	struct mn_prefix *allowedips;	/* inline_ips or an own array */
 	struct kref ref;
 	struct hlist_node stage_node;
 	u64 epoch;
@@ -127,7 +135,7 @@ struct mn_peer {
 	char name[MESHNET_NAME_LEN];
 	char reason[MESHNET_REASON_LEN];
 	u8 psk[MESHNET_KEY_LEN];
-	struct mn_prefix allowedips[];
+	struct mn_prefix inline_ips[MN_INLINE_PREFIXES];
 };
 
 /*
@@ -180,10 +188,15 @@ struct mn_lpm_level {
 	u8 cidr;
 };
 
-/* Longest-prefix match of one address family: levels sorted longest first. */
+/*
+ * Longest-prefix match of one address family: levels sorted longest first,
+ * in an array private to the table version (copied by a clone: a few dozen
+ * bytes per prefix length present).
+ */
 struct mn_lpm {
+	struct mn_lpm_level *levels;
 	u32 n_levels;
-	struct mn_lpm_level levels[129];
+	u32 cap;
 };
 
 /*
@@ -192,7 +205,7 @@ struct mn_lpm {
  * with them: epoch, revision, validity and the local node's verdict.
  */
 struct mn_table {
-	/* read by the packet path */
+	/* read by the packet path: the first cache line */
 	struct mn_lpm lpm4;
 	struct mn_lpm lpm6;
 	struct mn_vec peers;	/* slot -> peer, slots 0..n_peers-1 used */
@@ -238,19 +251,20 @@ struct mn_notice {
 	struct list_head node;
 	struct mn_peer *peer;	/* reference; NULL: the local verdict */
 	u64 epoch_id;
+	u64 revision;		/* of the table that made the change */
 	u8 self_verdict;
 	char self_reason[MESHNET_REASON_LEN];
 };
 
 struct mn_net {
-	/* read by the packet path */
+	/* read by the packet path: the first cache line (totals.pcpu last) */
 	struct mn_table __rcu *table;
 	struct mn_devices __rcu *devices;
-	struct mn_totals totals;
 	u64 grace_ns;
 	u8 policy_unknown;
 	u8 fail_closed;
 	u8 endpoint_drop;
+	struct mn_totals totals;	/* pcpu hot; base written by writers */
 	/* writers */
 	struct mutex lock ____cacheline_aligned_in_smp;	/* see top of file */
 	struct net *net;
@@ -315,6 +329,7 @@ void mn_totals_add(struct mn_totals *t, enum mn_count_kind kind,
 void mn_totals_sum(const struct mn_totals *t, struct mn_stats_sum *sum);
 void mn_totals_reset(struct mn_totals *t);
 struct mn_peer *mn_peer_alloc(u16 n_allowedips);
+size_t mn_peer_size(const struct mn_peer *peer);
 void mn_peer_put(struct mn_peer *peer);
 static inline struct mn_peer *mn_peer_get(struct mn_peer *peer)
 {
@@ -371,7 +386,7 @@ int mn_lpm_remove(struct mn_table *t, const struct mn_prefix *p);
 int mn_lpm_set_idx(struct mn_table *t, const struct mn_prefix *p, u32 idx);
 int mn_lpm_reserve(struct mn_table *t, u16 family, u8 cidr, u32 n);
 void mn_lpm_free(struct mn_table *t);
-int mn_lpm_clone(struct mn_table *t);
+int mn_lpm_clone(struct mn_table *t, const struct mn_table *old);
 struct mn_peer *mn_lookup_v4(const struct mn_table *t, __be32 addr);
 struct mn_peer *mn_lookup_v6(const struct mn_table *t,
 			     const struct in6_addr *addr);
@@ -451,9 +466,13 @@ struct mn_delta {
 
 int mn_delta_apply(struct mn_net *mn, const struct mn_delta *d,
 		   struct list_head *notices, struct netlink_ext_ack *extack);
-int mn_notice_peer(struct list_head *notices, u64 epoch_id,
+int mn_notice_peer(struct list_head *notices, const struct mn_table *t,
 		   struct mn_peer *peer);
 int mn_notice_self(struct list_head *notices, const struct mn_table *t);
+
+/* bench.c: /sys/kernel/debug/meshnet/lookup with bench=1 only */
+void mn_bench_init(void);
+void mn_bench_uninit(void);
 
 /* netlink.c */
 int mn_genl_register(void);

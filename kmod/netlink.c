@@ -545,6 +545,43 @@ static void mn_wipe_psks(struct nlattr *peers)
 		mn_wipe_psk(peer);
 }
 
+/*
+ * Wipes every PSK of a request, parsed or not (the walk is bounds-checked
+ * only, so it also covers a request the policy rejected).
+ */
+static void mn_wipe_request(struct genl_info *info)
+{
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_attr(a, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem) {
+		if (nla_type(a) == MESHNET_A_PEER)
+			mn_wipe_psk(a);
+		else if (nla_type(a) == MESHNET_A_PEERS)
+			mn_wipe_psks(a);
+	}
+}
+
+/*
+ * The commands that carry PSKs (EPOCH_SET_PEERS, SET_PEER, APPLY_DELTA)
+ * have no policy in the genl core: they validate here, strictly, against
+ * @policy, so that a request rejected by the policy is wiped as well.
+ */
+static int mn_parse_wiping(struct genl_info *info,
+			   const struct nla_policy *policy, struct nlattr **tb)
+{
+	int ret = nlmsg_parse(info->nlhdr, GENL_HDRLEN, tb, MESHNET_A_MAX,
+			      policy, info->extack);
+
+	if (ret) {
+		mn_wipe_request(info);
+		return ret;
+	}
+	info->attrs = tb;
+	return 0;
+}
+
 /* Parses and validates one peer; nothing is changed. */
 static struct mn_peer *mn_parse_peer(struct nlattr *attr,
 				     struct netlink_ext_ack *extack)
@@ -666,12 +703,16 @@ static int mn_stage_precheck(struct mn_net *mn, struct sock *sk, u32 portid,
 static int mn_epoch_set_peers_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct mn_net *mn = mn_info_net(info);
-	struct nlattr *list = info->attrs[MESHNET_A_PEERS];
+	struct nlattr *tb[MESHNET_A_MAX + 1], *list;
 	struct sock *sk = NETLINK_CB(skb).sk;
 	struct mn_peer **peers = NULL;
 	struct nlattr *attr;
-	int i, n = 0, rem, ret = 0;
+	int i, n = 0, rem, ret;
 
+	ret = mn_parse_wiping(info, mn_set_peers_policy, tb);
+	if (ret)
+		return ret;
+	list = info->attrs[MESHNET_A_PEERS];
 	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_PEERS)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "Missing peers");
 		return -EINVAL;
@@ -701,7 +742,7 @@ static int mn_epoch_set_peers_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = mn_epoch_stage(mn, sk, info->snd_portid, peers, n, info->extack);
 	mutex_unlock(&mn->lock);
 out:
-	mn_wipe_psks(list);
+	mn_wipe_request(info);
 	for (i = 0; peers && i < n; i++)
 		mn_peer_put(peers[i]);
 	kvfree(peers);
@@ -848,24 +889,28 @@ static int mn_apply_delta_doit(struct sk_buff *skb, struct genl_info *info)
 		{ MESHNET_A_VERDICT_PEERS, MN_DELTA_VERDICT },
 		{ MESHNET_A_PEERS, MN_DELTA_UPSERT },
 	};
+	struct nlattr *tb[MESHNET_A_MAX + 1], **a = tb, *attr, *top;
 	struct mn_net *mn = mn_info_net(info);
-	struct nlattr **a = info->attrs;
 	struct mn_delta d = {};
 	u64 epoch_id, valid_until;
-	struct nlattr *attr, *top;
 	LIST_HEAD(notices);
 	u32 n = 0, l;
 	u8 verdict;
-	int rem, trem, ret = 0;
+	int rem, trem, ret;
 
+	ret = mn_parse_wiping(info, mn_delta_policy, tb);
+	if (ret)
+		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_REVISION)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "Delta needs a revision");
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
 	if (a[MESHNET_A_SELF_REASON] && !a[MESHNET_A_SELF_VERDICT]) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[MESHNET_A_SELF_REASON],
 				    "Self reason given without self verdict");
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
 	d.revision = nla_get_u64(a[MESHNET_A_REVISION]);
 	d.force = nla_get_flag(a[MESHNET_A_EPOCH_FORCE]);
@@ -932,10 +977,7 @@ static int mn_apply_delta_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_unlock(&mn->lock);
 	mn_notify_send_all(mn, &notices);
 out:
-	nla_for_each_attr(top, genlmsg_data(info->genlhdr),
-			  genlmsg_len(info->genlhdr), trem)
-		if (nla_type(top) == MESHNET_A_PEERS)
-			mn_wipe_psks(top);
+	mn_wipe_request(info);
 	mn_delta_free(&d);
 	return ret;
 }
@@ -960,15 +1002,19 @@ static int mn_one_change(struct mn_net *mn, struct mn_peer *peer, u8 kind,
 
 static int mn_set_peer_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlattr *tb[MESHNET_A_MAX + 1];
 	struct mn_peer *peer;
 	int ret;
 
+	ret = mn_parse_wiping(info, mn_set_peer_policy, tb);
+	if (ret)
+		return ret;
 	if (GENL_REQ_ATTR_CHECK(info, MESHNET_A_PEER)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "Missing peer");
 		return -EINVAL;
 	}
 	peer = mn_parse_peer(info->attrs[MESHNET_A_PEER], info->extack);
-	mn_wipe_psk(info->attrs[MESHNET_A_PEER]);
+	mn_wipe_request(info);
 	if (IS_ERR(peer))
 		return PTR_ERR(peer);
 	ret = mn_one_change(mn_info_net(info), peer, MN_DELTA_UPSERT,
@@ -1164,6 +1210,8 @@ static int mn_notice_put(struct sk_buff *msg, const struct mn_notice *n)
 	if (!hdr)
 		return -EMSGSIZE;
 	ok = !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_ID, n->epoch_id,
+				MESHNET_A_PAD) &&
+	     !nla_put_u64_64bit(msg, MESHNET_A_REVISION, n->revision,
 				MESHNET_A_PAD);
 	if (ok && n->peer)
 		ok = !mn_put_peer(msg, MESHNET_A_PEER, n->peer, false, false);
@@ -1237,6 +1285,8 @@ void mn_notify_epoch(struct mn_net *mn, const struct mn_table *t)
 					  MESHNET_A_PAD) &&
 		       !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_EXPIRY,
 					  t->epoch_expiry, MESHNET_A_PAD) &&
+		       !nla_put_u64_64bit(msg, MESHNET_A_REVISION, t->revision,
+					  MESHNET_A_PAD) &&
 		       !nla_put_u32(msg, MESHNET_A_PEER_COUNT, t->n_peers));
 }
 
@@ -1255,6 +1305,8 @@ void mn_notify_expired(struct mn_net *mn, const struct mn_table *t)
 					  MESHNET_A_PAD) &&
 		       !nla_put_u64_64bit(msg, MESHNET_A_EPOCH_EXPIRY,
 					  t->epoch_expiry, MESHNET_A_PAD) &&
+		       !nla_put_u64_64bit(msg, MESHNET_A_REVISION, t->revision,
+					  MESHNET_A_PAD) &&
 		       !nla_put_u8(msg, MESHNET_A_EXPIRED, 1));
 }
 
@@ -1268,6 +1320,10 @@ void mn_notify_expired(struct mn_net *mn, const struct mn_table *t)
 	.flags = GENL_UNS_ADMIN_PERM,				\
 }
 
+/*
+ * A NULL policy: the handler validates (mn_parse_wiping()), see there. The
+ * core still checks the attribute layout.
+ */
 static const struct genl_ops mn_genl_ops[] = {
 	MN_OP(MESHNET_CMD_GET_STATE, mn_get_state, mn_no_attr_policy),
 	MN_OP(MESHNET_CMD_ATTACH, mn_attach, mn_device_policy),
@@ -1275,12 +1331,11 @@ static const struct genl_ops mn_genl_ops[] = {
 	MN_OP(MESHNET_CMD_SET_POLICY, mn_set_policy, mn_set_policy_policy),
 	MN_OP(MESHNET_CMD_SET_SELF, mn_set_self, mn_set_self_policy),
 	MN_OP(MESHNET_CMD_EPOCH_BEGIN, mn_epoch_begin_doit, mn_begin_policy),
-	MN_OP(MESHNET_CMD_EPOCH_SET_PEERS, mn_epoch_set_peers_doit,
-	      mn_set_peers_policy),
+	MN_OP(MESHNET_CMD_EPOCH_SET_PEERS, mn_epoch_set_peers_doit, NULL),
 	MN_OP(MESHNET_CMD_EPOCH_COMMIT, mn_epoch_commit_doit,
 	      mn_commit_policy),
 	MN_OP(MESHNET_CMD_EPOCH_ABORT, mn_epoch_abort_doit, mn_abort_policy),
-	MN_OP(MESHNET_CMD_SET_PEER, mn_set_peer_doit, mn_set_peer_policy),
+	MN_OP(MESHNET_CMD_SET_PEER, mn_set_peer_doit, NULL),
 	MN_OP(MESHNET_CMD_DEL_PEER, mn_del_peer_doit, mn_peer_key_only_policy),
 	{
 		.cmd = MESHNET_CMD_GET_PEERS,
@@ -1293,7 +1348,7 @@ static const struct genl_ops mn_genl_ops[] = {
 	},
 	MN_OP(MESHNET_CMD_RESET_COUNTERS, mn_reset_counters_doit,
 	      mn_peer_key_only_policy),
-	MN_OP(MESHNET_CMD_APPLY_DELTA, mn_apply_delta_doit, mn_delta_policy),
+	MN_OP(MESHNET_CMD_APPLY_DELTA, mn_apply_delta_doit, NULL),
 };
 
 static const struct genl_multicast_group mn_genl_mcgrps[] = {

@@ -24,6 +24,9 @@ static int __net_init mn_net_init(struct net *net)
 	struct mn_table *t;
 	int ret;
 
+	/* The packet path's fields share a cache line, not the mutex's. */
+	BUILD_BUG_ON(offsetofend(struct mn_net, totals.pcpu) > 64);
+	BUILD_BUG_ON(offsetof(struct mn_net, lock) < 64);
 	mn->net = net;
 	mutex_init(&mn->lock);
 	INIT_DELAYED_WORK(&mn->expiry_work, mn_expiry_work);

@@ -13,15 +13,29 @@
 #include "meshnet.h"
 
 static struct kmem_cache *mn_counters_cache;
+static struct kmem_cache *mn_peer_cache;
 
 int mn_peer_cache_init(void)
 {
+	/* The packet path's fields share the entry's first cache line. */
+	BUILD_BUG_ON(offsetofend(struct mn_peer, counters) > 64);
 	mn_counters_cache = KMEM_CACHE(mn_counters, SLAB_ACCOUNT);
-	return mn_counters_cache ? 0 : -ENOMEM;
+	if (!mn_counters_cache)
+		return -ENOMEM;
+	mn_peer_cache = kmem_cache_create("meshnet_peer",
+					  sizeof(struct mn_peer), 0,
+					  SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN,
+					  NULL);
+	if (!mn_peer_cache) {
+		kmem_cache_destroy(mn_counters_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void mn_peer_cache_uninit(void)
 {
+	kmem_cache_destroy(mn_peer_cache);
 	kmem_cache_destroy(mn_counters_cache);
 }
 
@@ -140,18 +154,38 @@ void mn_totals_reset(struct mn_totals *t)
 	mn_totals_raw(t, &t->base);
 }
 
+/* A zeroed entry with room for @n_allowedips prefixes. */
 struct mn_peer *mn_peer_alloc(u16 n_allowedips)
 {
 	struct mn_peer *peer;
 
-	peer = kzalloc(struct_size(peer, allowedips, n_allowedips),
-		       GFP_KERNEL_ACCOUNT);
+	peer = kmem_cache_zalloc(mn_peer_cache, GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return NULL;
+	peer->allowedips = peer->inline_ips;
+	if (n_allowedips > MN_INLINE_PREFIXES) {
+		peer->allowedips = kcalloc(n_allowedips,
+					   sizeof(*peer->allowedips),
+					   GFP_KERNEL_ACCOUNT);
+		if (!peer->allowedips) {
+			kmem_cache_free(mn_peer_cache, peer);
+			return NULL;
+		}
+	}
 	kref_init(&peer->ref);
 	INIT_HLIST_NODE(&peer->stage_node);
 	peer->n_allowedips = n_allowedips;
 	return peer;
+}
+
+/* Bytes of memory @peer occupies besides its counters. */
+size_t mn_peer_size(const struct mn_peer *peer)
+{
+	size_t n = sizeof(*peer);
+
+	if (peer->allowedips != peer->inline_ips)
+		n += peer->n_allowedips * sizeof(*peer->allowedips);
+	return n;
 }
 
 static void mn_peer_release(struct kref *ref)
@@ -160,7 +194,9 @@ static void mn_peer_release(struct kref *ref)
 
 	memzero_explicit(peer->psk, sizeof(peer->psk));
 	mn_counters_put(peer->counters);
-	kfree(peer);
+	if (peer->allowedips != peer->inline_ips)
+		kfree(peer->allowedips);
+	kmem_cache_free(mn_peer_cache, peer);
 }
 
 /* Process context only: tables are freed from a workqueue. */

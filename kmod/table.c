@@ -71,6 +71,9 @@ struct mn_table *mn_table_new(struct mn_net *mn, u32 n_hint)
 {
 	struct mn_table *t;
 
+	/* What a packet reads of the table shares one cache line. */
+	BUILD_BUG_ON(offsetofend(struct mn_table, self_verdict) > 64);
+
 	if (n_hint > MN_MAX_PEERS)
 		return ERR_PTR(-E2BIG);
 	t = kvzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
@@ -90,7 +93,8 @@ struct mn_table *mn_table_new(struct mn_net *mn, u32 n_hint)
 }
 
 /*
- * A private copy of @old sharing all its chunks: O(n / 512) pointer copies.
+ * A private copy of @old sharing all its chunks: O(n / 512) pointer copies
+ * (the table header itself is a few hundred bytes).
  * Everything but the indexes (epoch, revision, validity, self) is inherited.
  */
 struct mn_table *mn_table_clone(struct mn_net *mn, const struct mn_table *old)
@@ -105,7 +109,7 @@ struct mn_table *mn_table_clone(struct mn_net *mn, const struct mn_table *old)
 	t->generation = ++mn->generation;
 	memset(&t->peers, 0, sizeof(t->peers));
 	memset(&t->keys, 0, sizeof(t->keys));
-	if (mn_lpm_clone(t) || mn_vec_clone(&t->peers, &old->peers) ||
+	if (mn_lpm_clone(t, old) || mn_vec_clone(&t->peers, &old->peers) ||
 	    mn_vec_clone(&t->keys, &old->keys)) {
 		mn_table_free_now(t);
 		return ERR_PTR(-ENOMEM);

@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,7 @@ struct state {
 	int n_devices;
 	char self_reason[MESHNET_REASON_LEN];
 	bool has_txn, has_counters;
+	uint64_t totals[MESHNET_COUNTER_A_MAX + 1];	/* MESHNET_A_COUNTERS */
 };
 
 static int state_cb(const struct nlmsghdr *nlh, void *arg)
@@ -215,6 +217,16 @@ static int state_cb(const struct nlmsghdr *nlh, void *arg)
 			 (const char *)mn_attr_data(tb[MESHNET_A_SELF_REASON]));
 	if (tb[MESHNET_A_DEVICES])
 		s->n_devices = mn_attr_count_nested(tb[MESHNET_A_DEVICES]);
+	if (tb[MESHNET_A_COUNTERS]) {
+		const struct nlattr *ct[MESHNET_COUNTER_A_MAX + 1];
+		int i;
+
+		mn_attr_parse_nested(ct, MESHNET_COUNTER_A_MAX,
+				     tb[MESHNET_A_COUNTERS]);
+		for (i = 1; i <= MESHNET_COUNTER_A_MAX; i++)
+			if (ct[i] && i != MESHNET_COUNTER_A_PAD)
+				s->totals[i] = mn_attr_u64(ct[i]);
+	}
 	return 0;
 }
 
@@ -866,14 +878,6 @@ TEST_F(genl, epoch_bad_input)
 	EXPECT_EQ(0, s.epoch_id);
 }
 
-/* Bad peers: each is sent alone in EPOCH_SET_PEERS and in SET_PEER. */
-struct bad_peer {
-	const char *name;
-	void (*build)(struct mn_msg *m);	/* peer attributes */
-	int err;
-	const char *extack;
-};
-
 static void put_key(struct mn_msg *m, unsigned int i)
 {
 	uint8_t key[MESHNET_KEY_LEN];
@@ -898,117 +902,60 @@ static void put_one_ip(struct mn_msg *m, uint16_t family, const void *addr,
 static const uint8_t v4_10_1_2_0[4] = { 10, 1, 2, 0 };
 static const uint8_t v6_fd00[16] = { 0xfd, 0x00, [15] = 0x01 };
 
-static void p_no_key(struct mn_msg *m)
-{
-	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
-}
-
-static void p_short_key(struct mn_msg *m)
-{
-	uint8_t key[31] = { 1 };
-
-	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
-	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
-}
-
-static void p_long_key(struct mn_msg *m)
-{
-	uint8_t key[33] = { 1 };
-
-	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
-	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
-}
-
-static void p_no_verdict(struct mn_msg *m)
-{
-	put_key(m, 1);
-}
-
-static void p_verdict_0(struct mn_msg *m)
-{
-	put_key(m, 1);
-	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_UNSPEC);
-}
-
-static void p_verdict_3(struct mn_msg *m)
-{
-	put_key(m, 1);
-	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, 3);
-}
-
-static void p_short_psk(struct mn_msg *m)
-{
-	uint8_t psk[16] = { 0 };
-
-	p_verdict_0(m);
-	m->nlh->nlmsg_len -= NLA_ALIGN(NLA_HDRLEN + 1);
-	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
-	mn_msg_put(m, MESHNET_PEER_A_PRESHARED_KEY, psk, sizeof(psk));
-}
-
+/* Peer 1's key, ALLOWED: the valid start of a peer. */
 static void p_good_head(struct mn_msg *m)
 {
 	put_key(m, 1);
 	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
 }
 
-static void p_name_long(struct mn_msg *m)
-{
-	char name[MESHNET_NAME_LEN + 1];
+/*
+ * A peer described by data (bad-input tables): what is left 0 is the valid
+ * default of p_good_head(), then @extra adds what a row cannot say.
+ */
+struct peer_spec {
+	int key_len;		/* 0: peer 1's 32-byte key; -1: no key */
+	bool no_verdict;
+	bool raw_verdict;	/* verdict = @verdict instead of ALLOWED */
+	uint8_t verdict;
+	int psk_len;		/* 0: no PSK */
+	int name_len;		/* 0: no name */
+	uint16_t family;	/* 0: no prefix; else one of @alen bytes */
+	const uint8_t *addr;
+	uint8_t alen, cidr;
+	void (*extra)(struct mn_msg *m);
+};
 
-	memset(name, 'n', sizeof(name) - 1);
-	name[sizeof(name) - 1] = '\0';
-	p_good_head(m);
-	mn_msg_put_str(m, MESHNET_PEER_A_NAME, name);
-}
-
-static void p_v4_mask_33(struct mn_msg *m)
+static void put_spec(struct mn_msg *m, const struct peer_spec *sp)
 {
-	p_good_head(m);
-	put_one_ip(m, AF_INET, v4_10_1_2_0, 4, 33);
-}
+	uint8_t buf[64] = { 1 };
+	char name[MESHNET_NAME_LEN * 2];
 
-static void p_v6_mask_129(struct mn_msg *m)
-{
-	p_good_head(m);
-	put_one_ip(m, AF_INET6, v6_fd00, 16, 129);
-}
-
-static void p_v4_host_bits(struct mn_msg *m)
-{
-	p_good_head(m);
-	put_one_ip(m, AF_INET, v4_10_1_2_0, 4, 16);
-}
-
-static void p_v6_host_bits(struct mn_msg *m)
-{
-	p_good_head(m);
-	put_one_ip(m, AF_INET6, v6_fd00, 16, 64);
-}
-
-static void p_v4_with_v6_addr(struct mn_msg *m)
-{
-	p_good_head(m);
-	put_one_ip(m, AF_INET, v6_fd00, 16, 128);
-}
-
-static void p_v6_with_v4_addr(struct mn_msg *m)
-{
-	p_good_head(m);
-	put_one_ip(m, AF_INET6, v4_10_1_2_0, 4, 24);
-}
-
-static void p_family_7(struct mn_msg *m)
-{
-	p_good_head(m);
-	put_one_ip(m, 7, v4_10_1_2_0, 4, 24);
+	if (!sp->key_len)
+		put_key(m, 1);
+	else if (sp->key_len > 0)
+		mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, buf, (size_t)sp->key_len);
+	if (!sp->no_verdict)
+		mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, sp->raw_verdict ?
+			      sp->verdict : MESHNET_VERDICT_ALLOWED);
+	if (sp->psk_len)
+		mn_msg_put(m, MESHNET_PEER_A_PRESHARED_KEY, buf,
+			   (size_t)sp->psk_len);
+	if (sp->name_len) {
+		memset(name, 'n', (size_t)sp->name_len);
+		name[sp->name_len] = '\0';
+		mn_msg_put_str(m, MESHNET_PEER_A_NAME, name);
+	}
+	if (sp->family)
+		put_one_ip(m, sp->family, sp->addr, sp->alen, sp->cidr);
+	if (sp->extra)
+		sp->extra(m);
 }
 
 static void p_ip_no_mask(struct mn_msg *m)
 {
 	size_t ips, ip;
 
-	p_good_head(m);
 	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
 	ip = mn_msg_nest_start(m, 0);
 	mn_msg_put_u16(m, MESHNET_ALLOWEDIP_A_FAMILY, AF_INET);
@@ -1022,7 +969,6 @@ static void p_too_many_ips(struct mn_msg *m)
 	size_t ips;
 	int i;
 
-	p_good_head(m);
 	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
 	for (i = 0; i <= MESHNET_MAX_ALLOWEDIPS; i++) {
 		char a[32];
@@ -1033,11 +979,11 @@ static void p_too_many_ips(struct mn_msg *m)
 	mn_msg_nest_end(m, ips);
 }
 
-static void p_dup_prefix_in_peer(struct mn_msg *m)
+/* The same prefix twice in one peer (after p_good_head()). */
+static void p_dup_prefix(struct mn_msg *m)
 {
 	size_t ips;
 
-	p_good_head(m);
 	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
 	put_prefix(m, 0, AF_INET, "10.1.2.0", 24);
 	put_prefix(m, 1, AF_INET, "10.1.2.0", 24);
@@ -1049,7 +995,6 @@ static void p_endpoint_bad_family(struct mn_msg *m)
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET,
 				     .sin6_port = htons(51820) };
 
-	p_good_head(m);
 	mn_msg_put(m, MESHNET_PEER_A_ENDPOINT, &sin6, sizeof(sin6));
 }
 
@@ -1057,7 +1002,6 @@ static void p_endpoint_no_port(struct mn_msg *m)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 
-	p_good_head(m);
 	mn_msg_put(m, MESHNET_PEER_A_ENDPOINT, &sin, sizeof(sin));
 }
 
@@ -1065,46 +1009,68 @@ static void p_endpoint_short(struct mn_msg *m)
 {
 	uint8_t buf[8] = { AF_INET };
 
-	p_good_head(m);
 	mn_msg_put(m, MESHNET_PEER_A_ENDPOINT, buf, sizeof(buf));
 }
 
 static void p_unknown_attr(struct mn_msg *m)
 {
-	p_good_head(m);
 	mn_msg_put_u32(m, MESHNET_PEER_A_MAX + 3, 1);
 }
 
+/* Bad peers: each is sent alone in EPOCH_SET_PEERS and in SET_PEER. */
+struct bad_peer {
+	const char *name;
+	struct peer_spec spec;
+	int err;
+	const char *extack;
+};
+
+#define V4(a) .family = AF_INET, .addr = (a), .alen = sizeof(a)
+#define V6(a) .family = AF_INET6, .addr = (a), .alen = sizeof(a)
+
 static const struct bad_peer bad_peers[] = {
-	{ "no public key", p_no_key, EINVAL, "Peer needs a public key" },
-	{ "31-byte key", p_short_key, ERANGE, "binary attribute size out of range" },
-	{ "33-byte key", p_long_key, ERANGE, "binary attribute size out of range" },
-	{ "no verdict", p_no_verdict, EINVAL, "Peer needs a verdict" },
-	{ "verdict UNSPEC", p_verdict_0, ERANGE, "integer out of range" },
-	{ "verdict 3", p_verdict_3, ERANGE, "integer out of range" },
-	{ "16-byte PSK", p_short_psk, ERANGE,
+	{ "no public key", { .key_len = -1 }, EINVAL, "Peer needs a public key" },
+	{ "31-byte key", { .key_len = 31 }, ERANGE,
 	  "binary attribute size out of range" },
-	{ "name too long", p_name_long, EINVAL,
+	{ "33-byte key", { .key_len = 33 }, ERANGE,
+	  "binary attribute size out of range" },
+	{ "no verdict", { .no_verdict = true }, EINVAL, "Peer needs a verdict" },
+	{ "verdict UNSPEC", { .raw_verdict = true,
+			      .verdict = MESHNET_VERDICT_UNSPEC }, ERANGE,
+	  "integer out of range" },
+	{ "verdict 3", { .raw_verdict = true, .verdict = 3 }, ERANGE,
+	  "integer out of range" },
+	{ "16-byte PSK", { .psk_len = 16 }, ERANGE,
+	  "binary attribute size out of range" },
+	{ "name too long", { .name_len = MESHNET_NAME_LEN }, EINVAL,
 	  "Attribute failed policy validation" },
-	{ "v4 mask 33", p_v4_mask_33, EINVAL, "mask too long for its family" },
-	{ "v6 mask 129", p_v6_mask_129, ERANGE, "integer out of range" },
-	{ "v4 host bits", p_v4_host_bits, EINVAL, "host bits set" },
-	{ "v6 host bits", p_v6_host_bits, EINVAL, "host bits set" },
-	{ "AF_INET with 16 bytes", p_v4_with_v6_addr, EINVAL,
+	{ "v4 mask 33", { V4(v4_10_1_2_0), .cidr = 33 }, EINVAL,
+	  "mask too long for its family" },
+	{ "v6 mask 129", { V6(v6_fd00), .cidr = 129 }, ERANGE,
+	  "integer out of range" },
+	{ "v4 host bits", { V4(v4_10_1_2_0), .cidr = 16 }, EINVAL,
+	  "host bits set" },
+	{ "v6 host bits", { V6(v6_fd00), .cidr = 64 }, EINVAL, "host bits set" },
+	{ "AF_INET with 16 bytes", { .family = AF_INET, .addr = v6_fd00,
+				     .alen = 16, .cidr = 128 }, EINVAL,
 	  "length does not match its family" },
-	{ "AF_INET6 with 4 bytes", p_v6_with_v4_addr, EINVAL,
+	{ "AF_INET6 with 4 bytes", { .family = AF_INET6, .addr = v4_10_1_2_0,
+				     .alen = 4, .cidr = 24 }, EINVAL,
 	  "length does not match its family" },
-	{ "family 7", p_family_7, EINVAL, "must be AF_INET or AF_INET6" },
-	{ "prefix without mask", p_ip_no_mask, EINVAL,
+	{ "family 7", { .family = 7, .addr = v4_10_1_2_0, .alen = 4,
+			.cidr = 24 }, EINVAL, "must be AF_INET or AF_INET6" },
+	{ "prefix without mask", { .extra = p_ip_no_mask }, EINVAL,
 	  "needs family, address and mask" },
-	{ "65 prefixes", p_too_many_ips, E2BIG, "Too many allowed IPs" },
-	{ "endpoint family/length mismatch", p_endpoint_bad_family, EINVAL,
+	{ "65 prefixes", { .extra = p_too_many_ips }, E2BIG,
+	  "Too many allowed IPs" },
+	{ "endpoint family/length mismatch",
+	  { .extra = p_endpoint_bad_family }, EINVAL,
 	  "Endpoint must be a sockaddr_in" },
-	{ "endpoint without port", p_endpoint_no_port, EINVAL,
+	{ "endpoint without port", { .extra = p_endpoint_no_port }, EINVAL,
 	  "Endpoint must be a sockaddr_in" },
-	{ "endpoint of 8 bytes", p_endpoint_short, ERANGE,
+	{ "endpoint of 8 bytes", { .extra = p_endpoint_short }, ERANGE,
 	  "binary attribute size out of range" },
-	{ "unknown peer attribute", p_unknown_attr, EINVAL,
+	{ "unknown peer attribute", { .extra = p_unknown_attr }, EINVAL,
 	  "Unknown attribute type" },
 };
 
@@ -1138,7 +1104,7 @@ TEST_F(genl, peer_bad_input)
 			} else {
 				peer = mn_msg_nest_start(&m, MESHNET_A_PEER);
 			}
-			c->build(&m);
+			put_spec(&m, &c->spec);
 			mn_msg_nest_end(&m, peer);
 			if (list)
 				mn_msg_nest_end(&m, list);
@@ -1220,7 +1186,8 @@ TEST_F(genl, peer_conflicts)
 	ASSERT_EQ(0, epoch_commit(g, 1));
 	req(g, &m, MESHNET_CMD_SET_PEER);
 	p = mn_msg_nest_start(&m, MESHNET_A_PEER);
-	p_dup_prefix_in_peer(&m);
+	p_good_head(&m);
+	p_dup_prefix(&m);
 	mn_msg_nest_end(&m, p);
 	EXPECT_EQ(-EEXIST, send_req(g, &m));
 	EXPECT_NE(NULL, strstr(g->extack, "Duplicate allowed IP prefix"));
@@ -1672,9 +1639,10 @@ TEST_F(genl, needs_cap_net_admin)
 
 struct notes {
 	unsigned int verdict, self, epoch, expired;
+	unsigned int no_revision;	/* notifications without MESHNET_A_REVISION */
 	uint8_t self_verdict, expired_flag;
 	uint32_t peer_count;
-	uint64_t epoch_id;
+	uint64_t epoch_id, revision;
 };
 
 static int notes_cb(const struct nlmsghdr *nlh, void *arg)
@@ -1686,6 +1654,10 @@ static int notes_cb(const struct nlmsghdr *nlh, void *arg)
 	mn_attr_parse_genl(tb, MESHNET_A_MAX, nlh);
 	if (tb[MESHNET_A_EPOCH_ID])
 		n->epoch_id = mn_attr_u64(tb[MESHNET_A_EPOCH_ID]);
+	if (tb[MESHNET_A_REVISION])
+		n->revision = mn_attr_u64(tb[MESHNET_A_REVISION]);
+	else
+		n->no_revision++;
 	switch (gh->cmd) {
 	case MESHNET_CMD_VERDICT_NOTIFY:
 		if (tb[MESHNET_A_PEER]) {
@@ -1750,12 +1722,23 @@ TEST_F(genl, notifications)
 	EXPECT_EQ(4, n.peer_count);
 	EXPECT_EQ(1, n.epoch_id);
 
-	/* Same verdicts again: only the epoch notification. */
+	EXPECT_EQ(0, n.no_revision);	/* every notification names one */
+	EXPECT_EQ(0, n.revision);	/* no epoch carried one yet */
+
+	/* Same verdicts again, at revision 9: only the epoch notification. */
 	memset(&n, 0, sizeof(n));
-	ASSERT_EQ(0, epoch_apply(g, 2, 4));
+	req(g, &m, MESHNET_CMD_EPOCH_BEGIN);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 2);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_EXPIRY, now_unix() + 3600);
+	mn_msg_put_u64(&m, MESHNET_A_REVISION, 9);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, epoch_stage(g, 0, 4, true));
+	ASSERT_EQ(0, epoch_commit(g, 2));
 	collect(&l, &n, epoch_seen);
 	EXPECT_EQ(0, n.verdict);
 	EXPECT_EQ(1, n.epoch);
+	EXPECT_EQ(9, n.revision);
+	EXPECT_EQ(0, n.no_revision);
 
 	/* A verdict flip by SET_PEER. */
 	memset(&n, 0, sizeof(n));
@@ -1765,6 +1748,7 @@ TEST_F(genl, notifications)
 	mn_genl_recv_one(&l, 3000, notes_cb, &n);
 	EXPECT_EQ(1, n.verdict);
 	EXPECT_EQ(2, n.epoch_id);
+	EXPECT_EQ(9, n.revision);	/* SET_PEER keeps the revision */
 
 	/* The local verdict. */
 	memset(&n, 0, sizeof(n));
@@ -1786,6 +1770,8 @@ TEST_F(genl, notifications)
 	EXPECT_EQ(1, n.expired);
 	EXPECT_EQ(1, n.expired_flag);
 	EXPECT_EQ(3, n.epoch_id);
+	EXPECT_EQ(9, n.revision);
+	EXPECT_EQ(0, n.no_revision);
 	ASSERT_EQ(0, get_state(g, &s));
 	EXPECT_EQ(1, s.expired);
 
@@ -2418,6 +2404,284 @@ TEST_F(genl, delta_counters_and_traffic)
 	EXPECT_EQ(5, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
 }
 
+/*
+ * Sends one UDP GSO datagram of @segs segments of @seg_size bytes to
+ * @addr:9 (UDP_SEGMENT); 0 or -errno. A packet the hook passed meets
+ * WireGuard, which has no peer for it (-ENOKEY); one it dropped is -EPERM.
+ */
+static int send_udp_gso(const char *addr, int segs, int seg_size)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(9) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), gso = seg_size, ret;
+	char *buf = calloc((size_t)segs, (size_t)seg_size);
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	ret = fd < 0 || !buf ? -1 :
+	      setsockopt(fd, SOL_UDP, UDP_SEGMENT, &gso, sizeof(gso));
+	if (!ret && sendto(fd, buf, (size_t)segs * (size_t)seg_size, 0,
+			   (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		ret = -1;
+	ret = ret ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
+/*
+ * Packet-path accounting: a GSO packet counts as its segments (peer
+ * counters and totals); RESET_COUNTERS without a peer zeroes the totals
+ * (a baseline: no CPU's per-CPU counters are written) and counting goes on
+ * from there; the local verdict of a commit is in the table it publishes,
+ * so the first packet after it already sees it.
+ */
+TEST_F(genl, packet_accounting)
+{
+	struct mn_genl *g = &self->g;
+	uint64_t tx0, txd0;
+	struct state s;
+	struct mn_msg m;
+	int ret;
+
+	if (run(IP " link add wgt0 type wireguard") ||
+	    run(IP " addr add 10.0.0.100/16 dev wgt0") ||
+	    run(IP " link set wgt0 up"))
+		SKIP(return, "cannot create a wireguard device");
+	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
+	ASSERT_EQ(0, epoch_apply(g, 1, 3));	/* 0 DENIED, 1 and 2 ALLOWED */
+
+	/* 10 segments of 100 bytes in one send: 10 packets passed. */
+	ret = send_udp_gso("10.0.1.1", 10, 100);
+	ASSERT_TRUE(ret == 0 || ret == -ENOKEY) {
+		TH_LOG("UDP_SEGMENT send: %s", strerror(-ret));
+	}
+	EXPECT_EQ(10, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_LE(1000, peer_counter(g, 1, MESHNET_COUNTER_A_TX_BYTES));
+	/* ... and to the DENIED peer: 7 segments dropped, 7 counted. */
+	EXPECT_EQ(-EPERM, send_udp_gso("10.0.0.1", 7, 100));
+	EXPECT_EQ(7, peer_counter(g, 0, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(10, s.totals[MESHNET_COUNTER_A_TX_PACKETS]);
+	EXPECT_EQ(7, s.totals[MESHNET_COUNTER_A_TX_DROP_PACKETS]);
+
+	/* Reset all: totals read 0, then count again from 0. */
+	req(g, &m, MESHNET_CMD_RESET_COUNTERS);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.totals[MESHNET_COUNTER_A_TX_PACKETS]);
+	EXPECT_EQ(0, s.totals[MESHNET_COUNTER_A_TX_BYTES]);
+	EXPECT_EQ(0, s.totals[MESHNET_COUNTER_A_TX_DROP_PACKETS]);
+	EXPECT_EQ(0, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	send_udp("10.0.1.1", 3);
+	send_udp("10.0.9.9", 2);	/* unknown: dropped, in the totals */
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(3, s.totals[MESHNET_COUNTER_A_TX_PACKETS]);
+	EXPECT_EQ(2, s.totals[MESHNET_COUNTER_A_TX_DROP_PACKETS]);
+	EXPECT_EQ(3, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+
+	/* A commit that sets the local node DENIED: the next packet drops. */
+	tx0 = peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS);
+	txd0 = peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS);
+	ASSERT_EQ(0, epoch_begin(g, 2, now_unix() + 3600, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, 3, false));
+	req(g, &m, MESHNET_CMD_EPOCH_COMMIT);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 2);
+	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_DENIED);
+	ASSERT_EQ(0, send_req(g, &m));
+	send_udp("10.0.1.1", 1);
+	EXPECT_EQ(tx0, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	EXPECT_EQ(txd0 + 1, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+	/* The next commit without a self verdict keeps it; with one, lifts it. */
+	ASSERT_EQ(0, epoch_apply(g, 3, 3));
+	send_udp("10.0.1.1", 1);
+	EXPECT_EQ(txd0 + 2, peer_counter(g, 1, MESHNET_COUNTER_A_TX_DROP_PACKETS));
+	ASSERT_EQ(0, epoch_begin(g, 4, now_unix() + 3600, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, 3, false));
+	req(g, &m, MESHNET_CMD_EPOCH_COMMIT);
+	mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 4);
+	mn_msg_put_u8(&m, MESHNET_A_SELF_VERDICT, MESHNET_VERDICT_ALLOWED);
+	ASSERT_EQ(0, send_req(g, &m));
+	send_udp("10.0.1.1", 1);
+	EXPECT_EQ(tx0 + 1, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+
+	/* An expired epoch (fail closed, grace 0) drops; a commit reopens. */
+	req(g, &m, MESHNET_CMD_SET_POLICY);
+	mn_msg_put_u32(&m, MESHNET_A_POLICY_GRACE, 0);
+	ASSERT_EQ(0, send_req(g, &m));
+	ASSERT_EQ(0, epoch_begin(g, 5, now_unix() - 10, false));
+	ASSERT_EQ(0, epoch_stage(g, 0, 3, false));
+	ASSERT_EQ(0, epoch_commit(g, 5));
+	send_udp("10.0.1.1", 1);
+	EXPECT_EQ(tx0 + 1, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	ASSERT_EQ(0, epoch_apply(g, 6, 3));
+	send_udp("10.0.1.1", 1);
+	EXPECT_EQ(tx0 + 2, peer_counter(g, 1, MESHNET_COUNTER_A_TX_PACKETS));
+	ASSERT_EQ(0, get_state(g, &s));
+	EXPECT_EQ(0, s.expired);
+}
+
+/* ------------------------------------------- PSKs wiped in the request -- */
+
+struct psk_scan {
+	unsigned int psks, nonzero;
+};
+
+static void scan_peer_psk(const struct nlattr *peer, struct psk_scan *ps)
+{
+	const struct nlattr *pt[MESHNET_PEER_A_MAX + 1];
+	const uint8_t *k;
+	size_t i;
+
+	mn_attr_parse_nested(pt, MESHNET_PEER_A_MAX, peer);
+	if (!pt[MESHNET_PEER_A_PRESHARED_KEY])
+		return;
+	ps->psks++;
+	k = mn_attr_data(pt[MESHNET_PEER_A_PRESHARED_KEY]);
+	for (i = 0; i < mn_attr_len(pt[MESHNET_PEER_A_PRESHARED_KEY]); i++)
+		if (k[i]) {
+			ps->nonzero++;
+			break;
+		}
+}
+
+/*
+ * Sends @m on a socket without NETLINK_CAP_ACK: the error ack then echoes
+ * the request as it is in the kernel's skb after the handler ran. Returns
+ * the errno of the ack; @ps counts the PSKs in the echo and the non-zero.
+ */
+static int send_echo(struct mn_genl *g, struct mn_msg *m, struct psk_scan *ps)
+{
+	static char buf[256 << 10];
+	const struct nlattr *tb[MESHNET_A_MAX + 1], *p;
+	const struct nlmsghdr *nlh;
+	const struct nlmsgerr *err;
+	int zero = 0, rem;
+	ssize_t len;
+
+	memset(ps, 0, sizeof(*ps));
+	if (setsockopt(g->fd, SOL_NETLINK, NETLINK_CAP_ACK, &zero,
+		       sizeof(zero)) || mn_genl_send(g, m))
+		return -EIO;
+	len = recv(g->fd, buf, sizeof(buf), 0);
+	nlh = (const struct nlmsghdr *)buf;
+	if (len < (ssize_t)NLMSG_LENGTH(sizeof(*err)) ||
+	    nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_flags & NLM_F_CAPPED)
+		return -EPROTO;
+	err = NLMSG_DATA(nlh);
+	if (err->error) {
+		mn_attr_parse_genl(tb, MESHNET_A_MAX, &err->msg);
+		if (tb[MESHNET_A_PEER])
+			scan_peer_psk(tb[MESHNET_A_PEER], ps);
+		if (tb[MESHNET_A_PEERS])
+			mn_attr_for_each_nested(p, tb[MESHNET_A_PEERS], rem)
+				scan_peer_psk(p, ps);
+	}
+	return err->error;
+}
+
+/* A peer with a PSK and an optional @bad property (see psk_cases). */
+static void put_psk_peer(struct mn_msg *m, uint16_t type, unsigned int i,
+			 int bad)
+{
+	size_t nest = mn_msg_nest_start(m, type), ips;
+	uint8_t key[MESHNET_KEY_LEN], psk[MESHNET_KEY_LEN];
+	char name[MESHNET_NAME_LEN + 8], a4[32];
+
+	key_of(i, key);
+	memset(psk, 0x5a, sizeof(psk));
+	snprintf(a4, sizeof(a4), "10.7.%u.0", i & 255);
+	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
+	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_ALLOWED);
+	mn_msg_put(m, MESHNET_PEER_A_PRESHARED_KEY, psk, sizeof(psk));
+	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
+	put_prefix(m, 0, AF_INET, a4, 24);
+	if (bad == 1)		/* the same prefix twice: refused after parsing */
+		put_prefix(m, 1, AF_INET, a4, 24);
+	if (bad == 2)		/* host bits: refused while parsing */
+		put_prefix(m, 1, AF_INET, "10.8.0.1", 24);
+	mn_msg_nest_end(m, ips);
+	if (bad == 3) {		/* too long: refused by the policy */
+		memset(name, 'n', sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		mn_msg_put_str(m, MESHNET_PEER_A_NAME, name);
+	}
+	mn_msg_nest_end(m, nest);
+}
+
+/*
+ * The PSK attributes of a request are wiped in the kernel's copy of it,
+ * whether the request succeeds, fails in the module or is refused by the
+ * policy: the error ack's echo of the request shows the keys zeroed.
+ */
+TEST_F(genl, psk_wiped_in_request)
+{
+	static const struct {
+		const char *name;
+		uint8_t cmd;
+		int bad;		/* of the second peer: put_psk_peer() */
+		unsigned int second;	/* its key */
+		int err;
+	} cases[] = {
+		{ "SET_PEER, duplicate prefix", MESHNET_CMD_SET_PEER, 1, 0,
+		  EEXIST },
+		{ "SET_PEER, host bits", MESHNET_CMD_SET_PEER, 2, 0, EINVAL },
+		{ "SET_PEER, name too long (policy)", MESHNET_CMD_SET_PEER, 3,
+		  0, EINVAL },
+		{ "SET_PEERS, second peer has host bits",
+		  MESHNET_CMD_EPOCH_SET_PEERS, 2, 42, EINVAL },
+		{ "SET_PEERS, second peer staged before",
+		  MESHNET_CMD_EPOCH_SET_PEERS, 0, 43, EEXIST },
+		{ "SET_PEERS, name too long (policy)",
+		  MESHNET_CMD_EPOCH_SET_PEERS, 3, 42, EINVAL },
+		{ "APPLY_DELTA, another epoch", MESHNET_CMD_APPLY_DELTA, 0, 42,
+		  ESTALE },
+		{ "APPLY_DELTA, duplicate prefix", MESHNET_CMD_APPLY_DELTA, 1,
+		  42, EEXIST },
+		{ "APPLY_DELTA, name too long (policy)",
+		  MESHNET_CMD_APPLY_DELTA, 3, 42, EINVAL },
+	};
+	struct mn_genl *g = &self->g;
+	struct psk_scan ps;
+	struct mn_msg m;
+	size_t i, list;
+
+	ASSERT_EQ(0, epoch_apply(g, 1, 2));
+	ASSERT_EQ(0, epoch_begin(g, 2, now_unix() + 3600, false));
+	req(g, &m, MESHNET_CMD_EPOCH_SET_PEERS);
+	list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+	put_psk_peer(&m, 0, 43, 0);
+	mn_msg_nest_end(&m, list);
+	ASSERT_EQ(0, send_req(g, &m));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		req(g, &m, cases[i].cmd);
+		if (cases[i].cmd == MESHNET_CMD_SET_PEER) {
+			put_psk_peer(&m, MESHNET_A_PEER, 40, cases[i].bad);
+		} else {
+			if (cases[i].cmd == MESHNET_CMD_APPLY_DELTA) {
+				mn_msg_put_u64(&m, MESHNET_A_REVISION, 5);
+				if (!cases[i].bad)
+					mn_msg_put_u64(&m, MESHNET_A_EPOCH_ID, 99);
+			}
+			list = mn_msg_nest_start(&m, MESHNET_A_PEERS);
+			put_psk_peer(&m, 0, 41, 0);
+			put_psk_peer(&m, 1, cases[i].second, cases[i].bad);
+			mn_msg_nest_end(&m, list);
+		}
+		EXPECT_EQ(-cases[i].err, send_echo(g, &m, &ps)) {
+			TH_LOG("case '%s'", cases[i].name);
+		}
+		EXPECT_LT(0, ps.psks) {
+			TH_LOG("case '%s': no PSK in the echo", cases[i].name);
+		}
+		EXPECT_EQ(0, ps.nonzero) {
+			TH_LOG("case '%s': %u of %u PSKs not wiped",
+			       cases[i].name, ps.nonzero, ps.psks);
+		}
+		mn_msg_free(&m);
+	}
+}
+
 static bool thirty_verdicts(const struct notes *n)
 {
 	return n->verdict >= 30;
@@ -2450,6 +2714,8 @@ TEST_F(genl, delta_notifications)
 	TH_LOG("30 verdict notifications in %u datagrams", datagrams);
 	EXPECT_EQ(30, n.verdict);
 	EXPECT_EQ(1, n.epoch_id);	/* a delta keeps the epoch */
+	EXPECT_EQ(2, n.revision);	/* and names its own revision */
+	EXPECT_EQ(0, n.no_revision);
 	EXPECT_GE(3, datagrams);
 	/* Nothing more: the unchanged verdict sent nothing. */
 	EXPECT_EQ(0, mn_genl_recv_one(&l, 500, notes_cb, &n));

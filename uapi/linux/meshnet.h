@@ -44,7 +44,8 @@
  *    dump still reading an older snapshot reports HAS_PSK without the key.
  *    PSK attributes are wiped in the request skb once parsed.
  *  - Notifications are sent after the change, outside the writer lock, and
- *    batched: one datagram carries as many messages as fit.
+ *    batched: one datagram carries as many messages as fit. Every
+ *    notification carries MESHNET_A_REVISION.
  *  - The netfilter hooks are registered with a namespace's first attached
  *    device and unregistered with its last: a namespace with nothing
  *    attached costs its packets nothing.
@@ -291,17 +292,36 @@
  * ----------------------------------
  *
  * Subscribing needs CAP_NET_ADMIN over the namespace (the kernel checks it
- * at bind time). Notifications carry no key material.
+ * at bind time). Notifications carry no key material. Every notification
+ * carries the epoch and the revision of the table that made the change, so
+ * a listener can tell which control-plane revision a verdict belongs to.
+ * Notifications are sent after the change, outside the writer lock, several
+ * messages to a datagram:
  *
- *    MESHNET_CMD_VERDICT_NOTIFY: MESHNET_A_EPOCH_ID and MESHNET_A_PEER
- *        (PUBLIC_KEY, NAME, VERDICT, REASON) for a peer whose verdict
- *        changed, or MESHNET_A_SELF_VERDICT / MESHNET_A_SELF_REASON when the
- *        local verdict changed.
- *    MESHNET_CMD_EPOCH_NOTIFY: MESHNET_A_EPOCH_ID, MESHNET_A_EPOCH_EXPIRY,
- *        MESHNET_A_PEER_COUNT after a commit.
- *    MESHNET_CMD_EXPIRED_NOTIFY: MESHNET_A_EPOCH_ID, MESHNET_A_EPOCH_EXPIRY,
- *        MESHNET_A_EXPIRED when the dead man's switch trips (and fails
- *        closed if MESHNET_A_POLICY_FAIL_CLOSED is set).
+ *    MESHNET_CMD_VERDICT_NOTIFY, for a peer whose verdict changed:
+ *        MESHNET_A_EPOCH_ID: NLA_U64
+ *        MESHNET_A_REVISION: NLA_U64
+ *        MESHNET_A_PEER: NLA_NESTED
+ *            MESHNET_PEER_A_PUBLIC_KEY: NLA_EXACT_LEN, 32 bytes
+ *            MESHNET_PEER_A_NAME: NLA_NUL_STRING (if set)
+ *            MESHNET_PEER_A_VERDICT: NLA_U8
+ *            MESHNET_PEER_A_REASON: NLA_NUL_STRING (if set)
+ *    MESHNET_CMD_VERDICT_NOTIFY, when the local verdict changed:
+ *        MESHNET_A_EPOCH_ID: NLA_U64
+ *        MESHNET_A_REVISION: NLA_U64
+ *        MESHNET_A_SELF_VERDICT: NLA_U8
+ *        MESHNET_A_SELF_REASON: NLA_NUL_STRING (if set)
+ *    MESHNET_CMD_EPOCH_NOTIFY, after a commit:
+ *        MESHNET_A_EPOCH_ID: NLA_U64
+ *        MESHNET_A_EPOCH_EXPIRY: NLA_U64
+ *        MESHNET_A_REVISION: NLA_U64
+ *        MESHNET_A_PEER_COUNT: NLA_U32
+ *    MESHNET_CMD_EXPIRED_NOTIFY, when the dead man's switch trips (and the
+ *    table fails closed if MESHNET_A_POLICY_FAIL_CLOSED is set):
+ *        MESHNET_A_EPOCH_ID: NLA_U64
+ *        MESHNET_A_EPOCH_EXPIRY: NLA_U64
+ *        MESHNET_A_REVISION: NLA_U64
+ *        MESHNET_A_EXPIRED: NLA_U8, 1
  */
 
 #ifndef _UAPI_LINUX_MESHNET_H

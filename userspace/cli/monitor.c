@@ -53,6 +53,7 @@ static void print_json(const struct meshnet_event *ev)
 	json_object_object_add(o, "time", json_object_new_string(now));
 	json_object_object_add(o, "event", json_object_new_string(event_name(ev->cmd)));
 	json_object_object_add(o, "epoch", json_object_new_uint64(ev->epoch_id));
+	json_object_object_add(o, "revision", json_object_new_uint64(ev->revision));
 	if (ev->cmd == MESHNET_CMD_VERDICT_NOTIFY) {
 		if (ev->has_peer) {
 			json_object_object_add(o, "peer", cli_peer_json(&ev->peer));
@@ -90,23 +91,25 @@ static void print_text(const struct meshnet_event *ev)
 	case MESHNET_CMD_VERDICT_NOTIFY:
 		if (ev->has_peer) {
 			meshnet_format_key(ev->peer.public_key, key);
-			printf("verdict epoch=%" PRIu64 " peer=%s key=%s verdict=%s reason=\"%s\"\n",
-			       ev->epoch_id,
+			printf("verdict epoch=%" PRIu64 " revision=%" PRIu64
+			       " peer=%s key=%s verdict=%s reason=\"%s\"\n",
+			       ev->epoch_id, ev->revision,
 			       ev->peer.flags & MESHNET_PEER_HAS_NAME ? ev->peer.name : "-", key,
 			       meshnet_verdict_name(ev->peer.verdict), ev->peer.reason);
 		} else {
-			printf("verdict epoch=%" PRIu64 " self verdict=%s reason=\"%s\"\n",
-			       ev->epoch_id, meshnet_verdict_name(ev->self_verdict),
+			printf("verdict epoch=%" PRIu64 " revision=%" PRIu64
+			       " self verdict=%s reason=\"%s\"\n",
+			       ev->epoch_id, ev->revision, meshnet_verdict_name(ev->self_verdict),
 			       ev->self_reason);
 		}
 		break;
 	case MESHNET_CMD_EPOCH_NOTIFY:
-		printf("epoch id=%" PRIu64 " expiry=%s peers=%" PRIu32 "\n", ev->epoch_id, when,
-		       ev->peer_count);
+		printf("epoch id=%" PRIu64 " revision=%" PRIu64 " expiry=%s peers=%" PRIu32 "\n",
+		       ev->epoch_id, ev->revision, when, ev->peer_count);
 		break;
 	default:
-		printf("expired epoch=%" PRIu64 " expiry=%s expired=%s\n", ev->epoch_id, when,
-		       ev->expired ? "yes" : "no");
+		printf("expired epoch=%" PRIu64 " revision=%" PRIu64 " expiry=%s expired=%s\n",
+		       ev->epoch_id, ev->revision, when, ev->expired ? "yes" : "no");
 		break;
 	}
 }

@@ -86,6 +86,25 @@ static int put_list(struct nl_msg *msg, int attrtype, const void *items, size_t 
 	return 0;
 }
 
+/*
+ * An upper bound of the message size of @d (netlink-aligned attributes:
+ * key 36, verdict 8, reason 132, name 68, endpoint 32, PSK 36, nests 4 each,
+ * a prefix 40), so that a small delta gets a small buffer: the buffer is
+ * wiped when freed, and one of MESHNET_NL_DELTA_MAX_BYTES would be paged in
+ * and wiped for a single flip.
+ */
+static size_t delta_size(const struct meshnet_delta *d)
+{
+	size_t n = 1024, i;
+
+	n += d->n_removes * 40 + d->n_verdicts * 180;
+	for (i = 0; i < d->n_upserts && n < MESHNET_NL_DELTA_MAX_BYTES; i++)
+		n += 420 + d->upserts[i].n_allowedips * 40;
+	/* each list may be split over nests: one header per NEST_BUDGET */
+	n += 3 * 4 * (n / NEST_BUDGET + 1);
+	return n < MESHNET_NL_DELTA_MAX_BYTES ? n : MESHNET_NL_DELTA_MAX_BYTES;
+}
+
 int meshnet_nl_apply_delta(struct meshnet_nl *nl, const struct meshnet_delta *d)
 {
 	struct nl_msg *msg;
@@ -93,7 +112,7 @@ int meshnet_nl_apply_delta(struct meshnet_nl *nl, const struct meshnet_delta *d)
 
 	if (!d->revision)
 		return meshnet_nl_fail(nl, -EINVAL, "a delta needs a revision (non-zero)");
-	msg = meshnet_nl_request(nl, MESHNET_CMD_APPLY_DELTA, 0, MESHNET_NL_DELTA_MAX_BYTES);
+	msg = meshnet_nl_request(nl, MESHNET_CMD_APPLY_DELTA, 0, delta_size(d));
 	if (!msg)
 		return meshnet_nl_fail(nl, -ENOMEM, "out of memory");
 	if (nla_put_u64(msg, MESHNET_A_REVISION, d->revision) < 0 ||

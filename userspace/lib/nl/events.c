@@ -49,6 +49,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 	ev->cmd = gh->cmd;
 	if (tb[MESHNET_A_EPOCH_ID])
 		ev->epoch_id = nla_get_u64(tb[MESHNET_A_EPOCH_ID]);
+	if (tb[MESHNET_A_REVISION])
+		ev->revision = nla_get_u64(tb[MESHNET_A_REVISION]);
 	if (tb[MESHNET_A_EPOCH_EXPIRY])
 		ev->epoch_expiry = nla_get_u64(tb[MESHNET_A_EPOCH_EXPIRY]);
 	if (tb[MESHNET_A_EXPIRED])

@@ -87,6 +87,7 @@ int meshnet_nl_apply_delta(struct meshnet_nl *nl, const struct meshnet_delta *de
 struct meshnet_event {
 	uint8_t cmd;
 	uint64_t epoch_id;
+	uint64_t revision; /* of the table that made the change */
 	uint64_t epoch_expiry;
 	bool expired;
 	uint32_t peer_count;
