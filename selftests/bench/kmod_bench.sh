@@ -10,7 +10,10 @@
 # 1. drop rate: c floods a with 64-byte UDP for $SECS s; packets dropped per
 #    second at a with meshnet (c DENIED among 10,000 peers), with nftables
 #    ("iifname wg0 ip saddr @denied drop", the same 10,000 addresses + c in
-#    the set), and with no filter (a UDP sink receives instead).
+#    the set), and with no filter (a UDP sink receives instead); for
+#    context also the deployment's drop: the table plus c removed from a's
+#    wg0 (what the agent does for a DENIED peer), dropped by WireGuard
+#    before decryption (counted as a's UDP InDatagrams).
 # 2. allowed traffic: b floods a with 1280-byte UDP while a's wg0 is
 #    attached and detached in alternating windows (10,000 and 100,000
 #    peers); the overhead is the median of each attached window against its
@@ -121,18 +124,29 @@ echo "# epochs: $(wc -c <"$tmpdir/big.json") bytes ($PEERS peers), $(wc -c <"$tm
 
 # ------------------------------------------------------ 1. drop rate ---
 declare -A drop_pps=()
+udp_in() { n a awk '/^Udp: [0-9]/ {print $2; exit}' /proc/net/snmp; }
 for r in $(seq "$ROUNDS"); do
-	for mode in meshnet nftables nofilter; do
+	for mode in meshnet nftables nofilter wgremove; do
 		case $mode in
 		meshnet) meshnet_on || exit 1
 			n a meshnetctl reset-counters >/dev/null ;;
 		nftables) nft_on || exit 1 ;;
+		wgremove) # what the agent adds for a DENIED peer: wg0 forgets it
+			meshnet_on || exit 1
+			n a wg set wg0 peer "$(pubkey c)" remove
+			u0=$(udp_in) ;;
 		esac
 		read -r sent received rxwg _ < <(flood c 64)
 		case $mode in
 		meshnet) dropped=$(peer_counter a c rx_drop_packets); meshnet_off ;;
 		nftables) dropped=$(nft_dropped); nft_off ;;
 		nofilter) dropped=$received ;;
+		wgremove) # outer datagrams WireGuard took and dropped (no key)
+			dropped=$(($(udp_in) - u0 - received))
+			meshnet_off
+			n a wg set wg0 peer "$(pubkey c)" allowed-ips "$(v4 c)/32,$(v6 c)/128" \
+				endpoint "192.0.2.$(node_num c):51820"
+			ping_retry 4 a c >/dev/null || { echo "# wgremove: c unreachable again" >&2; exit 1; } ;;
 		esac
 		pps=$(awk -v d="$dropped" -v s="$SECS" 'BEGIN {printf "%.0f", d / s}')
 		echo "# round $r $mode: sent=$sent wg0_rx=$rxwg sink_received=$received handled=$dropped -> $pps pps"
@@ -147,11 +161,14 @@ done
 m_mesh=$(echo "${drop_pps[meshnet]}" | median)
 m_nft=$(echo "${drop_pps[nftables]}" | median)
 m_none=$(echo "${drop_pps[nofilter]}" | median)
+m_wgrm=$(echo "${drop_pps[wgremove]}" | median)
 echo "bench drop_rate_pps meshnet=$m_mesh nftables=$m_nft nofilter_delivered=$m_none (runs:${drop_pps[meshnet]} /${drop_pps[nftables]} /${drop_pps[nofilter]})"
 echo "bench drop_rate_spread meshnet $(echo "${drop_pps[meshnet]}" | spread) nftables $(echo "${drop_pps[nftables]}" | spread) nofilter $(echo "${drop_pps[nofilter]}" | spread)"
 echo "bench ns_per_dropped_packet (whole receive path, decryption included) meshnet=$(awk -v p="$m_mesh" 'BEGIN {printf "%.0f", (p > 0 ? 1e9 / p : 0)}') nftables=$(awk -v p="$m_nft" 'BEGIN {printf "%.0f", (p > 0 ? 1e9 / p : 0)}')"
 r_drop=$(ratio "$m_mesh" "$m_nft")
 echo "ratio drop_rate meshnet/nftables=$r_drop meshnet/nofilter=$(ratio "$m_mesh" "$m_none")"
+echo "bench drop_rate_deployment_pps wg0_peer_removed=$m_wgrm (runs:${drop_pps[wgremove]}; spread $(echo "${drop_pps[wgremove]}" | spread)): the module's table plus the agent's WGPEER_F_REMOVE_ME, dropped by WireGuard before decryption"
+echo "ratio drop_rate_deployment wg0_peer_removed/nftables=$(ratio "$m_wgrm" "$m_nft")"
 
 # ------------------------------------------------ 2. allowed traffic ---
 # b floods a with 1280-byte UDP without a pause while a's wg0 alternates

@@ -1367,6 +1367,16 @@ static uint64_t peer_counter(struct mn_genl *g, unsigned int idx,
 	return !ret && q.found ? q.val : ~0ULL;
 }
 
+/* A WireGuard device wgt0 with 10.0.0.100/16 in this namespace; 0 or -1. */
+static int wgt0_up(void)
+{
+	if (run(IP " link add wgt0 type wireguard") ||
+	    run(IP " addr add 10.0.0.100/16 dev wgt0") ||
+	    run(IP " link set wgt0 up"))
+		return -1;
+	return 0;
+}
+
 /* Sends @n UDP datagrams to @addr:9; drops make sendto fail, ignored. */
 static void send_udp(const char *addr, int n)
 {
@@ -1391,9 +1401,7 @@ TEST_F(genl, counters_follow_the_key)
 	struct mn_genl *g = &self->g;
 	struct mn_msg m;
 
-	if (run(IP " link add wgt0 type wireguard") ||
-	    run(IP " addr add 10.0.0.100/16 dev wgt0") ||
-	    run(IP " link set wgt0 up"))
+	if (wgt0_up())
 		SKIP(return, "cannot create a wireguard device");
 	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
 	/* Peer 0 (10.0.0.1) DENIED, peers 1 (10.0.1.1), 2 ALLOWED. */
@@ -2229,126 +2237,85 @@ TEST_F(genl, delta_apply)
 	EXPECT_EQ(MESHNET_VERDICT_DENIED, q.verdict);
 }
 
-static void d_no_revision(struct mn_msg *m)
-{
-	(void)m;
-}
-
-static void d_revision_0(struct mn_msg *m)
-{
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 0);
-}
-
-static void d_flip_no_verdict(struct mn_msg *m)
-{
-	size_t list, p;
-	uint8_t key[MESHNET_KEY_LEN];
-
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
-	key_of(1, key);
-	list = mn_msg_nest_start(m, MESHNET_A_VERDICT_PEERS);
-	p = mn_msg_nest_start(m, 0);
-	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
-	mn_msg_nest_end(m, p);
-	mn_msg_nest_end(m, list);
-}
-
-static void d_flip_with_ips(struct mn_msg *m)
-{
-	size_t list, p, ips;
-	uint8_t key[MESHNET_KEY_LEN];
-
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
-	key_of(1, key);
-	list = mn_msg_nest_start(m, MESHNET_A_VERDICT_PEERS);
-	p = mn_msg_nest_start(m, 0);
-	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
-	mn_msg_put_u8(m, MESHNET_PEER_A_VERDICT, MESHNET_VERDICT_DENIED);
-	ips = mn_msg_nest_start(m, MESHNET_PEER_A_ALLOWEDIPS);
-	put_prefix(m, 0, AF_INET, "10.9.9.9", 32);
-	mn_msg_nest_end(m, ips);
-	mn_msg_nest_end(m, p);
-	mn_msg_nest_end(m, list);
-}
-
-static void d_remove_short_key(struct mn_msg *m)
-{
-	size_t list, p;
-	uint8_t key[16] = { 1 };
-
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
-	list = mn_msg_nest_start(m, MESHNET_A_REMOVE_PEERS);
-	p = mn_msg_nest_start(m, 0);
-	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
-	mn_msg_nest_end(m, p);
-	mn_msg_nest_end(m, list);
-}
-
-static void d_remove_no_key(struct mn_msg *m)
-{
-	size_t list, p;
-
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
-	list = mn_msg_nest_start(m, MESHNET_A_REMOVE_PEERS);
-	p = mn_msg_nest_start(m, 0);
-	mn_msg_nest_end(m, p);
-	mn_msg_nest_end(m, list);
-}
-
 static void d_reason_only(struct mn_msg *m)
 {
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
 	mn_msg_put_str(m, MESHNET_A_SELF_REASON, "x");
-}
-
-static void d_upsert_no_verdict(struct mn_msg *m)
-{
-	size_t list, p;
-	uint8_t key[MESHNET_KEY_LEN];
-
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
-	key_of(1, key);
-	list = mn_msg_nest_start(m, MESHNET_A_PEERS);
-	p = mn_msg_nest_start(m, 0);
-	mn_msg_put(m, MESHNET_PEER_A_PUBLIC_KEY, key, sizeof(key));
-	mn_msg_nest_end(m, p);
-	mn_msg_nest_end(m, list);
 }
 
 static void d_foreign_attr(struct mn_msg *m)
 {
-	mn_msg_put_u64(m, MESHNET_A_REVISION, 9);
 	mn_msg_put_u32(m, MESHNET_A_IFINDEX, 1);
 }
 
+static const uint8_t v4_10_9_9_9[4] = { 10, 9, 9, 9 };
+
 TEST_F(genl, delta_bad_input)
 {
-	static const struct bad_case cases[] = {
-		{ "no revision", MESHNET_CMD_APPLY_DELTA, d_no_revision, EINVAL,
+	/* A revision (-1: none), then one peer in @list (0: none). */
+	static const struct {
+		const char *name;
+		int64_t revision;
+		uint16_t list;
+		struct peer_spec peer;
+		void (*extra)(struct mn_msg *m);
+		int err;
+		const char *extack;
+	} cases[] = {
+		{ "no revision", -1, 0, {}, NULL, EINVAL,
 		  "Delta needs a revision" },
-		{ "revision 0", MESHNET_CMD_APPLY_DELTA, d_revision_0, ERANGE,
-		  "out of range" },
-		{ "flip without verdict", MESHNET_CMD_APPLY_DELTA,
-		  d_flip_no_verdict, EINVAL, "needs a public key and a verdict" },
-		{ "flip with allowed IPs", MESHNET_CMD_APPLY_DELTA,
-		  d_flip_with_ips, EINVAL, "" },
-		{ "remove: 16-byte key", MESHNET_CMD_APPLY_DELTA,
-		  d_remove_short_key, ERANGE, "" },
-		{ "remove: no key", MESHNET_CMD_APPLY_DELTA, d_remove_no_key,
-		  EINVAL, "Peer needs a public key" },
-		{ "self reason alone", MESHNET_CMD_APPLY_DELTA, d_reason_only,
-		  EINVAL, "Self reason given without self verdict" },
-		{ "upsert without verdict", MESHNET_CMD_APPLY_DELTA,
-		  d_upsert_no_verdict, EINVAL, "Peer needs a verdict" },
-		{ "ifindex in a delta", MESHNET_CMD_APPLY_DELTA, d_foreign_attr,
-		  EINVAL, "" },
+		{ "revision 0", 0, 0, {}, NULL, ERANGE, "out of range" },
+		{ "flip without verdict", 9, MESHNET_A_VERDICT_PEERS,
+		  { .no_verdict = true }, NULL, EINVAL,
+		  "needs a public key and a verdict" },
+		{ "flip with allowed IPs", 9, MESHNET_A_VERDICT_PEERS,
+		  { .raw_verdict = true, .verdict = MESHNET_VERDICT_DENIED,
+		    V4(v4_10_9_9_9), .cidr = 32 }, NULL, EINVAL, "" },
+		{ "remove: 16-byte key", 9, MESHNET_A_REMOVE_PEERS,
+		  { .key_len = 16, .no_verdict = true }, NULL, ERANGE, "" },
+		{ "remove: no key", 9, MESHNET_A_REMOVE_PEERS,
+		  { .key_len = -1, .no_verdict = true }, NULL, EINVAL,
+		  "Peer needs a public key" },
+		{ "self reason alone", 9, 0, {}, d_reason_only, EINVAL,
+		  "Self reason given without self verdict" },
+		{ "upsert without verdict", 9, MESHNET_A_PEERS,
+		  { .no_verdict = true }, NULL, EINVAL, "Peer needs a verdict" },
+		{ "ifindex in a delta", 9, 0, {}, d_foreign_attr, EINVAL, "" },
 	};
 	struct mn_genl *g = &self->g;
 	uint64_t rv[2];
 	struct state s;
 
+	size_t i;
+
 	ASSERT_EQ(0, epoch_apply(g, 1, 3));
-	run_bad_cases(_metadata, g, cases, sizeof(cases) / sizeof(cases[0]));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct mn_msg m;
+		size_t list, p;
+		int ret;
+
+		req(g, &m, MESHNET_CMD_APPLY_DELTA);
+		if (cases[i].revision >= 0)
+			mn_msg_put_u64(&m, MESHNET_A_REVISION,
+				       (uint64_t)cases[i].revision);
+		if (cases[i].list) {
+			list = mn_msg_nest_start(&m, cases[i].list);
+			p = mn_msg_nest_start(&m, 0);
+			put_spec(&m, &cases[i].peer);
+			mn_msg_nest_end(&m, p);
+			mn_msg_nest_end(&m, list);
+		}
+		if (cases[i].extra)
+			cases[i].extra(&m);
+		ret = send_req(g, &m);
+		EXPECT_EQ(-cases[i].err, ret) {
+			TH_LOG("case '%s': errno %d, extack '%s'",
+			       cases[i].name, -ret, g->extack);
+		}
+		EXPECT_NE(NULL, strstr(g->extack, cases[i].extack)) {
+			TH_LOG("case '%s': extack '%s', want '%s'",
+			       cases[i].name, g->extack, cases[i].extack);
+		}
+	}
 	ASSERT_EQ(0, get_state(g, &s));
 	EXPECT_EQ(3, s.peer_count);
 	ASSERT_EQ(0, get_revision(g, rv));
@@ -2362,9 +2329,7 @@ TEST_F(genl, delta_counters_and_traffic)
 	struct mn_msg m;
 	size_t list;
 
-	if (run(IP " link add wgt0 type wireguard") ||
-	    run(IP " addr add 10.0.0.100/16 dev wgt0") ||
-	    run(IP " link set wgt0 up"))
+	if (wgt0_up())
 		SKIP(return, "cannot create a wireguard device");
 	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
 	ASSERT_EQ(0, epoch_apply(g, 1, 3));	/* 0 DENIED, 1 and 2 ALLOWED */
@@ -2444,9 +2409,7 @@ TEST_F(genl, packet_accounting)
 	struct mn_msg m;
 	int ret;
 
-	if (run(IP " link add wgt0 type wireguard") ||
-	    run(IP " addr add 10.0.0.100/16 dev wgt0") ||
-	    run(IP " link set wgt0 up"))
+	if (wgt0_up())
 		SKIP(return, "cannot create a wireguard device");
 	ASSERT_EQ(0, attach(g, MESHNET_CMD_ATTACH, "wgt0", 0));
 	ASSERT_EQ(0, epoch_apply(g, 1, 3));	/* 0 DENIED, 1 and 2 ALLOWED */

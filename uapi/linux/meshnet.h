@@ -42,7 +42,16 @@
  *    instead of in the initial user namespace.
  *  - The PSKs of entries that leave the current table are wiped at once; a
  *    dump still reading an older snapshot reports HAS_PSK without the key.
- *    PSK attributes are wiped in the request skb once parsed.
+ *    PSK attributes are wiped in the request skb once parsed, also when
+ *    the request fails or its attributes are refused: EPOCH_SET_PEERS,
+ *    SET_PEER and APPLY_DELTA are validated by the handler (strictly,
+ *    against the same policies), not by the genl core, so `genl ctrl
+ *    policy` shows no policy for these three. A dump with
+ *    MESHNET_A_SHOW_PSK puts keys into netlink skbs that the netlink core
+ *    frees unwiped (as WireGuard's private key in WG_CMD_GET_DEVICE);
+ *    without SHOW_PSK no dump skb carries a key.
+ *  - Peer entries come from a zeroing, memcg-accounted slab cache
+ *    ("meshnet_peer"); their PSK is wiped before they are freed.
  *  - Notifications are sent after the change, outside the writer lock, and
  *    batched: one datagram carries as many messages as fit. Every
  *    notification carries MESHNET_A_REVISION.
