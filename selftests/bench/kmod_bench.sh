@@ -217,7 +217,8 @@ toggle_series() {
 		if (!n) { print "nan nan nan 0 " $0; exit }
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
 		m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-		k = 0.98 * sqrt(n); lo = int(n / 2 - k); hi = int(n / 2 + 1 + k + 0.999)
+		q = 1; while ((q + 1) * (q + 1) <= n) q++; q += (n - q * q) / (2 * q)	# sqrt: busybox awk has no math
+		k = 0.98 * q; lo = int(n / 2 - k); hi = int(n / 2 + 1 + k + 0.999)
 		if (lo < 1) lo = 1; if (hi > n) hi = n
 		printf "%.2f %.2f %.2f %d %s\n", (1 - m) * 100, (1 - r[hi]) * 100, (1 - r[lo]) * 100, n, $0 }'
 }
