@@ -181,6 +181,57 @@ pid=$main_pid url=$main_url
 check "--metrics-nodes-max -1 is refused, naming the setting" refused 2 'METRICS_NODES_MAX' \
 	"$build/meshnetd" --metrics-nodes-max -1 --state-dir "$tmp/state3" --admin-token-file "$tmp/token"
 
+say "evaluators and the policy (a controller with POLICY_FILE)"
+main_pid=$pid main_url=$url
+"$build/meshnet-eval" keygen --key "$tmp/eval-a.key" >/dev/null 2>&1
+evkey=$("$build/meshnet-eval" pubkey --key "$tmp/eval-a.key" 2>/dev/null)
+cat >"$tmp/policy.conf" <<'POLICY'
+version 1
+group default
+  match all
+  self-reports count
+  suite benchmark
+    evaluators self eval-a
+    max-age 300
+    min overall 0.80
+POLICY
+if start_meshnetd "$tmp/ctl4.log" --state-dir "$tmp/state4" --nodes-file "$tmp/nodes.json" \
+	--admin-token-file "$tmp/token" --policy-file "$tmp/policy.conf"; then
+	check "evaluators on a new controller: only the header" bash -c "test \"\$($build/meshnet-admin --controller $url --token-file $tmp/token evaluators | wc -l)\" = 1"
+	check "meshnet-eval pubkey gives a 44-character key" test "${#evkey}" = 44
+	check "evaluator add eval-a KEY" out_has '^evaluator eval-a enrolled' adm evaluator add eval-a "$evkey"
+	check "evaluators lists eval-a, active, with its key" bash -c "$build/meshnet-admin --controller $url --token-file $tmp/token evaluators | grep -Fqx 'eval-a                   active   $evkey'"
+	check "evaluators --json: the controller's array" out_has '"evaluator_id": *"eval-a"' adm --json evaluators
+	check "evaluator add eval-a again: refused by the controller" refused 1 'eval-a' adm evaluator add eval-a "$evkey"
+	check "evaluator add with a bad id: exit 2 naming it" refused 2 "bad evaluator id 'Eval_A'" adm evaluator add Eval_A "$evkey"
+	check "evaluator add with a bad key: exit 2 naming it" refused 2 "bad public key 'abc'" adm evaluator add eval-b abc
+	check "evaluator add without a key: exit 2" refused 2 'missing PUBKEY' adm evaluator add eval-b
+	check "evaluator frobnicate: exit 2 naming it" refused 2 "unknown action 'frobnicate'" adm evaluator frobnicate eval-a
+	check "... nothing was enrolled by the refusals" bash -c "test \"\$($build/meshnet-admin --controller $url --token-file $tmp/token evaluators | wc -l)\" = 2"
+	check "policy (show): version 1 in effect, its text" out_has '^active: +version 1, 1 group' adm policy
+	check "policy show --json: active and pending" out_has '"pending": *null' adm --json policy show
+	printf 'version 2\ngroup default\n  match all\n  colour blue\n' >"$tmp/bad.conf"
+	check "policy set with an invalid file: refused with line and field" refused 1 'line 4.*colour|colour.*line 4' adm policy set "$tmp/bad.conf"
+	check "... the policy in effect is still version 1" out_has '^active: +version 1,' adm policy
+	check "policy set with a missing file: exit 1 naming it" refused 1 "cannot open '$tmp/none.conf'" adm policy set "$tmp/none.conf"
+	check "policy set without FILE: exit 2" refused 2 'missing FILE' adm policy set
+	sed 's/^version 1$/version 2/; s/min overall 0.80/min overall 0.85/' "$tmp/policy.conf" >"$tmp/v2.conf"
+	check "policy set v2: in effect" out_has '^policy in effect' adm policy set "$tmp/v2.conf"
+	check "... policy shows version 2" out_has '^active: +version 2,' adm policy
+	check "... and POLICY_FILE now holds it" grep -qx 'version 2' "$tmp/policy.conf"
+	check "policy reload of the same version: refused, naming it" refused 1 'version 2 must be greater' adm policy reload
+	sed -i 's/^version 2$/version 3/' "$tmp/policy.conf"
+	check "policy reload: re-reads POLICY_FILE (now version 3)" out_has '^active: +version 3,' adm policy reload
+	check "policy frobnicate: exit 2 naming it" refused 2 "unknown action 'frobnicate'" adm policy frobnicate
+	check "evaluator remove eval-a" out_has '^evaluator removed' adm evaluator remove eval-a
+	check "... listed as removed" out_has '^eval-a +removed ' adm evaluators
+	check "evaluator remove an unknown one: refused by the controller" refused 1 '.' adm evaluator remove eval-z
+	kill "$pid"; wait "$pid" 2>/dev/null
+else
+	fail "a controller with POLICY_FILE" "$(tail -n 5 "$tmp/ctl4.log")"
+fi
+pid=$main_pid url=$main_url
+
 say "remove"
 check "remove node-d" out_has '^node-d removed' adm remove node-d
 check "removed: not listed" bash -c "! $build/meshnet-admin --controller $url --token-file $tmp/token nodes | grep -q '^node-d '"
@@ -188,5 +239,6 @@ check "remove again: 404 unknown_node" refused 1 "unknown_node" adm remove node-
 
 say "bash completion"
 check "completion offers the subcommands" bash -c ". $top/packaging/bash-completion/meshnet-admin; COMP_WORDS=(meshnet-admin p); COMP_CWORD=1; _meshnet_admin; printf '%s\n' \"\${COMPREPLY[@]}\" | grep -qx pin"
+check "completion offers policy's actions" bash -c ". $top/packaging/bash-completion/meshnet-admin; COMP_WORDS=(meshnet-admin policy ''); COMP_CWORD=2; _meshnet_admin; printf '%s\n' \"\${COMPREPLY[@]}\" | grep -qx reload"
 check "completion offers pin's verdicts" bash -c ". $top/packaging/bash-completion/meshnet-admin; COMP_WORDS=(meshnet-admin pin node-a ''); COMP_CWORD=3; _meshnet_admin; printf '%s\n' \"\${COMPREPLY[@]}\" | grep -qx denied"
 tap_done

@@ -64,6 +64,9 @@ int unpin_main(int argc, char **argv);
 int rotate_main(int argc, char **argv);
 int epochs_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
+int evaluators_main(int argc, char **argv);
+int evaluator_main(int argc, char **argv);
+int policy_main(int argc, char **argv);
 int help_main(int argc, char **argv);
 
 #endif

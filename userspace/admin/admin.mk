@@ -8,5 +8,5 @@ BINS += meshnet-admin
 # meshnet-admin against a real meshnetd, a node joining with a one-time token.
 HOST_SUITES += admin-cli
 .PHONY: admin-cli
-admin-cli: $(BUILD)/meshnet-admin $(BUILD)/meshnetd $(BUILD)/meshnet-agent
+admin-cli: $(BUILD)/meshnet-admin $(BUILD)/meshnetd $(BUILD)/meshnet-agent $(BUILD)/meshnet-eval
 	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) admin-cli bash $(TOP)/selftests/admin/admin.sh $(BUILD)

@@ -29,6 +29,9 @@ static const struct {
 	{ "rotate", rotate_main, "Starts a new epoch now" },
 	{ "epochs", epochs_main, "Shows the current epoch and the rotation schedule" },
 	{ "audit", audit_main, "Shows the audit log's last records, or verifies a copy of it" },
+	{ "evaluators", evaluators_main, "Lists the evaluators whose attestations can count" },
+	{ "evaluator", evaluator_main, "Enrols (add ID PUBKEY) or removes (remove ID) an evaluator" },
+	{ "policy", policy_main, "Shows the policy, installs one from a file (set), or reloads it" },
 	{ "help", help_main, "Shows this help" },
 };
 
