@@ -47,6 +47,12 @@ int admin_fail(const char *what, const struct admin_reply *r);
 int admin_usage(const char *sub, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool admin_wants_help(int argc, char **argv, const char *usage);
+/*
+ * One request, then: --json prints the reply, else show(body); a status other
+ * than want prints the controller's error for what (EXIT_RUNTIME).
+ */
+int admin_request_show(const char *what, const char *method, const char *path, const char *body,
+		       long want, void (*show)(struct json_object *));
 /* --json: pretty JSON of the reply on stdout. */
 void admin_print_json(struct json_object *o);
 /* Field helpers ("" / 0 when absent). */

@@ -183,3 +183,21 @@ double admin_num(struct json_object *o, const char *key)
 
 	return v ? json_object_get_double(v) : 0.0;
 }
+
+int admin_request_show(const char *what, const char *method, const char *path, const char *body,
+		       long want, void (*show)(struct json_object *))
+{
+	struct admin_reply r;
+	int ret = admin_call(method, path, body, &r);
+
+	if (ret)
+		return ret;
+	if (r.status != want)
+		ret = admin_fail(what, &r);
+	else if (admin_opts.json)
+		admin_print_json(r.body);
+	else
+		show(r.body);
+	admin_reply_free(&r);
+	return ret;
+}

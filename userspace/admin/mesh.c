@@ -7,24 +7,6 @@
 
 #include "admin.h"
 
-/* GET path, then --json or show(body). */
-static int get_and_show(const char *what, const char *path, void (*show)(struct json_object *))
-{
-	struct admin_reply r;
-	int ret = admin_call("GET", path, NULL, &r);
-
-	if (ret)
-		return ret;
-	if (r.status != 200)
-		ret = admin_fail(what, &r);
-	else if (admin_opts.json)
-		admin_print_json(r.body);
-	else
-		show(r.body);
-	admin_reply_free(&r);
-	return ret;
-}
-
 static void show_status(struct json_object *b)
 {
 	struct json_object *e = admin_obj(b, "epoch"), *n = admin_obj(b, "nodes");
@@ -52,7 +34,7 @@ int status_main(int argc, char **argv)
 		return 0;
 	if (argc > 1)
 		return admin_usage("status", status_usage, "unexpected argument '%s'", argv[1]);
-	return get_and_show("status", "/v1/admin/status", show_status);
+	return admin_request_show("status", "GET", "/v1/admin/status", NULL, 200, show_status);
 }
 
 static void show_epochs(struct json_object *b)
@@ -78,7 +60,7 @@ int epochs_main(int argc, char **argv)
 		return 0;
 	if (argc > 1)
 		return admin_usage("epochs", epochs_usage, "unexpected argument '%s'", argv[1]);
-	return get_and_show("epochs", "/v1/admin/epochs", show_epochs);
+	return admin_request_show("epochs", "GET", "/v1/admin/epochs", NULL, 200, show_epochs);
 }
 
 static const char rotate_usage[] = "rotate";
@@ -157,5 +139,5 @@ int audit_main(int argc, char **argv)
 		return admin_usage("audit", audit_usage, "unexpected argument '%s'", argv[i]);
 	}
 	snprintf(path, sizeof(path), "/v1/admin/audit?tail=%ld", n);
-	return get_and_show("audit", path, show_audit);
+	return admin_request_show("audit", "GET", path, NULL, 200, show_audit);
 }

@@ -18,25 +18,6 @@
 
 #define POLICY_FILE_MAX (256 * 1024)
 
-/* Prints the reply (--json, or show(body)) or the controller's error. */
-static int call_and_show(const char *what, const char *method, const char *path,
-			 const char *body, long want, void (*show)(struct json_object *))
-{
-	struct admin_reply r;
-	int ret = admin_call(method, path, body, &r);
-
-	if (ret)
-		return ret;
-	if (r.status != want)
-		ret = admin_fail(what, &r);
-	else if (admin_opts.json)
-		admin_print_json(r.body);
-	else
-		show(r.body);
-	admin_reply_free(&r);
-	return ret;
-}
-
 static void show_evaluators(struct json_object *b)
 {
 	struct json_object *list = admin_obj(b, "evaluators");
@@ -63,7 +44,7 @@ int evaluators_main(int argc, char **argv)
 	if (argc > 1)
 		return admin_usage("evaluators", evaluators_usage, "unexpected argument '%s'",
 				   argv[1]);
-	return call_and_show("evaluators", "GET", "/v1/evaluators", NULL, 200, show_evaluators);
+	return admin_request_show("evaluators", "GET", "/v1/evaluators", NULL, 200, show_evaluators);
 }
 
 static void show_enrolled(struct json_object *b)
@@ -110,7 +91,7 @@ int evaluator_main(int argc, char **argv)
 			return admin_usage("evaluator", evaluator_usage,
 					   "unexpected argument '%s'", argv[3]);
 		snprintf(path, sizeof(path), "/v1/evaluators/%s", argv[2]);
-		return call_and_show(argv[2], "DELETE", path, NULL, 200, show_removed);
+		return admin_request_show(argv[2], "DELETE", path, NULL, 200, show_removed);
 	}
 	if (argc != 4)
 		return admin_usage("evaluator", evaluator_usage, argc < 4 ?
@@ -123,7 +104,7 @@ int evaluator_main(int argc, char **argv)
 	o = json_object_new_object();
 	json_object_object_add(o, "evaluator_id", json_object_new_string(argv[2]));
 	json_object_object_add(o, "public_key", json_object_new_string(argv[3]));
-	ret = call_and_show(argv[2], "POST", "/v1/evaluators",
+	ret = admin_request_show(argv[2], "POST", "/v1/evaluators",
 			    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), 201,
 			    show_enrolled);
 	json_object_put(o);
@@ -216,8 +197,8 @@ int policy_main(int argc, char **argv)
 			return admin_usage("policy", policy_usage, "unexpected argument '%s'",
 					   argv[2]);
 		if (!strcmp(action, "show"))
-			return call_and_show("policy", "GET", "/v1/policy", NULL, 200, show_policy);
-		return call_and_show("policy reload", "POST", "/v1/policy/reload", "", 200,
+			return admin_request_show("policy", "GET", "/v1/policy", NULL, 200, show_policy);
+		return admin_request_show("policy reload", "POST", "/v1/policy/reload", "", 200,
 				     show_installed);
 	}
 	if (strcmp(action, "set"))
@@ -228,7 +209,7 @@ int policy_main(int argc, char **argv)
 	text = read_policy_file(argv[2]);
 	if (!text)
 		return EXIT_RUNTIME;
-	ret = call_and_show("policy set", "PUT", "/v1/policy", text, 200, show_installed);
+	ret = admin_request_show("policy set", "PUT", "/v1/policy", text, 200, show_installed);
 	free(text);
 	return ret;
 }
