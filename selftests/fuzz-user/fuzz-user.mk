@@ -12,7 +12,7 @@ FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(CFLAGS_COMMON) -O1 -gline-tables-only \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libnl-genl-3.0 libpq \
+FUZZ_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libnl-genl-3.0 libpq libcurl \
 	2>/dev/null) -lpthread -lm
 FUZZ_DIR := selftests/fuzz-user
 FUZZ_SMOKE_SECONDS ?= 8
