@@ -294,20 +294,25 @@ void witness_client_stop(void)
 	curl_global_cleanup();
 }
 
+/* One counter family, a series per witness: its cosigned or its failed count. */
+static void render_witness_counter(struct strbuf *out, const char *name, const char *help,
+				   bool failures)
+{
+	strbuf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < wc.n; i++) {
+		uint64_t *v = failures ? &wc.w[i].failed : &wc.w[i].cosigned;
+
+		strbuf_printf(out, "%s{witness=\"%s\"} %llu\n", name, wc.w[i].url,
+			      (unsigned long long)__atomic_load_n(v, __ATOMIC_RELAXED));
+	}
+}
+
 void witness_client_render_metrics(struct strbuf *out)
 {
 	if (!wc.n)
 		return;
-	strbuf_puts(out, "# HELP meshnet_witness_cosigned_total Checkpoints a witness cosigned.\n"
-		    "# TYPE meshnet_witness_cosigned_total counter\n");
-	for (size_t i = 0; i < wc.n; i++)
-		strbuf_printf(out, "meshnet_witness_cosigned_total{witness=\"%s\"} %llu\n",
-			      wc.w[i].url,
-			      (unsigned long long)__atomic_load_n(&wc.w[i].cosigned, __ATOMIC_RELAXED));
-	strbuf_puts(out, "# HELP meshnet_witness_failures_total Submissions a witness did not cosign.\n"
-		    "# TYPE meshnet_witness_failures_total counter\n");
-	for (size_t i = 0; i < wc.n; i++)
-		strbuf_printf(out, "meshnet_witness_failures_total{witness=\"%s\"} %llu\n",
-			      wc.w[i].url,
-			      (unsigned long long)__atomic_load_n(&wc.w[i].failed, __ATOMIC_RELAXED));
+	render_witness_counter(out, "meshnet_witness_cosigned_total",
+			       "Checkpoints a witness cosigned.", false);
+	render_witness_counter(out, "meshnet_witness_failures_total",
+			       "Submissions a witness did not cosign.", true);
 }
