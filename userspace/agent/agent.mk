@@ -5,29 +5,24 @@ AGENT_LIBS := $(shell pkg-config --libs libcurl json-c openssl libnl-genl-3.0 2>
 BINS += meshnet-agent
 $(eval $(call program,meshnet-agent,userspace/agent/agent.c $(AGENT_SRCS),$(AGENT_LIBS)))
 
-# Host tests of the agent's own logic (kselftest harness, ASan+UBSan).
-AGENT_TEST_SRCS := userspace/agent/tests/agent_test.c $(AGENT_SRCS)
-$(eval $(call program,agent-test,$(AGENT_TEST_SRCS),$(AGENT_LIBS)))
-HOST_SUITES += agent-units
-.PHONY: agent-units
-agent-units: $(BUILD)/san/agent-test
-	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-units $(BUILD)/san/agent-test
+# agent_host_suite SUITE,PROGRAM,TEST_SOURCE: a kselftest-harness program
+# linked with the agent's sources, run under ASan+UBSan as host suite SUITE.
+define agent_host_suite
+$(call program,$(2),$(3) $(AGENT_SRCS),$(AGENT_LIBS))
+HOST_SUITES += $(1)
+.PHONY: $(1)
+$(1): $(BUILD)/san/$(2)
+	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) $(1) $(BUILD)/san/$(2)
+endef
+
+# Host tests of the agent's own logic.
+$(eval $(call agent_host_suite,agent-units,agent-test,userspace/agent/tests/agent_test.c))
 
 # Host tests of the control path: controller list, failover, statements.
-AGENT_CONTROL_TEST_SRCS := userspace/agent/tests/control_test.c $(AGENT_SRCS)
-$(eval $(call program,agent-control-test,$(AGENT_CONTROL_TEST_SRCS),$(AGENT_LIBS)))
-HOST_SUITES += agent-control
-.PHONY: agent-control
-agent-control: $(BUILD)/san/agent-control-test
-	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-control $(BUILD)/san/agent-control-test
+$(eval $(call agent_host_suite,agent-control,agent-control-test,userspace/agent/tests/control_test.c))
 
 # The sandboxed benchmark harness (needs root for the BENCH_USER cases).
-HARNESS_TEST_SRCS := userspace/agent/tests/harness_test.c $(AGENT_SRCS)
-$(eval $(call program,harness-test,$(HARNESS_TEST_SRCS),$(AGENT_LIBS)))
-HOST_SUITES += agent-harness
-.PHONY: agent-harness
-agent-harness: $(BUILD)/san/harness-test
-	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-harness $(BUILD)/san/harness-test
+$(eval $(call agent_host_suite,agent-harness,harness-test,userspace/agent/tests/harness_test.c))
 
 # make bench-e2e: quarantine latency of the real mesh in the guest
 # (selftests/e2e/bench-e2e.sh), figures in build/bench/e2e.txt.
@@ -46,9 +41,4 @@ demo: deps all vm-bins
 	VM_BINS="$(VM_BINS)" KVER="$(KVER)" CACHE="$(CACHE)" bash $(TOP)/vm-test/demo/demo.sh
 
 # The metrics responder (metrics.c) over real sockets, checked by promtool.
-METRICS_TEST_SRCS := userspace/agent/tests/metrics_test.c $(AGENT_SRCS)
-$(eval $(call program,agent-metrics-test,$(METRICS_TEST_SRCS),$(AGENT_LIBS)))
-HOST_SUITES += agent-metrics
-.PHONY: agent-metrics
-agent-metrics: $(BUILD)/san/agent-metrics-test
-	@sh $(TOP)/scripts/run-suite.sh $(RESULTS) agent-metrics $(BUILD)/san/agent-metrics-test
+$(eval $(call agent_host_suite,agent-metrics,agent-metrics-test,userspace/agent/tests/metrics_test.c))
