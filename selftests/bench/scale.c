@@ -71,25 +71,6 @@ static int admin(const char *method, const char *target, struct mn_response *r)
 	return mn_do(port, method, target, "Authorization: Bearer " TOKEN "\r\n", "", r);
 }
 
-static long metric(const char *name)
-{
-	struct mn_response r;
-	long v = -1;
-	char *p;
-
-	if (mn_do(port, "GET", "/metrics", "", NULL, &r) || r.status != 200) {
-		mn_response_free(&r);
-		return -1;
-	}
-	for (p = strstr(r.body, name); p; p = strstr(p + 1, name))
-		if ((p == r.body || p[-1] == '\n') && p[strlen(name)] == ' ')
-			break;
-	if (p)
-		v = strtol(p + strlen(name) + 1, NULL, 10);
-	mn_response_free(&r);
-	return v;
-}
-
 static int start_server(const char *bin, long max_age)
 {
 	char state[128], nodes[128], token[128], log[128], listen[32], age[16];
@@ -126,7 +107,7 @@ static int wait_waiters(long want, double timeout)
 	while (sim_now() < end) {
 		struct epoll_event evs[64];
 
-		if (metric("meshnet_longpoll_waiters") >= want)
+		if (mn_metric(port, "meshnet_longpoll_waiters") >= want)
 			return 0;
 		epoll_wait(set.ep, evs, 64, 100);	/* nothing should answer yet */
 	}
@@ -332,8 +313,8 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	/* everyone waits */
 	sim_longpoll_all(&set, head, 60);
 	if (wait_waiters((long)n, 300)) {
-		snprintf(res->note, sizeof(res->note), "only %ld of %zu long-polls held",
-			 metric("meshnet_longpoll_waiters"), n);
+		snprintf(res->note, sizeof(res->note), "only %lld of %zu long-polls held",
+			 mn_metric(port, "meshnet_longpoll_waiters"), n);
 		goto out;
 	}
 	/* steady state: meshnetd hands freed heap back at most every 2 s */

@@ -385,6 +385,25 @@ long mn_proc_fds(pid_t pid)
 	return n;
 }
 
+long long mn_metric(uint16_t port, const char *name)
+{
+	struct mn_response r;
+	long long v = -1;
+	char *p;
+
+	if (mn_do(port, "GET", "/metrics", "", NULL, &r) || r.status != 200) {
+		mn_response_free(&r);
+		return -1;
+	}
+	for (p = strstr(r.body, name); p; p = strstr(p + 1, name))
+		if ((p == r.body || p[-1] == '\n') && p[strlen(name)] == ' ')
+			break;
+	if (p)
+		v = strtoll(p + strlen(name) + 1, NULL, 10);
+	mn_response_free(&r);
+	return v;
+}
+
 double mn_proc_cpu_seconds(pid_t pid)
 {
 	unsigned long long ut = 0, st = 0;

@@ -78,6 +78,10 @@ EVP_PKEY *mn_controller_pub(const char *state_dir);
 /* Entries of /proc/PID/fd: the descriptors pid holds open (-1 if unknown). */
 long mn_proc_fds(pid_t pid);
 
+/* A counter or gauge of GET /metrics (the line "name value", name with its
+ * labels if any); -1 if absent or unreadable. */
+long long mn_metric(uint16_t port, const char *name);
+
 /* Picks a free loopback TCP port. */
 uint16_t mn_free_port(void);
 

@@ -174,35 +174,15 @@ static int admin(const char *method, const char *target, struct mn_response *r)
 	return mn_do(port, method, target, "Authorization: Bearer " TOKEN "\r\n", "", r);
 }
 
-/* A counter or gauge of GET /metrics (the line "name value"); -1 if absent. */
-static long long metric(const char *name)
-{
-	struct mn_response r;
-	long long v = -1;
-	char *p;
-
-	if (mn_do(port, "GET", "/metrics", "", NULL, &r) || r.status != 200) {
-		mn_response_free(&r);
-		return -1;
-	}
-	for (p = strstr(r.body, name); p; p = strstr(p + 1, name))
-		if ((p == r.body || p[-1] == '\n') && p[strlen(name)] == ' ')
-			break;
-	if (p)
-		v = strtoll(p + strlen(name) + 1, NULL, 10);
-	mn_response_free(&r);
-	return v;
-}
-
 /* The server's own count of connections it cut, by cause. */
 static void print_cuts(FILE *out)
 {
 	fprintf(out, "connections cut by meshnetd: deadline %lld, per-address quota %lld, "
 		"capacity %lld; long-poll waiters %lld",
-		metric("meshnet_http_connections_cut_total{cause=\"deadline\"}"),
-		metric("meshnet_http_connections_cut_total{cause=\"per_ip\"}"),
-		metric("meshnet_http_connections_cut_total{cause=\"capacity\"}"),
-		metric("meshnet_longpoll_waiters"));
+		mn_metric(port, "meshnet_http_connections_cut_total{cause=\"deadline\"}"),
+		mn_metric(port, "meshnet_http_connections_cut_total{cause=\"per_ip\"}"),
+		mn_metric(port, "meshnet_http_connections_cut_total{cause=\"capacity\"}"),
+		mn_metric(port, "meshnet_longpoll_waiters"));
 }
 
 /* Keys and the NODES_FILE: selftests/bench/sim_nodes.c (ids n0, n1, ...). */
