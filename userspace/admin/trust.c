@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "b64.h"
+#include "fileio.h"
 #include "ids.h"
 
 #define POLICY_FILE_MAX (256 * 1024)
@@ -153,29 +154,20 @@ static void show_installed(struct json_object *b)
 /* The whole file, NUL-terminated; NULL after printing why (the file named). */
 static char *read_policy_file(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
 	size_t n;
+	char *buf = meshnet_read_file(path, POLICY_FILE_MAX, &n);
 
-	if (!f) {
-		fprintf(stderr, "%s: policy set: cannot open '%s': %s\n", PROG_NAME, path,
-			strerror(errno));
+	if (!buf) {
+		if (errno == EFBIG)
+			fprintf(stderr, "%s: policy set: '%s': larger than 256 KiB\n", PROG_NAME, path);
+		else
+			fprintf(stderr, "%s: policy set: cannot open '%s': %s\n", PROG_NAME, path,
+				strerror(errno));
 		return NULL;
 	}
-	buf = malloc(POLICY_FILE_MAX + 1);
-	n = buf ? fread(buf, 1, POLICY_FILE_MAX + 1, f) : 0;
-	if (!buf || ferror(f) || n > POLICY_FILE_MAX || n == 0) {
+	if (n == 0 || strlen(buf) != n) {
 		fprintf(stderr, "%s: policy set: '%s': %s\n", PROG_NAME, path,
-			!buf ? "out of memory" : ferror(f) ? "read error" :
-			n ? "larger than 256 KiB" : "empty file");
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (strlen(buf) != n) {
-		fprintf(stderr, "%s: policy set: '%s': contains a NUL byte\n", PROG_NAME, path);
+			n ? "contains a NUL byte" : "empty file");
 		free(buf);
 		return NULL;
 	}
