@@ -16,6 +16,28 @@ wait_healthy() {
 	return 1
 }
 
+# start_tls_meshnetd BIN ART LOG ARGS...: meshnetd with the rendered TLS
+# certificate on a free loopback port, logging to LOG, until /health answers
+# (retried on a new port when another process took the port first). Sets
+# port, url and daemon_pid; non-zero if it did not come up.
+start_tls_meshnetd() {
+	local bin=$1 art=$2 log=$3
+	shift 3
+	start_tls_args=("$@")
+	start_tls_once() {
+		port=$(free_port) || return 1
+		url=https://127.0.0.1:$port
+		"$bin" --config "$art/controller/meshnetd.conf" --listen "127.0.0.1:$port" \
+			--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
+			"${start_tls_args[@]}" >"$log" 2>&1 &
+		daemon_pid=$!
+		wait_healthy "$url" "$art/ca/ca.crt" "$daemon_pid" && return 0
+		kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; daemon_pid=
+		return 1
+	}
+	retry_port_clash "$log" start_tls_once
+}
+
 # signed_post URL ARTIFACTS NODE KEY.pem BODY STATUS PATTERN: POST BODY to
 # /v1/benchmarks/NODE signed with KEY; the reply must have STATUS and PATTERN.
 signed_post() {
@@ -37,17 +59,10 @@ signed_post() {
 
 probe_meshnetd() {
 	local bin=$1 art=$2 tmp=$3 port url code
-	port=$(free_port) || { fail "meshnetd: no free port"; return; }
-	url=https://127.0.0.1:$port
 	mkdir -p "$tmp/state"; chmod 0700 "$tmp/state"
-	"$bin" --config "$art/controller/meshnetd.conf" \
-		--listen "127.0.0.1:$port" --state-dir "$tmp/state" \
+	start_tls_meshnetd "$bin" "$art" "$tmp/meshnetd.log" --state-dir "$tmp/state" \
 		--nodes-file "$art/controller/nodes.json" \
-		--admin-token-file "$art/controller/admin.token" \
-		--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
-		>"$tmp/meshnetd.log" 2>&1 &
-	daemon_pid=$!
-	wait_healthy "$url" "$art/ca/ca.crt" "$daemon_pid"
+		--admin-token-file "$art/controller/admin.token"
 	check "meshnetd starts with the rendered files and serves /health over TLS (CA-verified)" \
 		curl -fsS --cacert "$art/ca/ca.crt" "$url/health"
 	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$art/ca/ca.crt" -X POST \

@@ -279,16 +279,12 @@ else
 	check "evaluators.json, policy.conf, POLICY_FILE and EVALUATORS_FILE rendered (no private key)" trust_rendered
 	probe_trust() {
 		local port url tok st=$tmp/trust-state code
-		port=$(free_port) || return 1
-		url=https://127.0.0.1:$port; tok=$(cat "$art/controller/admin.token")
+		tok=$(cat "$art/controller/admin.token")
 		mkdir -p "$st"; chmod 0700 "$st"
-		"$meshnetd" --config "$art/controller/meshnetd.conf" --listen "127.0.0.1:$port" --state-dir "$st" \
+		start_tls_meshnetd "$meshnetd" "$art" "$tmp/trust.log" --state-dir "$st" \
 			--nodes-file "$art/controller/nodes.json" --admin-token-file "$art/controller/admin.token" \
-			--tls-cert "$art/controller/tls/server.crt" --tls-key "$art/controller/tls/server.key" \
-			--policy-file "$art/controller/policy.conf" --evaluators-file "$art/controller/evaluators.json" --admit-interval 0 \
-			>"$tmp/trust.log" 2>&1 &
-		daemon_pid=$!
-		wait_healthy "$url" "$art/ca/ca.crt" "$daemon_pid" || { cat "$tmp/trust.log"; return 1; }
+			--policy-file "$art/controller/policy.conf" --evaluators-file "$art/controller/evaluators.json" --admit-interval 0 ||
+			{ cat "$tmp/trust.log"; return 1; }
 		curl -fsS --cacert "$art/ca/ca.crt" -H "Authorization: Bearer $tok" "$url/v1/evaluators" >"$tmp/ev.json" &&
 			grep -qF "\"evaluator_id\":\"eval-a\",\"public_key\":\"$(cat "$tmp/eval-a.pub")\"" "$tmp/ev.json" &&
 			grep -qF '"evaluator_id":"eval-b"' "$tmp/ev.json" || { echo "evaluators:"; cat "$tmp/ev.json" "$tmp/trust.log"; return 1; }
