@@ -43,6 +43,7 @@ mem=1024
 smp=2
 console_log=
 keep=0
+pg_url=${MESHNET_PG_URL:-}
 
 # Modules loaded at boot, in this order, with their dependencies (from
 # modprobe --show-depends). nf_tables brings sets, lookup, payload, meta,
@@ -78,6 +79,11 @@ usage: $0 [options]
   --console-log FILE     keep the raw serial console here
                          (default build/vm/NAME/console.log)
   --keep                 keep the work dir (build/vm/NAME.XXXXXX: initramfs, split logs)
+  --pg-url URL           a PostgreSQL server on the host (postgres://ROLE@127.0.0.1:PORT/DB...,
+                         as scripts/pg-test-server.sh prints it), reached from the guest
+                         through a user-mode NIC (virtio-net, 10.0.2.2 is the host's
+                         loopback); the guest suites get it as VM_PG_URL (default
+                         \$MESHNET_PG_URL, set by scripts/pg-test-server.sh run)
 EOF
 }
 
@@ -103,6 +109,7 @@ while [ $# -gt 0 ]; do
 	--results) need_arg "$@"; RESULTS=$2; shift 2 ;;
 	--console-log) need_arg "$@"; console_log=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--pg-url) need_arg "$@"; pg_url=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -113,6 +120,15 @@ for n in "$suite_timeout" "$timeout_scale" "$mem" "$smp" ${timeout:+"$timeout"};
 	case $n in ''|*[!0-9]*) die "'$n' is not a number of seconds/MB/CPUs" ;; esac
 done
 [ -r "$kernel" ] || die "--kernel '$kernel': no such readable file"
+# The guest reaches the host's 127.0.0.1 as 10.0.2.2 (QEMU user networking).
+guest_pg_url=
+if [ -n "$pg_url" ]; then
+	guest_pg_url=$(printf '%s\n' "$pg_url" |
+		sed -n 's|^\(postgres\(ql\)\{0,1\}://[^@/]*@\)127\.0\.0\.1\(:[0-9][0-9]*/.*\)$|\110.0.2.2\3|p')
+	[ -n "$guest_pg_url" ] ||
+		die "--pg-url '$pg_url': expected postgres://ROLE@127.0.0.1:PORT/DB (a server on the host's loopback)"
+	BOOT_MODULES="$BOOT_MODULES virtio_pci virtio_net"
+fi
 if [ "$modules_dir" != none ]; then
 	[ -d "$modules_dir" ] || die "--modules-dir '$modules_dir': no such directory"
 	case $modules_dir in
@@ -303,6 +319,7 @@ chmod 755 "$root/init"
 {
 	echo "VM_NAME='$name'"
 	echo "VM_MODE='$mode'"
+	echo "VM_PG_URL='$guest_pg_url'"
 	printf 'VM_SUITES='\''%s'\''\n' "${selected[*]:-}"
 	for s in ${selected[@]+"${selected[@]}"}; do
 		rel=${suite_path[$s]#"$TOP"/selftests/}
@@ -335,6 +352,9 @@ qemu=(timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -cpu m
 	-smp "$smp" -m "$mem" -nographic -no-reboot
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+# No NIC unless a suite needs the host's PostgreSQL (no ROM: nothing boots from it).
+[ -n "$guest_pg_url" ] && qemu+=(-netdev user,id=pgnet,net=10.0.2.0/24
+	-device virtio-net-pci,netdev=pgnet,romfile=)
 
 echo "run-vm: booting $kernel ($name, mode $mode, limit ${timeout}s): $cmdline"
 if [ "$mode" = shell ]; then
