@@ -4,7 +4,7 @@
 #   make fuzz-smoke   a host suite of make check: each target a few seconds
 #                     (FUZZ_SMOKE_SECONDS), its seed corpus and regressions
 #   make fuzz         each target, one at a time, until FUZZ_RUNS (10 million)
-#                     executions or FUZZ_SECONDS (default 2400); FUZZ_ONLY=
+#                     executions or FUZZ_SECONDS (default 7200); FUZZ_ONLY=
 #                     "fuzz_x fuzz_y" runs only those. Figures per target in
 #                     build/fuzz/summary.txt, goal lines in build/bench/fuzz.txt
 
@@ -16,7 +16,7 @@ FUZZ_LIBS = $(shell pkg-config --libs libmicrohttpd json-c openssl libnl-genl-3.
 	2>/dev/null) -lpthread -lm
 FUZZ_DIR := selftests/fuzz-user
 FUZZ_SMOKE_SECONDS ?= 8
-FUZZ_SECONDS ?= 2400
+FUZZ_SECONDS ?= 7200
 FUZZ_RUNS ?= 10000000
 
 $(BUILD)/fuzz/obj/%.o: %.c | harness
