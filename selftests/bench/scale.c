@@ -73,27 +73,18 @@ static int admin(const char *method, const char *target, struct mn_response *r)
 
 static int start_server(const char *bin, long max_age)
 {
-	char state[128], nodes[128], token[128], log[128], listen[32], age[16];
+	char listen[32], age[16];
+	const char *const settings[] = {
+		"--epoch-seconds", "3600", "--epoch-validity", "7200", "--max-benchmark-age", age,
+		"--deny-rotate-interval", "0", "--admit-interval", "3600",
+		"--per-ip-connections", "0", "--connection-timeout", "300",
+		"--clock-skew", "600", NULL,
+	};
 
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(nodes, sizeof(nodes), "%s/nodes.json", dir);
-	snprintf(token, sizeof(token), "%s/admin.token", dir);
-	snprintf(log, sizeof(log), "%s/meshnetd.log", dir);
 	port = mn_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	snprintf(age, sizeof(age), "%ld", max_age);
-	{
-		const char *const argv[] = {
-			bin, "--listen", listen, "--state-dir", state, "--nodes-file", nodes,
-			"--admin-token-file", token, "--epoch-seconds", "3600",
-			"--epoch-validity", "7200", "--max-benchmark-age", age,
-			"--deny-rotate-interval", "0", "--admit-interval", "3600",
-			"--per-ip-connections", "0", "--connection-timeout", "300",
-			"--clock-skew", "600", NULL,
-		};
-
-		server_pid = mn_spawn(argv, log);
-	}
+	server_pid = mn_spawn_meshnetd(bin, dir, listen, NULL, settings);
 	return mn_wait_healthy(port, server_pid, 600000);
 }
 

@@ -119,77 +119,30 @@ static int server_prepare(struct server *s)
 
 static pid_t server_spawn(struct server *s, const char *const *extra)
 {
-	char bin[PATH_MAX], listen[64], state[PATH_MAX + 16], nodes[PATH_MAX + 16],
-		token[PATH_MAX + 16], log[PATH_MAX + 16];
-	const char *argv[64];
-	int argc = 0, fd;
-	pid_t pid;
+	static const char *const settings[] = {
+		"--epoch-seconds", "300", "--deny-rotate-interval", "0", "--admit-interval", "0",
+		"--connection-timeout", "2",
+	};
+	const char *args[64];
+	char bin[PATH_MAX], listen[64];
+	size_t n = 0;
 
 	meshnetd_path(bin, sizeof(bin));
 	snprintf(listen, sizeof(listen), mn_family == AF_INET6 ? "[::1]:%u" : "127.0.0.1:%u",
 		 s->port);
-	snprintf(state, sizeof(state), "%s/state", s->dir);
-	snprintf(nodes, sizeof(nodes), "%s/nodes.json", s->dir);
-	snprintf(token, sizeof(token), "%s/admin.token", s->dir);
-	snprintf(log, sizeof(log), "%s/meshnetd.log", s->dir);
-	argv[argc++] = bin;
-	argv[argc++] = "--listen";
-	argv[argc++] = listen;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = state;
-	argv[argc++] = "--nodes-file";
-	argv[argc++] = nodes;
-	argv[argc++] = "--admin-token-file";
-	argv[argc++] = token;
-	argv[argc++] = "--epoch-seconds";
-	argv[argc++] = "300";
-	argv[argc++] = "--deny-rotate-interval";
-	argv[argc++] = "0";
-	argv[argc++] = "--admit-interval";
-	argv[argc++] = "0";
-	argv[argc++] = "--connection-timeout";
-	argv[argc++] = "2";
-	while (extra && *extra && argc < 62)
-		argv[argc++] = *extra++;
-	argv[argc] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int server_wait_ready(struct server *s)
-{
-	struct mn_response r;
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		int status;
-
-		if (waitpid(s->pid, &status, WNOHANG) == s->pid)
-			return -1;	/* exited */
-		if (!mn_do(s->port, "GET", "/health", "", NULL, &r) && r.status == 200) {
-			mn_response_free(&r);
-			return 0;
-		}
-		mn_response_free(&r);
-		usleep(50000);
-	}
-	return -1;
+	for (; n < sizeof(settings) / sizeof(settings[0]); n++)
+		args[n] = settings[n];
+	while (extra && *extra && n < sizeof(args) / sizeof(args[0]) - 1)
+		args[n++] = *extra++;
+	args[n] = NULL;
+	return mn_spawn_meshnetd(bin, s->dir, listen, NULL, args);
 }
 
 static int server_start(struct server *s, const char *const *extra)
 {
 	s->port = mn_free_port();
 	s->pid = server_spawn(s, extra);
-	return s->pid > 0 ? server_wait_ready(s) : -1;
+	return mn_wait_healthy(s->port, s->pid, 10000);
 }
 
 static int server_stop(struct server *s, int sig)

@@ -281,11 +281,42 @@ pid_t mn_spawn(const char *const *argv, const char *log_path)
 	return pid;
 }
 
+pid_t mn_spawn_meshnetd(const char *bin, const char *dir, const char *listen,
+			const char *nodes_file, const char *const *extra)
+{
+	char state[PATH_MAX + 8], nodes[PATH_MAX + 16], token[PATH_MAX + 16], log[PATH_MAX + 16];
+	const char *argv[80];
+	size_t argc = 0;
+
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(nodes, sizeof(nodes), "%s/nodes.json", dir);
+	snprintf(token, sizeof(token), "%s/admin.token", dir);
+	snprintf(log, sizeof(log), "%s/meshnetd.log", dir);
+	argv[argc++] = bin;
+	argv[argc++] = "--listen";
+	argv[argc++] = listen;
+	argv[argc++] = "--state-dir";
+	argv[argc++] = state;
+	argv[argc++] = "--nodes-file";
+	argv[argc++] = nodes_file ? nodes_file : nodes;
+	argv[argc++] = "--admin-token-file";
+	argv[argc++] = token;
+	for (; extra && *extra; extra++) {
+		if (argc == sizeof(argv) / sizeof(argv[0]) - 1)
+			return -1;
+		argv[argc++] = *extra;
+	}
+	argv[argc] = NULL;
+	return mn_spawn(argv, log);
+}
+
 int mn_wait_healthy(uint16_t port, pid_t pid, int timeout_ms)
 {
 	struct mn_response r;
 	int waited;
 
+	if (pid <= 0)
+		return -1;
 	for (waited = 0; waited < timeout_ms; waited += 20) {
 		int status;
 

@@ -89,5 +89,13 @@ uint16_t mn_free_port(void);
 pid_t mn_spawn(const char *const *argv, const char *log_path);
 /* Waits (up to timeout_ms) for GET /health to answer 200; -1 if pid died. */
 int mn_wait_healthy(uint16_t port, pid_t pid, int timeout_ms);
+/*
+ * Starts meshnetd BIN as every test server starts: --listen LISTEN
+ * --state-dir DIR/state --nodes-file NODES_FILE (NULL: DIR/nodes.json)
+ * --admin-token-file DIR/admin.token, then EXTRA (NULL-terminated, or NULL),
+ * its output appended to DIR/meshnetd.log. The pid, or -1.
+ */
+pid_t mn_spawn_meshnetd(const char *bin, const char *dir, const char *listen,
+			const char *nodes_file, const char *const *extra);
 
 #endif

@@ -16,7 +16,8 @@ check() { _d=$1; shift; if "$@"; then ok "$_d"; else nok "$_d"; fi; }
 finish() {
 	echo "1..$N"
 	echo "# Totals: pass:$PASS fail:$FAIL xfail:0 xpass:0 skip:$SKIPPED error:0"
-	exit $([ $FAIL -eq 0 ] && echo 0 || echo 1)
+	[ "$FAIL" -eq 0 ] || exit 1
+	exit 0
 }
 dump_logs() {
 	for f in ${DUMP_LOGS:-ctl a b c}; do

@@ -237,9 +237,10 @@ static int write_text(const char *path, const char *text)
 
 static int srv_start(struct srv *s, const char *bin, size_t n_nodes)
 {
-	char path[128], state[128], log[128], token[128], policy[128], listen[32], sk[48];
-	const char *argv[32];
-	int argc = 0;
+	char path[128], token[128], policy[128], listen[32], sk[48];
+	const char *const settings[] = {
+		"--policy-file", policy, "--epoch-seconds", "3600", "--epoch-validity", "7200", NULL,
+	};
 	size_t i;
 	FILE *f;
 
@@ -269,27 +270,9 @@ static int srv_start(struct srv *s, const char *bin, size_t n_nodes)
 	snprintf(policy, sizeof(policy), "%s/policy.conf", s->dir);
 	if (write_text(policy, policy_a))
 		return -1;
-	snprintf(state, sizeof(state), "%s/state", s->dir);
-	snprintf(log, sizeof(log), "%s/meshnetd.log", s->dir);
 	s->port = mn_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", s->port);
-	argv[argc++] = bin;
-	argv[argc++] = "--listen";
-	argv[argc++] = listen;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = state;
-	argv[argc++] = "--nodes-file";
-	argv[argc++] = path;
-	argv[argc++] = "--admin-token-file";
-	argv[argc++] = token;
-	argv[argc++] = "--policy-file";
-	argv[argc++] = policy;
-	argv[argc++] = "--epoch-seconds";
-	argv[argc++] = "3600";
-	argv[argc++] = "--epoch-validity";
-	argv[argc++] = "7200";
-	argv[argc] = NULL;
-	s->pid = mn_spawn(argv, log);
+	s->pid = mn_spawn_meshnetd(bin, s->dir, listen, NULL, settings);
 	return s->pid > 0 && !mn_wait_healthy(s->port, s->pid, 600000) ? 0 : -1;
 }
 

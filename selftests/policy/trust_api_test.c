@@ -132,44 +132,20 @@ static int tsrv_prepare(struct tsrv *s)
 
 static int tsrv_start(struct tsrv *s)
 {
-	char bin[PATH_MAX], exe[PATH_MAX], listen[64], state[PATH_MAX + 16],
-		nodes[PATH_MAX + 16], token[PATH_MAX + 16], log[PATH_MAX + 16];
-	const char *argv[32];
+	char bin[PATH_MAX], exe[PATH_MAX], listen[64];
+	const char *const settings[] = {
+		"--policy-file", s->policy, "--epoch-seconds", "600", "--deny-rotate-interval", "0",
+		"--admit-interval", "0",	/* admissions at once, as quarantines */
+		"--max-benchmark-age", "3600", NULL,
+	};
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	int argc = 0;
 
 	exe[n > 0 ? n : 0] = '\0';
 	snprintf(bin, sizeof(bin), "%s/meshnetd", dirname(exe));
 	s->port = mn_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", s->port);
-	snprintf(state, sizeof(state), "%s/state", s->dir);
-	snprintf(nodes, sizeof(nodes), "%s/nodes.json", s->dir);
-	snprintf(token, sizeof(token), "%s/admin.token", s->dir);
-	snprintf(log, sizeof(log), "%s/meshnetd.log", s->dir);
-	argv[argc++] = bin;
-	argv[argc++] = "--listen";
-	argv[argc++] = listen;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = state;
-	argv[argc++] = "--nodes-file";
-	argv[argc++] = nodes;
-	argv[argc++] = "--admin-token-file";
-	argv[argc++] = token;
-	argv[argc++] = "--policy-file";
-	argv[argc++] = s->policy;
-	argv[argc++] = "--epoch-seconds";
-	argv[argc++] = "600";
-	argv[argc++] = "--deny-rotate-interval";
-	argv[argc++] = "0";
-	argv[argc++] = "--admit-interval";	/* admissions at once, as quarantines */
-	argv[argc++] = "0";
-	argv[argc++] = "--max-benchmark-age";
-	argv[argc++] = "3600";
-	argv[argc] = NULL;
-	s->pid = mn_spawn(argv, log);
-	if (s->pid <= 0 || mn_wait_healthy(s->port, s->pid, 30000))
-		return -1;
-	return 0;
+	s->pid = mn_spawn_meshnetd(bin, s->dir, listen, NULL, settings);
+	return mn_wait_healthy(s->port, s->pid, 30000) ? -1 : 0;
 }
 
 static void tsrv_stop(struct tsrv *s)

@@ -133,39 +133,15 @@ static unsigned int rnd(unsigned int n)
 
 static int start_server(const char *bin)
 {
-	char state[128], nodes_file[128], token[128], log[128], listen[32];
-	const char *argv[48];
-	int argc = 0;
+	static const char *const settings[] = {
+		"--epoch-seconds", "120", "--epoch-validity", "900", "--max-benchmark-age", "180",
+		"--admit-interval", "5", "--flap-hold-down", "0", "--log-level", "warn", NULL,
+	};
+	char listen[32];
 
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(nodes_file, sizeof(nodes_file), "%s/nodes.json", dir);
-	snprintf(token, sizeof(token), "%s/admin.token", dir);
-	snprintf(log, sizeof(log), "%s/meshnetd.log", dir);
 	port = mn_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
-	argv[argc++] = bin;
-	argv[argc++] = "--listen";
-	argv[argc++] = listen;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = state;
-	argv[argc++] = "--nodes-file";
-	argv[argc++] = nodes_file;
-	argv[argc++] = "--admin-token-file";
-	argv[argc++] = token;
-	argv[argc++] = "--epoch-seconds";
-	argv[argc++] = "120";
-	argv[argc++] = "--epoch-validity";
-	argv[argc++] = "900";
-	argv[argc++] = "--max-benchmark-age";
-	argv[argc++] = "180";
-	argv[argc++] = "--admit-interval";
-	argv[argc++] = "5";
-	argv[argc++] = "--flap-hold-down";
-	argv[argc++] = "0";
-	argv[argc++] = "--log-level";
-	argv[argc++] = "warn";
-	argv[argc] = NULL;
-	server_pid = mn_spawn(argv, log);
+	server_pid = mn_spawn_meshnetd(bin, dir, listen, NULL, settings);
 	return mn_wait_healthy(port, server_pid, 300000);
 }
 
