@@ -269,6 +269,78 @@ TEST(policy_parses)
 	policy_free(p);
 }
 
+/*
+ * A policy at every limit (groups, suites per group, evaluators per suite)
+ * parses with every entry where it belongs; one more of each is refused,
+ * naming the limit. (The arrays grow as the file is read.)
+ */
+static char *limits_policy(unsigned int groups, unsigned int suites, unsigned int evaluators)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "version 1\n");
+	for (unsigned int g = 0; g < groups; g++) {
+		strbuf_printf(&sb, "group g%u\n  match tags t%u\n", g, g);
+		for (unsigned int k = 0; k < suites; k++) {
+			strbuf_printf(&sb, "  suite s%u\n    evaluators", k);
+			for (unsigned int e = 0; e < evaluators; e++)
+				strbuf_printf(&sb, " e%u", e);
+			strbuf_printf(&sb, "\n    min x 0.5\n");
+		}
+	}
+	return sb.buf;
+}
+
+TEST(policy_limits_hold_and_one_more_is_refused)
+{
+	static const struct {
+		unsigned int groups, suites, evaluators;
+		const char *field, *message;
+	} over[] = {
+		{ POLICY_MAX_GROUPS + 1, 1, 1, "group", "more than 64 groups" },
+		{ 1, POLICY_MAX_SUITES + 1, 1, "suite", "more than 16 suites in group g0" },
+		{ 1, 1, POLICY_MAX_EVALUATORS + 1, "evaluators", "more than 32 evaluators" },
+	};
+	struct policy_errors errs;
+	struct policy *p;
+	char *text, msg[1024];
+
+	text = limits_policy(POLICY_MAX_GROUPS, POLICY_MAX_SUITES, POLICY_MAX_EVALUATORS);
+	p = policy_parse(text, strlen(text), "t", &errs);
+	policy_errors_format(&errs, msg, sizeof(msg));
+	ASSERT_NE(NULL, p) TH_LOG("%s", msg);
+	ASSERT_EQ(POLICY_MAX_GROUPS, p->n_groups);
+	for (unsigned int g = 0; g < p->n_groups; g++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "g%u", g);
+		EXPECT_STREQ(name, p->groups[g].name);
+		ASSERT_EQ(POLICY_MAX_SUITES, p->groups[g].n_suites);
+		for (unsigned int k = 0; k < POLICY_MAX_SUITES; k++) {
+			const struct policy_suite *su = &p->groups[g].suites[k];
+
+			ASSERT_EQ(POLICY_MAX_EVALUATORS, su->n_evaluators);
+			EXPECT_STREQ("e0", su->evaluators[0]);
+			EXPECT_STREQ("e31", su->evaluators[POLICY_MAX_EVALUATORS - 1]);
+			EXPECT_EQ(1, su->n_mins);
+		}
+	}
+	policy_free(p);
+	free(text);
+	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+		text = limits_policy(over[i].groups, over[i].suites, over[i].evaluators);
+		p = policy_parse(text, strlen(text), "t", &errs);
+		policy_errors_format(&errs, msg, sizeof(msg));
+		EXPECT_EQ(NULL, p) TH_LOG("%s was accepted", over[i].field);
+		ASSERT_LT(0, errs.n);
+		EXPECT_STREQ(over[i].field, errs.e[0].field) TH_LOG("%s", msg);
+		EXPECT_NE(NULL, strstr(errs.e[0].message, over[i].message)) TH_LOG("%s", msg);
+		policy_free(p);
+		free(text);
+	}
+}
+
 struct bad_policy {
 	const char *what, *text;
 	unsigned int line;

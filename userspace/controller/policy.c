@@ -125,6 +125,7 @@ struct parser {
 	struct policy_errors *errs;
 	struct policy_group *group;	/* the group being read */
 	struct policy_suite *suite;	/* the suite being read */
+	unsigned int groups_cap;	/* p->groups has room for this many */
 	unsigned int line;
 	/* lines of keywords seen in the current block (0: not yet) */
 	unsigned int seen_version, seen_at, seen_epoch, seen_notice;
@@ -133,6 +134,26 @@ struct parser {
 	unsigned int unreachable_from;	/* line of a "match all" group; 0: none */
 	char catch_all[POLICY_NAME_MAX + 1];
 };
+
+/*
+ * The arrays of a policy grow by doubling, up to max elements, the new ones
+ * zeroed: a policy holds what it names, not room for the most it may name
+ * (a group with fixed arrays was 40 KiB). The array, or NULL (unchanged).
+ */
+static void *grow_array(void *arr, unsigned int *cap, unsigned int max, size_t size)
+{
+	unsigned int n = *cap ? 2 * *cap : 2;
+	char *a;
+
+	if (n > max)
+		n = max;
+	a = realloc(arr, (size_t)n * size);
+	if (!a)
+		return NULL;
+	memset(a + (size_t)*cap * size, 0, (size_t)(n - *cap) * size);
+	*cap = n;
+	return a;
+}
 
 static bool once(struct parser *ps, unsigned int *seen, const char *field)
 {
@@ -281,14 +302,15 @@ static void kw_group(struct parser *ps, int argc, char **argv)
 		add_error(ps->errs, ps->line, "group", "more than %d groups", POLICY_MAX_GROUPS);
 		return;
 	}
-	g = realloc(p->groups, (p->n_groups + 1) * sizeof(*g));
-	if (!g) {
-		add_error(ps->errs, ps->line, "group", "out of memory");
-		return;
+	if (p->n_groups == ps->groups_cap) {
+		g = grow_array(p->groups, &ps->groups_cap, POLICY_MAX_GROUPS, sizeof(*g));
+		if (!g) {
+			add_error(ps->errs, ps->line, "group", "out of memory");
+			return;
+		}
+		p->groups = g;
 	}
-	p->groups = g;
 	g = &p->groups[p->n_groups++];
-	memset(g, 0, sizeof(*g));
 	snprintf(g->name, sizeof(g->name), "%s", argc > 1 ? argv[1] : "?");
 	g->line = ps->line;
 	g->admit_after = 1;
@@ -379,6 +401,14 @@ static void kw_suite(struct parser *ps, int argc, char **argv)
 			  POLICY_MAX_SUITES, g->name);
 		return;
 	}
+	if (g->n_suites == g->suites_cap) {
+		s = grow_array(g->suites, &g->suites_cap, POLICY_MAX_SUITES, sizeof(*s));
+		if (!s) {
+			add_error(ps->errs, ps->line, "suite", "out of memory");
+			return;
+		}
+		g->suites = s;
+	}
 	s = &g->suites[g->n_suites++];
 	snprintf(s->name, sizeof(s->name), "%s", argc > 1 ? argv[1] : "?");
 	s->line = ps->line;
@@ -432,6 +462,17 @@ static void kw_evaluators(struct parser *ps, int argc, char **argv)
 			add_error(ps->errs, ps->line, "evaluators", "more than %d evaluators",
 				  POLICY_MAX_EVALUATORS);
 			return;
+		}
+		if (s->n_evaluators == s->evaluators_cap) {
+			char (*e)[MESHNET_NODE_ID_MAX + 1];
+
+			e = grow_array(s->evaluators, &s->evaluators_cap, POLICY_MAX_EVALUATORS,
+				       sizeof(*e));
+			if (!e) {
+				add_error(ps->errs, ps->line, "evaluators", "out of memory");
+				return;
+			}
+			s->evaluators = e;
 		}
 		strcpy(s->evaluators[s->n_evaluators++], argv[i]);
 	}
@@ -546,6 +587,11 @@ void policy_free(struct policy *p)
 {
 	if (!p)
 		return;
+	for (unsigned int i = 0; i < p->n_groups; i++) {
+		for (unsigned int j = 0; j < p->groups[i].n_suites; j++)
+			free(p->groups[i].suites[j].evaluators);
+		free(p->groups[i].suites);
+	}
 	free(p->groups);
 	free(p->text);
 	free(p);

@@ -45,8 +45,9 @@ struct policy_min {
 
 struct policy_suite {
 	char name[POLICY_NAME_MAX + 1];
-	char evaluators[POLICY_MAX_EVALUATORS][MESHNET_NODE_ID_MAX + 1];
+	char (*evaluators)[MESHNET_NODE_ID_MAX + 1];	/* POLICY_MAX_EVALUATORS at most */
 	unsigned int n_evaluators;	/* m (without "any") */
+	unsigned int evaluators_cap;
 	bool any_evaluator;		/* "evaluators any": every enrolled evaluator */
 	bool self_listed;		/* "self" among the evaluators */
 	unsigned int require;		/* k */
@@ -64,8 +65,8 @@ struct policy_group {
 	unsigned int n_tags;
 	bool self_reports;		/* "self-reports count" */
 	unsigned int admit_after;	/* n consecutive good results */
-	struct policy_suite suites[POLICY_MAX_SUITES];
-	unsigned int n_suites;
+	struct policy_suite *suites;	/* POLICY_MAX_SUITES at most */
+	unsigned int n_suites, suites_cap;
 	unsigned int line, match_line;
 };
 
