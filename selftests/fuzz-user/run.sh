@@ -42,10 +42,11 @@ for t in "$@"; do
 		-fork=0 -max_len="${FUZZ_MAX_LEN:-8192}" $dirs >"$log" 2>&1
 	rc=$?
 	wall=$(($(date +%s) - start))
+	# (-a: a harness may write binary bytes into the log)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
-	ft=$(grep -Eo 'ft: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
-	corp=$(grep -Eo 'corp: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	cov=$(grep -a -Eo 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	ft=$(grep -a -Eo 'ft: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	corp=$(grep -a -Eo 'corp: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 	crashes=$(ls "$art" | grep -c -E '^(crash|leak|timeout|oom)-')
 	line="fuzz $t: execs ${execs:-0} cov ${cov:-0} ft ${ft:-0} corpus ${corp:-0} crashes $crashes wall_s $wall exec_per_s ${rate:-0} rc $rc"
