@@ -650,7 +650,12 @@ static int enrolment_prefix_conflict(struct controller *c, const struct node *n,
 		api_error_set(err, 400, "bad_request", "allowed_ips do not parse");
 		return -1;
 	}
-	for (i = 0; i < count; i++) {
+	/*
+	 * An import checked the whole file against the index and against itself
+	 * (nodes_check_import) and appends unsorted: a lookup here would sort the
+	 * index once per imported node, O(n^2 log n) for the file.
+	 */
+	for (i = 0; !c->importing && i < count; i++) {
 		const struct node *owner = prefixes_conflict(&c->prefixes, &r[i]);
 
 		if (owner) {
