@@ -36,6 +36,12 @@ void longpoll_remove_locked(struct api_server *s, struct request *r)
 }
 
 #define WAKE_SLICE 128
+/*
+ * Refilled only once half of it is answered: each resume makes the worker
+ * walk every connection suspended on it (libmicrohttpd's resume sweep), so
+ * resuming one waiter per answer made one O(waiters) walk per few replies.
+ */
+#define WAKE_REFILL (WAKE_SLICE / 2)
 
 static void wake_resume_locked(struct api_server *s, struct request *r)
 {
@@ -50,6 +56,8 @@ static void wake_pump_locked(struct api_server *s)
 {
 	size_t cap = (size_t)s->cfg->max_waiters + 1;
 
+	if (s->wake_resumed > WAKE_REFILL && !s->stopping)
+		return;
 	while (s->wake_len && (s->wake_resumed < WAKE_SLICE || s->stopping)) {
 		struct request *r = s->wake_ring[s->wake_head];
 
