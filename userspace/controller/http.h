@@ -69,6 +69,9 @@ struct request {
 	enum { WAKE_NONE, WAKE_QUEUED, WAKE_RESUMED } wake;	/* wait_lock */
 	uint64_t after;
 	size_t waiter_index;
+	/* GET /v1/config v2: its query, read once (a woken waiter does not re-read it) */
+	bool config_v2, config_checkpoint;
+	uint64_t config_rev;
 	/* a 2xx held until its commit batch is durable (durable_lock) */
 	bool deferred;
 	unsigned int deferred_status;

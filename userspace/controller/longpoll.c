@@ -5,11 +5,11 @@
  * their deadline; a timer thread expires them.
  *
  * A change wakes every waiter behind it, but they are resumed WAKE_SLICE at
- * a time (the next as each one is answered): libmicrohttpd handles all the
- * connections resumed since its last turn in one sweep, so resuming 10,000
- * at once would queue /health (and every new request on those threads)
- * behind 10,000 replies. The slice keeps the workers busy and bounds that
- * wait to a slice's replies.
+ * a time (more once half of those are answered): libmicrohttpd handles all
+ * the connections resumed since its last turn in one sweep, so resuming
+ * 10,000 at once would queue /health (and every new request on those
+ * threads) behind 10,000 replies. The slice keeps the workers busy and
+ * bounds that wait to a slice's replies.
  */
 #include <time.h>
 
@@ -35,12 +35,17 @@ void longpoll_remove_locked(struct api_server *s, struct request *r)
 	r->waiting = false;
 }
 
-#define WAKE_SLICE 128
 /*
- * Refilled only once half of it is answered: each resume makes the worker
- * walk every connection suspended on it (libmicrohttpd's resume sweep), so
- * resuming one waiter per answer made one O(waiters) walk per few replies.
+ * Refilled only once half of it is answered: each turn of a worker that has
+ * a resumed connection walks every connection suspended on it
+ * (libmicrohttpd's resume_suspended_connections), so small refills make
+ * O(waiters) walks per few replies (N=10,000: 13% of a flip's CPU at 128
+ * refilled one by one). A worker's turn then holds up to half a slice per
+ * worker: at 256, ~1.3 ms of shared deltas (~10 us each) or ~9 ms of
+ * node-targeted signed statements (~70 us each, every node flipping) ahead
+ * of a /health on that worker.
  */
+#define WAKE_SLICE 256
 #define WAKE_REFILL (WAKE_SLICE / 2)
 
 static void wake_resume_locked(struct api_server *s, struct request *r)

@@ -148,6 +148,11 @@ void route_config(struct api_server *s, struct request *r)
 	uint64_t wait_s = 0, rev = 0, snapshot = 0, checkpoint = 0;
 	bool has_wait, has_rev, has_snapshot, has_checkpoint;
 
+	if (r->resumed && r->config_v2) {
+		/* a woken waiter: its query was read and checked when it came in */
+		route_config_v2(s, r, r->config_rev, 0, false, r->config_checkpoint);
+		return;
+	}
 	if (http_query_uint(r, "rev", UINT64_MAX / 2, &rev, &has_rev) ||
 	    http_query_uint(r, "wait", LONGPOLL_MAX_WAIT, &wait_s, &has_wait) ||
 	    http_query_uint(r, "snapshot", 1, &snapshot, &has_snapshot) ||
@@ -165,5 +170,8 @@ void route_config(struct api_server *s, struct request *r)
 				 "after_epoch (v1) and rev (v2) do not mix: use rev");
 		return;
 	}
+	r->config_v2 = true;
+	r->config_rev = rev;
+	r->config_checkpoint = checkpoint == 1;
 	route_config_v2(s, r, rev, wait_s, snapshot == 1, checkpoint == 1);
 }
