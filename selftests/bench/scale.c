@@ -398,6 +398,7 @@ static void run_n(const char *bin, size_t n, struct result *res)
 			goto out;
 		sim_wait_all(&set, 120, true);
 		trigger_join(&tr, "the flipping benchmark", n, t0);
+		phase_probe("one-flip-done");
 	}
 	c0 = mn_proc_cpu_seconds(server_pid) - c0;
 	c1 = mn_proc_cpu_seconds(getpid()) - c1;

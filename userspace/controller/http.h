@@ -67,6 +67,7 @@ struct request {
 	bool waiting, resumed, parked;
 	bool wait_revision;		/* v2: after is a revision (v1: an epoch) */
 	enum { WAKE_NONE, WAKE_QUEUED, WAKE_RESUMED } wake;	/* wait_lock */
+	unsigned int wake_cost;		/* its share of the wake slice (wait_lock) */
 	uint64_t after;
 	size_t waiter_index;
 	/* GET /v1/config v2: its query, read once (a woken waiter does not re-read it) */
