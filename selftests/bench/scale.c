@@ -71,6 +71,48 @@ static int admin(const char *method, const char *target, struct mn_response *r)
 	return mn_do(port, method, target, "Authorization: Bearer " TOKEN "\r\n", "", r);
 }
 
+/*
+ * The request that starts a fan-out (a benchmark, a rotation), sent from a
+ * thread of its own: its reply comes once the change is durable, and the
+ * simulated nodes must be read meanwhile, or every receipt time would be
+ * taken only after that reply (the epoll loop would not run until then).
+ */
+struct trigger {
+	pthread_t thread;
+	EVP_PKEY *key;		/* a node's request (signed), or NULL: the admin's */
+	const char *node_id;
+	char target[96], body[512];
+	int status;
+	double t_answered;	/* sim_now() at its reply */
+};
+
+static void *trigger_main(void *arg)
+{
+	struct trigger *t = arg;
+	struct mn_response r;
+
+	if (t->key)
+		mn_do_signed(port, t->key, t->node_id, "POST", t->target, t->body, &r);
+	else
+		admin("POST", t->target, &r);
+	t->t_answered = sim_now();
+	t->status = r.status;
+	mn_response_free(&r);
+	return NULL;
+}
+
+static int trigger_start(struct trigger *t)
+{
+	return pthread_create(&t->thread, NULL, trigger_main, t) ? -1 : 0;
+}
+
+static void trigger_join(struct trigger *t, const char *what, size_t n, double t0)
+{
+	pthread_join(t->thread, NULL);
+	fprintf(stderr, "N=%zu: %s answered %d after %.1f ms\n", n, what, t->status,
+		(t->t_answered - t0) * 1000);
+}
+
 static int start_server(const char *bin, long max_age)
 {
 	char listen[32], age[16];
@@ -89,6 +131,19 @@ static int start_server(const char *bin, long max_age)
 }
 
 /* ---- the simulated nodes (sim_nodes.c) ---- */
+
+/* A probe of meshnetd before a phase: $BENCH_SCALE_AT_PHASE <pid> <phase> (perf, gdb). */
+static void phase_probe(const char *phase)
+{
+	const char *cmd = getenv("BENCH_SCALE_AT_PHASE");
+	char probe[512];
+
+	if (!cmd)
+		return;
+	snprintf(probe, sizeof(probe), "%s %d %s", cmd, (int)server_pid, phase);
+	if (system(probe))
+		fprintf(stderr, "%s: failed\n", probe);
+}
 
 /* Waits until the server holds `want` long-polls. */
 static int wait_waiters(long want, double timeout)
@@ -146,6 +201,9 @@ static void fanout_stats(double t0, uint64_t held, struct fanout *f, EVP_PKEY *p
 	f->p50 = pct(lat, n, 0.50);
 	f->p99 = pct(lat, n, 0.99);
 	f->max = n ? lat[n - 1] : -1;
+	if (n)
+		fprintf(stderr, "N=%zu: first receipt after %.1f ms, p10 %.1f ms\n", set.n,
+			lat[0] * 1000, pct(lat, n, 0.10) * 1000);
 	f->bytes_avg = peers ? (double)sum / (double)peers : 0;
 	v0 = sim_now();
 	for (i = 0; i < set.n; i++) {
@@ -327,19 +385,21 @@ static void run_n(const char *bin, size_t n, struct result *res)
 
 	/* 1. one node flips to DENIED */
 	fprintf(stderr, "N=%zu: one flip\n", n);
+	phase_probe("one-flip");
 	{
-		struct mn_response br;
-		char body[512];
+		struct trigger tr = { .key = set.sims[0].key, .node_id = set.sims[0].id };
 
-		mn_bench_body(body, sizeof(body), set.sims[0].id, "scale-1", 0.2, time(NULL));
-		snprintf(target, sizeof(target), "/v1/benchmarks/%s", set.sims[0].id);
+		mn_bench_body(tr.body, sizeof(tr.body), set.sims[0].id, "scale-1", 0.2, time(NULL));
+		snprintf(tr.target, sizeof(tr.target), "/v1/benchmarks/%s", set.sims[0].id);
 		c0 = mn_proc_cpu_seconds(server_pid);
 		c1 = mn_proc_cpu_seconds(getpid());
 		t0 = sim_now();
-		mn_do_signed(port, set.sims[0].key, set.sims[0].id, "POST", target, body, &br);
-		mn_response_free(&br);
+		if (trigger_start(&tr))
+			goto out;
+		sim_wait_all(&set, 120, true);
+		trigger_join(&tr, "the flipping benchmark", n, t0);
+		phase_probe("one-flip-done");
 	}
-	sim_wait_all(&set, 120, true);
 	c0 = mn_proc_cpu_seconds(server_pid) - c0;
 	c1 = mn_proc_cpu_seconds(getpid()) - c1;
 	fanout_stats(t0, head, &res->one, pub, 0);
@@ -353,11 +413,17 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	sim_longpoll_all(&set, head, 60);
 	if (wait_waiters((long)n, 300))
 		goto out;
-	c0 = mn_proc_cpu_seconds(server_pid);
-	t0 = sim_now();
-	admin("POST", "/v1/rotate", &r);
-	mn_response_free(&r);
-	sim_wait_all(&set, 120, true);
+	phase_probe("rotation");
+	{
+		struct trigger tr = { .target = "/v1/rotate" };
+
+		c0 = mn_proc_cpu_seconds(server_pid);
+		t0 = sim_now();
+		if (trigger_start(&tr))
+			goto out;
+		sim_wait_all(&set, 120, true);
+		trigger_join(&tr, "the rotation", n, t0);
+	}
 	res->rot_cpu = mn_proc_cpu_seconds(server_pid) - c0;
 	fanout_stats(t0, head, &res->rot, pub, SIZE_MAX);
 	head = set.sims[2].rev;
@@ -369,14 +435,20 @@ static void run_n(const char *bin, size_t n, struct result *res)
 	while (time(NULL) <= bench_ts + max_age)
 		usleep(200000);
 	fprintf(stderr, "N=%zu: every node flips\n", n);
+	phase_probe("all-flip");
 	pthread_create(&ht, NULL, health_main, h);
 	usleep(200000);
-	c0 = mn_proc_cpu_seconds(server_pid);
-	c1 = mn_proc_cpu_seconds(getpid());
-	t0 = sim_now();
-	admin("POST", "/v1/rotate", &r);
-	mn_response_free(&r);
-	sim_wait_all(&set, 300, true);
+	{
+		struct trigger tr = { .target = "/v1/rotate" };
+
+		c0 = mn_proc_cpu_seconds(server_pid);
+		c1 = mn_proc_cpu_seconds(getpid());
+		t0 = sim_now();
+		if (trigger_start(&tr))
+			goto out;
+		sim_wait_all(&set, 300, true);
+		trigger_join(&tr, "the rotation that flips every node", n, t0);
+	}
 	h->stop = true;
 	pthread_join(ht, NULL);
 	res->all.cpu_server = mn_proc_cpu_seconds(server_pid) - c0;

@@ -1824,6 +1824,76 @@ TEST_F(v2, long_poll_by_revision)
 	mn_response_free(&r);
 }
 
+/*
+ * Group mode: every node behind the same revision gets the same "*" delta,
+ * one libmicrohttpd response queued on every connection (http_reply_shared):
+ * the same bytes and signature for each, again on a repeat, and each
+ * verifies for its own node.
+ */
+TEST_F(v2, shared_delta_same_bytes_for_every_node)
+{
+	struct meshnet_statement_info info;
+	struct mn_response d[3], r;
+	char why[256], q[64], sig[3][128];
+	uint64_t head;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, submit(&self->s, i, 0.9, &r));
+		mn_response_free(&r);
+	}
+	ASSERT_EQ(0, admin(&self->s, "POST", "/v1/rotate", "", &r));
+	mn_response_free(&r);
+	ASSERT_EQ(0, get_config(&self->s, 0, "?rev=0", &r));
+	ASSERT_EQ(200, r.status);
+	head = revision_of(&r);
+	mn_response_free(&r);
+	/* node-c flips to DENIED: a change that nodes a and b hear of as a delta */
+	ASSERT_EQ(0, submit(&self->s, 2, 0.1, &r));
+	mn_response_free(&r);
+	snprintf(q, sizeof(q), "?rev=%llu", (unsigned long long)head);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, get_config(&self->s, i == 2 ? 0 : i, q, &d[i]));
+		ASSERT_EQ(200, d[i].status);
+		header(&d[i], MESHNET_HDR_STATEMENT_SIGNATURE, sig[i], sizeof(sig[i]));
+		EXPECT_EQ(0, check_statement(&self->s, i == 2 ? 0 : i, head, &d[i], &info, why,
+					     sizeof(why))) TH_LOG("%s", why);
+		EXPECT_EQ(MESHNET_STATEMENT_DELTA, info.type);
+	}
+	for (i = 1; i < 3; i++) {
+		ASSERT_EQ(d[0].body_len, d[i].body_len);
+		EXPECT_EQ(0, memcmp(d[0].body, d[i].body, d[0].body_len));
+		EXPECT_STREQ(sig[0], sig[i]);
+	}
+	EXPECT_NE(NULL, strstr(d[0].body, "\"audience\":\"*\""));
+	for (i = 0; i < 3; i++)
+		mn_response_free(&d[i]);
+}
+
+/* Request headers past the connection's memory limit: 431, and the server carries on. */
+TEST_F(v2, oversized_request_headers_refused)
+{
+	char pad[3200], hdr[3300];
+	struct mn_conn c;
+	struct mn_response r;
+
+	memset(pad, 'a', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	snprintf(hdr, sizeof(hdr), "X-Pad: %s\r\n", pad);
+	ASSERT_EQ(0, mn_connect(&c, self->s.port, NULL));
+	ASSERT_EQ(0, mn_request(&c, "GET", "/health", hdr, "", 0, &r));
+	EXPECT_EQ(431, r.status);
+	mn_response_free(&r);
+	mn_close(&c);
+	/* a node's ordinary signed request still fits, on a new connection */
+	ASSERT_EQ(0, submit(&self->s, 0, 0.9, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+	ASSERT_EQ(0, mn_do(self->s.port, "GET", "/health", "", NULL, &r));
+	EXPECT_EQ(200, r.status);
+	mn_response_free(&r);
+}
+
 /* Everything an agent must refuse, on real statements of a real meshnetd. */
 TEST_F(v2, statement_refusals)
 {

@@ -20,9 +20,14 @@
 #include "log.h"
 #include "sign.h"
 
-/* per connection (MHD pool: request headers, reply headers); bodies are buffered
- * apart up to BODY_LIMIT. A long-poll waiter costs about this much: keep it small. */
-#define CONNECTION_MEMORY_LIMIT (4 * 1024)
+/*
+ * Per connection (MHD pool: request headers, reply headers); bodies are buffered
+ * apart up to BODY_LIMIT. A long-poll waiter costs about this much (libmicrohttpd
+ * zeroes the whole pool after each request, so all of it is resident): keep it
+ * small. A node's signed request is about 600 bytes of headers, a reply's head
+ * about 400; a request whose headers do not fit gets 431.
+ */
+#define CONNECTION_MEMORY_LIMIT (3 * 1024)
 
 /*
  * GnuTLS priorities of the HTTPS daemon: TLS 1.2 and 1.3 only, AEAD ciphers
@@ -159,8 +164,24 @@ static void add_headers(struct MHD_Response *resp, const char *const *headers)
 		MHD_add_response_header(resp, headers[0], headers[1]);
 }
 
+static struct MHD_Response *blob_response(struct blob *body, const char *const *headers);
+
 void http_reply_blob(struct api_server *s, struct request *r, unsigned int status,
 		     struct blob *body, const char *const *headers)
+{
+	struct MHD_Response *resp;
+
+	resp = blob_response(body, headers);
+	if (!resp)
+		return;
+	MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->responded = true;
+	if (status >= 400)
+		__atomic_fetch_add(&s->errors_total, 1, __ATOMIC_RELAXED);
+}
+
+static struct MHD_Response *blob_response(struct blob *body, const char *const *headers)
 {
 	struct MHD_Response *resp;
 
@@ -168,16 +189,60 @@ void http_reply_blob(struct api_server *s, struct request *r, unsigned int statu
 								      blob_release, body);
 	if (!resp) {
 		blob_put(body);
-		return;
+		return NULL;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	add_headers(resp, headers);
-	MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
+	return resp;
+}
+
+void http_reply_shared(struct api_server *s, struct request *r, unsigned int status,
+		       struct blob *body, const char *const *headers)
+{
+	struct shared_response *e = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&s->shared_lock);
+	for (i = 0; i < HTTP_SHARED_RESPONSES; i++)
+		if (s->shared[i].body == body)
+			e = &s->shared[i];
+	if (!e) {
+		struct MHD_Response *resp = blob_response(blob_get(body), headers);
+
+		if (!resp) {
+			pthread_mutex_unlock(&s->shared_lock);
+			http_reply_blob(s, r, status, body, headers);
+			return;
+		}
+		e = &s->shared[s->shared_next];
+		s->shared_next = (s->shared_next + 1) % HTTP_SHARED_RESPONSES;
+		if (e->resp)
+			MHD_destroy_response(e->resp);	/* queued ones keep theirs */
+		blob_put(e->body);
+		e->body = blob_get(body);
+		e->resp = resp;
+	}
+	MHD_queue_response(r->conn, status, e->resp);
+	pthread_mutex_unlock(&s->shared_lock);
+	blob_put(body);
 	r->responded = true;
 	if (status >= 400)
 		__atomic_fetch_add(&s->errors_total, 1, __ATOMIC_RELAXED);
+}
+
+static void shared_responses_free(struct api_server *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < HTTP_SHARED_RESPONSES; i++) {
+		if (s->shared[i].resp)
+			MHD_destroy_response(s->shared[i].resp);
+		blob_put(s->shared[i].body);
+		s->shared[i].resp = NULL;
+		s->shared[i].body = NULL;
+	}
+	pthread_mutex_destroy(&s->shared_lock);
 }
 
 void http_reply_empty(struct api_server *s, struct request *r, unsigned int status,
@@ -509,10 +574,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!r)
 		return;
-	pthread_mutex_lock(&s->wait_lock);
-	if (r->waiting)
-		longpoll_remove_locked(s, r);
-	pthread_mutex_unlock(&s->wait_lock);
+	if (r->parked) {	/* only a suspended request can be a waiter */
+		pthread_mutex_lock(&s->wait_lock);
+		if (r->waiting)
+			longpoll_remove_locked(s, r);
+		pthread_mutex_unlock(&s->wait_lock);
+	}
 	if (__atomic_load_n(&r->wake, __ATOMIC_RELAXED) != WAKE_NONE)
 		longpoll_wake_done(s, r);
 	if (r->deferred)
@@ -766,6 +833,7 @@ struct api_server *api_start(struct controller *c, const struct controller_confi
 	c->on_change = longpoll_on_change;
 	c->on_change_ctx = s;
 	pthread_mutex_init(&s->durable_lock, NULL);
+	pthread_mutex_init(&s->shared_lock, NULL);
 	pthread_mutex_init(&s->admin_lock, NULL);
 	pthread_cond_init(&s->admin_cond, NULL);
 	s->durable_seq = controller_durable_seq(c);
@@ -885,6 +953,7 @@ void api_stop(struct api_server *s)
 	pthread_mutex_unlock(&s->durable_lock);
 	MHD_quiesce_daemon(s->daemon);
 	MHD_stop_daemon(s->daemon);
+	shared_responses_free(s);
 	conn_guard_free(s->guard);
 	s->c->on_change = NULL;
 	s->c->on_durable = NULL;

@@ -23,6 +23,7 @@
 #include "strbuf.h"
 
 #define LONGPOLL_MAX_WAIT 60
+#define HTTP_SHARED_RESPONSES 4
 
 struct api_server;
 
@@ -66,8 +67,12 @@ struct request {
 	bool waiting, resumed, parked;
 	bool wait_revision;		/* v2: after is a revision (v1: an epoch) */
 	enum { WAKE_NONE, WAKE_QUEUED, WAKE_RESUMED } wake;	/* wait_lock */
+	unsigned int wake_cost;		/* its share of the wake slice (wait_lock) */
 	uint64_t after;
 	size_t waiter_index;
+	/* GET /v1/config v2: its query, read once (a woken waiter does not re-read it) */
+	bool config_v2, config_checkpoint;
+	uint64_t config_rev;
 	/* a 2xx held until its commit batch is durable (durable_lock) */
 	bool deferred;
 	unsigned int deferred_status;
@@ -109,6 +114,13 @@ struct api_server {
 	struct request *admin_queue, *admin_tail;
 	pthread_t admin_thread;
 	bool admin_started, admin_stopping;
+	/* the libmicrohttpd responses of shared bodies (http_reply_shared) */
+	pthread_mutex_t shared_lock;
+	struct shared_response {
+		struct blob *body;	/* a reference: the key stays unique */
+		struct MHD_Response *resp;
+	} shared[HTTP_SHARED_RESPONSES];
+	unsigned int shared_next;
 };
 
 
@@ -124,6 +136,15 @@ void http_reply_api_error(struct api_server *s, struct request *r, const struct 
 /* A JSON body (taking the reference) with extra headers: name, value, ..., NULL. */
 void http_reply_blob(struct api_server *s, struct request *r, unsigned int status,
 		     struct blob *body, const char *const *headers);
+/*
+ * The same as http_reply_blob for a body shared by many requests (the "*"
+ * delta every waiter of a revision gets): its libmicrohttpd response, head
+ * and body, is built once and queued on every connection (libmicrohttpd
+ * counts its references). headers must be the same for every request that
+ * shares body.
+ */
+void http_reply_shared(struct api_server *s, struct request *r, unsigned int status,
+		       struct blob *body, const char *const *headers);
 void http_reply_empty(struct api_server *s, struct request *r, unsigned int status,
 		      const char *const *headers);
 void http_reply_error_headers(struct api_server *s, struct request *r, unsigned int status,

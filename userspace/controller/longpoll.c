@@ -5,11 +5,11 @@
  * their deadline; a timer thread expires them.
  *
  * A change wakes every waiter behind it, but they are resumed WAKE_SLICE at
- * a time (the next as each one is answered): libmicrohttpd handles all the
- * connections resumed since its last turn in one sweep, so resuming 10,000
- * at once would queue /health (and every new request on those threads)
- * behind 10,000 replies. The slice keeps the workers busy and bounds that
- * wait to a slice's replies.
+ * a time (more once half of those are answered): libmicrohttpd handles all
+ * the connections resumed since its last turn in one sweep, so resuming
+ * 10,000 at once would queue /health (and every new request on those
+ * threads) behind 10,000 replies. The slice keeps the workers busy and
+ * bounds that wait to a slice's replies.
  */
 #include <time.h>
 
@@ -35,12 +35,37 @@ void longpoll_remove_locked(struct api_server *s, struct request *r)
 	r->waiting = false;
 }
 
-#define WAKE_SLICE 128
+/*
+ * The slice counts cost, not waiters: a shared "*" delta (group mode, an
+ * ALLOWED node) costs a worker about 10 us to send, a node-targeted signed
+ * statement (a DENIED node's 403, a pairwise delta, a snapshot, a v1
+ * config) about 70 us, so it counts WAKE_COST_TARGETED. Refilled only once
+ * half of it is answered: each turn of a worker that has a resumed
+ * connection walks every connection suspended on it (libmicrohttpd's
+ * resume_suspended_connections), so small refills make O(waiters) walks
+ * per few replies (N=10,000: 13% of a flip's CPU at 128 refilled one by
+ * one). A worker's turn holds up to about half a slice (two workers): ~2.5
+ * ms of replies ahead of a /health on that worker, whatever their kind.
+ */
+#define WAKE_SLICE 512
+#define WAKE_REFILL (WAKE_SLICE / 2)
+#define WAKE_COST_TARGETED 8
 
-static void wake_resume_locked(struct api_server *s, struct request *r)
+static unsigned int wake_cost(struct api_server *s, struct view *v, const struct request *r)
+{
+	const struct peer_rec *self;
+
+	if (!v || !r->wait_revision || !v->epoch.group)
+		return WAKE_COST_TARGETED;
+	self = controller_view_node(s->c, v, r->node_id);
+	return self && self->verdict == VERDICT_ALLOWED ? 1 : WAKE_COST_TARGETED;
+}
+
+static void wake_resume_locked(struct api_server *s, struct request *r, unsigned int cost)
 {
 	r->wake = WAKE_RESUMED;
-	s->wake_resumed++;
+	r->wake_cost = cost;
+	s->wake_resumed += cost;
 	r->resumed = true;
 	conn_guard_set_phase(s->guard, r->conn, CONN_HANDLING);
 	MHD_resume_connection(r->conn);
@@ -49,14 +74,19 @@ static void wake_resume_locked(struct api_server *s, struct request *r)
 static void wake_pump_locked(struct api_server *s)
 {
 	size_t cap = (size_t)s->cfg->max_waiters + 1;
+	struct view *v;
 
+	if (!s->wake_len || (s->wake_resumed > WAKE_REFILL && !s->stopping))
+		return;
+	v = controller_view(s->c);	/* the newest: what the woken ones will be answered from */
 	while (s->wake_len && (s->wake_resumed < WAKE_SLICE || s->stopping)) {
 		struct request *r = s->wake_ring[s->wake_head];
 
 		s->wake_head = (s->wake_head + 1) % cap;
 		s->wake_len--;
-		wake_resume_locked(s, r);
+		wake_resume_locked(s, r, wake_cost(s, v, r));
 	}
+	view_put(v);
 }
 
 void longpoll_resume_locked(struct api_server *s, struct request *r)
@@ -70,7 +100,7 @@ void longpoll_resume_locked(struct api_server *s, struct request *r)
 		r->wake = WAKE_QUEUED;
 		wake_pump_locked(s);
 	} else {
-		wake_resume_locked(s, r);	/* cannot happen: one entry per waiter */
+		wake_resume_locked(s, r, 1);	/* cannot happen: one entry per waiter */
 	}
 }
 
@@ -81,7 +111,7 @@ void longpoll_wake_done(struct api_server *s, struct request *r)
 	pthread_mutex_lock(&s->wait_lock);
 	cap = (size_t)s->cfg->max_waiters + 1;
 	if (r->wake == WAKE_RESUMED) {
-		s->wake_resumed--;
+		s->wake_resumed -= r->wake_cost;
 	} else if (r->wake == WAKE_QUEUED) {
 		/* gone before its turn (only at stop): out of the ring */
 		for (i = 0; i < s->wake_len; i++) {

@@ -44,8 +44,9 @@ static void route_config_v1(struct api_server *s, struct request *r)
 	http_reply_json(s, r, status, &sb);
 }
 
+/* shared: st is the view's "*" delta, the same bytes and headers for every waiter */
 static void reply_statement(struct api_server *s, struct request *r, unsigned int status,
-			    struct view *v, struct statement *st, bool with_group_key)
+			    struct view *v, struct statement *st, bool with_group_key, bool shared)
 {
 	char revision[24];
 	const char *headers[] = {
@@ -56,7 +57,10 @@ static void reply_statement(struct api_server *s, struct request *r, unsigned in
 	};
 
 	snprintf(revision, sizeof(revision), "%llu", (unsigned long long)v->revision);
-	http_reply_blob(s, r, status, st->body, headers);
+	if (shared)
+		http_reply_shared(s, r, status, st->body, headers);
+	else
+		http_reply_blob(s, r, status, st->body, headers);
 	st->body = NULL;
 }
 
@@ -75,6 +79,7 @@ static void route_config_v2(struct api_server *s, struct request *r, uint64_t re
 	struct view *v = controller_view(s->c);
 	const struct peer_rec *self = controller_view_node(s->c, v, r->node_id);
 	struct statement st = { 0 };
+	bool shared;
 	char msg[160];
 	int ret;
 
@@ -116,18 +121,20 @@ static void route_config_v2(struct api_server *s, struct request *r, uint64_t re
 	if (self->verdict != VERDICT_ALLOWED) {
 		if (statement_denied(s->c, v, self, &st))
 			goto err;
-		reply_statement(s, r, 403, v, &st, false);
+		reply_statement(s, r, 403, v, &st, false, false);
 		goto out;
 	}
 	ret = 1;
 	if (rev && !want_snapshot)
 		ret = statement_delta(s->c, v, self, rev, checkpoint, &st);
+	/* group mode: the delta is the shared "*" one (statements.h) */
+	shared = ret == 0 && v->epoch.group;
 	if (ret > 0)
 		ret = statement_snapshot(s->c, v, self, &st);
 	if (ret)
 		goto err;
 	__atomic_fetch_add(&s->c->stats.config_served, 1, __ATOMIC_RELAXED);
-	reply_statement(s, r, 200, v, &st, v->epoch.group);
+	reply_statement(s, r, 200, v, &st, v->epoch.group, shared);
 	goto out;
 err:
 	http_reply_error(s, r, 500, "internal", "could not render the statement");
@@ -141,6 +148,11 @@ void route_config(struct api_server *s, struct request *r)
 	uint64_t wait_s = 0, rev = 0, snapshot = 0, checkpoint = 0;
 	bool has_wait, has_rev, has_snapshot, has_checkpoint;
 
+	if (r->resumed && r->config_v2) {
+		/* a woken waiter: its query was read and checked when it came in */
+		route_config_v2(s, r, r->config_rev, 0, false, r->config_checkpoint);
+		return;
+	}
 	if (http_query_uint(r, "rev", UINT64_MAX / 2, &rev, &has_rev) ||
 	    http_query_uint(r, "wait", LONGPOLL_MAX_WAIT, &wait_s, &has_wait) ||
 	    http_query_uint(r, "snapshot", 1, &snapshot, &has_snapshot) ||
@@ -158,5 +170,8 @@ void route_config(struct api_server *s, struct request *r)
 				 "after_epoch (v1) and rev (v2) do not mix: use rev");
 		return;
 	}
+	r->config_v2 = true;
+	r->config_rev = rev;
+	r->config_checkpoint = checkpoint == 1;
 	route_config_v2(s, r, rev, wait_s, snapshot == 1, checkpoint == 1);
 }
