@@ -257,6 +257,23 @@ TEST_F(pg, migrations_fresh_idempotent_and_newer_refused)
 	EXPECT_EQ(store_pg_schema_version, atoi(v));
 	free(v);
 
+	/*
+	 * From the previous version (3, before tlog_pending), with state in it:
+	 * migrated to this one, nothing lost.
+	 */
+	ASSERT_EQ(0, sql(self->url, "DROP TABLE tlog_pending; DELETE FROM schema_version WHERE "
+			 "version = 4; INSERT INTO revisions (rev, kind, record, origin) VALUES "
+			 "(1, 'enrol', '{\"rev\":1,\"kind\":\"enrol\"}', 't'); "
+			 "UPDATE store_head SET rev = 1"));
+	st = open_with(self->url, &self->opt);
+	ASSERT_NE(NULL, st);
+	store_close(st);
+	v = sql_value(self->url, "SELECT (SELECT max(version) FROM schema_version) || ' ' || (SELECT rev FROM store_head) || "
+		      "' ' || (SELECT count(*) FROM revisions) || ' ' || "
+		      "(SELECT count(*) FROM tlog_pending)");
+	EXPECT_STREQ("4 1 1 0", v ? v : "(none)");
+	free(v);
+
 	/* A database migrated by a newer meshnetd: refused, and left alone. */
 	ASSERT_EQ(0, sql(self->url, "INSERT INTO schema_version (version, applied_by) "
 			 "VALUES (999, 'meshnetd from the future')"));
@@ -859,6 +876,106 @@ TEST_F(pg, transparency_log_head_is_checked_at_open)
 			 "replace(record, 'enrol', 'remove')"));
 	EXPECT_EQ(NULL, open_with(self->url, &self->opt));
 	EVP_PKEY_free(other);
+}
+
+/*
+ * Leaves of a batch without revisions (defer_audit) commit without the head
+ * row: two stores (two controllers) commit them while another session holds
+ * that row, so none of them waits for it; each is durable in tlog_pending,
+ * and once the row is free the sequencers append every one exactly once, in
+ * one tree whose checkpoint verifies. A leaf that could not be appended is
+ * refused with nothing written; none before the log is open.
+ */
+TEST_F(pg, deferred_leaves_commit_without_the_head_and_are_sequenced_once)
+{
+	struct store *st[2];
+	struct store_audit_leaf leaf;
+	struct store_text rec;
+	struct store_batch b;
+	char fields[64], json[128], *huge;
+	PGconn *holder;
+	PGresult *r;
+	long before, n;
+	int64_t t0;
+	char *v;
+	int i;
+
+	st[0] = open_with(self->url, &self->opt);
+	st[1] = open_with(self->url, &self->opt);
+	ASSERT_NE(NULL, st[0]);
+	ASSERT_NE(NULL, st[1]);
+	before = audit_log_ok(st[0]);
+	ASSERT_LE(0, before);
+
+	/* Another session holds the head row (as a controller's write lock does). */
+	holder = PQconnectdb(self->url);
+	ASSERT_EQ(CONNECTION_OK, PQstatus(holder));
+	r = PQexec(holder, "BEGIN; SELECT rev FROM store_head WHERE id = 1 FOR UPDATE");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(r));
+	PQclear(r);
+	for (i = 0; i < 20; i++) {
+		snprintf(fields, sizeof(fields), "\"node_id\":\"n%d\",\"n\":%d", i % 2, i);
+		rec.len = (size_t)snprintf(json, sizeof(json),
+					   "{\"t\":\"bench\",\"node_id\":\"n%d\",\"i\":%d}",
+					   i % 2, i);
+		rec.data = json;
+		leaf = (struct store_audit_leaf){ "benchmark", fields };
+		b = (struct store_batch){ .records = &rec, .n_records = 1, .audit = &leaf,
+					  .n_audit = 1, .now = 2000 + i, .defer_audit = true };
+		ASSERT_EQ(0, store_commit(st[i % 2], &b));
+	}
+	EXPECT_EQ(20, store_pg_log_pending(st[0]));
+	v = sql_value(self->url, "SELECT tlog_size FROM store_head");
+	EXPECT_EQ(before, v ? atol(v) : -1);	/* the log did not move yet */
+	free(v);
+
+	/* Refused, nothing written: a leaf holding a newline, one too long. */
+	leaf = (struct store_audit_leaf){ "benchmark", "\"x\":\"a\nb\"" };
+	b = (struct store_batch){ .records = &rec, .n_records = 1, .audit = &leaf, .n_audit = 1,
+				  .now = 3000, .defer_audit = true };
+	EXPECT_EQ(STORE_ERROR, store_commit(st[0], &b));
+	huge = malloc(TLOG_RECORD_MAX + 2);
+	ASSERT_NE(NULL, huge);
+	memset(huge, 'a', TLOG_RECORD_MAX + 1);
+	huge[TLOG_RECORD_MAX + 1] = '\0';
+	leaf = (struct store_audit_leaf){ "benchmark", huge };
+	EXPECT_EQ(STORE_ERROR, store_commit(st[0], &b));
+	free(huge);
+	v = sql_value(self->url, "SELECT (SELECT count(*) FROM benchmarks) || ' ' || "
+		      "(SELECT count(*) FROM tlog_pending)");
+	EXPECT_STREQ("20 20", v ? v : "(none)");
+	free(v);
+
+	r = PQexec(holder, "ROLLBACK");
+	PQclear(r);
+	PQfinish(holder);
+	/* The sequencer threads (woken by the commits, retrying) append them. */
+	t0 = ms_now();
+	while ((n = store_pg_log_pending(st[0])) > 0 && ms_now() - t0 < 20000)
+		usleep(20000);
+	EXPECT_EQ(0, n);
+	TH_LOG("sequenced %lld ms after the head row was free", (long long)(ms_now() - t0));
+	EXPECT_EQ(0, store_pg_log_sequence(st[1]));	/* nothing left */
+	EXPECT_EQ(before + 20, audit_log_ok(st[0]));
+	EXPECT_EQ(before + 20, audit_log_ok(st[1]));
+	/* Each exactly once, leaf i at its own index, time stamps as committed. */
+	v = sql_value(self->url, "SELECT count(*) || ' ' || count(DISTINCT record::json->>'n') || "
+		      "' ' || bool_and((record::json->>'index')::bigint = idx) || ' ' || "
+		      "count(rev) FROM tlog_records WHERE record::json->>'type' = 'benchmark'");
+	EXPECT_STREQ("20 20 true 0", v ? v : "(none)");
+	free(v);
+	store_close(st[0]);
+	store_close(st[1]);
+
+	/* Before the log is open, a deferred leaf is refused too. */
+	store_pg_set_options(&self->opt);
+	st[0] = store_open(self->url);
+	ASSERT_NE(NULL, st[0]);
+	leaf = (struct store_audit_leaf){ "benchmark", "\"n\":99" };
+	b = (struct store_batch){ .audit = &leaf, .n_audit = 1, .now = 4000,
+				  .defer_audit = true };
+	EXPECT_EQ(STORE_ERROR, store_commit(st[0], &b));
+	store_close(st[0]);
 }
 
 TEST_HARNESS_MAIN

@@ -440,6 +440,8 @@ struct commit_batch *commit_batch_new(uint64_t seq);
 void commit_batch_free(struct commit_batch *b);
 int commit_add_record(struct controller *c, const char *line, size_t len, bool revision);
 int commit_add_audit(struct controller *c, const char *type, const char *fields);
+/* The leaf of a plain benchmark: no write lock (the store sequences it, store.h: defer_audit). */
+int commit_add_audit_unlocked(struct controller *c, const char *type, const char *fields);
 void commit_set_epoch(struct controller *c, const struct store_epoch *e);
 uint64_t controller_commit_locked(struct controller *c);
 /* Commits the open batch in the caller's thread (start-up, before the thread). */

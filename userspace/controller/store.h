@@ -94,6 +94,13 @@ struct store_batch {
 	const struct store_epoch *epoch;	/* NULL, or the epoch that becomes current */
 	int64_t now;				/* time stamp of the audit leaves */
 	struct store_tx *tx;			/* from store_write_begin(): commits in it */
+	/*
+	 * A batch without revisions, epoch or tx may commit its audit leaves
+	 * without taking the log's head (PostgreSQL: into tlog_pending, durable
+	 * with the batch; a sequencing pass appends them to the log shortly
+	 * after, in order, each exactly once). dir: ignored (appended at once).
+	 */
+	bool defer_audit;
 };
 
 /* Called per stored record in order; non-zero stops the load. */

@@ -196,7 +196,9 @@ int pg_fail(struct store_pg *st, PGconn *conn, PGresult *r, const char *what)
 		set_available(st, false);
 		return STORE_UNAVAILABLE;
 	}
-	if (!strcmp(state, "23505") || !strcmp(state, "40001") || !strcmp(state, "40P01"))
+	/* 55P03: a NOWAIT lock another transaction holds (the sequencer's try) */
+	if (!strcmp(state, "23505") || !strcmp(state, "40001") || !strcmp(state, "40P01") ||
+	    !strcmp(state, "55P03"))
 		return STORE_CONFLICT;
 	log_err("PostgreSQL: %s: [%s] %s", what, state, msg);
 	return STORE_ERROR;
@@ -442,6 +444,8 @@ static void pg_free(struct store_pg *st)
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
 	pthread_mutex_destroy(&st->poll_lock);
+	pthread_mutex_destroy(&st->seq_lock);
+	pthread_cond_destroy(&st->seq_cond);
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	free(st->slots);
 	free(st->url);
@@ -463,6 +467,8 @@ static struct store *pg_open(const char *url)
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	pthread_mutex_init(&st->poll_lock, NULL);
+	pthread_mutex_init(&st->seq_lock, NULL);
+	pthread_cond_init(&st->seq_cond, NULL);
 	strcpy(st->bench_low_xid, "0");
 	st->url = strdup(url);
 	st->n_slots = pg_options.pool_size ? pg_options.pool_size : POOL_DEFAULT;
@@ -650,7 +656,9 @@ static int insert_epoch(struct store_pg *st, PGconn *conn, const struct store_ba
 static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch *b,
 		     char (*kinds)[24], bool in_tx, struct pg_tlog_head *th)
 {
-	bool serial = b->n_revisions || b->n_audit || b->epoch;
+	/* Leaves of a batch that changes no revision may skip the head (tlog_pending). */
+	bool defer = b->defer_audit && !in_tx && !b->n_revisions && !b->epoch;
+	bool serial = b->n_revisions || (b->n_audit && !defer) || b->epoch;
 	char base[24], n_revs[24], head[24], last_rev[24];
 	const char *vals[2] = { base, n_revs };
 	PGresult *r = NULL;
@@ -694,7 +702,14 @@ static int commit_tx(struct store_pg *st, PGconn *conn, const struct store_batch
 	}
 	if (!ret && b->n_records)
 		ret = insert_records(st, conn, b);
-	if (!ret && (b->n_revisions || b->n_audit)) {
+	if (!ret && defer && b->n_audit)
+		ret = pg_tlog_defer(st, conn, b->audit, b->n_audit, b->now);
+	/*
+	 * Not for deferred leaves: a NOTIFY serialises the commits of every
+	 * notifying transaction (PostgreSQL's notify queue lock is held through
+	 * the commit); the sequencing pass that appends them notifies instead.
+	 */
+	if (!ret && (b->n_revisions || (b->n_audit && !defer))) {
 		/* Delivered to the listeners when (and only if) we commit. */
 		snprintf(head, sizeof(head), "%" PRIu64, b->first_revision + b->n_revisions - 1);
 		vals[0] = head;
@@ -757,6 +772,8 @@ static int pg_commit(struct store *s, const struct store_batch *b)
 	free(kinds);
 	if (!ret)
 		pg_tlog_publish(st, &th);
+	if (!ret && b->n_audit && b->defer_audit && !b->tx && !b->n_revisions && !b->epoch)
+		pg_tlog_wake(st);	/* its leaves wait in tlog_pending (commit_tx) */
 	if (!ret && b->n_revisions) {
 		pthread_mutex_lock(&st->poll_lock);
 		if (st->applied_head < b->first_revision + b->n_revisions - 1)

@@ -9,8 +9,12 @@
  * controllers race, one wins and the other gets STORE_CONFLICT (it catches
  * up with store_poll() and retries). Epoch ids are a primary key and every
  * epoch comes with its revision, so an epoch is created exactly once. Audit
- * leaves take their sequence number and previous hash from the same row:
- * one head, serialised in the database. The commit NOTIFYs channel
+ * leaves take their index in the log from the same row: one head,
+ * serialised in the database. A batch that changes no revision (benchmarks)
+ * does not take that row: its leaves are committed into tlog_pending with
+ * it, and a sequencing pass (any controller's sequencer thread, one at a
+ * time) appends them to the log shortly after (store_pg_log_sequence).
+ * The commit NOTIFYs channel
  * meshnet_commit; a listener thread turns that into the store_notify_fd()
  * eventfd (stable across reconnects) that the other controllers wait on.
  *
@@ -85,5 +89,18 @@ int store_pg_audit_dump(struct store *st, int (*line)(void *ctx, const char *rec
  */
 int store_pg_log_export(struct store *st, const char *dir, uint64_t *records, char *msg,
 			size_t msg_len);
+
+/*
+ * One sequencing pass now: every leaf committed into tlog_pending is
+ * appended to the log, in commit order, and removed from there, in one
+ * transaction that takes the head row and signs the new checkpoint. Returns
+ * the number of leaves appended (0: none waiting, or another controller's
+ * pass is running: it takes them), or STORE_*. Every controller's sequencer
+ * thread runs it after its own deferred commits and every second.
+ */
+long store_pg_log_sequence(struct store *st);
+
+/* Leaves committed but not yet in the log (tlog_pending), or STORE_*. */
+long store_pg_log_pending(struct store *st);
 
 #endif

@@ -53,6 +53,13 @@ struct store_pg {
 	struct tlog_store *log;
 	EVP_PKEY *log_key;		/* signs checkpoints */
 	char log_origin[TLOG_ORIGIN_MAX + 1];
+
+	/* the sequencer: appends tlog_pending to the log (store_pg_tlog.c) */
+	pthread_t seq_thread;
+	bool seq_started, seq_wake, seq_stop;
+	pthread_mutex_t seq_lock;
+	pthread_cond_t seq_cond;
+	uint64_t seq_passes, seq_leaves;	/* passes that appended, leaves appended */
 };
 
 struct store_pg *pg_of(struct store *s);
@@ -105,5 +112,10 @@ int pg_tlog_import(struct store_pg *st, PGconn *conn, const char *records, size_
 		   const char *checkpoint, size_t checkpoint_len, uint64_t *n);
 /* In a read transaction: the database's head becomes the one readers see. */
 int pg_tlog_refresh(struct store_pg *st, PGconn *conn);
+/* Leaves committed in conn's transaction without the head: into tlog_pending. */
+int pg_tlog_defer(struct store_pg *st, PGconn *conn, const struct store_audit_leaf *leaves,
+		  size_t n, int64_t now);
+/* Wakes the sequencer: leaves wait in tlog_pending. */
+void pg_tlog_wake(struct store_pg *st);
 
 #endif

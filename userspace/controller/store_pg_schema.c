@@ -93,6 +93,18 @@ static const char *const migrations[] = {
 	"  ADD COLUMN tlog_size bigint NOT NULL DEFAULT 0 CHECK (tlog_size >= 0),"
 	"  ADD COLUMN tlog_frontier bytea NOT NULL DEFAULT '',"
 	"  ADD COLUMN tlog_checkpoint text NOT NULL DEFAULT '';",
+	/*
+	 * 4: audit leaves committed without the head row (benchmarks that change
+	 * no revision): a sequencing pass (store_pg_tlog.c) moves them into the
+	 * log in order, in one transaction with the head, and deletes them here.
+	 */
+	"CREATE TABLE tlog_pending ("
+	"  seq bigserial PRIMARY KEY,"
+	"  type text NOT NULL CHECK (type <> ''),"
+	"  fields text NOT NULL,"
+	"  at_unix bigint NOT NULL,"			/* the leaf's time stamp */
+	"  origin text NOT NULL,"
+	"  committed_at timestamptz NOT NULL DEFAULT now());",
 };
 
 const int store_pg_schema_version = (int)(sizeof(migrations) / sizeof(migrations[0]));

@@ -61,19 +61,26 @@ static void head_row_free(struct head_row *h)
 	h->note = NULL;
 }
 
+static int read_head_as(struct store_pg *st, PGconn *conn, const char *lock, struct head_row *h);
+
+/* lock: SELECT ... FOR UPDATE (the caller's transaction keeps the row). */
 static int read_head(struct store_pg *st, PGconn *conn, bool lock, struct head_row *h)
 {
+	return read_head_as(st, conn, lock ? " FOR UPDATE" : "", h);
+}
+
+static int read_head_as(struct store_pg *st, PGconn *conn, const char *lock, struct head_row *h)
+{
+	char sql[192];
 	PGresult *r;
 	unsigned char *fr;
 	size_t fr_len, levels;
 	int ret;
 
 	memset(h, 0, sizeof(*h));
-	ret = pg_run(st, conn, "reading the log head",
-		     lock ? "SELECT tlog_size, tlog_frontier, tlog_checkpoint, audit_size, audit_prev "
-			    "FROM store_head WHERE id = 1 FOR UPDATE" :
-			    "SELECT tlog_size, tlog_frontier, tlog_checkpoint, audit_size, audit_prev "
-			    "FROM store_head WHERE id = 1", 0, NULL, NULL, NULL, &r);
+	snprintf(sql, sizeof(sql), "SELECT tlog_size, tlog_frontier, tlog_checkpoint, audit_size, "
+		 "audit_prev FROM store_head WHERE id = 1%s", lock);
+	ret = pg_run(st, conn, "reading the log head", sql, 0, NULL, NULL, NULL, &r);
 	if (ret)
 		return ret;
 	if (PQntuples(r) != 1) {
@@ -231,6 +238,229 @@ int pg_tlog_append(struct store_pg *st, PGconn *conn, const struct store_audit_l
 	head_row_free(&h);
 	free(lens);
 	return ret;
+}
+
+/* ---- deferred leaves and the sequencer ---- */
+
+/* pg_try_advisory_xact_lock key of a sequencing pass: "mnseqlog" in ASCII. */
+#define SEQ_LOCK "7885631325130583911"
+#define SEQ_IDLE_MS 1000	/* a pass at least this often (leaves of a killed controller) */
+#define SEQ_BUSY_MS 20		/* another controller's pass ran: look again soon */
+#define SEQ_DOWN_MS 500
+
+int pg_tlog_defer(struct store_pg *st, PGconn *conn, const struct store_audit_leaf *leaves,
+		  size_t n, int64_t now)
+{
+	struct strbuf rows, probe;
+	size_t i;
+	int ret = 0;
+
+	if (!st->log_key) {
+		log_err("PostgreSQL store: audit leaves before the audit log was opened");
+		return STORE_ERROR;
+	}
+	strbuf_init(&rows);
+	for (i = 0; i < n && !ret; i++) {
+		/*
+		 * The leaf as the pass will format it (the widest index): refused
+		 * now if it could not be appended then, so nothing waits forever.
+		 */
+		strbuf_init(&probe);
+		audit_format_leaf(&probe, TLOG_MAX_SIZE, now, leaves[i].type, leaves[i].fields);
+		if (probe.oom || !*leaves[i].type || probe.len > TLOG_RECORD_MAX ||
+		    memchr(probe.buf, '\n', probe.len)) {
+			log_err("PostgreSQL store: audit record '%s' is empty, too long or holds a "
+				"newline", leaves[i].type);
+			ret = STORE_ERROR;
+		}
+		strbuf_free(&probe);
+		pg_copy_text(&rows, leaves[i].type, strlen(leaves[i].type));
+		strbuf_puts(&rows, "\t");
+		pg_copy_text(&rows, leaves[i].fields, strlen(leaves[i].fields));
+		strbuf_printf(&rows, "\t%" PRId64 "\t", now);
+		pg_copy_text(&rows, st->origin, strlen(st->origin));
+		strbuf_puts(&rows, "\n");
+	}
+	if (!ret)
+		ret = rows.oom ? STORE_ERROR :
+		      pg_copy_in(st, conn, "copying deferred audit records",
+				 "COPY tlog_pending (type, fields, at_unix, origin) FROM STDIN", &rows);
+	strbuf_free(&rows);
+	return ret;
+}
+
+/*
+ * One pass in conn: only one controller's at a time (an advisory lock of
+ * the transaction; another's pass running: 0, and *busy); the head row,
+ * then every pending leaf in one statement (the rows it deletes are the rows
+ * it returns: a leaf that commits meanwhile waits for the next pass), in
+ * commit order, appended and signed like a locked batch's.
+ */
+static long sequence_tx(struct store_pg *st, PGconn *conn, bool *busy, struct pg_tlog_head *out)
+{
+	struct strbuf lines;
+	struct head_row h;
+	PGresult *r = NULL;
+	size_t *lens = NULL, i;
+	int ret, n = 0;
+
+	*busy = false;
+	ret = pg_run(st, conn, "BEGIN", "BEGIN", 0, NULL, NULL, NULL, NULL);
+	if (!ret)
+		ret = pg_run(st, conn, "sequencing the log",
+			     "SELECT pg_try_advisory_xact_lock(" SEQ_LOCK "), "
+			     "EXISTS (SELECT 1 FROM tlog_pending)", 0, NULL, NULL, NULL, &r);
+	if (ret)
+		goto out;
+	*busy = strcmp(PQgetvalue(r, 0, 0), "t") != 0;
+	if (*busy || strcmp(PQgetvalue(r, 0, 1), "t")) {
+		PQclear(r);
+		pg_rollback(conn);
+		return 0;
+	}
+	PQclear(r);
+	/*
+	 * NOWAIT: a locked batch holding the row ends the pass at once (it may
+	 * hold it for a while); the thread looks again SEQ_BUSY_MS later. A
+	 * pass never waits for a lock holding a connection.
+	 */
+	ret = read_head_as(st, conn, " FOR UPDATE NOWAIT", &h);
+	if (ret == STORE_CONFLICT) {
+		*busy = true;
+		ret = 0;
+	}
+	if (ret || *busy)
+		goto out;
+	ret = pg_run(st, conn, "taking the pending leaves",
+		     "WITH d AS (DELETE FROM tlog_pending RETURNING seq, type, fields, at_unix) "
+		     "SELECT type, fields, at_unix FROM d ORDER BY seq", 0, NULL, NULL, NULL, &r);
+	if (!ret) {
+		n = PQntuples(r);
+		lens = calloc(n ? (size_t)n : 1, sizeof(*lens));
+		strbuf_init(&lines);
+		for (i = 0; lens && i < (size_t)n; i++) {
+			size_t before = lines.len;
+
+			audit_format_leaf(&lines, h.size + i,
+					  strtoll(PQgetvalue(r, (int)i, 2), NULL, 10),
+					  PQgetvalue(r, (int)i, 0), PQgetvalue(r, (int)i, 1));
+			lens[i] = lines.len - before;
+		}
+		PQclear(r);
+		ret = !lens || lines.oom ? STORE_ERROR : !n ? 0 :
+		      append_lines(st, conn, &h, &lines, lens, (size_t)n, NULL, out);
+		strbuf_free(&lines);
+		free(lens);
+	}
+	head_row_free(&h);
+	/* The others refresh their log head (and read the benchmarks it covers). */
+	if (!ret && n)
+		ret = pg_run(st, conn, "notifying", "SELECT pg_notify('meshnet_commit', 'log')", 0,
+			     NULL, NULL, NULL, NULL);
+	if (!ret && n)
+		ret = pg_run(st, conn, "COMMIT", "COMMIT", 0, NULL, NULL, NULL, NULL);
+out:
+	pg_rollback(conn);
+	if (ret) {
+		pg_tlog_head_free(out);
+		return ret;
+	}
+	return n;
+}
+
+static long sequence_once(struct store_pg *st, bool *busy)
+{
+	struct pg_tlog_head out = { 0 };
+	struct pg_slot *slot;
+	long n;
+	int ret;
+
+	*busy = false;
+	if (!st->log_key)
+		return 0;
+	ret = pg_conn_get(st, &slot);
+	if (ret)
+		return ret;
+	n = sequence_tx(st, slot->conn, busy, &out);
+	pg_conn_put(st, slot);
+	if (n > 0) {
+		pthread_mutex_lock(&st->seq_lock);
+		st->seq_passes++;
+		st->seq_leaves += (uint64_t)n;
+		pthread_mutex_unlock(&st->seq_lock);
+	}
+	pg_tlog_publish(st, &out);
+	return n;
+}
+
+long store_pg_log_sequence(struct store *s)
+{
+	bool busy;
+
+	return sequence_once(pg_of(s), &busy);
+}
+
+long store_pg_log_pending(struct store *s)
+{
+	PGresult *r;
+	long n;
+	int ret = pg_run_pooled(pg_of(s), "counting pending leaves",
+				"SELECT count(*) FROM tlog_pending", 0, NULL, NULL, NULL, &r);
+
+	if (ret)
+		return ret;
+	n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+void pg_tlog_wake(struct store_pg *st)
+{
+	pthread_mutex_lock(&st->seq_lock);
+	st->seq_wake = true;
+	pthread_cond_signal(&st->seq_cond);
+	pthread_mutex_unlock(&st->seq_lock);
+}
+
+/*
+ * The sequencer thread: a pass when this controller committed deferred
+ * leaves, soon again while another controller's pass kept it out, and every
+ * SEQ_IDLE_MS anyway (the leaves of a controller killed before its pass).
+ */
+static void *sequencer_main(void *arg)
+{
+	struct store_pg *st = arg;
+	int64_t wait_ms = 0;
+
+	pthread_mutex_lock(&st->seq_lock);
+	for (;;) {
+		struct timespec until;
+		bool busy;
+		long n;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (wait_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		while (!st->seq_wake && !st->seq_stop &&
+		       pthread_cond_timedwait(&st->seq_cond, &st->seq_lock, &until) != ETIMEDOUT)
+			;
+		if (st->seq_stop)
+			break;
+		st->seq_wake = false;
+		pthread_mutex_unlock(&st->seq_lock);
+		n = sequence_once(st, &busy);
+		pthread_mutex_lock(&st->seq_lock);
+		wait_ms = n == STORE_UNAVAILABLE ? SEQ_DOWN_MS : busy ? SEQ_BUSY_MS : SEQ_IDLE_MS;
+		if (n < 0 && n != STORE_UNAVAILABLE)
+			log_err("PostgreSQL store: a sequencing pass of the log failed (%ld); "
+				"retrying", n);
+	}
+	pthread_mutex_unlock(&st->seq_lock);
+	return NULL;
 }
 
 void pg_tlog_head_free(struct pg_tlog_head *h)
@@ -487,14 +717,37 @@ int pg_tlog_open(struct store_pg *st, const char *origin, EVP_PKEY *key)
 		pg_tlog_close(st);
 		return ret;
 	}
-	pg_tlog_publish(st, &head);
 	log_info("PostgreSQL store: transparency log %s, %" PRIu64 " record(s)", origin,
 		 head.size);
+	pg_tlog_publish(st, &head);
+	/* Its first pass at once: leaves a stopped controller left in tlog_pending. */
+	st->seq_wake = true;
+	st->seq_stop = false;
+	if (pthread_create(&st->seq_thread, NULL, sequencer_main, st)) {
+		log_err("PostgreSQL store: cannot start the log's sequencer");
+		pg_tlog_close(st);
+		return STORE_ERROR;
+	}
+	st->seq_started = true;
 	return 0;
 }
 
 void pg_tlog_close(struct store_pg *st)
 {
+	if (st->seq_started) {
+		pthread_mutex_lock(&st->seq_lock);
+		st->seq_stop = true;
+		pthread_cond_signal(&st->seq_cond);
+		pthread_mutex_unlock(&st->seq_lock);
+		pthread_join(st->seq_thread, NULL);
+		st->seq_started = false;
+		/* What this controller committed last (controller_stop) goes in now. */
+		if (st->log_key && st->available) {
+			bool busy;
+
+			sequence_once(st, &busy);
+		}
+	}
 	tlog_store_close(st->log);
 	st->log = NULL;
 	EVP_PKEY_free(st->log_key);

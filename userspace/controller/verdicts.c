@@ -391,6 +391,34 @@ uint64_t verdicts_reevaluate_all_locked(struct controller *c, int64_t now, const
 	return denied || admitted ? (e ? e : 1) : 0;	/* non-zero: tell the listeners */
 }
 
+/*
+ * Whether benchmark b is a plain record: n is ALLOWED and stays ALLOWED by
+ * it, decided on a copy of n exactly as verdict_new_result_locked() will
+ * decide on n (no policy waiting to take effect, no verdict change). Only
+ * that case: what this controller knows of n may be milliseconds behind
+ * the others, and a benchmark that fails the rule must never be decided on
+ * that (another controller may have just readmitted n): it takes the write
+ * lock and is decided on the caught-up state. A passing benchmark decided
+ * on a stale ALLOWED only leaves a concurrent quarantine in force until the
+ * node's next benchmark or epoch (fail-safe).
+ */
+static bool benchmark_is_plain(const struct controller *c, const struct node *n,
+			       const struct benchmark *b, int64_t now)
+{
+	struct trust_eval te;
+	struct node next;
+
+	if (c->trust.pending || n->verdict != VERDICT_ALLOWED)
+		return false;
+	next = *n;
+	next.has_benchmark = true;
+	next.scores = b->scores;
+	next.benchmark_time = b->time < now ? b->time : now;
+	verdict_decide(c, &next, now, true, &te);
+	damp(&next, now, &te);
+	return te.r.verdict == VERDICT_ALLOWED;
+}
+
 int controller_submit_benchmark(struct controller *c, const char *id, const char *body,
 				size_t body_len, const struct benchmark_evidence *ev,
 				struct strbuf *out, uint64_t *seq, struct api_error *err)
@@ -402,6 +430,8 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	int64_t now = controller_now();
 	uint64_t new_epoch = 0;
 	struct node *n, next;
+	size_t revisions;
+	bool plain;
 	int ret;
 
 	obj = controller_parse_json_body(body, body_len, err);
@@ -414,14 +444,17 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 
 	pthread_mutex_lock(&c->lock);
 	n = controller_find(c, id);
-	if (n) {
+	plain = n && benchmark_is_plain(c, n, &b, now);
+	if (n && !plain) {
 		/*
-		 * A shared store: every accepted benchmark appends an audit leaf,
-		 * and the log has one head in the database, so lock (catching up
-		 * with the others' revisions and benchmarks) before anything
-		 * changes. (A batch committed without the lock would wait for the
-		 * head row while this controller's next batch holds it: the
-		 * commit thread commits batches in order.)
+		 * A shared store: a benchmark that changes a verdict (or lets a
+		 * time-locked policy take effect) writes revisions, so lock
+		 * (catching up with the others' revisions and benchmarks) before
+		 * anything changes, and decide again on what the lock brought. One
+		 * that changes nothing is a plain record with its audit leaf: it
+		 * commits without the lock (its leaf is sequenced into the log
+		 * after the commit, store.h: defer_audit), so submissions on
+		 * several controllers commit in parallel.
 		 */
 		if (controller_write_lock_locked(c, err)) {
 			pthread_mutex_unlock(&c->lock);
@@ -485,7 +518,10 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 	strbuf_json_string(&sb, n->suite_version);
 	strbuf_printf(&sb, ",\"overall\":%.17g,\"benchmark_unix\":%lld", n->scores.overall,
 		      (long long)n->benchmark_time);
-	record_audit(c, "benchmark", &sb);
+	if (!plain)
+		record_audit(c, "benchmark", &sb);
+	else if (!c->loading && (sb.oom || commit_add_audit_unlocked(c, "benchmark", sb.buf)))
+		log_err("could not queue 'benchmark' for the audit log");
 	strbuf_free(&sb);
 	n->history[n->history_next] = (struct score_sample){ .scores = n->scores,
 		.time = n->benchmark_time, .demo = n->demo_scores };
@@ -494,7 +530,11 @@ int controller_submit_benchmark(struct controller *c, const char *id, const char
 		n->history_len++;
 
 	strbuf_init(&expl);
+	revisions = c->open->n_revisions;
 	new_epoch = verdict_new_result_locked(c, n, now, &expl, &te);
+	if (plain && !c->open->tx && (c->open->n_revisions != revisions || new_epoch))
+		log_err("%s: a benchmark decided as a plain record wrote a revision without the "
+			"write lock", id);
 	strbuf_printf(out, "{\"accepted\":true,\"membership\":\"%s\",\"reason\":",
 		      verdict_name(n->verdict));
 	strbuf_json_string(out, n->reason);
