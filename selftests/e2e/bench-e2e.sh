@@ -148,7 +148,7 @@ nc=$(wc -l <"$T/v2.confirm.ms")
 if [ "$nc" -gt 0 ]; then
 	c50=$(pct "$T/v2.confirm.ms" 50); c99=$(pct "$T/v2.confirm.ms" 99); cmax=$(pct "$T/v2.confirm.ms" 100)
 fi
-echo "bench e2e kernel=$(uname -r) accel=tcg rounds=$ROUNDS block=$BLOCK epoch_seconds=$EPOCH_SECONDS deny_rotate_interval=default load=$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench e2e kernel=$(uname -r) accel=tcg rounds=$ROUNDS block=$BLOCK epoch_seconds=$EPOCH_SECONDS deny_rotate_interval=default guest_load=$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench e2e quarantine_ms n=$nd p50=$d50 p99=$d99 max=$dmax (v1 agents: signed submission -> c DENIED in a's and b's module)"
 echo "bench e2e readmission_ms n=$nr p50=$r50 p99=$r99 (v1 agents: good submission -> c ALLOWED on a, b and itself)"
 echo "bench e2e v2_quarantine_ms n=$n2 p50=$v50 p99=$v99 max=$vmax (v2 agents: signed statement checked, delta applied)"

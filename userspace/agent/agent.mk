@@ -38,6 +38,7 @@ bench-e2e: all vm-bins
 		bash $(TOP)/vm-test/run-vm.sh --name bench-e2e --timeout 1800 \
 		--run "ROUNDS=$(ROUNDS) E2E_DEBUG=$(E2E_DEBUG) sh /opt/meshnet/selftests/e2e/bench-e2e.sh" | tr -d '\r' | tee $(BUILD)/bench/e2e.log
 	@grep -E '^(bench|ratio|goal) ' $(BUILD)/bench/e2e.log > $(BUILD)/bench/e2e.txt
+	@echo "bench e2e host_load=$$(cut -d' ' -f1-3 /proc/loadavg) (the host's, when the guest was done)" >> $(BUILD)/bench/e2e.txt
 	@echo "bench-e2e: figures in $(BUILD)/bench/e2e.txt"; cat $(BUILD)/bench/e2e.txt
 
 # make demo (the top Makefile only declares it): build, boot, run the story.
