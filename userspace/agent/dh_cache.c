@@ -75,8 +75,10 @@ int agent_dh_get(struct agent_dh_cache *c, const uint8_t priv[32], const uint8_t
 		return -1;
 	if (c->n >= AGENT_DH_CACHE_MAX)
 		agent_dh_cache_free(c); /* keys that left the mesh go with the rest */
-	if (2 * (c->n + 1) > c->cap && grow(c))
+	if ((!c->cap || c->n + 1 > c->cap / 2) && grow(c))
 		return 0; /* out of memory: computed, not kept */
+	if (!c->cap)
+		return 0;
 	e = find(c, pub);
 	e->used = true;
 	memcpy(e->pub, pub, 32);
