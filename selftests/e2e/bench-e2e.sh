@@ -4,8 +4,9 @@
 # make bench-e2e, guest side: quarantine latency of the real mesh (mesh.sh
 # topology, controller and agents with their DEFAULT settings, except that
 # node-c's own emitter is off: this script is c's benchmark harness), with
-# v1 agents (the baseline) and then v2 agents (signed statements, deltas,
-# group keys) on the same controller in the same run.
+# v1 agents (the baseline) and v2 agents (signed statements, deltas, group
+# keys) on the same controller in the same run, in alternating blocks of
+# BLOCK (5) rounds.
 #
 # For each of ROUNDS flips:
 #   deny:   meshnet-e2e flip submits a signed score 0.30 as node-c (from c's
@@ -27,8 +28,17 @@
 # build/bench/e2e.txt by the host).
 cd "$(dirname "$0")" || exit 1
 ROUNDS=${ROUNDS:-20}
+# E2E_DEBUG=1: meshnetd and the agents log at debug level (their TIMING lines:
+# where each answered poll's time went) and the logs are printed at the end
+E2E_DEBUG=${E2E_DEBUG:-0}
 . ./mesh.sh
-trap 'mesh_cleanup' EXIT
+dump_logs() {
+	[ "$E2E_DEBUG" = 1 ] || return 0
+	for f in ctl a b c; do sed "s/^/# log $f: /" "$T/$f.log"; done
+}
+trap 'dump_logs; mesh_cleanup' EXIT
+_dbg=
+[ "$E2E_DEBUG" = 1 ] && _dbg="--log-level debug"
 
 flip() { # flip SCORE WATCH...
 	_s=$1; shift
@@ -43,7 +53,7 @@ mesh_setup || { echo "bench e2e setup failed"; exit 1; }
 EPOCH_SECONDS=60 # meshnetd's default
 # The bench flaps node-c on purpose, 20 times: it measures the quarantine and
 # readmission mechanism, so meshnetd's flap damping and admission limit are off.
-CTL_EXTRA="--flap-hold-down 0 --admit-interval 0"
+CTL_EXTRA="--flap-hold-down 0 --admit-interval 0 $_dbg"
 mesh_start_controller || { echo "bench e2e controller failed"; cat "$T/ctl.log"; exit 1; }
 # agents with their defaults (emit 10 s, poll 10 s, probe 15 s, long-poll 25 s);
 # start_agents v1|v2: v2 checks signed statements against controller.pub
@@ -52,11 +62,11 @@ start_agents() {
 	[ "$1" = v2 ] && _v2="--controller-pubkey-file $T/ctl/controller.pub"
 	for x in a b; do
 		$IP netns exec "$(ns_of $x)" meshnet-agent --node-id node-$x --controller $CTL_URL --ca "$T/ca.crt" \
-			--state-dir "$T/$x" --demo-scores --score-mean 0.9 $_v2 >>"$T/$x.log" 2>&1 &
+			--state-dir "$T/$x" --demo-scores --score-mean 0.9 $_v2 $_dbg >>"$T/$x.log" 2>&1 &
 		echo $! >"$T/$x.pid"
 	done
 	$IP netns exec $NS_C meshnet-agent --node-id node-c --controller $CTL_URL --ca "$T/ca.crt" \
-		--state-dir "$T/c" --emit-interval 0 $_v2 >>"$T/c.log" 2>&1 &
+		--state-dir "$T/c" --emit-interval 0 $_v2 $_dbg >>"$T/c.log" 2>&1 &
 	echo $! >"$T/c.pid"
 }
 
@@ -67,17 +77,17 @@ confirmed_ms() {
 		awk -v prev="$1" '$1 != prev { print; ok = 1 } END { exit !ok }'
 }
 
-# run_rounds MODE: ROUNDS flips with the agents of MODE; figures in $T/MODE.*
+# run_rounds MODE FIRST COUNT: flips FIRST..FIRST+COUNT-1 with the agents of
+# MODE (started for these rounds, stopped after); figures appended to $T/MODE.*
 run_rounds() {
 	_m=$1
+	i=$2
+	_last=$(($2 + $3 - 1))
 	start_agents "$_m"
 	flip 0.95 --watch $NS_A:node-c:allowed --watch $NS_B:node-c:allowed --watch-self $NS_C:allowed \
 		>/dev/null || { echo "bench e2e: the mesh did not come up ($_m)"; tail "$T"/*.log; exit 1; }
 	wait_for 60 mesh_all_allowed || { echo "bench e2e: not all ALLOWED ($_m)"; exit 1; }
-	: >"$T/$_m.deny.ms"; : >"$T/$_m.readmit.ms"; : >"$T/$_m.psk.s"; : >"$T/$_m.confirm.ms"
-	qrev=0
-	i=1
-	while [ $i -le $ROUNDS ]; do
+	while [ $i -le $_last ]; do
 		wait_for 60 ping1 a c || echo "# $_m round $i: a -> c did not come back"
 		hs=$(wg_handshake a c)
 		now=$(date +%s)
@@ -109,9 +119,21 @@ run_rounds() {
 	for x in a b c; do mesh_stop_agent $x; done
 }
 
-# the same mesh, first with v1 agents (the baseline), then with v2 agents
-run_rounds v1
-run_rounds v2
+# The same mesh and controller with v1 agents (the baseline) and v2 agents,
+# in alternating blocks of BLOCK rounds (v1 1-5, v2 1-5, v1 6-10, ...): the
+# host's load drifts over a run (other guests, builds), and whole halves of
+# the run would compare that drift rather than the two agents.
+BLOCK=${BLOCK:-5}
+for m in v1 v2; do : >"$T/$m.deny.ms"; : >"$T/$m.readmit.ms"; : >"$T/$m.psk.s"; : >"$T/$m.confirm.ms"; done
+qrev=0 # the last quarantine revision whose acks were counted (v2)
+first=1
+while [ $first -le "$ROUNDS" ]; do
+	count=$BLOCK
+	[ $((first + count - 1)) -gt "$ROUNDS" ] && count=$((ROUNDS - first + 1))
+	run_rounds v1 $first $count
+	run_rounds v2 $first $count
+	first=$((first + count))
+done
 
 nd=$(wc -l <"$T/v1.deny.ms"); nr=$(wc -l <"$T/v1.readmit.ms"); np=$(wc -l <"$T/v1.psk.s")
 [ "$nd" -gt 0 ] || { echo "bench e2e: no successful flip"; tail -n 30 "$T"/*.log; exit 1; }
@@ -126,7 +148,7 @@ nc=$(wc -l <"$T/v2.confirm.ms")
 if [ "$nc" -gt 0 ]; then
 	c50=$(pct "$T/v2.confirm.ms" 50); c99=$(pct "$T/v2.confirm.ms" 99); cmax=$(pct "$T/v2.confirm.ms" 100)
 fi
-echo "bench e2e kernel=$(uname -r) accel=tcg rounds=$ROUNDS epoch_seconds=$EPOCH_SECONDS deny_rotate_interval=default"
+echo "bench e2e kernel=$(uname -r) accel=tcg rounds=$ROUNDS block=$BLOCK epoch_seconds=$EPOCH_SECONDS deny_rotate_interval=default guest_load=$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench e2e quarantine_ms n=$nd p50=$d50 p99=$d99 max=$dmax (v1 agents: signed submission -> c DENIED in a's and b's module)"
 echo "bench e2e readmission_ms n=$nr p50=$r50 p99=$r99 (v1 agents: good submission -> c ALLOWED on a, b and itself)"
 echo "bench e2e v2_quarantine_ms n=$n2 p50=$v50 p99=$v99 max=$vmax (v2 agents: signed statement checked, delta applied)"

@@ -13,7 +13,9 @@
  *                    --watch mn-a:node-c:denied --watch mn-b:node-c:denied
  *                    [--watch-self mn-c:allowed] [--timeout SEC]
  *
- * Prints one line: "flip ok http=200 total_ms=412.3 mn-a=401.2 mn-b=412.3"
+ * Prints one line: "flip ok http=200 total_ms=412.3 mn-a=401.2 mn-b=412.3
+ *  post_ms=120.5 t0=8123.4" (post_ms: the submission's round trip; t0: when
+ *  it was sent, CLOCK_MONOTONIC ms, the clock of the agents' TIMING debug lines)
  * (or "flip timeout ...") and exits 0 only if every watch was met.
  *
  *   meshnet-e2e state NETNS         the module's state in NETNS, key=value
@@ -204,7 +206,7 @@ int main(int argc, char **argv)
 	uint8_t seed[32];
 	EVP_PKEY *key;
 	char err[512], path[128], *body;
-	uint64_t t0;
+	uint64_t t0, t_post;
 	int home, i;
 
 	if (argc > 1 && (!strcmp(argv[1], "state") || !strcmp(argv[1], "peers")))
@@ -291,6 +293,7 @@ int main(int argc, char **argv)
 		printf("flip error submit: %s\n", err);
 		return 1;
 	}
+	t_post = meshnet_now_ns();
 	if (reply.status != 200) {
 		agent_http_error_text(&reply, err, sizeof(err));
 		printf("flip error submit: %s\n", err);
@@ -344,7 +347,7 @@ int main(int argc, char **argv)
 		for (size_t k = 0; k < n_watch; k++)
 			printf(" %s%s%s=%.1f", w[k].netns, w[k].peer[0] ? ":" : ":self", w[k].peer,
 			       w[k].met_ms);
-		printf("\n");
+		printf(" post_ms=%.1f t0=%.1f\n", (t_post - t0) / 1e6, t0 / 1e6);
 	}
 	agent_http_reply_free(&reply);
 	agent_http_free(&http);

@@ -53,7 +53,8 @@ $(eval $(call fuzz_target,fuzz_controller_config,userspace/controller/config.c))
 $(eval $(call fuzz_target,fuzz_bench_cmd,userspace/agent/bench.c userspace/agent/harness.c userspace/agent/options.c \
 	userspace/agent/ctl_urls.c))
 $(eval $(call fuzz_target,fuzz_agent_config,userspace/agent/options.c userspace/agent/ctl_urls.c))
-$(eval $(call fuzz_target,fuzz_statement,userspace/agent/statement_read.c userspace/agent/explanation.c))
+$(eval $(call fuzz_target,fuzz_statement,userspace/agent/statement_read.c userspace/agent/explanation.c \
+	userspace/agent/dh_cache.c))
 $(eval $(call fuzz_target,fuzz_attestation,))
 # ack_parse is static: fuzz_ack.c includes routes/ack.c, so link the rest
 $(eval $(call fuzz_target,fuzz_ack,$(filter-out %/routes/ack.c,$(FUZZ_CONTROLLER_SRCS))))

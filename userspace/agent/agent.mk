@@ -26,14 +26,19 @@ $(eval $(call agent_host_suite,agent-harness,harness-test,userspace/agent/tests/
 
 # make bench-e2e: quarantine latency of the real mesh in the guest
 # (selftests/e2e/bench-e2e.sh), figures in build/bench/e2e.txt.
+# ROUNDS=N flips per agent version (default 20); E2E_DEBUG=1: agents and
+# meshnetd log at debug level (TIMING lines) and the logs end e2e.log.
+ROUNDS ?= 20
+E2E_DEBUG ?= 0
 BENCH_TARGETS += bench-e2e
 .PHONY: bench-e2e
 bench-e2e: all vm-bins
 	@mkdir -p $(BUILD)/bench
 	set -o pipefail; VM_BINS="$(VM_BINS)" KVER="$(KVER)" CACHE="$(CACHE)" \
 		bash $(TOP)/vm-test/run-vm.sh --name bench-e2e --timeout 1800 \
-		--run "sh /opt/meshnet/selftests/e2e/bench-e2e.sh" | tr -d '\r' | tee $(BUILD)/bench/e2e.log
+		--run "ROUNDS=$(ROUNDS) E2E_DEBUG=$(E2E_DEBUG) sh /opt/meshnet/selftests/e2e/bench-e2e.sh" | tr -d '\r' | tee $(BUILD)/bench/e2e.log
 	@grep -E '^(bench|ratio|goal) ' $(BUILD)/bench/e2e.log > $(BUILD)/bench/e2e.txt
+	@echo "bench e2e host_load=$$(cut -d' ' -f1-3 /proc/loadavg) (the host's, when the guest was done)" >> $(BUILD)/bench/e2e.txt
 	@echo "bench-e2e: figures in $(BUILD)/bench/e2e.txt"; cat $(BUILD)/bench/e2e.txt
 
 # make demo (the top Makefile only declares it): build, boot, run the story.

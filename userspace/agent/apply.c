@@ -22,6 +22,7 @@
 #include "nl/meshnet_epoch.h"
 #include "nl/meshnet_nl.h"
 #include "nl/meshnet_parse.h"
+#include "timefmt.h"
 
 /* ---- wg0 ---- */
 
@@ -385,6 +386,8 @@ int agent_apply_full(struct agent_config *ca, const struct meshnet_epoch *e, boo
 		log_err("module: %s", meshnet_nl_error(ca->nl));
 		return -1;
 	}
+	ca->t_module = meshnet_now_ns();
+	ca->cpu_module = agent_thread_cpu_ns();
 	ca->revision = revision;
 	ca->valid_until = valid_until;
 	if (cur->self_verdict != e->self_verdict || cur->id != e->id)
@@ -426,6 +429,8 @@ int agent_apply_denied(struct agent_config *ca, const struct meshnet_epoch *e)
 			return -1;
 		}
 	}
+	ca->t_module = meshnet_now_ns();
+	ca->cpu_module = agent_thread_cpu_ns();
 	log_info("MEMBERSHIP=DENIED epoch=%llu reason=%s", (unsigned long long)e->id,
 		 e->self_reason[0] ? e->self_reason : "(none given)");
 	cur->id = e->id;

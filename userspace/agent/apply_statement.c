@@ -29,6 +29,7 @@
 #include "nl/meshnet_nl.h"
 #include "nl/meshnet_parse.h"
 #include "statement_read.h"
+#include "timefmt.h"
 
 /* The table header of a statement: epoch, lease, own verdict. */
 static void statement_header(const struct agent_config *ca, const struct agent_statement *st,
@@ -140,6 +141,7 @@ static int apply_rekeyed(struct agent_config *ca, const struct agent_statement *
 	struct agent_statement_ctx sc = {
 		.node_id = ca->ctx->opts.node_id,
 		.wg_private = ca->ctx->keys.wg_private,
+		.dh = &ca->dh,
 	};
 	struct meshnet_epoch e;
 	int r = -1;
@@ -249,6 +251,8 @@ static int apply_changes(struct agent_config *ca, const struct agent_statement *
 			meshnet_nl_error(ca->nl));
 		return -1;
 	}
+	ca->t_module = meshnet_now_ns();
+	ca->cpu_module = agent_thread_cpu_ns();
 	log_info("DELTA revision %llu -> %llu: %zu peer(s) changed, %zu removed (module: APPLY_DELTA, then wg0)",
 		 (unsigned long long)ca->revision, (unsigned long long)st->info.revision,
 		 st->n_peers, n_gone);

@@ -64,14 +64,58 @@ static int poll_failed(struct agent_config *ca, const char *text)
 	return -1;
 }
 
+uint64_t agent_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double ms_after(uint64_t from, uint64_t t)
+{
+	return from && t >= from ? (double)(t - from) / 1e6 : -1.0;
+}
+
+/*
+ * Debug: where the time of one answered poll went (CLOCK_MONOTONIC, the
+ * clock meshnet-e2e flip measures with): asked at, answered after, then
+ * from the answer: statement checked, module applied, wg0 done, ack sent.
+ */
+static void log_timing(const struct agent_config *ca, const char *what, unsigned long long id,
+		       uint64_t t_asked, uint64_t t_done, uint64_t t_ack)
+{
+	log_debug("TIMING %s %llu: asked at %.1f ms, answered after %.1f ms; then checked +%.1f, module +%.1f, wg0 +%.1f, ack +%.1f ms; cpu to module %.1f, to end %.1f ms",
+		  what, id, (double)t_asked / 1e6, ms_after(t_asked, ca->t_reply),
+		  ms_after(ca->t_reply, ca->t_checked), ms_after(ca->t_reply, ca->t_module),
+		  ms_after(ca->t_reply, t_done), ms_after(ca->t_reply, t_ack),
+		  ms_after(ca->cpu_reply, ca->cpu_module),
+		  ms_after(ca->cpu_reply, agent_thread_cpu_ns()));
+}
+
+/* A checkpoint refused: the statement carrying it is not applied. -1 (backoff). */
+static int refuse_checkpoint(struct agent_config *ca, struct agent_statement *st,
+			     const char *text)
+{
+	pthread_mutex_lock(&ca->ctx->state.lock);
+	ca->ctx->state.checkpoints_refused++;
+	pthread_mutex_unlock(&ca->ctx->state.lock);
+	agent_controller_count_refusal(ca, text);
+	agent_statement_free(st);
+	return poll_failed(ca, text);
+}
+
 /* v2: one poll. 1 = a statement applied, 0 = nothing new, -1 = failure (backoff). */
 static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 {
 	struct agent_statement st;
+	struct tlog_checkpoint cp;
 	char text[512];
 	bool resync = atomic_load(&ca->resync);
+	uint64_t t_asked = meshnet_now_ns(), t_done;
 	int ret;
 
+	ca->t_reply = ca->t_checked = ca->t_module = 0;
 	switch (agent_controller_fetch_v2(ca, wait, &st, text, sizeof(text))) {
 	case AGENT_FETCH_INTERRUPTED:
 		return 0;
@@ -85,31 +129,38 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 		return poll_failed(ca, text);
 	}
 	if (st.checkpoint && ca->have_monitor) {
-		/* the statement's proof is from the size the controller chose: ask for ours */
-		uint64_t to = agent_monitor_newer_size(&ca->monitor, st.checkpoint,
-						       strlen(st.checkpoint));
-		tlog_hash *proof;
-		size_t n;
+		/* verified once; its size says whether a proof from ours is needed */
+		uint64_t from = 0, to = 0;
 
-		if (to && !agent_controller_consistency_proof(ca, ca->monitor.held.size, to, &proof,
-							      &n)) {
-			free(st.proof);
-			st.proof = proof;
-			st.n_proof = n;
+		pthread_mutex_lock(&ca->lock);
+		ret = agent_monitor_open(&ca->monitor, st.checkpoint, strlen(st.checkpoint), &cp,
+					 text, sizeof(text));
+		if (!ret && ca->monitor.have && cp.size > ca->monitor.held.size) {
+			from = ca->monitor.held.size;
+			to = cp.size;
+		}
+		pthread_mutex_unlock(&ca->lock);
+		if (ret)
+			return refuse_checkpoint(ca, &st, text);
+		if (to) {
+			/* the statement's proof is from the size the controller chose: ask for ours */
+			tlog_hash *proof;
+			size_t n;
+
+			if (!agent_controller_consistency_proof(ca, from, to, &proof, &n)) {
+				free(st.proof);
+				st.proof = proof;
+				st.n_proof = n;
+			}
 		}
 	}
 	pthread_mutex_lock(&ca->lock);
 	if (st.checkpoint && ca->have_monitor &&
-	    agent_monitor_accept(&ca->monitor, st.checkpoint, strlen(st.checkpoint), st.proof,
-				 st.n_proof, text, sizeof(text))) {
+	    agent_monitor_accept_opened(&ca->monitor, &cp, st.checkpoint, strlen(st.checkpoint),
+					st.proof, st.n_proof, text, sizeof(text))) {
 		/* a log that forked, shrank or was rewritten: keep what we hold */
 		pthread_mutex_unlock(&ca->lock);
-		pthread_mutex_lock(&ca->ctx->state.lock);
-		ca->ctx->state.checkpoints_refused++;
-		pthread_mutex_unlock(&ca->ctx->state.lock);
-		agent_controller_count_refusal(ca, text);
-		agent_statement_free(&st);
-		return poll_failed(ca, text);
+		return refuse_checkpoint(ca, &st, text);
 	}
 	if (st.info.type == MESHNET_STATEMENT_DENIED)
 		ret = agent_apply_denied_v2(ca, &st);
@@ -137,10 +188,13 @@ static int poll_once_v2(struct agent_config *ca, unsigned int wait)
 		agent_statement_free(&st);
 		return poll_failed(ca, text);
 	}
-	agent_statement_free(&st);
+	t_done = meshnet_now_ns();
 	poll_succeeded(ca);
 	agent_held_publish(ca);
 	agent_controller_ack(ca);
+	log_timing(ca, "revision", (unsigned long long)st.info.revision, t_asked, t_done,
+		   meshnet_now_ns());
+	agent_statement_free(&st);
 	return 1; /* ret 1: a snapshot is wanted, asked for at once */
 }
 
@@ -153,9 +207,12 @@ static int poll_once(struct agent_config *ca, unsigned int wait)
 	uint64_t before = ca->current.id;
 	uint8_t before_self = ca->current.self_verdict;
 	bool resync = atomic_load(&ca->resync);
+	uint64_t t_asked = meshnet_now_ns();
+	enum agent_fetch_result got;
 	int ret;
 
-	enum agent_fetch_result got = agent_controller_fetch(ca, wait, &e, text, sizeof(text));
+	ca->t_reply = ca->t_checked = ca->t_module = 0;
+	got = agent_controller_fetch(ca, wait, &e, text, sizeof(text));
 
 	if (got == AGENT_FETCH_INTERRUPTED)
 		return 0; /* the reconcile loop wants a full config: ask at once */
@@ -183,6 +240,7 @@ static int poll_once(struct agent_config *ca, unsigned int wait)
 		meshnet_epoch_free(&e);
 		goto fail;
 	}
+	log_timing(ca, "epoch", (unsigned long long)e.id, t_asked, meshnet_now_ns(), 0);
 	meshnet_epoch_free(&e);
 	ret = ca->current.id != before || ca->current.self_verdict != before_self;
 	poll_succeeded(ca);
@@ -345,6 +403,7 @@ void agent_config_free(struct agent_config *ca)
 	free(ca->pending);
 	if (ca->have_monitor)
 		agent_monitor_free(&ca->monitor);
+	agent_dh_cache_free(&ca->dh);
 	pthread_mutex_destroy(&ca->lock);
 	free(ca);
 }

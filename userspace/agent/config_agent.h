@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "backoff.h"
+#include "dh_cache.h"
 #include "explanation.h"
 #include "http.h"
 #include "monitor.h"
@@ -69,7 +70,16 @@ struct agent_config {
 	uint64_t acked_revision;       /* the last revision acknowledged */
 	bool ack_unsupported;          /* the controller has no /v1/ack (logged once) */
 	char explanation[AGENT_EXPLANATION_LEN]; /* DENIED: why, from the last denied statement */
+	struct agent_dh_cache dh;      /* group mode: X25519 with each peer (config thread only) */
+	/* debug timing of the last poll (CLOCK_MONOTONIC ns; 0 = not reached) */
+	uint64_t t_reply;              /* the controller's answer arrived */
+	uint64_t t_checked;            /* v2: its statement checked and read */
+	uint64_t t_module;             /* the module took the change */
+	uint64_t cpu_reply, cpu_module; /* this thread's CPU time at t_reply, t_module */
 };
+
+/* CLOCK_THREAD_CPUTIME_ID in ns (debug timing) */
+uint64_t agent_thread_cpu_ns(void);
 
 /* ---- held.c ---- */
 

@@ -23,6 +23,7 @@
 #include "jsonutil.h"
 #include "tlog/checkpoint.h"
 #include "nl/meshnet_nl.h"
+#include "timefmt.h"
 
 /* The message of a 403 {"error": {"code": "denied", "message": ...}}. */
 static void denied_reason(const struct agent_http_reply *r, char *out, size_t outlen)
@@ -70,6 +71,8 @@ enum agent_fetch_result agent_controller_fetch(struct agent_config *ca, unsigned
 		snprintf(text, textlen, "controller unreachable: %s", err);
 		return AGENT_FETCH_FAILED;
 	}
+	ca->t_reply = meshnet_now_ns();
+	ca->cpu_reply = agent_thread_cpu_ns();
 	if (reply.status == 200 || (reply.status == 403 && is_denied_reply(&reply))) {
 		if (meshnet_epoch_parse(reply.body ? reply.body : "", reply.len, e, err,
 					sizeof(err))) {
@@ -125,6 +128,7 @@ enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsig
 		/* an asked-for snapshot may restate the held revision */
 		.held_revision = snapshot ? ca->revision - 1 : ca->revision,
 		.now = time(NULL),
+		.dh = &ca->dh,
 	};
 	char path[256], err[400];
 	enum agent_fetch_result ret = AGENT_FETCH_FAILED;
@@ -142,6 +146,8 @@ enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsig
 		snprintf(text, textlen, "controller unreachable: %s", err);
 		return AGENT_FETCH_FAILED;
 	}
+	ca->t_reply = meshnet_now_ns();
+	ca->cpu_reply = agent_thread_cpu_ns();
 	switch (reply.status) {
 	case 204: {
 		unsigned long long head = strtoull(reply.revision, NULL, 10);
@@ -172,6 +178,7 @@ enum agent_fetch_result agent_controller_fetch_v2(struct agent_config *ca, unsig
 			agent_http_failover(&ca->http, "its statement was refused");
 			break;
 		}
+		ca->t_checked = meshnet_now_ns();
 		ret = AGENT_FETCH_STATEMENT;
 		break;
 	default:

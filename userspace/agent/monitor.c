@@ -95,8 +95,8 @@ err:
 }
 
 /* Opens note with the controller's and the witnesses' keys; enough witnesses? */
-static int open_checkpoint(struct agent_monitor *m, const char *note, size_t len,
-			   struct tlog_checkpoint *c, char *why, size_t whylen)
+int agent_monitor_open(struct agent_monitor *m, const char *note, size_t len,
+		       struct tlog_checkpoint *c, char *why, size_t whylen)
 {
 	uint64_t verified = 0;
 	unsigned int witnesses;
@@ -121,25 +121,23 @@ static int open_checkpoint(struct agent_monitor *m, const char *note, size_t len
 	return 0;
 }
 
-int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
-			 const tlog_hash *proof, size_t n_proof, char *why, size_t whylen)
+int agent_monitor_accept_opened(struct agent_monitor *m, const struct tlog_checkpoint *newer,
+				const char *note, size_t len, const tlog_hash *proof,
+				size_t n_proof, char *why, size_t whylen)
 {
-	struct tlog_checkpoint newer;
 	int r;
 
-	if (open_checkpoint(m, note, len, &newer, why, whylen))
-		return -1;
 	if (m->have) {
-		r = tlog_checkpoint_extends(&m->held, &newer, proof, n_proof);
+		r = tlog_checkpoint_extends(&m->held, newer, proof, n_proof);
 		if (r) {
 			m->refused++;
 			snprintf(why, whylen,
 				 "checkpoint of size %llu does not extend the held one of size %llu: %s",
-				 (unsigned long long)newer.size, (unsigned long long)m->held.size,
+				 (unsigned long long)newer->size, (unsigned long long)m->held.size,
 				 tlog_strerror(r));
 			return -1;
 		}
-		if (newer.size == m->held.size)
+		if (newer->size == m->held.size)
 			return 0; /* the same checkpoint */
 	}
 	if (meshnet_atomic_write(m->path, note, len, 0644)) {
@@ -147,18 +145,17 @@ int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
 			 strerror(errno));
 		return -1;
 	}
-	m->held = newer;
+	m->held = *newer;
 	m->have = true;
 	return 0;
 }
 
-uint64_t agent_monitor_newer_size(const struct agent_monitor *m, const char *note, size_t len)
+int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
+			 const tlog_hash *proof, size_t n_proof, char *why, size_t whylen)
 {
-	struct tlog_checkpoint c;
-	uint64_t verified = 0;
+	struct tlog_checkpoint newer;
 
-	if (!m->have || tlog_checkpoint_open(note, len, m->verifier, 1 + m->n_witnesses,
-					     m->origin, &c, &verified))
-		return 0;
-	return c.size > m->held.size ? c.size : 0;
+	if (agent_monitor_open(m, note, len, &newer, why, whylen))
+		return -1;
+	return agent_monitor_accept_opened(m, &newer, note, len, proof, n_proof, why, whylen);
 }

@@ -61,9 +61,16 @@ int agent_monitor_accept(struct agent_monitor *m, const char *note, size_t len,
 			 const tlog_hash *proof, size_t n_proof, char *why, size_t whylen);
 
 /*
- * The size of a checkpoint note's tree when it verifies and is larger than
- * the held one (a proof from the held size is needed), else 0.
+ * The two steps of agent_monitor_accept, so that a note is verified once
+ * when the caller needs its size first (to ask for a proof from the held
+ * one): open checks its signatures (and witnesses) into c, 0 or -1 with why
+ * (counted as refused); accept_opened checks that c extends the held
+ * checkpoint with the proof and stores note. 0, or -1 with why.
  */
-uint64_t agent_monitor_newer_size(const struct agent_monitor *m, const char *note, size_t len);
+int agent_monitor_open(struct agent_monitor *m, const char *note, size_t len,
+		       struct tlog_checkpoint *c, char *why, size_t whylen);
+int agent_monitor_accept_opened(struct agent_monitor *m, const struct tlog_checkpoint *c,
+				const char *note, size_t len, const tlog_hash *proof,
+				size_t n_proof, char *why, size_t whylen);
 
 #endif

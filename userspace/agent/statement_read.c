@@ -44,10 +44,21 @@ void agent_statement_free(struct agent_statement *st)
 int agent_statement_pair_psk(const struct agent_statement *st, const struct agent_statement_ctx *sc,
 			     const struct meshnet_peer *peer, uint8_t psk[32])
 {
+	uint8_t dh[32];
+	int ret;
+
 	if (!st->has_group_key)
 		return -1;
-	return meshnet_group_pair_psk(psk, st->group_key, st->info.epoch_id, sc->wg_private,
-				      peer->public_key, sc->node_id, peer->name);
+	if (!sc->dh)
+		return meshnet_group_pair_psk(psk, st->group_key, st->info.epoch_id,
+					      sc->wg_private, peer->public_key, sc->node_id,
+					      peer->name);
+	if (agent_dh_get(sc->dh, sc->wg_private, peer->public_key, dh))
+		return -1;
+	ret = meshnet_group_pair_psk_dh(psk, st->group_key, st->info.epoch_id, dh, sc->node_id,
+					peer->name);
+	OPENSSL_cleanse(dh, sizeof(dh));
+	return ret;
 }
 
 /* The node's own verdict of a node-targeted statement. */

@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "dh_cache.h"
 #include "explanation.h"
 #include "nl/meshnet_types.h"
 #include "statement.h"
@@ -33,6 +34,7 @@ struct agent_statement_ctx {
 	const uint8_t *wg_public;      /* own public key: never one of the peers */
 	uint64_t held_revision;
 	int64_t now;                   /* the node's clock */
+	struct agent_dh_cache *dh;     /* group mode: X25519 per peer kept (NULL: computed each time) */
 };
 
 struct agent_statement {
@@ -77,7 +79,7 @@ int agent_statement_read_verified(const struct agent_http_reply *reply,
 
 /*
  * The PSK of the pair (own, peer) in group mode, from out->group_key:
- * lib/group_psk.c. 0 or -1.
+ * lib/group_psk.c, the X25519 part from sc->dh when there is one. 0 or -1.
  */
 int agent_statement_pair_psk(const struct agent_statement *st, const struct agent_statement_ctx *sc,
 			     const struct meshnet_peer *peer, uint8_t psk[32]);

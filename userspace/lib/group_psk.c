@@ -48,7 +48,7 @@ void meshnet_group_key_commitment(uint8_t out[32], const uint8_t key[MESHNET_GRO
 	OPENSSL_cleanse(&ctx, sizeof(ctx));
 }
 
-static int x25519(uint8_t shared[32], const uint8_t priv[32], const uint8_t pub[32])
+int meshnet_x25519(uint8_t shared[32], const uint8_t priv[32], const uint8_t pub[32])
 {
 	EVP_PKEY *sk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, 32);
@@ -70,9 +70,9 @@ static int x25519(uint8_t shared[32], const uint8_t priv[32], const uint8_t pub[
 	return ok ? 0 : -1;
 }
 
-int meshnet_group_pair_psk(uint8_t psk[32], const uint8_t key[MESHNET_GROUP_KEY_LEN],
-			   uint64_t epoch_id, const uint8_t own_private[32],
-			   const uint8_t peer_public[32], const char *own_id, const char *peer_id)
+int meshnet_group_pair_psk_dh(uint8_t psk[32], const uint8_t key[MESHNET_GROUP_KEY_LEN],
+			      uint64_t epoch_id, const uint8_t dh[32], const char *own_id,
+			      const char *peer_id)
 {
 	static const char label[] = "meshnet v2 psk";
 	uint8_t ikm[MESHNET_GROUP_KEY_LEN + 32], salt[8], prk[MESHNET_PRK_LEN];
@@ -91,8 +91,7 @@ int meshnet_group_pair_psk(uint8_t psk[32], const uint8_t key[MESHNET_GROUP_KEY_
 	if (lo_len > 64 || hi_len > 64)
 		return -1;
 	memcpy(ikm, key, MESHNET_GROUP_KEY_LEN);
-	if (x25519(ikm + MESHNET_GROUP_KEY_LEN, own_private, peer_public))
-		goto out;
+	memcpy(ikm + MESHNET_GROUP_KEY_LEN, dh, 32);
 	memcpy(info, label, sizeof(label) - 1);
 	off = sizeof(label) - 1;
 	memcpy(info + off, lo, lo_len);
@@ -108,5 +107,19 @@ int meshnet_group_pair_psk(uint8_t psk[32], const uint8_t key[MESHNET_GROUP_KEY_
 out:
 	OPENSSL_cleanse(ikm, sizeof(ikm));
 	OPENSSL_cleanse(prk, sizeof(prk));
+	return ret;
+}
+
+int meshnet_group_pair_psk(uint8_t psk[32], const uint8_t key[MESHNET_GROUP_KEY_LEN],
+			   uint64_t epoch_id, const uint8_t own_private[32],
+			   const uint8_t peer_public[32], const char *own_id, const char *peer_id)
+{
+	uint8_t dh[32];
+	int ret;
+
+	if (!strcmp(own_id, peer_id) || meshnet_x25519(dh, own_private, peer_public))
+		return -1;
+	ret = meshnet_group_pair_psk_dh(psk, key, epoch_id, dh, own_id, peer_id);
+	OPENSSL_cleanse(dh, sizeof(dh));
 	return ret;
 }

@@ -33,4 +33,15 @@ int meshnet_group_pair_psk(uint8_t psk[32], const uint8_t key[MESHNET_GROUP_KEY_
 			   uint64_t epoch_id, const uint8_t own_private[32],
 			   const uint8_t peer_public[32], const char *own_id, const char *peer_id);
 
+/*
+ * The same in two steps, for a node that keeps X25519(own, peer) per peer
+ * (it does not change with the epoch, K_e does): the DH result (0, or -1
+ * for a bad key or an all-zero result; shared wiped then), and the pair
+ * PSK from it (HKDF only).
+ */
+int meshnet_x25519(uint8_t shared[32], const uint8_t priv[32], const uint8_t pub[32]);
+int meshnet_group_pair_psk_dh(uint8_t psk[32], const uint8_t key[MESHNET_GROUP_KEY_LEN],
+			      uint64_t epoch_id, const uint8_t dh[32], const char *own_id,
+			      const char *peer_id);
+
 #endif

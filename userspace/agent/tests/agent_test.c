@@ -37,12 +37,14 @@
 #include "../agent.h"
 #include "../backoff.h"
 #include "../bench.h"
+#include "../dh_cache.h"
 #include "../http.h"
 #include "../keys.h"
 #include "../options.h"
 #include "../probe.h"
 #include "../state.h"
 #include "b64.h"
+#include "group_psk.h"
 #include "sign.h"
 
 /* ---------- settings ---------- */
@@ -832,6 +834,61 @@ TEST(http_error_body_and_unreachable)
 	EXPECT_NE(0, strlen(err));
 	agent_http_free(&h);
 	EVP_PKEY_free(key);
+}
+
+/* ---------- group mode: X25519 per peer kept across epochs ---------- */
+
+TEST(dh_cache_matches_direct_derivation)
+{
+	static const uint8_t base[32] = { 9 }; /* X25519's base point: priv -> pub */
+	uint8_t own[32], pubs[40][32], dh[32], want[32], psk[32], psk_want[32], key[32];
+	struct agent_dh_cache c = { 0 };
+	static const uint8_t zero[32];
+	char peer[24];
+
+	for (int i = 0; i < 32; i++) {
+		own[i] = (uint8_t)(i * 7 + 1);
+		key[i] = (uint8_t)(i + 100);
+	}
+	for (int k = 0; k < 40; k++) {
+		uint8_t priv[32];
+
+		for (int i = 0; i < 32; i++)
+			priv[i] = (uint8_t)(k * 31 + i * 3 + 5);
+		ASSERT_EQ(0, meshnet_x25519(pubs[k], priv, base));
+	}
+	/* twice round: the first computes and keeps (growing past 16), the second finds */
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 40; k++) {
+			ASSERT_EQ(0, agent_dh_get(&c, own, pubs[k], dh));
+			ASSERT_EQ(0, meshnet_x25519(want, own, pubs[k]));
+			EXPECT_EQ(0, memcmp(dh, want, 32));
+			snprintf(peer, sizeof(peer), "node-%d", k);
+			ASSERT_EQ(0, meshnet_group_pair_psk_dh(psk, key, 5, dh, "node-self", peer));
+			ASSERT_EQ(0, meshnet_group_pair_psk(psk_want, key, 5, own, pubs[k],
+							    "node-self", peer));
+			EXPECT_EQ(0, memcmp(psk, psk_want, 32));
+		}
+	}
+	EXPECT_EQ(40, c.n);
+	EXPECT_EQ(40, c.misses);
+	EXPECT_EQ(40, c.hits);
+	EXPECT_LE(2 * c.n, c.cap);
+	/* a bad peer key (all-zero DH result) is refused and not kept */
+	EXPECT_EQ(-1, agent_dh_get(&c, own, zero, dh));
+	EXPECT_EQ(40, c.n);
+	/* the same ids are refused with or without the cache */
+	EXPECT_EQ(-1, meshnet_group_pair_psk_dh(psk, key, 5, dh, "node-a", "node-a"));
+	agent_dh_cache_free(&c);
+	EXPECT_EQ(0, c.n);
+	EXPECT_EQ(0, c.cap);
+	EXPECT_EQ(NULL, c.slots);
+	/* usable again after being emptied */
+	ASSERT_EQ(0, agent_dh_get(&c, own, pubs[3], dh));
+	ASSERT_EQ(0, meshnet_x25519(want, own, pubs[3]));
+	EXPECT_EQ(0, memcmp(dh, want, 32));
+	EXPECT_EQ(1, c.n);
+	agent_dh_cache_free(&c);
 }
 
 TEST_HARNESS_MAIN
