@@ -176,7 +176,7 @@ case_netns() {
 
 # Deltas (APPLY_DELTA via meshnetctl delta): a flip to DENIED drops the very
 # next packet and keeps the peer's counters; the flip back reopens; a stale
-# revision changes nothing. The removed outer endpoint drop is refused.
+# revision changes nothing.
 case_delta() {
 	local tx0 tx1 txp0 txp1 out rc
 	ping_retry 4 a c || comment "a -> c did not work before the test"
@@ -198,9 +198,95 @@ case_delta() {
 	mctl a delta 101 allow "$(pubkey c)"
 	ping_retry 4 a c && ping_retry 4 c a
 	check "delta: ALLOWED again: a <-> c flows" [ $? -eq 0 ]
-	out=$(mctl_out a policy endpoint-drop on 2>&1); rc=$?
-	check "policy endpoint-drop on is refused (removed): $out" \
-		expect '[ "$rc" -ne 0 ] && echo "$out" | grep -q "endpoint drop was removed"'
+}
+
+# Bytes a's WireGuard received from PEER (wg show transfer).
+wg_peer_rx() {
+	n "$1" wg show wg0 transfer | awk -v k="$(pubkey "$2")" '$1 == k {print $2}'
+}
+
+# c floods a's overlay address for a second (through c's wg0) and pings it.
+c_sends() {
+	n c meshnet-udpflood send --to "$(v4 a)" --port 9000 --secs 1 --size 64 >/dev/null 2>&1
+	ping_ok 4 c a
+	true
+}
+
+# Outer endpoint drop (policy endpoint-drop on): c DENIED on a with its
+# real endpoint 192.0.2.3:51820: c's encrypted datagrams are dropped on
+# a's eth0 before WireGuard decrypts them (a's WireGuard receives nothing
+# from c, the module counts endpoint_drop_packets, rx_drop does not grow);
+# b (ALLOWED, endpoint 192.0.2.2) is unaffected. c with a stale endpoint
+# in the table (192.0.2.99, roaming) is dropped after decryption as before
+# (the backstop); an endpoint that an ALLOWED peer's entry shares is left
+# to WireGuard (b's entry given c's endpoint: no endpoint drop, c still
+# dropped by the inner hook, b still flows). Policy off: inner drop only.
+case_endpoint() {
+	local e0 e1 r0 r1 w0 w1 eb
+	ping_retry 4 a c && ping_retry 4 c a || comment "a <-> c did not work before the test"
+	mctl a policy endpoint-drop on
+	check "endpoint: policy endpoint-drop on reported by show" \
+		expect '[ "$(state_field a endpoint_drop)" = true ]'
+	apply_epoch a 3600 ALLOWED c=DENIED
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	w0=$(wg_peer_rx a c)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	w1=$(wg_peer_rx a c)
+	comment "c DENIED at its endpoint: endpoint_drop $e0 -> $e1, rx_drop $r0 -> $r1, a's wg0 rx bytes from c $w0 -> $w1"
+	check "endpoint: c's datagrams dropped before decryption, counted (endpoint_drop $e0 -> $e1)" \
+		expect '[ -n "$e0" ] && [ "${e1:-0}" -gt $((e0 + 50)) ]'
+	check "endpoint: a's WireGuard received nothing from c (rx bytes $w0 -> $w1)" \
+		expect '[ -n "$w0" ] && [ "$w0" = "$w1" ]'
+	check "endpoint: nothing of c reached the inner hook (rx_drop $r0 -> $r1)" \
+		expect '[ -n "$r0" ] && [ "$r0" = "$r1" ]'
+	ping_retry 4 a b && ping_retry 4 b a
+	check "endpoint: b (ALLOWED, another endpoint) flows" [ $? -eq 0 ]
+	eb=$(peer_counter a b endpoint_drop_packets)
+	check "endpoint: nothing of b dropped on the underlay ($eb)" [ "${eb:-x}" = 0 ]
+
+	# Stale endpoint: the backstop drops c after decryption.
+	mctl a set-peer "$(pubkey c)" verdict denied name node-c endpoint 192.0.2.99:51820 \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128" reason "roamed"
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	check "endpoint: c from an endpoint not in the table: dropped after decryption (rx_drop $r0 -> $r1, endpoint_drop $e0 -> $e1)" \
+		expect '[ -n "$r0" ] && [ "${r1:-0}" -gt "$r0" ] && [ "$e0" = "$e1" ]'
+
+	# Shared endpoint: b's entry (ALLOWED) carries c's endpoint too.
+	mctl a set-peer "$(pubkey c)" verdict denied name node-c endpoint 192.0.2.3:51820 \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128" reason "back"
+	mctl a set-peer "$(pubkey b)" verdict allowed name node-b endpoint 192.0.2.3:51820 \
+		allowed-ips "$(v4 b)/32,$(v6 b)/128"
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	check "endpoint: shared with an ALLOWED peer's entry: no underlay drop, the inner hook drops c (endpoint_drop $e0 -> $e1, rx_drop $r0 -> $r1)" \
+		expect '[ -n "$e0" ] && [ "$e0" = "$e1" ] && [ "${r1:-0}" -gt "$r0" ]'
+	ping_retry 4 a b && ping_retry 4 b a
+	check "endpoint: b flows with c's endpoint in its entry" [ $? -eq 0 ]
+
+	# c's entry removed with its endpoint: the drop goes with it.
+	mctl a set-peer "$(pubkey b)" verdict allowed name node-b endpoint 192.0.2.2:51820 \
+		allowed-ips "$(v4 b)/32,$(v6 b)/128"
+	mctl a del-peer "$(pubkey c)"
+	mctl a policy unknown allow
+	ping_retry 4 c a
+	check "endpoint: c's entry removed: its endpoint no longer drops (unknown allow: c -> a flows)" [ $? -eq 0 ]
+	mctl a policy unknown drop
+
+	# Off: the inner drop only.
+	mctl a policy endpoint-drop off
+	apply_epoch a 3600 ALLOWED c=DENIED
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	check "endpoint: policy off: dropped after decryption only (rx_drop $r0 -> $r1, endpoint_drop $e0 -> $e1)" \
+		expect '[ -n "$r0" ] && [ "${r1:-0}" -gt "$r0" ] && [ "$e0" = "$e1" ]'
+	apply_epoch a
+	ping_retry 4 a c && ping_retry 4 c a
+	check "endpoint: ALLOWED again: a <-> c flows" [ $? -eq 0 ]
 }
 
 # GSO: a TCP stream b -> a leaves b's wg0 as GSO packets (WireGuard
@@ -225,7 +311,7 @@ case_gso() {
 
 # ----------------------------------------------------------------- main ---
 tap_begin
-cases=${*:-"allowed deny unknown self_deny expiry swap netns delta gso"}
+cases=${*:-"allowed deny unknown self_deny expiry swap netns delta endpoint gso"}
 
 if ! mn_load; then
 	not_ok "insmod $MESHNET_KO"
@@ -247,7 +333,7 @@ fi
 
 for c in $cases; do
 	case $c in
-	netns|delta|gso)
+	netns|delta|endpoint|gso)
 		comment "=== $c"
 		"case_$c" ;;
 	*)
