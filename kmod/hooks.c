@@ -67,32 +67,33 @@ static unsigned int mn_verdict(struct mn_net *mn, const struct mn_table *t,
 	return drop ? NF_DROP : NF_ACCEPT;
 }
 
-/* Is the datagram from @src to @dst (ports: @uh) for an attached device? */
+/*
+ * Is the datagram from @src to @dst (ports: @uh) for an attached device?
+ * The socket is found as udp_rcv() would find it, under RCU and without a
+ * reference (UDP sockets are freed after a grace period): only its
+ * sk_user_data is read. (6.1: one udp_table for all namespaces.)
+ */
 static bool mn_for_attached(struct mn_net *mn,
 			    const struct nf_hook_state *state,
 			    const void *src, const void *dst,
 			    const struct udphdr *uh)
 {
+	int dif = state->in->ifindex;
 	struct sock *sk;
-	bool ours;
 
 	if (state->pf == NFPROTO_IPV4)
-		sk = udp4_lib_lookup(state->net, *(const __be32 *)src, uh->source,
-				     *(const __be32 *)dst, uh->dest,
-				     state->in->ifindex);
+		sk = __udp4_lib_lookup(state->net, *(const __be32 *)src,
+				       uh->source, *(const __be32 *)dst,
+				       uh->dest, dif, 0, &udp_table, NULL);
 #if IS_ENABLED(CONFIG_IPV6)
 	else
-		sk = udp6_lib_lookup(state->net, src, uh->source, dst, uh->dest,
-				     state->in->ifindex);
+		sk = __udp6_lib_lookup(state->net, src, uh->source, dst,
+				       uh->dest, dif, 0, &udp_table, NULL);
 #else
 	else
 		sk = NULL;
 #endif
-	if (!sk)
-		return false;
-	ours = mn_device_owns_sock(mn, state->net, sk);
-	sock_put(sk);
-	return ours;
+	return sk && mn_device_owns_sock(mn, state->net, sk);
 }
 
 static unsigned int mn_hook_underlay(struct mn_net *mn, struct sk_buff *skb,
