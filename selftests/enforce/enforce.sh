@@ -222,7 +222,7 @@ c_sends() {
 # to WireGuard (b's entry given c's endpoint: no endpoint drop, c still
 # dropped by the inner hook, b still flows). Policy off: inner drop only.
 case_endpoint() {
-	local e0 e1 r0 r1 w0 w1 eb
+	local e0 e1 r0 r1 w0 w1 eb f0 f1
 	ping_retry 4 a c && ping_retry 4 c a || comment "a <-> c did not work before the test"
 	mctl a policy endpoint-drop on
 	check "endpoint: policy endpoint-drop on reported by show" \
@@ -276,6 +276,23 @@ case_endpoint() {
 	check "endpoint: c's entry removed: its endpoint no longer drops (unknown allow: c -> a flows)" [ $? -eq 0 ]
 	mctl a policy unknown drop
 
+	# Fragments: with wg0's MTU at 4000 on c, c's 3000-byte datagrams leave
+	# eth0 as IPv4 fragments of the outer UDP datagram; each is dropped on
+	# its first fragment (the one with the UDP header), the others die in
+	# a's reassembly: a's WireGuard still receives nothing from c.
+	apply_epoch a 3600 ALLOWED c=DENIED
+	n c ip link set wg0 mtu 4000
+	e0=$(peer_counter a c endpoint_drop_packets); w0=$(wg_peer_rx a c)
+	f0=$(n a awk '/^Ip: [0-9]/ {print $15; exit}' /proc/net/snmp)
+	n c meshnet-udpflood send --to "$(v4 a)" --port 9000 --secs 1 --size 3000 >/dev/null 2>&1
+	sleep 0.5
+	e1=$(peer_counter a c endpoint_drop_packets); w1=$(wg_peer_rx a c)
+	f1=$(n a awk '/^Ip: [0-9]/ {print $15; exit}' /proc/net/snmp)
+	n c ip link set wg0 mtu 1420
+	comment "fragmented: endpoint_drop $e0 -> $e1, a's wg rx bytes from c $w0 -> $w1, a's ReasmReqds $f0 -> $f1"
+	check "endpoint: fragmented datagrams of c dropped before decryption (endpoint_drop $e0 -> $e1, wg rx $w0 -> $w1)" \
+		expect '[ -n "$e0" ] && [ "${e1:-0}" -gt "$e0" ] && [ -n "$w0" ] && [ "$w0" = "$w1" ] && [ "${f1:-0}" -gt "${f0:-0}" ]'
+
 	# Off: the inner drop only.
 	mctl a policy endpoint-drop off
 	apply_epoch a 3600 ALLOWED c=DENIED
@@ -287,6 +304,44 @@ case_endpoint() {
 	apply_epoch a
 	ping_retry 4 a c && ping_retry 4 c a
 	check "endpoint: ALLOWED again: a <-> c flows" [ $? -eq 0 ]
+}
+
+# A WireGuard device moved to another namespace after its creation keeps
+# its UDP socket in the namespace it was created in (m1): the datagrams of
+# its DENIED peer s never cross m2's hooks on the underlay, so nothing is
+# endpoint-dropped in m2, and the inner drop (the backstop) drops s's
+# packets after decryption.
+case_endpoint_moved() {
+	local m1=$prefix-m1 m2=$prefix-m2 s=$prefix-s e r w ok=1
+	ip netns add "$m1" && ip netns add "$m2" && ip netns add "$s" || ok=
+	for x in "$m1" "$m2" "$s"; do ip -n "$x" link set lo up; done
+	ip -n "$m1" link add eth0 type veth peer name eth0 netns "$s" || ok=
+	ip -n "$m1" addr add 198.51.100.1/24 dev eth0 && ip -n "$m1" link set eth0 up
+	ip -n "$s" addr add 198.51.100.2/24 dev eth0 && ip -n "$s" link set eth0 up
+	wg genkey >"$tmpdir/m.key"; wg pubkey <"$tmpdir/m.key" >"$tmpdir/m.pub"
+	wg genkey >"$tmpdir/s.key"; wg pubkey <"$tmpdir/s.key" >"$tmpdir/s.pub"
+	pp ip -n "$m1" link add wgm type wireguard || ok=
+	pp ip -n "$m1" link set wgm netns "$m2" || ok=
+	ip netns exec "$m2" wg set wgm private-key "$tmpdir/m.key" listen-port 51821 \
+		peer "$(cat "$tmpdir/s.pub")" allowed-ips 10.30.0.2/32 || ok=
+	ip -n "$m2" addr add 10.30.0.1/24 dev wgm && ip -n "$m2" link set wgm up
+	ip -n "$s" link add wgs type wireguard || ok=
+	ip netns exec "$s" wg set wgs private-key "$tmpdir/s.key" listen-port 51822 \
+		peer "$(cat "$tmpdir/m.pub")" allowed-ips 10.30.0.1/32 endpoint 198.51.100.1:51821 || ok=
+	ip -n "$s" addr add 10.30.0.2/24 dev wgs && ip -n "$s" link set wgs up
+	check "moved device: wgm created in m1, moved to m2, peer s set up" [ -n "$ok" ]
+	printf '{"node_id": "node-m", "epoch": {"id": 1, "expiry_unix": %s}, "membership": "ALLOWED", "reason": "moved device test", "peers": [{"node_id": "node-s", "public_key": "%s", "endpoint": "198.51.100.2:51822", "allowed_ips": ["10.30.0.2/32"], "membership": "DENIED"}]}\n' \
+		"$(($(date +%s) + 3600))" "$(cat "$tmpdir/s.pub")" >"$tmpdir/moved.json"
+	mctl m2 attach wgm && mctl m2 epoch apply "$tmpdir/moved.json" && mctl m2 policy endpoint-drop on
+	check "moved device: meshnet attached in m2, s DENIED at its endpoint, endpoint-drop on" [ $? -eq 0 ]
+	ip netns exec "$s" meshnet-udpflood send --to 10.30.0.1 --port 9000 --secs 1 --size 64 >/dev/null 2>&1
+	e=$(peer_counter m2 s endpoint_drop_packets); r=$(peer_counter m2 s rx_drop_packets)
+	w=$(ip netns exec "$m2" wg show wgm transfer | awk '{print $2}')
+	comment "moved device: endpoint_drop $e, rx_drop $r, wgm rx bytes $w"
+	check "moved device: no underlay drop in m2 (the socket is in m1), s dropped after decryption (endpoint_drop $e, rx_drop $r)" \
+		expect '[ "$e" = 0 ] && [ "${r:-0}" -gt 0 ] && [ "${w:-0}" -gt 0 ]'
+	mctl m2 detach wgm
+	for x in "$s" "$m2" "$m1"; do ip netns del "$x"; done
 }
 
 # GSO: a TCP stream b -> a leaves b's wg0 as GSO packets (WireGuard
@@ -311,7 +366,7 @@ case_gso() {
 
 # ----------------------------------------------------------------- main ---
 tap_begin
-cases=${*:-"allowed deny unknown self_deny expiry swap netns delta endpoint gso"}
+cases=${*:-"allowed deny unknown self_deny expiry swap netns delta endpoint endpoint_moved gso"}
 
 if ! mn_load; then
 	not_ok "insmod $MESHNET_KO"
@@ -333,7 +388,7 @@ fi
 
 for c in $cases; do
 	case $c in
-	netns|delta|endpoint|gso)
+	netns|delta|endpoint|endpoint_moved|gso)
 		comment "=== $c"
 		"case_$c" ;;
 	*)

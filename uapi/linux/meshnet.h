@@ -303,7 +303,8 @@
  *                1: NLA_NESTED
  *                    ...
  *            MESHNET_PEER_A_COUNTERS: NLA_NESTED
- *                MESHNET_COUNTER_A_RX_PACKETS ... MESHNET_COUNTER_A_TX_DROP_BYTES: NLA_U64
+ *                MESHNET_COUNTER_A_RX_PACKETS ...
+ *                MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS: NLA_U64
  *        1: NLA_NESTED
  *            ...
  *
