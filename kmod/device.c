@@ -14,6 +14,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <net/rtnetlink.h>
+#include <net/sock.h>
 
 #include "meshnet.h"
 
@@ -35,6 +36,32 @@ bool mn_device_attached(const struct mn_net *mn, int ifindex)
 	for (i = 0; i < devs->count; i++)
 		if (devs->ifindex[i] == ifindex)
 			return true;
+	return false;
+}
+
+/*
+ * Packet path (under RCU): is @sk the UDP socket of an attached device?
+ * WireGuard sets up its sockets with the device's private data as
+ * sk_user_data (setup_udp_tunnel_sock() in drivers/net/wireguard/socket.c);
+ * the pointers are compared, never dereferenced. A device's sockets live in
+ * the namespace it was created in: after a move to another namespace none
+ * of them is found here.
+ */
+bool mn_device_owns_sock(const struct mn_net *mn, struct net *net,
+			 const struct sock *sk)
+{
+	const void *owner = rcu_dereference_sk_user_data(sk);
+	const struct mn_devices *devs = rcu_dereference(mn->devices);
+	struct net_device *dev;
+	u32 i;
+
+	if (!owner || !devs)
+		return false;
+	for (i = 0; i < devs->count; i++) {
+		dev = dev_get_by_index_rcu(net, devs->ifindex[i]);
+		if (dev && netdev_priv(dev) == owner)
+			return true;
+	}
 	return false;
 }
 

@@ -221,14 +221,19 @@ static int mn_stage_reserve(struct mn_table *t, struct mn_txn *txn)
 	u32 *count = kcalloc(2 * 129, sizeof(*count), GFP_KERNEL);
 	struct mn_peer *peer;
 	int bkt, c, ret = 0;
+	u32 eps = 0;
 	u16 i;
 
 	if (!count)
 		return -ENOMEM;
-	hash_for_each(txn->peers, bkt, peer, stage_node)
+	hash_for_each(txn->peers, bkt, peer, stage_node) {
+		eps += peer->has_endpoint;
 		for (i = 0; i < peer->n_allowedips; i++)
 			count[(peer->allowedips[i].family == AF_INET6) * 129 +
 			      peer->allowedips[i].cidr]++;
+	}
+	if (eps)
+		ret = mn_ep_reserve(t, eps);
 	for (c = 0; c < 2 * 129 && !ret; c++)
 		if (count[c])
 			ret = mn_lpm_reserve(t, c < 129 ? AF_INET : AF_INET6,

@@ -11,14 +11,29 @@
  * sender's allowed IPs). Outbound (POST_ROUTING, state->out attached): the
  * inner destination identifies the receiving peer. The local verdict and the
  * dead man's switch deadline (boottime) are read from the same table.
+ *
+ * Underlay (PRE_ROUTING, any other device; only with the policy
+ * MESHNET_A_POLICY_ENDPOINT_DROP and while a DENIED peer of the table has an
+ * endpoint): a UDP datagram whose source is a DENIED peer's endpoint
+ * (endpoint.c) and whose destination is the socket of an attached WireGuard
+ * device is dropped before WireGuard decrypts it, and counted as the
+ * peer's endpoint drop. The inner hook stays the backstop: a denied peer
+ * that sends from another endpoint (roaming, NAT rebinding) is dropped
+ * after decryption, and an endpoint that a peer not DENIED also has is
+ * left to WireGuard and the inner hook. A datagram is judged on its first
+ * fragment (the one with the UDP header); later fragments pass and die in
+ * reassembly.
  */
 
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/udp.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/sock.h>
+#include <net/udp.h>
 
 #include "meshnet.h"
 
@@ -52,8 +67,90 @@ static unsigned int mn_verdict(struct mn_net *mn, const struct mn_table *t,
 	return drop ? NF_DROP : NF_ACCEPT;
 }
 
-static unsigned int mn_hook_inner(void *priv, struct sk_buff *skb,
-				  const struct nf_hook_state *state)
+/*
+ * Is the datagram from @src to @dst (ports: @uh) for an attached device?
+ * The socket is found as udp_rcv() would find it, under RCU and without a
+ * reference (UDP sockets are freed after a grace period): only its
+ * sk_user_data is read. (6.1: one udp_table for all namespaces.)
+ */
+static bool mn_for_attached(struct mn_net *mn,
+			    const struct nf_hook_state *state,
+			    const void *src, const void *dst,
+			    const struct udphdr *uh)
+{
+	int dif = state->in->ifindex;
+	struct sock *sk;
+
+	if (state->pf == NFPROTO_IPV4)
+		sk = __udp4_lib_lookup(state->net, *(const __be32 *)src,
+				       uh->source, *(const __be32 *)dst,
+				       uh->dest, dif, 0, &udp_table, NULL);
+#if IS_ENABLED(CONFIG_IPV6)
+	else
+		sk = __udp6_lib_lookup(state->net, src, uh->source, dst,
+				       uh->dest, dif, 0, &udp_table, NULL);
+#else
+	else
+		sk = NULL;
+#endif
+	return sk && mn_device_owns_sock(mn, state->net, sk);
+}
+
+static unsigned int mn_hook_underlay(struct mn_net *mn, struct sk_buff *skb,
+				     const struct nf_hook_state *state)
+{
+	const struct mn_table *t = rcu_dereference(mn->table);
+	unsigned int pkts = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	const void *saddr, *daddr;
+	const struct udphdr *uh;
+	union mn_sockaddr ep;
+	struct mn_peer *peer;
+	struct udphdr _uh;
+	int off;
+
+	if (!READ_ONCE(mn->endpoint_drop) || !t->n_denied_eps)
+		return NF_ACCEPT;
+	if (state->pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_UDP ||
+		    (iph->frag_off & htons(IP_OFFSET)))
+			return NF_ACCEPT;
+		off = ip_hdrlen(skb);
+		saddr = &iph->saddr;
+		daddr = &iph->daddr;
+		ep.sin.sin_family = AF_INET;
+		ep.sin.sin_addr.s_addr = iph->saddr;
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		u8 nexthdr = ip6h->nexthdr;
+		__be16 frag_off;
+
+		off = ipv6_skip_exthdr(skb, sizeof(*ip6h), &nexthdr, &frag_off);
+		if (off < 0 || nexthdr != IPPROTO_UDP || frag_off)
+			return NF_ACCEPT;
+		saddr = &ip6h->saddr;
+		daddr = &ip6h->daddr;
+		ep.sin6.sin6_family = AF_INET6;
+		ep.sin6.sin6_addr = ip6h->saddr;
+	}
+	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
+	if (!uh)
+		return NF_ACCEPT;
+	if (state->pf == NFPROTO_IPV4)
+		ep.sin.sin_port = uh->source;
+	else
+		ep.sin6.sin6_port = uh->source;
+	peer = mn_lookup_denied_ep(t, &ep);
+	if (!peer || !mn_for_attached(mn, state, saddr, daddr, uh))
+		return NF_ACCEPT;
+	mn_counters_add(peer->counters, MN_ENDPOINT_DROP, pkts, skb->len);
+	mn_totals_add(&mn->totals, MN_ENDPOINT_DROP, pkts, skb->len);
+	return NF_DROP;
+}
+
+static unsigned int mn_hook(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
 {
 	enum mn_dir dir = state->hook == NF_INET_PRE_ROUTING ? MN_IN : MN_OUT;
 	const struct net_device *dev = dir == MN_IN ? state->in : state->out;
@@ -61,8 +158,13 @@ static unsigned int mn_hook_inner(void *priv, struct sk_buff *skb,
 	const struct mn_table *t;
 	struct mn_peer *peer;
 
-	if (!dev || !mn_device_attached(mn, dev->ifindex))
+	if (!dev)
 		return NF_ACCEPT;
+	if (!mn_device_attached(mn, dev->ifindex)) {
+		if (dir == MN_OUT)
+			return NF_ACCEPT;
+		return mn_hook_underlay(mn, skb, state);
+	}
 	t = rcu_dereference(mn->table);
 	if (state->pf == NFPROTO_IPV4) {
 		const struct iphdr *iph = ip_hdr(skb);
@@ -78,31 +180,32 @@ static unsigned int mn_hook_inner(void *priv, struct sk_buff *skb,
 }
 
 /*
- * Inbound inner packets are judged after defragmentation but before the raw
- * table and conntrack, so a denied peer creates no conntrack entries.
+ * Inbound inner packets (and underlay datagrams) are judged after
+ * defragmentation but before the raw table and conntrack, so a denied peer
+ * creates no conntrack entries.
  * Outbound ones after NAT, when the destination is final.
  */
 static const struct nf_hook_ops mn_hook_template[] = {
 	{
-		.hook = mn_hook_inner,
+		.hook = mn_hook,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_PRE_ROUTING,
 		.priority = NF_IP_PRI_RAW - 1,
 	},
 	{
-		.hook = mn_hook_inner,
+		.hook = mn_hook,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_POST_ROUTING,
 		.priority = NF_IP_PRI_NAT_SRC + 1,
 	},
 	{
-		.hook = mn_hook_inner,
+		.hook = mn_hook,
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_PRE_ROUTING,
 		.priority = NF_IP6_PRI_RAW - 1,
 	},
 	{
-		.hook = mn_hook_inner,
+		.hook = mn_hook,
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_POST_ROUTING,
 		.priority = NF_IP6_PRI_NAT_SRC + 1,

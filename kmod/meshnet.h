@@ -211,7 +211,12 @@ struct mn_table {
 	struct mn_vec peers;	/* slot -> peer, slots 0..n_peers-1 used */
 	u64 valid_until_boot;	/* boottime ns; U64_MAX: no deadline */
 	u8 self_verdict;
+	/* read by the underlay hook (endpoint.c) */
+	u32 n_denied_eps;	/* DENIED peers with an endpoint */
+	u32 ep_mask;
+	struct mn_vec eps;	/* endpoint hash -> slot + 1; dir NULL: none */
 	/* writers and readers under the lock or a reference */
+	u32 n_eps;		/* peers with an endpoint */
 	u32 n_peers;
 	u32 seed;
 	u32 key_mask;
@@ -397,6 +402,14 @@ int mn_key_set_idx(struct mn_table *t, const u8 *key, u32 idx);
 s32 mn_lookup_slot(const struct mn_table *t, const u8 *key);
 struct mn_peer *mn_lookup_key(const struct mn_table *t, const u8 *key);
 
+/* endpoint.c */
+int mn_ep_reserve(struct mn_table *t, u32 n);
+int mn_ep_insert(struct mn_table *t, u32 slot);
+int mn_ep_remove(struct mn_table *t, u32 slot);
+int mn_ep_move(struct mn_table *t, u32 from, u32 to);
+struct mn_peer *mn_lookup_denied_ep(const struct mn_table *t,
+				    const union mn_sockaddr *ep);
+
 /* hooks.c */
 int mn_hooks_register(struct mn_net *mn);
 void mn_hooks_unregister(struct mn_net *mn);
@@ -407,6 +420,8 @@ int mn_device_attach(struct mn_net *mn, int ifindex, const char *ifname,
 int mn_device_detach(struct mn_net *mn, int ifindex, const char *ifname,
 		     struct netlink_ext_ack *extack);
 bool mn_device_attached(const struct mn_net *mn, int ifindex);
+bool mn_device_owns_sock(const struct mn_net *mn, struct net *net,
+			 const struct sock *sk);
 int mn_device_notifier_register(void);
 void mn_device_notifier_unregister(void);
 

@@ -403,13 +403,10 @@ static int mn_set_policy(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "No policy attribute given");
 		return -EINVAL;
 	}
-	if (a[MESHNET_A_POLICY_ENDPOINT_DROP] &&
-	    nla_get_u8(a[MESHNET_A_POLICY_ENDPOINT_DROP])) {
-		NL_SET_ERR_MSG_ATTR(info->extack, a[MESHNET_A_POLICY_ENDPOINT_DROP],
-				    "Outer endpoint drop was removed (see uapi/linux/meshnet.h)");
-		return -EOPNOTSUPP;
-	}
 	mutex_lock(&mn->lock);
+	if (a[MESHNET_A_POLICY_ENDPOINT_DROP])
+		WRITE_ONCE(mn->endpoint_drop,
+			   nla_get_u8(a[MESHNET_A_POLICY_ENDPOINT_DROP]));
 	if (a[MESHNET_A_POLICY_UNKNOWN])
 		WRITE_ONCE(mn->policy_unknown,
 			   nla_get_u8(a[MESHNET_A_POLICY_UNKNOWN]));
@@ -509,17 +506,23 @@ static int mn_parse_endpoint(struct nlattr *attr, struct mn_peer *peer,
 	const struct sockaddr *sa = nla_data(attr);
 	u32 len = nla_len(attr);
 
-	if ((sa->sa_family == AF_INET && len == sizeof(struct sockaddr_in) &&
-	     ((struct sockaddr_in *)sa)->sin_port) ||
-	    (sa->sa_family == AF_INET6 && len == sizeof(struct sockaddr_in6) &&
-	     ((struct sockaddr_in6 *)sa)->sin6_port)) {
-		memcpy(&peer->endpoint, sa, len);
-		peer->has_endpoint = true;
-		return 0;
+	/* The underlay hook matches it: only family, address and port count. */
+	if (!(sa->sa_family == AF_INET && len == sizeof(struct sockaddr_in)) &&
+	    !(sa->sa_family == AF_INET6 && len == sizeof(struct sockaddr_in6))) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "Endpoint must be a sockaddr_in or sockaddr_in6 with a port");
+		return -EINVAL;
 	}
-	NL_SET_ERR_MSG_ATTR(extack, attr,
-			    "Endpoint must be a sockaddr_in or sockaddr_in6 with a port");
-	return -EINVAL;
+	memcpy(&peer->endpoint, sa, len);
+	if (sa->sa_family == AF_INET ? !peer->endpoint.sin.sin_port :
+	    !peer->endpoint.sin6.sin6_port) {
+		memset(&peer->endpoint, 0, sizeof(peer->endpoint));
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "Endpoint must be a sockaddr_in or sockaddr_in6 with a port (port 0 given)");
+		return -EINVAL;
+	}
+	peer->has_endpoint = true;
+	return 0;
 }
 
 /* The request skb is ours: no copy of a key stays in it once parsed. */

@@ -10,7 +10,7 @@
  * that fails half-way is discarded: nothing was published.
  *
  * Peer slots are dense (0..n_peers-1): a removal moves the last peer into
- * the hole and re-points its key and prefixes, O(its prefixes).
+ * the hole and re-points its key, endpoint and prefixes, O(its prefixes).
  */
 
 #include <linux/mm.h>
@@ -27,6 +27,7 @@
 static void mn_table_free_now(struct mn_table *t)
 {
 	mn_lpm_free(t);
+	mn_vec_free(&t->eps);
 	mn_vec_free(&t->keys);
 	mn_vec_free(&t->peers);	/* drops the peer references */
 	kvfree(t);
@@ -109,8 +110,10 @@ struct mn_table *mn_table_clone(struct mn_net *mn, const struct mn_table *old)
 	t->generation = ++mn->generation;
 	memset(&t->peers, 0, sizeof(t->peers));
 	memset(&t->keys, 0, sizeof(t->keys));
+	memset(&t->eps, 0, sizeof(t->eps));
 	if (mn_lpm_clone(t, old) || mn_vec_clone(&t->peers, &old->peers) ||
-	    mn_vec_clone(&t->keys, &old->keys)) {
+	    mn_vec_clone(&t->keys, &old->keys) ||
+	    (old->eps.dir && mn_vec_clone(&t->eps, &old->eps))) {
 		mn_table_free_now(t);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -161,6 +164,8 @@ int mn_table_insert(struct mn_table *t, struct mn_peer *peer,
 		return -ENOMEM;
 	*p = mn_peer_get(peer);
 	ret = mn_key_insert(t, peer->public_key, slot + 1);
+	if (!ret)
+		ret = mn_ep_insert(t, slot);
 	if (ret)
 		return ret;
 	for (i = 0; i < peer->n_allowedips; i++) {
@@ -182,6 +187,8 @@ int mn_table_remove(struct mn_table *t, u32 slot)
 	int ret;
 
 	ret = mn_key_remove(t, victim->public_key);
+	if (!ret)
+		ret = mn_ep_remove(t, slot);
 	for (i = 0; !ret && i < victim->n_allowedips; i++)
 		ret = mn_lpm_remove(t, &victim->allowedips[i]);
 	if (ret)
@@ -189,6 +196,8 @@ int mn_table_remove(struct mn_table *t, u32 slot)
 	if (slot != last_slot) {
 		last = mn_table_peer(t, last_slot);
 		ret = mn_key_set_idx(t, last->public_key, slot + 1);
+		if (!ret)
+			ret = mn_ep_move(t, last_slot, slot);
 		for (i = 0; !ret && i < last->n_allowedips; i++)
 			ret = mn_lpm_set_idx(t, &last->allowedips[i], slot + 1);
 		if (ret)
@@ -206,18 +215,27 @@ int mn_table_remove(struct mn_table *t, u32 slot)
 	return 0;
 }
 
-/* Replaces the peer in @slot by @peer (same key and prefixes). */
+/*
+ * Replaces the peer in @slot by @peer (same key and prefixes; the endpoint
+ * and verdict may differ: the old entry's endpoint index entry goes, the
+ * new one's is made).
+ */
 int mn_table_replace(struct mn_table *t, u32 slot, struct mn_peer *peer)
 {
-	struct mn_peer **p = mn_vec_wr(&t->peers, slot, t->generation);
+	struct mn_peer **p;
 	struct mn_peer *prev;
+	int ret;
 
+	ret = mn_ep_remove(t, slot);
+	if (ret)
+		return ret;
+	p = mn_vec_wr(&t->peers, slot, t->generation);
 	if (!p)
 		return -ENOMEM;
 	prev = *p;
 	*p = mn_peer_get(peer);
 	mn_peer_put(prev);
-	return 0;
+	return mn_ep_insert(t, slot);
 }
 
 /*

@@ -176,7 +176,7 @@ case_netns() {
 
 # Deltas (APPLY_DELTA via meshnetctl delta): a flip to DENIED drops the very
 # next packet and keeps the peer's counters; the flip back reopens; a stale
-# revision changes nothing. The removed outer endpoint drop is refused.
+# revision changes nothing.
 case_delta() {
 	local tx0 tx1 txp0 txp1 out rc
 	ping_retry 4 a c || comment "a -> c did not work before the test"
@@ -198,9 +198,150 @@ case_delta() {
 	mctl a delta 101 allow "$(pubkey c)"
 	ping_retry 4 a c && ping_retry 4 c a
 	check "delta: ALLOWED again: a <-> c flows" [ $? -eq 0 ]
-	out=$(mctl_out a policy endpoint-drop on 2>&1); rc=$?
-	check "policy endpoint-drop on is refused (removed): $out" \
-		expect '[ "$rc" -ne 0 ] && echo "$out" | grep -q "endpoint drop was removed"'
+}
+
+# Bytes a's WireGuard received from PEER (wg show transfer).
+wg_peer_rx() {
+	n "$1" wg show wg0 transfer | awk -v k="$(pubkey "$2")" '$1 == k {print $2}'
+}
+
+# c floods a's overlay address for a second (through c's wg0) and pings it.
+c_sends() {
+	n c meshnet-udpflood send --to "$(v4 a)" --port 9000 --secs 1 --size 64 >/dev/null 2>&1
+	ping_ok 4 c a
+	true
+}
+
+# Outer endpoint drop (policy endpoint-drop on): c DENIED on a with its
+# real endpoint 192.0.2.3:51820: c's encrypted datagrams are dropped on
+# a's eth0 before WireGuard decrypts them (a's WireGuard receives nothing
+# from c, the module counts endpoint_drop_packets, rx_drop does not grow);
+# b (ALLOWED, endpoint 192.0.2.2) is unaffected. c with a stale endpoint
+# in the table (192.0.2.99, roaming) is dropped after decryption as before
+# (the backstop); an endpoint that an ALLOWED peer's entry shares is left
+# to WireGuard (b's entry given c's endpoint: no endpoint drop, c still
+# dropped by the inner hook, b still flows). Policy off: inner drop only.
+case_endpoint() {
+	local e0 e1 r0 r1 w0 w1 eb f0 f1
+	ping_retry 4 a c && ping_retry 4 c a || comment "a <-> c did not work before the test"
+	mctl a policy endpoint-drop on
+	check "endpoint: policy endpoint-drop on reported by show" \
+		expect '[ "$(state_field a endpoint_drop)" = true ]'
+	apply_epoch a 3600 ALLOWED c=DENIED
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	w0=$(wg_peer_rx a c)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	w1=$(wg_peer_rx a c)
+	comment "c DENIED at its endpoint: endpoint_drop $e0 -> $e1, rx_drop $r0 -> $r1, a's wg0 rx bytes from c $w0 -> $w1"
+	check "endpoint: c's datagrams dropped before decryption, counted (endpoint_drop $e0 -> $e1)" \
+		expect '[ -n "$e0" ] && [ "${e1:-0}" -gt $((e0 + 50)) ]'
+	check "endpoint: a's WireGuard received nothing from c (rx bytes $w0 -> $w1)" \
+		expect '[ -n "$w0" ] && [ "$w0" = "$w1" ]'
+	check "endpoint: nothing of c reached the inner hook (rx_drop $r0 -> $r1)" \
+		expect '[ -n "$r0" ] && [ "$r0" = "$r1" ]'
+	ping_retry 4 a b && ping_retry 4 b a
+	check "endpoint: b (ALLOWED, another endpoint) flows" [ $? -eq 0 ]
+	eb=$(peer_counter a b endpoint_drop_packets)
+	check "endpoint: nothing of b dropped on the underlay ($eb)" [ "${eb:-x}" = 0 ]
+
+	# Stale endpoint: the backstop drops c after decryption.
+	mctl a set-peer "$(pubkey c)" verdict denied name node-c endpoint 192.0.2.99:51820 \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128" reason "roamed"
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	check "endpoint: c from an endpoint not in the table: dropped after decryption (rx_drop $r0 -> $r1, endpoint_drop $e0 -> $e1)" \
+		expect '[ -n "$r0" ] && [ "${r1:-0}" -gt "$r0" ] && [ "$e0" = "$e1" ]'
+
+	# Shared endpoint: b's entry (ALLOWED) carries c's endpoint too.
+	mctl a set-peer "$(pubkey c)" verdict denied name node-c endpoint 192.0.2.3:51820 \
+		allowed-ips "$(v4 c)/32,$(v6 c)/128" reason "back"
+	mctl a set-peer "$(pubkey b)" verdict allowed name node-b endpoint 192.0.2.3:51820 \
+		allowed-ips "$(v4 b)/32,$(v6 b)/128"
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	check "endpoint: shared with an ALLOWED peer's entry: no underlay drop, the inner hook drops c (endpoint_drop $e0 -> $e1, rx_drop $r0 -> $r1)" \
+		expect '[ -n "$e0" ] && [ "$e0" = "$e1" ] && [ "${r1:-0}" -gt "$r0" ]'
+	ping_retry 4 a b && ping_retry 4 b a
+	check "endpoint: b flows with c's endpoint in its entry" [ $? -eq 0 ]
+
+	# c's entry removed with its endpoint: the drop goes with it.
+	mctl a set-peer "$(pubkey b)" verdict allowed name node-b endpoint 192.0.2.2:51820 \
+		allowed-ips "$(v4 b)/32,$(v6 b)/128"
+	mctl a del-peer "$(pubkey c)"
+	mctl a policy unknown allow
+	ping_retry 4 c a
+	check "endpoint: c's entry removed: its endpoint no longer drops (unknown allow: c -> a flows)" [ $? -eq 0 ]
+	mctl a policy unknown drop
+
+	# Fragments: with wg0's MTU at 4000 on c, c's 3000-byte datagrams leave
+	# eth0 as IPv4 fragments of the outer UDP datagram; each is dropped on
+	# its first fragment (the one with the UDP header), the others die in
+	# a's reassembly: a's WireGuard still receives nothing from c.
+	apply_epoch a 3600 ALLOWED c=DENIED
+	n c ip link set wg0 mtu 4000
+	e0=$(peer_counter a c endpoint_drop_packets); w0=$(wg_peer_rx a c)
+	f0=$(n a awk '/^Ip: [0-9]/ {print $15; exit}' /proc/net/snmp)
+	n c meshnet-udpflood send --to "$(v4 a)" --port 9000 --secs 1 --size 3000 >/dev/null 2>&1
+	sleep 0.5
+	e1=$(peer_counter a c endpoint_drop_packets); w1=$(wg_peer_rx a c)
+	f1=$(n a awk '/^Ip: [0-9]/ {print $15; exit}' /proc/net/snmp)
+	n c ip link set wg0 mtu 1420
+	comment "fragmented: endpoint_drop $e0 -> $e1, a's wg rx bytes from c $w0 -> $w1, a's ReasmReqds $f0 -> $f1"
+	check "endpoint: fragmented datagrams of c dropped before decryption (endpoint_drop $e0 -> $e1, wg rx $w0 -> $w1)" \
+		expect '[ -n "$e0" ] && [ "${e1:-0}" -gt "$e0" ] && [ -n "$w0" ] && [ "$w0" = "$w1" ] && [ "${f1:-0}" -gt "${f0:-0}" ]'
+
+	# Off: the inner drop only.
+	mctl a policy endpoint-drop off
+	apply_epoch a 3600 ALLOWED c=DENIED
+	e0=$(peer_counter a c endpoint_drop_packets); r0=$(peer_counter a c rx_drop_packets)
+	c_sends
+	e1=$(peer_counter a c endpoint_drop_packets); r1=$(peer_counter a c rx_drop_packets)
+	check "endpoint: policy off: dropped after decryption only (rx_drop $r0 -> $r1, endpoint_drop $e0 -> $e1)" \
+		expect '[ -n "$r0" ] && [ "${r1:-0}" -gt "$r0" ] && [ "$e0" = "$e1" ]'
+	apply_epoch a
+	ping_retry 4 a c && ping_retry 4 c a
+	check "endpoint: ALLOWED again: a <-> c flows" [ $? -eq 0 ]
+}
+
+# A WireGuard device moved to another namespace after its creation keeps
+# its UDP socket in the namespace it was created in (m1): the datagrams of
+# its DENIED peer s never cross m2's hooks on the underlay, so nothing is
+# endpoint-dropped in m2, and the inner drop (the backstop) drops s's
+# packets after decryption.
+case_endpoint_moved() {
+	local m1=$prefix-m1 m2=$prefix-m2 s=$prefix-s e r w ok=1
+	ip netns add "$m1" && ip netns add "$m2" && ip netns add "$s" || ok=
+	for x in "$m1" "$m2" "$s"; do ip -n "$x" link set lo up; done
+	ip -n "$m1" link add eth0 type veth peer name eth0 netns "$s" || ok=
+	ip -n "$m1" addr add 198.51.100.1/24 dev eth0 && ip -n "$m1" link set eth0 up
+	ip -n "$s" addr add 198.51.100.2/24 dev eth0 && ip -n "$s" link set eth0 up
+	wg genkey >"$tmpdir/m.key"; wg pubkey <"$tmpdir/m.key" >"$tmpdir/m.pub"
+	wg genkey >"$tmpdir/s.key"; wg pubkey <"$tmpdir/s.key" >"$tmpdir/s.pub"
+	pp ip -n "$m1" link add wgm type wireguard || ok=
+	pp ip -n "$m1" link set wgm netns "$m2" || ok=
+	ip netns exec "$m2" wg set wgm private-key "$tmpdir/m.key" listen-port 51821 \
+		peer "$(cat "$tmpdir/s.pub")" allowed-ips 10.30.0.2/32 || ok=
+	ip -n "$m2" addr add 10.30.0.1/24 dev wgm && ip -n "$m2" link set wgm up
+	ip -n "$s" link add wgs type wireguard || ok=
+	ip netns exec "$s" wg set wgs private-key "$tmpdir/s.key" listen-port 51822 \
+		peer "$(cat "$tmpdir/m.pub")" allowed-ips 10.30.0.1/32 endpoint 198.51.100.1:51821 || ok=
+	ip -n "$s" addr add 10.30.0.2/24 dev wgs && ip -n "$s" link set wgs up
+	check "moved device: wgm created in m1, moved to m2, peer s set up" [ -n "$ok" ]
+	printf '{"node_id": "node-m", "epoch": {"id": 1, "expiry_unix": %s}, "membership": "ALLOWED", "reason": "moved device test", "peers": [{"node_id": "node-s", "public_key": "%s", "endpoint": "198.51.100.2:51822", "allowed_ips": ["10.30.0.2/32"], "membership": "DENIED"}]}\n' \
+		"$(($(date +%s) + 3600))" "$(cat "$tmpdir/s.pub")" >"$tmpdir/moved.json"
+	mctl m2 attach wgm && mctl m2 epoch apply "$tmpdir/moved.json" && mctl m2 policy endpoint-drop on
+	check "moved device: meshnet attached in m2, s DENIED at its endpoint, endpoint-drop on" [ $? -eq 0 ]
+	ip netns exec "$s" meshnet-udpflood send --to 10.30.0.1 --port 9000 --secs 1 --size 64 >/dev/null 2>&1
+	e=$(peer_counter m2 s endpoint_drop_packets); r=$(peer_counter m2 s rx_drop_packets)
+	w=$(ip netns exec "$m2" wg show wgm transfer | awk '{print $2}')
+	comment "moved device: endpoint_drop $e, rx_drop $r, wgm rx bytes $w"
+	check "moved device: no underlay drop in m2 (the socket is in m1), s dropped after decryption (endpoint_drop $e, rx_drop $r)" \
+		expect '[ "$e" = 0 ] && [ "${r:-0}" -gt 0 ] && [ "${w:-0}" -gt 0 ]'
+	mctl m2 detach wgm
+	for x in "$s" "$m2" "$m1"; do ip netns del "$x"; done
 }
 
 # GSO: a TCP stream b -> a leaves b's wg0 as GSO packets (WireGuard
@@ -225,7 +366,7 @@ case_gso() {
 
 # ----------------------------------------------------------------- main ---
 tap_begin
-cases=${*:-"allowed deny unknown self_deny expiry swap netns delta gso"}
+cases=${*:-"allowed deny unknown self_deny expiry swap netns delta endpoint endpoint_moved gso"}
 
 if ! mn_load; then
 	not_ok "insmod $MESHNET_KO"
@@ -247,7 +388,7 @@ fi
 
 for c in $cases; do
 	case $c in
-	netns|delta|gso)
+	netns|delta|endpoint|endpoint_moved|gso)
 		comment "=== $c"
 		"case_$c" ;;
 	*)

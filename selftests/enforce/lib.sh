@@ -151,7 +151,10 @@ mesh_setup() {
 	for x in $NODES; do
 		pp ip netns add "$prefix-$x" || return 1
 		n "$x" ip link set lo up
-		pp ip link add eth0 netns "$prefix-$x" type veth peer name "port-$x" netns "$ns_sw" ||
+		# Created from inside the node's netns: 6.1 looks the new name up in
+		# the caller's netns, and the guest's root netns has an eth0 when
+		# the suites run beside PostgreSQL (run-vm.sh --pg-url: EEXIST).
+		pp ip -n "$prefix-$x" link add eth0 type veth peer name "port-$x" netns "$ns_sw" ||
 			return 1
 		ip -n "$ns_sw" link set "port-$x" master br0 up
 		n "$x" ip addr add "192.0.2.$(node_num "$x")/24" dev eth0

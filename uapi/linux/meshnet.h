@@ -26,14 +26,32 @@
  *    that changes peers and the local verdict is seen by packets at once.
  *  - Joining the multicast group needs CAP_NET_ADMIN in the namespace's
  *    user namespace (GENL_MCAST_CAP_NET_ADMIN).
- *  - Outer endpoint drop is removed: MESHNET_A_POLICY_ENDPOINT_DROP 1 is
- *    -EOPNOTSUPP (0 is accepted; GET_STATE reports 0). It hooked the
- *    namespace of the WireGuard device although WireGuard's UDP socket lives
- *    in the namespace the device was created in, matched no listen port, ran
- *    on every device and before defragmentation. A denied peer is removed
- *    from wg0 by the agent (WGPEER_F_REMOVE_ME) and its inner traffic is
- *    dropped here, which already stops it; MESHNET_PEER_A_ENDPOINT is still
- *    stored and dumped.
+ *  - Outer endpoint drop (MESHNET_A_POLICY_ENDPOINT_DROP 1, off by
+ *    default) drops a DENIED peer's encrypted packets before WireGuard
+ *    decrypts them. v1's version hooked the namespace of the WireGuard
+ *    device whatever the namespace of its UDP socket, matched no listen
+ *    port, ran on every device and before defragmentation. Now: a received
+ *    UDP datagram (PRE_ROUTING, after defragmentation, on any device of the
+ *    namespace but the attached ones) is dropped when its source address
+ *    and port are the MESHNET_PEER_A_ENDPOINT of a DENIED peer, no peer
+ *    that is not DENIED has that endpoint, and its destination is the UDP
+ *    socket of an attached WireGuard device in this namespace (looked up
+ *    like the UDP receive path does: the device's listen port, whatever it
+ *    is now). It is counted in the peer's
+ *    MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS and the totals. The endpoint
+ *    index is part of the table: an endpoint belongs to its peer's entry and
+ *    changes, moves and goes with it, atomically with the verdicts. The
+ *    inner drop stays: a DENIED peer sending from an endpoint it was not
+ *    given (roaming, NAT rebinding), a device whose socket is in another
+ *    namespace (moved after creation) and non-first fragments are dropped
+ *    after decryption as before. Enable it only where endpoints are current:
+ *    an ALLOWED peer that takes over a DENIED peer's old endpoint (the NAT
+ *    gives the mapping to another host) is dropped before WireGuard sees it
+ *    until the module learns the new endpoint (the ALLOWED peer's entry
+ *    with that endpoint lifts the drop) or the DENIED peer's entry changes.
+ *    MESHNET_PEER_A_ENDPOINT must be a struct sockaddr_in or
+ *    sockaddr_in6 of its exact size with a non-zero port (-EINVAL
+ *    otherwise); only the family, address and port are compared.
  *  - Peer counters are per peer (not per CPU): MESHNET_COUNTER_A_* of a GSO
  *    packet count its segments.
  *  - An epoch transaction idle for 30 s (module parameter txn_idle_secs)
@@ -76,7 +94,7 @@
  *    MESHNET_A_POLICY_UNKNOWN: NLA_U8, enum meshnet_unknown_policy
  *    MESHNET_A_POLICY_FAIL_CLOSED: NLA_U8, 0 or 1
  *    MESHNET_A_POLICY_GRACE: NLA_U32, seconds past expiry before failing closed
- *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, always 0 (removed)
+ *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, 0 or 1 (outer endpoint drop)
  *    MESHNET_A_PEER_COUNT: NLA_U32
  *    MESHNET_A_TXN_EPOCH_ID: NLA_U64, only while a transaction is open
  *    MESHNET_A_TXN_PEER_COUNT: NLA_U32, only while a transaction is open
@@ -113,7 +131,10 @@
  *    MESHNET_A_POLICY_UNKNOWN: NLA_U8, enum meshnet_unknown_policy
  *    MESHNET_A_POLICY_FAIL_CLOSED: NLA_U8, 0 or 1
  *    MESHNET_A_POLICY_GRACE: NLA_U32, 0..MESHNET_GRACE_MAX seconds
- *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, only 0 (removed, see above)
+ *    MESHNET_A_POLICY_ENDPOINT_DROP: NLA_U8, 0 or 1: drop a DENIED peer's
+ *                                    UDP datagrams from its endpoint to an
+ *                                    attached device before decryption
+ *                                    (see above; default 0)
  *
  * MESHNET_CMD_SET_SELF
  * --------------------
@@ -268,7 +289,10 @@
  *            MESHNET_PEER_A_VERDICT: NLA_U8
  *            MESHNET_PEER_A_REASON: NLA_NUL_STRING (if set)
  *            MESHNET_PEER_A_EPOCH: NLA_U64
- *            MESHNET_PEER_A_ENDPOINT: struct sockaddr_in or sockaddr_in6 (if set)
+ *            MESHNET_PEER_A_ENDPOINT: struct sockaddr_in or sockaddr_in6,
+ *                                     non-zero port (if set); the peer's
+ *                                     WireGuard endpoint, matched by the
+ *                                     outer endpoint drop
  *            MESHNET_PEER_A_HAS_PSK: NLA_FLAG (if a PSK is set)
  *            MESHNET_PEER_A_PRESHARED_KEY: 32 bytes (only with SHOW_PSK)
  *            MESHNET_PEER_A_ALLOWEDIPS: NLA_NESTED
@@ -279,7 +303,8 @@
  *                1: NLA_NESTED
  *                    ...
  *            MESHNET_PEER_A_COUNTERS: NLA_NESTED
- *                MESHNET_COUNTER_A_RX_PACKETS ... MESHNET_COUNTER_A_TX_DROP_BYTES: NLA_U64
+ *                MESHNET_COUNTER_A_RX_PACKETS ...
+ *                MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS: NLA_U64
  *        1: NLA_NESTED
  *            ...
  *
@@ -413,7 +438,8 @@ enum meshnet_cmd {
  * @MESHNET_A_POLICY_UNKNOWN: u8, enum meshnet_unknown_policy
  * @MESHNET_A_POLICY_FAIL_CLOSED: u8, drop all traffic once the epoch expired
  * @MESHNET_A_POLICY_GRACE: u32, seconds after expiry before failing closed
- * @MESHNET_A_POLICY_ENDPOINT_DROP: u8, removed: only 0 is accepted
+ * @MESHNET_A_POLICY_ENDPOINT_DROP: u8, drop a DENIED peer's datagrams from
+ *	its endpoint before WireGuard decrypts them
  * @MESHNET_A_PEER: nested, one peer (enum meshnet_peer_attr)
  * @MESHNET_A_PEERS: nested array of peers
  * @MESHNET_A_PEER_COUNT: u32, peers in the table
@@ -474,7 +500,8 @@ enum meshnet_attr {
  * @MESHNET_PEER_A_VERDICT: u8, enum meshnet_verdict
  * @MESHNET_PEER_A_REASON: string, why the peer has its verdict
  * @MESHNET_PEER_A_EPOCH: u64, epoch the entry was set in (output only)
- * @MESHNET_PEER_A_ENDPOINT: struct sockaddr_in or struct sockaddr_in6
+ * @MESHNET_PEER_A_ENDPOINT: struct sockaddr_in or struct sockaddr_in6 with a
+ *	non-zero port: the peer's WireGuard (outer) endpoint
  * @MESHNET_PEER_A_PRESHARED_KEY: 32 bytes (input; output only on request)
  * @MESHNET_PEER_A_HAS_PSK: flag, a PSK is set (output only)
  * @MESHNET_PEER_A_ALLOWEDIPS: nested array of enum meshnet_allowedip_attr
@@ -545,7 +572,8 @@ enum meshnet_device_attr {
  * @MESHNET_COUNTER_A_RX_DROP_BYTES: inbound bytes dropped
  * @MESHNET_COUNTER_A_TX_DROP_PACKETS: outbound packets dropped
  * @MESHNET_COUNTER_A_TX_DROP_BYTES: outbound bytes dropped
- * @MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS: outer UDP packets dropped
+ * @MESHNET_COUNTER_A_ENDPOINT_DROP_PACKETS: outer UDP packets dropped before
+ *	decryption (MESHNET_A_POLICY_ENDPOINT_DROP)
  * @MESHNET_COUNTER_A_PAD: padding for 64-bit attributes
  * @__MESHNET_COUNTER_A_LAST: internal
  */

@@ -264,10 +264,12 @@ int agent_config_setup(struct agent_ctx *ctx, struct agent_config **out)
 		return -1;
 	ca->ctx = ctx;
 	ca->policy = (struct meshnet_policy){
-		.mask = MESHNET_POLICY_UNKNOWN | MESHNET_POLICY_FAIL_CLOSED | MESHNET_POLICY_GRACE,
+		.mask = MESHNET_POLICY_UNKNOWN | MESHNET_POLICY_FAIL_CLOSED | MESHNET_POLICY_GRACE |
+			MESHNET_POLICY_ENDPOINT_DROP,
 		.unknown = MESHNET_UNKNOWN_DROP,
 		.fail_closed = o->fail_closed,
 		.grace = o->grace,
+		.endpoint_drop = o->endpoint_drop,
 	};
 	if (pthread_mutex_init(&ca->lock, NULL)) {
 		free(ca);

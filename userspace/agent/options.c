@@ -100,6 +100,8 @@ static const struct option_spec option_table[] = {
 	BOOL("FAIL_CLOSED", "fail-closed", fail_closed,
 	     "module drops all wg traffic once the epoch expired (dead man's switch)"),
 	UINT("EXPIRY_GRACE_SEC", "grace", grace, 0, 86400, "seconds past epoch expiry before failing closed"),
+	BOOL("ENDPOINT_DROP", "endpoint-drop", endpoint_drop,
+	     "module drops a DENIED peer's datagrams from its endpoint before decryption"),
 	UINT("WG_REMOVE_DELAY_SEC", "wg-remove-delay", wg_remove_delay, 0, 86400,
 	     "seconds after the module drop before a DENIED peer is removed from wg"),
 	STR("CONTROLLER_PUBKEY", "controller-pubkey", controller_pubkey,

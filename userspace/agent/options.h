@@ -61,6 +61,7 @@ struct agent_options {
 
 	bool fail_closed;            /* FAIL_CLOSED */
 	unsigned int grace;          /* EXPIRY_GRACE_SEC */
+	bool endpoint_drop;          /* ENDPOINT_DROP */
 	unsigned int wg_remove_delay; /* WG_REMOVE_DELAY_SEC */
 	char controller_pubkey[64];      /* CONTROLLER_PUBKEY: base64 Ed25519 (v2) */
 	char controller_pubkey_file[PATH_MAX]; /* CONTROLLER_PUBKEY_FILE */

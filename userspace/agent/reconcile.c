@@ -81,7 +81,7 @@ static void repaired(struct agent_config *ca, enum agent_repair kind, const char
 static bool policy_differs(const struct meshnet_policy *want, const struct meshnet_policy *have)
 {
 	return want->unknown != have->unknown || want->fail_closed != have->fail_closed ||
-	       want->grace != have->grace;
+	       want->grace != have->grace || want->endpoint_drop != have->endpoint_drop;
 }
 
 static bool attached(const struct meshnet_state *st, unsigned int ifindex)
@@ -328,9 +328,9 @@ void agent_reconcile_pass(struct agent_config *ca, bool full)
 			log_err("reconcile: module policy: %s", meshnet_nl_error(ca->nl));
 		else
 			repaired(ca, AGENT_REPAIR_POLICY,
-				 "module policy was unknown=%s fail_closed=%d grace=%u; set back",
+				 "module policy was unknown=%s fail_closed=%d grace=%u endpoint_drop=%d; set back",
 				 st.policy.unknown == MESHNET_UNKNOWN_DROP ? "drop" : "allow",
-				 st.policy.fail_closed, st.policy.grace);
+				 st.policy.fail_closed, st.policy.grace, st.policy.endpoint_drop);
 	}
 	if (!ca->wg_gone && !attached(&st, ca->wg_ifindex)) {
 		int r = meshnet_nl_attach(ca->nl, o->wg_ifname);
